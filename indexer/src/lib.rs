@@ -1,0 +1,4 @@
+//! fandex's indexing engine: the catalog of files, text extraction, the crawl and the tantivy index.
+
+pub mod extract;
+pub mod schema;

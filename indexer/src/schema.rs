@@ -1,0 +1,243 @@
+//! The tantivy schema: which fields a file's document has, how text is analyzed, and how a document is
+//! built from a file and read back.
+//!
+//! This module is the contract between the indexer (which writes documents) and the query crate (which
+//! searches them). Every index opened or created must go through [`register_analyzers`] so that queries
+//! tokenize exactly like indexing did.
+
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use tantivy::schema::{
+    BytesOptions, Field, IndexRecordOption, NumericOptions, STRING, Schema, TextFieldIndexing,
+    TextOptions, Value,
+};
+use tantivy::tokenizer::{
+    AsciiFoldingFilter, LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer,
+};
+use tantivy::{Index, TantivyDocument};
+
+/// Name of the analyzer used for content and file names: split on non-alphanumerics, drop tokens longer
+/// than [`MAX_TOKEN_BYTES`], lowercase, fold accents to ASCII (so `café` matches `cafe`).
+pub const TEXT_ANALYZER: &str = "fandex_text";
+
+/// Tokens longer than this many bytes are not indexed (hashes, base64 blobs).
+pub const MAX_TOKEN_BYTES: usize = 64;
+
+/// Version of the on-disk layout; an index of another version is refused with a clear message.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Handles on every field of the schema.
+#[derive(Debug, Clone)]
+pub struct Fields {
+    /// Stable file id from the catalog: indexed (the upsert/delete key), stored and fast.
+    pub file_id: Field,
+    /// The exact path bytes, stored only.
+    pub path: Field,
+    /// Every ancestor directory of the path as exact bytes (`/`, `/a`, `/a/b` for `/a/b/c`), indexed only:
+    /// a `path:` filter is one term lookup on this field and covers the whole subtree.
+    pub dirs: Field,
+    /// The file name, analyzed with [`TEXT_ANALYZER`] (positions kept, so `name:foo.txt` is a phrase).
+    pub name: Field,
+    /// The lowercased extension without the dot (`gz` for `a.tar.gz`), untokenized; empty when none.
+    pub ext: Field,
+    /// File size in bytes: indexed, stored and fast.
+    pub size: Field,
+    /// Modification time in nanoseconds since the epoch: indexed, stored and fast.
+    pub mtime: Field,
+    /// Extracted text, analyzed with positions (phrase queries) and stored compressed (snippets, and
+    /// path-only updates that never read the file again).
+    pub content: Field,
+}
+
+/// Builds the schema and the field handles.
+pub fn build_schema() -> (Schema, Fields) {
+    let mut builder = Schema::builder();
+    let numeric = NumericOptions::default()
+        .set_indexed()
+        .set_stored()
+        .set_fast();
+    let text_indexing = TextFieldIndexing::default()
+        .set_tokenizer(TEXT_ANALYZER)
+        .set_index_option(IndexRecordOption::WithFreqsAndPositions);
+    let fields = Fields {
+        file_id: builder.add_u64_field("file_id", numeric.clone()),
+        path: builder.add_bytes_field("path", BytesOptions::default().set_stored()),
+        dirs: builder.add_bytes_field("dirs", BytesOptions::default().set_indexed()),
+        name: builder.add_text_field(
+            "name",
+            TextOptions::default().set_indexing_options(text_indexing.clone()),
+        ),
+        ext: builder.add_text_field("ext", STRING),
+        size: builder.add_u64_field("size", numeric.clone()),
+        mtime: builder.add_i64_field("mtime", numeric),
+        content: builder.add_text_field(
+            "content",
+            TextOptions::default()
+                .set_indexing_options(text_indexing)
+                .set_stored(),
+        ),
+    };
+    (builder.build(), fields)
+}
+
+/// Looks the fields up in an existing index's schema. Returns `None` when a field is missing (an index
+/// written by an incompatible version).
+pub fn fields_of(schema: &Schema) -> Option<Fields> {
+    let f = |name: &str| schema.get_field(name).ok();
+    Some(Fields {
+        file_id: f("file_id")?,
+        path: f("path")?,
+        dirs: f("dirs")?,
+        name: f("name")?,
+        ext: f("ext")?,
+        size: f("size")?,
+        mtime: f("mtime")?,
+        content: f("content")?,
+    })
+}
+
+/// The analyzer used for content and names. Queries must tokenize with the same one.
+pub fn text_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES + 1))
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter)
+        .build()
+}
+
+/// Registers fandex's analyzers on an index. Must be called on every [`Index`] before writing or searching.
+pub fn register_analyzers(index: &Index) {
+    index.tokenizers().register(TEXT_ANALYZER, text_analyzer());
+}
+
+/// Splits `text` into the tokens the index holds for it.
+pub fn tokenize(text: &str) -> Vec<String> {
+    let mut analyzer = text_analyzer();
+    let mut stream = analyzer.token_stream(text);
+    let mut out = Vec::new();
+    while stream.advance() {
+        out.push(stream.token().text.clone());
+    }
+    out
+}
+
+/// The lowercased extension of a file name, without the dot; empty when it has none. A leading dot
+/// (`.bashrc`) does not start an extension.
+pub fn extension_of(path: &Path) -> String {
+    path.extension()
+        .map(|e| String::from_utf8_lossy(e.as_bytes()).to_lowercase())
+        .unwrap_or_default()
+}
+
+/// Every ancestor directory of an absolute path, outermost first, as exact bytes: `/a/b/c` gives `/`, `/a`,
+/// `/a/b`.
+pub fn ancestor_dirs(path: &Path) -> Vec<&[u8]> {
+    let mut dirs: Vec<&[u8]> = path
+        .ancestors()
+        .skip(1)
+        .map(|p| p.as_os_str().as_bytes())
+        .filter(|b| !b.is_empty())
+        .collect();
+    dirs.reverse();
+    dirs
+}
+
+/// The content of one file's document, independent of tantivy's document type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileDoc {
+    /// The catalog's id for the file.
+    pub file_id: u64,
+    /// The exact path.
+    pub path: PathBuf,
+    /// Size in bytes.
+    pub size: u64,
+    /// Modification time, nanoseconds since the epoch.
+    pub mtime_ns: i64,
+    /// Extracted text (empty for binary or unreadable files, which are found by name and metadata).
+    pub text: String,
+}
+
+impl FileDoc {
+    /// Builds the tantivy document.
+    pub fn to_document(&self, fields: &Fields) -> TantivyDocument {
+        let mut doc = TantivyDocument::default();
+        doc.add_u64(fields.file_id, self.file_id);
+        doc.add_bytes(fields.path, self.path.as_os_str().as_bytes());
+        for dir in ancestor_dirs(&self.path) {
+            doc.add_bytes(fields.dirs, dir);
+        }
+        let name = self.path.file_name().unwrap_or(OsStr::new(""));
+        doc.add_text(fields.name, String::from_utf8_lossy(name.as_bytes()));
+        doc.add_text(fields.ext, extension_of(&self.path));
+        doc.add_u64(fields.size, self.size);
+        doc.add_i64(fields.mtime, self.mtime_ns);
+        doc.add_text(fields.content, &self.text);
+        doc
+    }
+
+    /// Reads a stored document back. Returns `None` when a stored field is missing.
+    pub fn from_document(doc: &TantivyDocument, fields: &Fields) -> Option<Self> {
+        Some(Self {
+            file_id: doc.get_first(fields.file_id)?.as_u64()?,
+            path: PathBuf::from(OsStr::from_bytes(doc.get_first(fields.path)?.as_bytes()?)),
+            size: doc.get_first(fields.size)?.as_u64()?,
+            mtime_ns: doc.get_first(fields.mtime)?.as_i64()?,
+            text: doc
+                .get_first(fields.content)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_owned(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn analyzer_lowercases_folds_and_splits() {
+        assert_eq!(
+            tokenize("Café-Crème  NAÏVE_x2"),
+            ["cafe", "creme", "naive", "x2"]
+        );
+    }
+
+    #[test]
+    fn analyzer_drops_overlong_tokens() {
+        let long = "a".repeat(MAX_TOKEN_BYTES + 1);
+        let ok = "b".repeat(MAX_TOKEN_BYTES);
+        assert_eq!(tokenize(&format!("{long} {ok}")), [ok]);
+    }
+
+    #[test]
+    fn ancestors_are_exact_bytes_outermost_first() {
+        let p = Path::new(OsStr::from_bytes(b"/a/\xff\n/c.txt"));
+        assert_eq!(ancestor_dirs(p), [&b"/"[..], b"/a", b"/a/\xff\n"]);
+    }
+
+    #[test]
+    fn extension_is_lowercase_and_ignores_dotfiles() {
+        assert_eq!(extension_of(Path::new("/x/A.TXT")), "txt");
+        assert_eq!(extension_of(Path::new("/x/a.tar.gz")), "gz");
+        assert_eq!(extension_of(Path::new("/x/.bashrc")), "");
+        assert_eq!(extension_of(Path::new("/x/Makefile")), "");
+    }
+
+    #[test]
+    fn document_round_trips() {
+        let (schema, fields) = build_schema();
+        assert!(fields_of(&schema).is_some());
+        let doc = FileDoc {
+            file_id: 7,
+            path: PathBuf::from(OsStr::from_bytes(b"/r/na\xffme\n.txt")),
+            size: 12,
+            mtime_ns: -5,
+            text: "hello world".into(),
+        };
+        let back = FileDoc::from_document(&doc.to_document(&fields), &fields).unwrap();
+        assert_eq!(back, doc);
+    }
+}
