@@ -1,4 +1,24 @@
 //! fandex's indexing engine: the catalog of files, text extraction, the crawl and the tantivy index.
+//!
+//! The pieces, each in its own module:
+//! - [`config`]: the TOML configuration and its defaults.
+//! - [`layout`]: where the index lives, its 0700 directory, the format marker and the writer lock.
+//! - [`catalog`]: the sled catalog, one record per file (identity, path bytes, metadata, hash, status).
+//! - [`schema`]: the tantivy schema and analyzer, shared with the query crate.
+//! - [`text_index`]: the tantivy index behind an API keyed by file id.
+//! - [`extract`]: bytes to text (encodings, HTML, gzip) and [`fileio`]: opening files without blocking.
+//! - [`crawl`]: the parallel walk with exclusions.
+//! - [`engine`]: ties them together: bring the index up to date with the filesystem.
 
+pub mod catalog;
+pub mod config;
+pub mod crawl;
+pub mod error;
 pub mod extract;
+pub mod layout;
 pub mod schema;
+pub mod text_index;
+
+pub use config::Config;
+pub use error::{Error, Result};
+pub use layout::IndexDir;

@@ -1,0 +1,421 @@
+//! The catalog: one record per indexed file, in sled.
+//!
+//! This is the only module that touches sled. Everything lives in one tree with key prefixes, so that a
+//! batch of changes to records and their lookup keys is applied atomically:
+//!
+//! | key | value |
+//! |---|---|
+//! | `f` + file id (u64 BE) | [`FileRecord`] (bincode) |
+//! | `p` + path bytes | file id |
+//! | `i` + dev (u64 BE) + inode (u64 BE) + file id | empty (several ids for hard links) |
+//! | `m` + name | metadata: generation, roots |
+//!
+//! The catalog and the tantivy index are not committed atomically together; both record a generation
+//! number, and [`crate::engine`] repairs a mismatch when it opens them.
+
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// How a file's content ended up in the index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Status {
+    /// Text was extracted and indexed.
+    Indexed,
+    /// Binary content: indexed by name and metadata only.
+    Binary,
+    /// Extraction or reading failed; indexed by name and metadata, the error is recorded. Not retried until
+    /// the file changes.
+    Failed,
+    /// The record may not match the index (found by the repair after a crash): re-read on the next crawl.
+    Stale,
+}
+
+/// What the catalog knows about one file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileRecord {
+    /// Exact path bytes.
+    pub path: Vec<u8>,
+    /// Device number of the filesystem.
+    pub dev: u64,
+    /// Inode number.
+    pub ino: u64,
+    /// Size in bytes when indexed.
+    pub size: u64,
+    /// Modification time, ns since the epoch.
+    pub mtime_ns: i64,
+    /// Status change time, ns since the epoch.
+    pub ctime_ns: i64,
+    /// blake3 of the bytes extraction read; `None` when nothing was read.
+    pub hash: Option<[u8; 32]>,
+    /// Extraction outcome.
+    pub status: Status,
+    /// Whether a size limit cut the text.
+    pub truncated: bool,
+    /// The error, for [`Status::Failed`].
+    pub error: Option<String>,
+}
+
+impl FileRecord {
+    /// The path as a [`Path`].
+    pub fn path(&self) -> &Path {
+        Path::new(OsStr::from_bytes(&self.path))
+    }
+}
+
+/// The catalog database.
+pub struct Catalog {
+    db: sled::Db,
+    tree: sled::Tree,
+    dir: PathBuf,
+}
+
+const FILE: u8 = b'f';
+const PATH: u8 = b'p';
+const INODE: u8 = b'i';
+const GENERATION: &[u8] = b"mgeneration";
+const ROOTS: &[u8] = b"mroots";
+
+fn file_key(id: u64) -> [u8; 9] {
+    let mut k = [FILE; 9];
+    k[1..].copy_from_slice(&id.to_be_bytes());
+    k
+}
+
+fn path_key(path: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(path.len() + 1);
+    k.push(PATH);
+    k.extend_from_slice(path);
+    k
+}
+
+fn inode_prefix(dev: u64, ino: u64) -> [u8; 17] {
+    let mut k = [INODE; 17];
+    k[1..9].copy_from_slice(&dev.to_be_bytes());
+    k[9..].copy_from_slice(&ino.to_be_bytes());
+    k
+}
+
+fn inode_key(dev: u64, ino: u64, id: u64) -> [u8; 25] {
+    let mut k = [0; 25];
+    k[..17].copy_from_slice(&inode_prefix(dev, ino));
+    k[17..].copy_from_slice(&id.to_be_bytes());
+    k
+}
+
+fn id_of(bytes: &[u8]) -> Option<u64> {
+    Some(u64::from_be_bytes(bytes.try_into().ok()?))
+}
+
+impl Catalog {
+    /// Opens or creates the catalog in `dir`.
+    pub fn open(dir: &Path) -> Result<Self> {
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(32 << 20)
+            .flush_every_ms(Some(1000))
+            .open()
+            .map_err(|e| Self::error_in(dir, e))?;
+        let tree = db.open_tree("files").map_err(|e| Self::error_in(dir, e))?;
+        Ok(Self {
+            db,
+            tree,
+            dir: dir.to_owned(),
+        })
+    }
+
+    /// Deletes a catalog that cannot be opened, so it can be rebuilt from the filesystem.
+    pub fn destroy(dir: &Path) -> Result<()> {
+        match std::fs::remove_dir_all(dir) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::io(
+                format!("cannot remove catalog {}", dir.display()),
+                e,
+            )),
+        }
+    }
+
+    fn error_in(dir: &Path, e: sled::Error) -> Error {
+        Error::Catalog {
+            dir: dir.to_owned(),
+            message: e.to_string(),
+        }
+    }
+
+    fn err(&self, e: impl std::fmt::Display) -> Error {
+        Error::Catalog {
+            dir: self.dir.clone(),
+            message: e.to_string(),
+        }
+    }
+
+    /// A new file id, never reused (not even after a crash), never 0.
+    pub fn new_id(&self) -> Result<u64> {
+        Ok(self.db.generate_id().map_err(|e| self.err(e))? + 1)
+    }
+
+    /// The record with this id.
+    pub fn get(&self, id: u64) -> Result<Option<FileRecord>> {
+        match self.tree.get(file_key(id)).map_err(|e| self.err(e))? {
+            Some(bytes) => Ok(Some(bincode::deserialize(&bytes).map_err(|e| self.err(e))?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The id and record at exactly this path.
+    pub fn get_by_path(&self, path: &[u8]) -> Result<Option<(u64, FileRecord)>> {
+        let Some(id) = self.tree.get(path_key(path)).map_err(|e| self.err(e))? else {
+            return Ok(None);
+        };
+        let id = id_of(&id).ok_or_else(|| self.err("malformed path entry"))?;
+        Ok(self.get(id)?.map(|r| (id, r)))
+    }
+
+    /// The ids of every record for this inode (more than one for hard links).
+    pub fn ids_by_inode(&self, dev: u64, ino: u64) -> Result<Vec<u64>> {
+        self.tree
+            .scan_prefix(inode_prefix(dev, ino))
+            .keys()
+            .map(|k| {
+                let k = k.map_err(|e| self.err(e))?;
+                id_of(&k[17..]).ok_or_else(|| self.err("malformed inode entry"))
+            })
+            .collect()
+    }
+
+    /// Every (id, record) whose path is `dir` itself or lies below it, in path order.
+    pub fn under(&self, dir: &Path) -> impl Iterator<Item = Result<(u64, FileRecord)>> + '_ {
+        let dir = dir.as_os_str().as_bytes();
+        let mut prefix = path_key(dir);
+        if !dir.ends_with(b"/") {
+            prefix.push(b'/');
+        }
+        let exact = self.get_by_path(dir).transpose();
+        exact
+            .into_iter()
+            .chain(self.tree.scan_prefix(prefix).values().map(
+                move |v| -> Result<(u64, FileRecord)> {
+                    let v = v.map_err(|e| self.err(e))?;
+                    let id = id_of(&v).ok_or_else(|| self.err("malformed path entry"))?;
+                    let rec = self
+                        .get(id)?
+                        .ok_or_else(|| self.err(format!("path entry for missing record {id}")))?;
+                    Ok((id, rec))
+                },
+            ))
+    }
+
+    /// Every (id, record).
+    pub fn iter(&self) -> impl Iterator<Item = Result<(u64, FileRecord)>> + '_ {
+        self.tree.scan_prefix([FILE]).map(|kv| {
+            let (k, v) = kv.map_err(|e| self.err(e))?;
+            let id = id_of(&k[1..]).ok_or_else(|| self.err("malformed file key"))?;
+            Ok((id, bincode::deserialize(&v).map_err(|e| self.err(e))?))
+        })
+    }
+
+    /// Number of records (walks the records: O(n)).
+    pub fn len(&self) -> usize {
+        self.tree.scan_prefix([FILE]).count()
+    }
+
+    /// Whether there are no records.
+    pub fn is_empty(&self) -> bool {
+        self.tree.scan_prefix([FILE]).next().is_none()
+    }
+
+    /// The generation of the last applied batch (0 for a new catalog).
+    pub fn generation(&self) -> Result<u64> {
+        Ok(self
+            .tree
+            .get(GENERATION)
+            .map_err(|e| self.err(e))?
+            .and_then(|v| id_of(&v))
+            .unwrap_or(0))
+    }
+
+    /// The remembered roots.
+    pub fn roots(&self) -> Result<Vec<PathBuf>> {
+        let Some(bytes) = self.tree.get(ROOTS).map_err(|e| self.err(e))? else {
+            return Ok(Vec::new());
+        };
+        let raw: Vec<Vec<u8>> = bincode::deserialize(&bytes).map_err(|e| self.err(e))?;
+        Ok(raw
+            .into_iter()
+            .map(|b| PathBuf::from(OsStr::from_bytes(&b)))
+            .collect())
+    }
+
+    /// Applies a batch atomically together with its generation number, then flushes to disk.
+    pub fn apply(&self, batch: CatalogBatch, generation: u64) -> Result<()> {
+        let mut b = batch.inner;
+        b.insert(GENERATION, &generation.to_be_bytes());
+        if let Some(roots) = batch.roots {
+            b.insert(ROOTS, roots);
+        }
+        self.tree.apply_batch(b).map_err(|e| self.err(e))?;
+        self.flush()
+    }
+
+    /// Writes everything to disk.
+    pub fn flush(&self) -> Result<()> {
+        self.db.flush().map_err(|e| self.err(e))?;
+        Ok(())
+    }
+}
+
+/// Changes to apply to the catalog in one atomic step.
+#[derive(Default)]
+pub struct CatalogBatch {
+    inner: sled::Batch,
+    roots: Option<Vec<u8>>,
+    len: usize,
+}
+
+impl CatalogBatch {
+    /// Inserts or replaces record `id`. `old` is the record it replaces, if any, so its lookup keys can be
+    /// removed when the path or inode changed.
+    pub fn put(&mut self, id: u64, record: &FileRecord, old: Option<&FileRecord>) {
+        if let Some(old) = old {
+            if old.path != record.path {
+                self.inner.remove(path_key(&old.path));
+            }
+            if (old.dev, old.ino) != (record.dev, record.ino) {
+                self.inner.remove(&inode_key(old.dev, old.ino, id)[..]);
+            }
+        }
+        // Serializing plain data into a Vec cannot fail.
+        let value = bincode::serialize(record).unwrap_or_default();
+        self.inner.insert(&file_key(id)[..], value);
+        self.inner
+            .insert(path_key(&record.path), &id.to_be_bytes()[..]);
+        self.inner
+            .insert(&inode_key(record.dev, record.ino, id)[..], &[][..]);
+        self.len += 1;
+    }
+
+    /// Removes record `id` and its lookup keys.
+    pub fn remove(&mut self, id: u64, record: &FileRecord) {
+        self.inner.remove(&file_key(id)[..]);
+        self.inner.remove(path_key(&record.path));
+        self.inner
+            .remove(&inode_key(record.dev, record.ino, id)[..]);
+        self.len += 1;
+    }
+
+    /// Records the set of roots.
+    pub fn set_roots(&mut self, roots: &[PathBuf]) {
+        let raw: Vec<&[u8]> = roots.iter().map(|r| r.as_os_str().as_bytes()).collect();
+        self.roots = Some(bincode::serialize(&raw).unwrap_or_default());
+        self.len += 1;
+    }
+
+    /// Number of operations in the batch.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the batch is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(path: &[u8], ino: u64) -> FileRecord {
+        FileRecord {
+            path: path.to_vec(),
+            dev: 1,
+            ino,
+            size: 3,
+            mtime_ns: 4,
+            ctime_ns: 5,
+            hash: Some([9; 32]),
+            status: Status::Indexed,
+            truncated: false,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn records_are_found_by_id_path_and_inode() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cat = Catalog::open(tmp.path()).unwrap();
+        let a = cat.new_id().unwrap();
+        let b = cat.new_id().unwrap();
+        assert_ne!(a, b);
+        let mut batch = CatalogBatch::default();
+        batch.put(a, &rec(b"/r/a\n\xff", 10), None);
+        batch.put(b, &rec(b"/r/link", 10), None);
+        cat.apply(batch, 3).unwrap();
+        assert_eq!(cat.generation().unwrap(), 3);
+        assert_eq!(cat.get_by_path(b"/r/a\n\xff").unwrap().unwrap().0, a);
+        assert_eq!(cat.ids_by_inode(1, 10).unwrap(), vec![a, b]);
+        assert_eq!(cat.len(), 2);
+    }
+
+    #[test]
+    fn renames_move_the_path_key() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cat = Catalog::open(tmp.path()).unwrap();
+        let id = cat.new_id().unwrap();
+        let old = rec(b"/r/old", 1);
+        let mut batch = CatalogBatch::default();
+        batch.put(id, &old, None);
+        cat.apply(batch, 1).unwrap();
+        let new = rec(b"/r/new", 1);
+        let mut batch = CatalogBatch::default();
+        batch.put(id, &new, Some(&old));
+        cat.apply(batch, 2).unwrap();
+        assert!(cat.get_by_path(b"/r/old").unwrap().is_none());
+        assert_eq!(cat.get_by_path(b"/r/new").unwrap().unwrap().1, new);
+        let mut batch = CatalogBatch::default();
+        batch.remove(id, &new);
+        cat.apply(batch, 3).unwrap();
+        assert!(cat.is_empty());
+        assert!(cat.ids_by_inode(1, 1).unwrap().is_empty());
+    }
+
+    #[test]
+    fn under_is_the_subtree_and_not_siblings() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cat = Catalog::open(tmp.path()).unwrap();
+        let mut batch = CatalogBatch::default();
+        for (i, p) in [&b"/a/b"[..], b"/a/b/c", b"/a/b/d/e", b"/a/bc", b"/a/c"]
+            .iter()
+            .enumerate()
+        {
+            batch.put(i as u64 + 1, &rec(p, i as u64), None);
+        }
+        cat.apply(batch, 1).unwrap();
+        let paths: Vec<Vec<u8>> = cat
+            .under(Path::new("/a/b"))
+            .map(|r| r.unwrap().1.path)
+            .collect();
+        assert_eq!(paths, [&b"/a/b"[..], b"/a/b/c", b"/a/b/d/e"]);
+    }
+
+    #[test]
+    fn roots_round_trip() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cat = Catalog::open(tmp.path()).unwrap();
+        let roots = vec![
+            PathBuf::from("/x"),
+            PathBuf::from(OsStr::from_bytes(b"/y\xff")),
+        ];
+        let mut batch = CatalogBatch::default();
+        batch.set_roots(&roots);
+        cat.apply(batch, 1).unwrap();
+        drop(cat);
+        let cat = Catalog::open(tmp.path()).unwrap();
+        assert_eq!(cat.roots().unwrap(), roots);
+    }
+}

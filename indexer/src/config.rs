@@ -1,0 +1,202 @@
+//! The configuration file (TOML) and its defaults.
+//!
+//! Every section rejects unknown keys, so a typo is an error that names the key instead of a setting that
+//! silently does nothing.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// The whole configuration.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Directories to index when none are given on the command line and none are remembered yet.
+    pub roots: Vec<PathBuf>,
+    /// What to index and how much of it.
+    pub index: IndexConfig,
+    /// Kernel change notification choices (used by the daemon and `fandex watch`).
+    pub watch: WatchConfig,
+    /// The daemon's batching and timing.
+    pub daemon: DaemonConfig,
+    /// Log filter (`error`, `warn`, `info`, `debug`, `trace`, or a tracing filter directive); overridden by
+    /// `RUST_LOG`.
+    pub log_level: Option<String>,
+}
+
+/// What to index and how much of it.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IndexConfig {
+    /// At most this many bytes of text are indexed per file; the rest is cut and the cut is recorded.
+    pub max_text_bytes: u64,
+    /// At most this many raw bytes are read from one file.
+    pub max_read_bytes: u64,
+    /// At most this many bytes are decompressed from one `.gz` file.
+    pub max_decompressed_bytes: u64,
+    /// Extra exclusions, gitignore-style globs matched relative to each root (`*.log`, `build/`, `/tmp`).
+    pub exclude: Vec<String>,
+    /// Apply the built-in exclusions (VCS internals, caches, editor swap files): see [`DEFAULT_EXCLUDES`].
+    pub default_excludes: bool,
+    /// Index hidden files and directories (names starting with a dot).
+    pub hidden: bool,
+    /// Also honour `.gitignore` files (`.fandexignore` files are always honoured).
+    pub gitignore: bool,
+    /// Stay on the filesystem of each root: do not descend into other mounts (like `updatedb`'s prune rules).
+    pub one_file_system: bool,
+}
+
+/// Kernel change notification choices.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WatchConfig {
+    /// Content change source: `auto`, `fanotify` or `inotify`.
+    pub backend: Option<String>,
+    /// Rename and namespace source: `auto`, `fanotify` or `inotify`.
+    pub rename_source: Option<String>,
+}
+
+/// The daemon's batching and timing.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DaemonConfig {
+    /// A batch is committed once it holds this many documents...
+    pub batch_docs: usize,
+    /// ...or this many milliseconds after its first change, whichever comes first.
+    pub batch_ms: u64,
+    /// Changes to one file are held this long to absorb save bursts.
+    pub settle_ms: u64,
+}
+
+/// Built-in exclusions (gitignore syntax): version-control internals, caches, trash and editor temporaries.
+pub const DEFAULT_EXCLUDES: &[&str] = &[
+    ".git/",
+    ".hg/",
+    ".svn/",
+    ".bzr/",
+    "_darcs/",
+    "CVS/",
+    ".cache/",
+    "__pycache__/",
+    "node_modules/",
+    ".Trash-*/",
+    "lost+found/",
+    "*.swp",
+    "*.swx",
+    "*~",
+    ".#*",
+];
+
+/// Name of the per-directory ignore file (gitignore syntax).
+pub const IGNORE_FILE_NAME: &str = ".fandexignore";
+
+impl Default for IndexConfig {
+    fn default() -> Self {
+        Self {
+            max_text_bytes: 10 << 20,
+            max_read_bytes: 64 << 20,
+            max_decompressed_bytes: 64 << 20,
+            exclude: Vec::new(),
+            default_excludes: true,
+            hidden: true,
+            gitignore: false,
+            one_file_system: true,
+        }
+    }
+}
+
+impl Default for DaemonConfig {
+    fn default() -> Self {
+        Self {
+            batch_docs: 1000,
+            batch_ms: 100,
+            settle_ms: 30,
+        }
+    }
+}
+
+impl Config {
+    /// Loads the configuration: `explicit` must exist when given; otherwise the default location is used
+    /// when it exists, and built-in defaults when not.
+    pub fn load(explicit: Option<&Path>) -> Result<Self> {
+        match explicit {
+            Some(path) => Self::from_file(path),
+            None => match default_config_path() {
+                Some(path) if path.exists() => Self::from_file(&path),
+                _ => Ok(Self::default()),
+            },
+        }
+    }
+
+    /// Parses one configuration file.
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            what: format!("cannot read config file {}", path.display()),
+            source,
+        })?;
+        Self::parse(&text).map_err(|message| Error::Config {
+            path: path.to_owned(),
+            message,
+        })
+    }
+
+    /// Parses configuration text; the error is one line naming the offending key or value.
+    pub fn parse(text: &str) -> std::result::Result<Self, String> {
+        toml::from_str(text).map_err(|e| e.message().trim().to_owned())
+    }
+}
+
+/// `/etc/fandex/config.toml` for root, `$XDG_CONFIG_HOME/fandex/config.toml` (default
+/// `~/.config/fandex/config.toml`) for other users.
+pub fn default_config_path() -> Option<PathBuf> {
+    if nix::unistd::geteuid().is_root() {
+        return Some(PathBuf::from("/etc/fandex/config.toml"));
+    }
+    xdg_dir("XDG_CONFIG_HOME", ".config").map(|d| d.join("fandex/config.toml"))
+}
+
+/// An XDG base directory: the variable when set to an absolute path, else `$HOME/<fallback>`.
+pub(crate) fn xdg_dir(var: &str, fallback: &str) -> Option<PathBuf> {
+    match std::env::var_os(var).map(PathBuf::from) {
+        Some(dir) if dir.is_absolute() => Some(dir),
+        _ => std::env::var_os("HOME").map(|home| PathBuf::from(home).join(fallback)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_config_is_defaults() {
+        assert_eq!(Config::parse("").unwrap(), Config::default());
+    }
+
+    #[test]
+    fn values_are_read() {
+        let c = Config::parse(
+            "roots = [\"/srv\"]\n[index]\nexclude = [\"*.log\"]\nmax_text_bytes = 5\n[daemon]\nbatch_ms = 7\n",
+        )
+        .unwrap();
+        assert_eq!(c.roots, [PathBuf::from("/srv")]);
+        assert_eq!(c.index.exclude, ["*.log"]);
+        assert_eq!(c.index.max_text_bytes, 5);
+        assert!(c.index.default_excludes);
+        assert_eq!(c.daemon.batch_ms, 7);
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let err = Config::parse("[index]\nexclud = []\n").unwrap_err();
+        assert!(err.contains("exclud"), "{err}");
+        let err = Config::parse("colour = true\n").unwrap_err();
+        assert!(err.contains("colour"), "{err}");
+    }
+
+    #[test]
+    fn wrong_types_are_errors() {
+        assert!(Config::parse("[index]\nhidden = \"yes\"\n").is_err());
+    }
+}

@@ -1,0 +1,226 @@
+//! Where an index lives and what is inside its directory.
+//!
+//! ```text
+//! DIR/                 mode 0700: the index holds copies of private files
+//!   format             the on-disk format version (one number)
+//!   lock               flock'ed by the one process that writes (holds its pid)
+//!   catalog/           sled: one record per file
+//!   tantivy/           the full-text index
+//! ```
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Seek, Write};
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use nix::fcntl::{Flock, FlockArg};
+
+use crate::config::xdg_dir;
+use crate::error::{Error, Result};
+use crate::schema::SCHEMA_VERSION;
+
+/// The index directory's location and layout.
+#[derive(Debug, Clone)]
+pub struct IndexDir {
+    root: PathBuf,
+}
+
+/// The default index location: `/var/lib/fandex` for root, `$XDG_DATA_HOME/fandex` (default
+/// `~/.local/share/fandex`) for other users.
+pub fn default_index_dir() -> PathBuf {
+    if nix::unistd::geteuid().is_root() {
+        return PathBuf::from("/var/lib/fandex");
+    }
+    xdg_dir("XDG_DATA_HOME", ".local/share")
+        .map(|d| d.join("fandex"))
+        .unwrap_or_else(|| PathBuf::from(".fandex"))
+}
+
+impl IndexDir {
+    /// The layout rooted at `root` (nothing is touched on disk).
+    pub fn at(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    /// The directory itself.
+    pub fn path(&self) -> &Path {
+        &self.root
+    }
+
+    /// The sled catalog.
+    pub fn catalog_dir(&self) -> PathBuf {
+        self.root.join("catalog")
+    }
+
+    /// The tantivy index.
+    pub fn tantivy_dir(&self) -> PathBuf {
+        self.root.join("tantivy")
+    }
+
+    /// The writer lock file.
+    pub fn lock_file(&self) -> PathBuf {
+        self.root.join("lock")
+    }
+
+    /// The format marker.
+    pub fn format_file(&self) -> PathBuf {
+        self.root.join("format")
+    }
+
+    /// The daemon's socket.
+    pub fn socket_path(&self) -> PathBuf {
+        self.root.join("fandex.sock")
+    }
+
+    /// Creates the directory (mode 0700) if needed, checks or writes the format marker, and makes sure the
+    /// directory is private even if it existed with looser permissions.
+    pub fn create(&self) -> Result<()> {
+        let dir = &self.root;
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| {
+                Error::io(
+                    format!("cannot create index directory {}", dir.display()),
+                    e,
+                )
+            })?;
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(|e| {
+            Error::io(
+                format!("cannot make index directory {} private", dir.display()),
+                e,
+            )
+        })?;
+        match self.read_format()? {
+            Some(_) => self.check_format(),
+            None => {
+                let tmp = dir.join("format.tmp");
+                fs::write(&tmp, format!("{SCHEMA_VERSION}\n"))
+                    .and_then(|()| fs::rename(&tmp, self.format_file()))
+                    .map_err(|e| {
+                        Error::io(format!("cannot write {}", self.format_file().display()), e)
+                    })
+            }
+        }
+    }
+
+    /// Checks that an index exists here and has this build's format.
+    pub fn check_format(&self) -> Result<()> {
+        match self.read_format()? {
+            None => Err(Error::NoIndex(self.root.clone())),
+            Some(found) if found == SCHEMA_VERSION => Ok(()),
+            Some(found) => Err(Error::IncompatibleIndex {
+                dir: self.root.clone(),
+                found,
+                expected: SCHEMA_VERSION,
+            }),
+        }
+    }
+
+    fn read_format(&self) -> Result<Option<u32>> {
+        let file = self.format_file();
+        match fs::read_to_string(&file) {
+            Ok(text) => Ok(Some(text.trim().parse().unwrap_or(0))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if self.root.exists() {
+                    // Distinguish "no index" from "an index we cannot read".
+                    fs::read_dir(&self.root).map_err(|e| {
+                        Error::io(
+                            format!("cannot read index directory {}", self.root.display()),
+                            e,
+                        )
+                    })?;
+                }
+                Ok(None)
+            }
+            Err(e) => Err(Error::io(format!("cannot read {}", file.display()), e)),
+        }
+    }
+
+    /// Takes the writer lock, failing at once (with the holder's pid) when another process has it.
+    pub fn lock(&self) -> Result<WriterLock> {
+        let path = self.lock_file();
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| Error::io(format!("cannot open lock file {}", path.display()), e))?;
+        let mut holder = String::new();
+        let _ = file.read_to_string(&mut holder);
+        let mut lock = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+            Ok(lock) => lock,
+            Err((_, nix::errno::Errno::EWOULDBLOCK)) => {
+                return Err(Error::Locked {
+                    dir: self.root.clone(),
+                    pid: holder.trim().parse().ok(),
+                });
+            }
+            Err((_, errno)) => {
+                return Err(Error::io(
+                    format!("cannot lock {}", path.display()),
+                    std::io::Error::from(errno),
+                ));
+            }
+        };
+        let pid = std::process::id();
+        let written = lock
+            .set_len(0)
+            .and_then(|()| lock.rewind())
+            .and_then(|()| writeln!(&mut *lock, "{pid}"));
+        written.map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
+        Ok(WriterLock { _lock: lock })
+    }
+}
+
+/// Held while a process writes the index; released when dropped (or when the process dies).
+#[derive(Debug)]
+pub struct WriterLock {
+    _lock: Flock<File>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt;
+
+    #[test]
+    fn create_makes_a_private_dir_with_a_format() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = IndexDir::at(tmp.path().join("a/b"));
+        dir.create().unwrap();
+        assert_eq!(fs::metadata(dir.path()).unwrap().mode() & 0o777, 0o700);
+        dir.check_format().unwrap();
+        // Loosened permissions are tightened again.
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+        dir.create().unwrap();
+        assert_eq!(fs::metadata(dir.path()).unwrap().mode() & 0o777, 0o700);
+    }
+
+    #[test]
+    fn missing_and_incompatible_indexes_are_told_apart() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = IndexDir::at(tmp.path());
+        assert!(matches!(dir.check_format(), Err(Error::NoIndex(_))));
+        fs::write(dir.format_file(), "999\n").unwrap();
+        let err = dir.check_format().unwrap_err();
+        assert!(matches!(err, Error::IncompatibleIndex { found: 999, .. }));
+        assert!(dir.create().is_err());
+    }
+
+    #[test]
+    fn second_lock_fails_with_the_holders_pid() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = IndexDir::at(tmp.path());
+        dir.create().unwrap();
+        let held = dir.lock().unwrap();
+        match dir.lock() {
+            Err(Error::Locked { pid, .. }) => assert_eq!(pid, Some(std::process::id())),
+            other => panic!("expected Locked, got {other:?}"),
+        }
+        drop(held);
+        dir.lock().unwrap();
+    }
+}

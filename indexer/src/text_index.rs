@@ -1,0 +1,173 @@
+//! The full-text index: tantivy behind a small API keyed by file id.
+//!
+//! One long-lived writer per process; every commit carries the catalog generation in its payload, so a
+//! mismatch after a crash can be detected and repaired.
+
+use std::path::Path;
+
+use tantivy::collector::TopDocs;
+use tantivy::directory::MmapDirectory;
+use tantivy::query::TermQuery;
+use tantivy::schema::IndexRecordOption;
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+
+use crate::error::{Error, Result};
+use crate::schema::{self, Fields, FileDoc};
+
+/// Memory budget of the writer, shared by its threads (tantivy needs at least 15 MB per thread).
+const WRITER_MEMORY_BYTES: usize = 64 << 20;
+/// Indexing threads: at most two, so the machine stays usable while indexing.
+const WRITER_THREADS: usize = 2;
+
+/// An open index, ready to write.
+pub struct TextIndex {
+    index: Index,
+    writer: IndexWriter,
+    reader: IndexReader,
+    fields: Fields,
+}
+
+/// Opens an existing index for searching only (no writer, no lock on the catalog). Analyzers are
+/// registered.
+pub fn open_read_only(dir: &Path) -> Result<(Index, IndexReader, Fields)> {
+    let index = Index::open_in_dir(dir)?;
+    schema::register_analyzers(&index);
+    let fields = schema::fields_of(&index.schema()).ok_or_else(|| {
+        Error::Tantivy(tantivy::TantivyError::SchemaError(
+            "the index schema lacks fandex's fields".into(),
+        ))
+    })?;
+    let reader = index
+        .reader_builder()
+        .reload_policy(ReloadPolicy::Manual)
+        .try_into()?;
+    Ok((index, reader, fields))
+}
+
+impl TextIndex {
+    /// Opens the index in `dir`, creating it if it does not exist.
+    pub fn open_or_create(dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+        let directory = MmapDirectory::open(dir).map_err(|e| {
+            Error::Tantivy(tantivy::TantivyError::SystemError(format!(
+                "cannot open {}: {e}",
+                dir.display()
+            )))
+        })?;
+        let (schema, _) = schema::build_schema();
+        let index = Index::open_or_create(directory, schema)?;
+        schema::register_analyzers(&index);
+        let fields = schema::fields_of(&index.schema()).ok_or_else(|| {
+            Error::Tantivy(tantivy::TantivyError::SchemaError(
+                "the index schema lacks fandex's fields".into(),
+            ))
+        })?;
+        let writer = index.writer_with_num_threads(WRITER_THREADS, WRITER_MEMORY_BYTES)?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        Ok(Self {
+            index,
+            writer,
+            reader,
+            fields,
+        })
+    }
+
+    /// The field handles.
+    pub fn fields(&self) -> &Fields {
+        &self.fields
+    }
+
+    /// The underlying index (for searchers).
+    pub fn index(&self) -> &Index {
+        &self.index
+    }
+
+    /// A reader that sees the last commit.
+    pub fn reader(&self) -> &IndexReader {
+        &self.reader
+    }
+
+    /// The generation recorded by the last commit (0 when none).
+    pub fn committed_generation(&self) -> Result<u64> {
+        let metas = self.index.load_metas()?;
+        Ok(metas
+            .payload
+            .as_deref()
+            .and_then(|p| p.trim().parse().ok())
+            .unwrap_or(0))
+    }
+
+    fn id_term(&self, file_id: u64) -> Term {
+        Term::from_field_u64(self.fields.file_id, file_id)
+    }
+
+    /// Adds or replaces the document of `doc.file_id` (visible after the next commit).
+    pub fn upsert(&mut self, doc: &FileDoc) -> Result<()> {
+        self.writer.delete_term(self.id_term(doc.file_id));
+        self.writer.add_document(doc.to_document(&self.fields))?;
+        Ok(())
+    }
+
+    /// Deletes the document of `file_id` (visible after the next commit).
+    pub fn delete(&mut self, file_id: u64) {
+        self.writer.delete_term(self.id_term(file_id));
+    }
+
+    /// Commits everything added or deleted since the last commit, recording `generation`, and makes it
+    /// visible to [`Self::reader`].
+    pub fn commit(&mut self, generation: u64) -> Result<()> {
+        let mut prepared = self.writer.prepare_commit()?;
+        prepared.set_payload(&generation.to_string());
+        prepared.commit()?;
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    /// The committed document of `file_id`, if any.
+    pub fn get(&self, file_id: u64) -> Result<Option<FileDoc>> {
+        let searcher = self.reader.searcher();
+        let query = TermQuery::new(self.id_term(file_id), IndexRecordOption::Basic);
+        let top = searcher.search(&query, &TopDocs::with_limit(1).order_by_score())?;
+        let Some((_, address)) = top.first() else {
+            return Ok(None);
+        };
+        let doc: TantivyDocument = searcher.doc(*address)?;
+        Ok(FileDoc::from_document(&doc, &self.fields))
+    }
+
+    /// (file id, size, mtime) of every committed document, from fast fields (no stored text is loaded).
+    pub fn all_ids(&self) -> Result<Vec<(u64, u64, i64)>> {
+        let searcher = self.reader.searcher();
+        let mut out = Vec::new();
+        for segment in searcher.segment_readers() {
+            let ff = segment.fast_fields();
+            let ids = ff.u64("file_id")?;
+            let sizes = ff.u64("size")?;
+            let mtimes = ff.i64("mtime")?;
+            for doc in segment.doc_ids_alive() {
+                let (Some(id), Some(size), Some(mtime)) =
+                    (ids.first(doc), sizes.first(doc), mtimes.first(doc))
+                else {
+                    continue;
+                };
+                out.push((id, size, mtime));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Number of committed documents.
+    pub fn num_docs(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    /// Waits for background merges to finish (call on clean shutdown).
+    pub fn close(self) -> Result<()> {
+        self.writer.wait_merging_threads()?;
+        Ok(())
+    }
+}
