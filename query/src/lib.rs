@@ -1,1 +1,176 @@
-//! placeholder
+//! fandex's query side: the query language, search, snippets and filters.
+//!
+//! [`QueryEngine::search`] parses a query string ([`parse::parse`]), compiles it into a tantivy query,
+//! ranks the matching files by BM25 score and returns them with their stored metadata and a one-line
+//! snippet of their text.
+//!
+//! # Query language
+//!
+//! | syntax | meaning |
+//! |---|---|
+//! | `foo bar` | both words (in any order, anywhere); `AND` between items is accepted and means the same |
+//! | `foo` | the word in the file's text **or** its name |
+//! | `foo-bar`, `foo.txt` | a word with punctuation inside is the phrase of its parts (`foo` then `bar`) |
+//! | `"exact phrase"` | these words next to each other in this order, in the text or the name |
+//! | `a OR b` | either; `OR` binds tighter than the implicit AND: `a b OR c` is `a AND (b OR c)` |
+//! | `(a OR b) c` | parentheses group |
+//! | `-foo`, `NOT foo` | excludes files matching the item (word, phrase, filter or group) |
+//! | `conf*` | words starting with `conf`; `foo-ba*` is `foo` followed by a word starting with `ba` |
+//! | `name:foo`, `name:"a b"`, `name:rep*` | the file name only |
+//! | `ext:md`, `ext:.MD`, `ext:md,txt` | the extension (case-insensitive, dot optional, comma = OR) |
+//! | `path:src`, `path:~/notes`, `path:"/a b/c"` | anywhere under this directory |
+//!
+//! Words are analyzed like the indexed text: split at every character that is not a letter or digit,
+//! lowercased and folded to ASCII, so `Café` and `cafe` are the same word. A word with no letters or
+//! digits (`-`, `...`) is ignored; a query left with nothing to search is an error.
+//!
+//! A query made only of exclusions matches every file except the excluded ones: `-draft` lists every
+//! file without the word `draft`, and `(-a) OR b` means "files without `a`, or with `b`".
+//!
+//! `path:` directories are exact bytes: a relative one is joined to the request's working directory,
+//! `~` and `~/x` start at `$HOME`, and `.`, `..`, doubled and trailing slashes are resolved lexically
+//! (symbolic links are not followed). `path:/a/b` matches `/a/b/c` and `/a/b/x/y` but not `/a/bc`.
+//!
+//! Filters combine with everything else:
+//!
+//! ```text
+//! ext:rs path:src -test "fn main"     Rust files under ./src containing "fn main", without "test"
+//! report name:2024* ext:pdf,odt       PDF or ODT files named 2024..., mentioning "report"
+//! (invoice OR receipt) -path:~/tmp    either word, outside ~/tmp
+//! ```
+//!
+//! Keywords are uppercase only (`or` is a word). The characters `"`, `(`, `)` and a `*` that does not
+//! end a word are syntax; a word before a colon that is not a field (`http:`, `todo:`) is an error too.
+//! Put such text in double quotes to search it literally: `"http://example.com"`, `"todo: x"`.
+//! Errors report the 1-based character position of the problem:
+//!
+//! ```
+//! use fandex_query::{QueryError, parse::parse};
+//!
+//! let err = parse("(draft OR final").unwrap_err();
+//! assert!(matches!(err, QueryError::Syntax { position: 1, .. }));
+//! assert_eq!(
+//!     err.to_string(),
+//!     "unbalanced '(': it is never closed (at character 1 of the query)"
+//! );
+//! ```
+//!
+//! # Searching
+//!
+//! ```
+//! use std::path::PathBuf;
+//! use fandex_indexer::schema::{self, FileDoc};
+//! use fandex_query::{QueryEngine, SearchRequest};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let (schema, fields) = schema::build_schema();
+//! let index = tantivy::Index::create_in_ram(schema);
+//! schema::register_analyzers(&index);
+//! let mut writer: tantivy::IndexWriter = index.writer_with_num_threads(1, 15_000_000)?;
+//! let doc = FileDoc {
+//!     file_id: 1,
+//!     path: PathBuf::from("/notes/cafe.md"),
+//!     size: 24,
+//!     mtime_ns: 0,
+//!     text: "Meet at the Café at noon".into(),
+//! };
+//! writer.add_document(doc.to_document(&fields))?;
+//! writer.commit()?;
+//!
+//! let engine = QueryEngine::new(index.reader()?, fields);
+//! let results = engine.search(&SearchRequest {
+//!     query: "cafe ext:md".into(),
+//!     limit: 10,
+//!     cwd: PathBuf::from("/"),
+//!     snippets: true,
+//! })?;
+//! assert_eq!(results.total, 1);
+//! let hit = &results.hits[0];
+//! assert_eq!(hit.path, PathBuf::from("/notes/cafe.md"));
+//! assert_eq!(hit.snippet.text, "Meet at the Café at noon");
+//! assert_eq!(&hit.snippet.text[hit.snippet.highlights[0].clone()], "Café");
+//! # Ok(())
+//! # }
+//! ```
+
+mod compile;
+pub mod parse;
+mod search;
+mod snippet;
+
+use std::ops::Range;
+use std::path::PathBuf;
+
+pub use compile::MAX_PHRASE_PREFIX_EXPANSIONS;
+pub use search::QueryEngine;
+pub use snippet::{LEAD_BYTES, MAX_FRAGMENT_BYTES};
+
+/// One search to run.
+#[derive(Debug, Clone)]
+pub struct SearchRequest {
+    /// The query, in the language described in the [crate documentation](crate).
+    pub query: String,
+    /// The most hits to return (0 returns none but still counts them).
+    pub limit: usize,
+    /// The directory relative `path:` filters are joined to (the caller's working directory).
+    pub cwd: PathBuf,
+    /// Whether to build a snippet for each hit; when false every [`Hit::snippet`] is empty.
+    pub snippets: bool,
+}
+
+/// The answer to a [`SearchRequest`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchResults {
+    /// The best hits, best first (descending score, then ascending file id).
+    pub hits: Vec<Hit>,
+    /// How many documents match in all, not only the returned ones.
+    pub total: usize,
+}
+
+/// One matching file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    /// The catalog's id for the file.
+    pub file_id: u64,
+    /// The exact path, bytes as stored (not necessarily UTF-8).
+    pub path: PathBuf,
+    /// Relevance; higher is better. Filters (`ext:`, `path:`) and pure exclusions contribute 0.
+    pub score: f32,
+    /// Size in bytes when indexed.
+    pub size: u64,
+    /// Modification time when indexed, nanoseconds since the epoch.
+    pub mtime_ns: i64,
+    /// Where the query matched in the text (empty when snippets were not requested).
+    pub snippet: Snippet,
+}
+
+/// A one-line excerpt of a file's text.
+///
+/// Newlines, tabs, control characters and runs of whitespace are shown as a single space. When the text
+/// contains a searched word, the excerpt (at most [`MAX_FRAGMENT_BYTES`]) surrounds it and
+/// `highlights` marks each occurrence; otherwise it is the start of the text (at most [`LEAD_BYTES`])
+/// with no highlights.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Snippet {
+    /// The excerpt, on one line.
+    pub text: String,
+    /// Byte ranges into `text` of the matched words, in order, not overlapping, on char boundaries.
+    pub highlights: Vec<Range<usize>>,
+}
+
+/// Why a search failed.
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    /// The query is not valid. `position` is the 1-based index, in characters (not bytes), of the
+    /// character at fault, or one past the last character when the problem is the end of the query.
+    #[error("{message} (at character {position} of the query)")]
+    Syntax {
+        /// What is wrong and, when useful, how to write it instead.
+        message: String,
+        /// 1-based character position in the query.
+        position: usize,
+    },
+    /// The index could not be read.
+    #[error("index error: {0}")]
+    Index(#[from] tantivy::TantivyError),
+}

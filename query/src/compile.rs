@@ -1,0 +1,234 @@
+//! Turns a parsed [`Expr`] into a tantivy query.
+//!
+//! Scoring: word, phrase and prefix matches score with BM25 (a bare word sums its content and name
+//! scores); `ext:`, `path:` and the "every document" clause of a purely negative group score 0, so
+//! filters narrow the results without reordering them.
+
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use fandex_indexer::schema::Fields;
+use tantivy::Term;
+use tantivy::query::{
+    AllQuery, BooleanQuery, ConstScoreQuery, Occur, PhrasePrefixQuery, PhraseQuery, Query,
+    TermQuery,
+};
+use tantivy::schema::{Field, IndexRecordOption};
+
+use crate::QueryError;
+use crate::parse::{Expr, Scope, TextMatch};
+
+/// How many dictionary terms the last word of a multi-word prefix (`foo-ba*`) may expand to in each
+/// segment. A single-word prefix (`ba*`) is a range on the term dictionary and has no such limit.
+pub const MAX_PHRASE_PREFIX_EXPANSIONS: u32 = 1000;
+
+/// Compiles `expr` for the given fields. Relative `path:` directories are joined to `cwd`; `~` expands
+/// to `home`. Fails (with the value's position) when a directory cannot be made absolute.
+pub(crate) fn compile(
+    expr: &Expr,
+    fields: &Fields,
+    cwd: &Path,
+    home: Option<&OsStr>,
+) -> Result<Box<dyn Query>, QueryError> {
+    Ok(match expr {
+        Expr::And(children) => {
+            let mut clauses = Vec::with_capacity(children.len() + 1);
+            for child in children {
+                clauses.push(match child {
+                    Expr::Not(inner) => (Occur::MustNot, compile(inner, fields, cwd, home)?),
+                    _ => (Occur::Must, compile(child, fields, cwd, home)?),
+                });
+            }
+            if !clauses.iter().any(|(occur, _)| *occur == Occur::Must) {
+                clauses.push((Occur::Must, everything()));
+            }
+            Box::new(BooleanQuery::new(clauses))
+        }
+        Expr::Or(children) => {
+            let clauses = children
+                .iter()
+                .map(|child| Ok((Occur::Should, compile(child, fields, cwd, home)?)))
+                .collect::<Result<Vec<_>, QueryError>>()?;
+            Box::new(BooleanQuery::new(clauses))
+        }
+        Expr::Not(inner) => Box::new(BooleanQuery::new(vec![
+            (Occur::Must, everything()),
+            (Occur::MustNot, compile(inner, fields, cwd, home)?),
+        ])),
+        Expr::Text(m) => match m.scope {
+            Scope::Name => text_query(fields.name, m),
+            Scope::ContentOrName => Box::new(BooleanQuery::new(vec![
+                (Occur::Should, text_query(fields.content, m)),
+                (Occur::Should, text_query(fields.name, m)),
+            ])),
+        },
+        Expr::Ext(exts) => {
+            let clauses = exts
+                .iter()
+                .map(|ext| {
+                    let term = Term::from_field_text(fields.ext, ext);
+                    let q: Box<dyn Query> =
+                        Box::new(TermQuery::new(term, IndexRecordOption::Basic));
+                    (Occur::Should, q)
+                })
+                .collect();
+            filter(Box::new(BooleanQuery::new(clauses)))
+        }
+        Expr::Path { dir, position } => {
+            let dir = resolve_dir(dir, cwd, home, *position)?;
+            let term = Term::from_field_bytes(fields.dirs, &dir);
+            filter(Box::new(TermQuery::new(term, IndexRecordOption::Basic)))
+        }
+    })
+}
+
+/// Every document, scoring 0.
+fn everything() -> Box<dyn Query> {
+    filter(Box::new(AllQuery))
+}
+
+/// A query that selects documents without adding to their score.
+fn filter(query: Box<dyn Query>) -> Box<dyn Query> {
+    Box::new(ConstScoreQuery::new(query, 0.0))
+}
+
+/// A term, phrase or (phrase) prefix query on one text field.
+fn text_query(field: Field, m: &TextMatch) -> Box<dyn Query> {
+    let terms: Vec<Term> = m
+        .terms
+        .iter()
+        .map(|t| Term::from_field_text(field, t))
+        .collect();
+    if m.prefix {
+        let mut q = PhrasePrefixQuery::new(terms);
+        q.set_max_expansions(MAX_PHRASE_PREFIX_EXPANSIONS);
+        return Box::new(q);
+    }
+    match <[Term; 1]>::try_from(terms) {
+        Ok([term]) => Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs)),
+        Err(terms) => Box::new(PhraseQuery::new(terms)),
+    }
+}
+
+/// Makes a `path:` value absolute and lexically normal, as the exact bytes the `dirs` field holds.
+///
+/// `~` and `~/x` expand to `home`; any other relative value is joined to `cwd`. `.` components,
+/// duplicate and trailing slashes are dropped and `..` removes the previous component (never going above
+/// `/`).
+pub(crate) fn resolve_dir(
+    dir: &str,
+    cwd: &Path,
+    home: Option<&OsStr>,
+    position: usize,
+) -> Result<Vec<u8>, QueryError> {
+    let error = |message: &str| QueryError::Syntax {
+        message: message.to_owned(),
+        position,
+    };
+    let absolute = |base: &[u8], rest: &[u8], what: &str| {
+        if !base.starts_with(b"/") {
+            return Err(error(what));
+        }
+        let mut joined = base.to_vec();
+        joined.push(b'/');
+        joined.extend_from_slice(rest);
+        Ok(joined)
+    };
+    let joined = if dir == "~" || dir.starts_with("~/") {
+        let home = home
+            .filter(|h| !h.is_empty())
+            .ok_or_else(|| error("'~' cannot be expanded: $HOME is not set"))?;
+        absolute(
+            home.as_bytes(),
+            &dir.as_bytes()[1..],
+            "'~' cannot be expanded: $HOME is not an absolute path",
+        )?
+    } else if dir.starts_with('/') {
+        dir.as_bytes().to_vec()
+    } else {
+        absolute(
+            cwd.as_os_str().as_bytes(),
+            dir.as_bytes(),
+            "this path is relative and the working directory of the search is not absolute",
+        )?
+    };
+    let mut parts: Vec<&[u8]> = Vec::new();
+    for part in joined.split(|&b| b == b'/') {
+        match part {
+            b"" | b"." => {}
+            b".." => {
+                parts.pop();
+            }
+            _ => parts.push(part),
+        }
+    }
+    if parts.is_empty() {
+        return Ok(b"/".to_vec());
+    }
+    let mut out = Vec::with_capacity(joined.len());
+    for part in parts {
+        out.push(b'/');
+        out.extend_from_slice(part);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolve(dir: &str, cwd: &[u8], home: Option<&[u8]>) -> Result<Vec<u8>, QueryError> {
+        resolve_dir(
+            dir,
+            Path::new(OsStr::from_bytes(cwd)),
+            home.map(OsStr::from_bytes),
+            9,
+        )
+    }
+
+    #[test]
+    fn absolute_paths_are_normalized() {
+        assert_eq!(resolve("/a/b", b"/x", None).unwrap(), b"/a/b");
+        assert_eq!(resolve("/a//b/", b"/x", None).unwrap(), b"/a/b");
+        assert_eq!(resolve("/a/./b/../c", b"/x", None).unwrap(), b"/a/c");
+        assert_eq!(resolve("/../..", b"/x", None).unwrap(), b"/");
+        assert_eq!(resolve("/", b"/x", None).unwrap(), b"/");
+        assert_eq!(resolve("//", b"/x", None).unwrap(), b"/");
+    }
+
+    #[test]
+    fn relative_paths_join_the_working_directory() {
+        assert_eq!(resolve("src", b"/w/p", None).unwrap(), b"/w/p/src");
+        assert_eq!(resolve("./src/", b"/w/p/", None).unwrap(), b"/w/p/src");
+        assert_eq!(resolve("..", b"/w/p", None).unwrap(), b"/w");
+        assert_eq!(resolve(".", b"/w/p", None).unwrap(), b"/w/p");
+        assert_eq!(resolve("~x", b"/w", None).unwrap(), b"/w/~x");
+        // The working directory's bytes need not be UTF-8.
+        assert_eq!(resolve("a", b"/w/\xff", None).unwrap(), b"/w/\xff/a");
+    }
+
+    #[test]
+    fn tilde_expands_to_home() {
+        assert_eq!(resolve("~", b"/w", Some(b"/home/u")).unwrap(), b"/home/u");
+        assert_eq!(
+            resolve("~/d/", b"/w", Some(b"/home/u/")).unwrap(),
+            b"/home/u/d"
+        );
+        match resolve("~/d", b"/w", None) {
+            Err(QueryError::Syntax { message, position }) => {
+                assert_eq!(position, 9);
+                assert!(message.contains("HOME"), "{message}");
+            }
+            other => panic!("expected an error, got {other:?}"),
+        }
+        assert!(resolve("~", b"/w", Some(b"")).is_err());
+    }
+
+    #[test]
+    fn relative_to_a_relative_directory_is_an_error() {
+        assert!(resolve("src", b"", None).is_err());
+        assert!(resolve("src", b"rel", None).is_err());
+        assert!(resolve("~", b"/w", Some(b"rel")).is_err());
+    }
+}

@@ -1,0 +1,270 @@
+//! [`QueryEngine`]: runs a query on the index and returns ranked hits with their stored fields and
+//! snippets.
+
+use std::cmp::{Ordering, Reverse};
+use std::collections::BinaryHeap;
+use std::time::Instant;
+
+use fandex_indexer::schema::{Fields, FileDoc};
+use tantivy::collector::{Collector, Count, SegmentCollector};
+use tantivy::columnar::Column;
+use tantivy::{
+    DocAddress, DocId, IndexReader, Score, SegmentOrdinal, SegmentReader, TantivyDocument,
+};
+use tracing::{debug, warn};
+
+use crate::compile::compile;
+use crate::parse::parse;
+use crate::snippet::SnippetMaker;
+use crate::{Hit, QueryError, SearchRequest, SearchResults, Snippet};
+
+/// Searches one index.
+///
+/// Cheap to share between threads: each search takes the reader's current searcher, so a search sees
+/// whatever the reader last loaded (call `IndexReader::reload` after a commit when the reader's policy
+/// is manual).
+#[derive(Clone)]
+pub struct QueryEngine {
+    reader: IndexReader,
+    fields: Fields,
+}
+
+impl std::fmt::Debug for QueryEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QueryEngine")
+            .field("fields", &self.fields)
+            .finish_non_exhaustive()
+    }
+}
+
+impl QueryEngine {
+    /// Creates an engine over `reader`, whose schema is described by `fields`.
+    ///
+    /// The index must already have `schema::register_analyzers` applied.
+    pub fn new(reader: tantivy::IndexReader, fields: Fields) -> Self {
+        Self { reader, fields }
+    }
+
+    /// Parses and runs `request.query`.
+    ///
+    /// Hits come by descending score, ties broken by ascending file id; at most `request.limit` of
+    /// them, while `total` counts every matching document. Fails with [`QueryError::Syntax`] on a bad
+    /// query and [`QueryError::Index`] when the index cannot be read.
+    pub fn search(&self, request: &SearchRequest) -> Result<SearchResults, QueryError> {
+        let started = Instant::now();
+        let expr = parse(&request.query)?;
+        let home = std::env::var_os("HOME");
+        let query = compile(&expr, &self.fields, &request.cwd, home.as_deref())?;
+        let searcher = self.reader.searcher();
+        let id_field = searcher
+            .schema()
+            .get_field_name(self.fields.file_id)
+            .to_owned();
+        let top = TopByScoreThenId {
+            limit: request.limit,
+            id_field,
+        };
+        let (ranked, total) = searcher.search(&*query, &(top, Count))?;
+        let snippets = if request.snippets && !ranked.is_empty() {
+            Some(SnippetMaker::new(&searcher, &expr, self.fields.content)?)
+        } else {
+            None
+        };
+        let mut hits = Vec::with_capacity(ranked.len());
+        for doc in ranked {
+            let stored: TantivyDocument = searcher.doc(doc.address)?;
+            let Some(file) = FileDoc::from_document(&stored, &self.fields) else {
+                warn!(
+                    file_id = doc.file_id,
+                    "a matching document lacks stored fields; it is left out of the results"
+                );
+                continue;
+            };
+            let snippet = snippets
+                .as_ref()
+                .map(|s| s.make(&file.text))
+                .unwrap_or_else(Snippet::default);
+            hits.push(Hit {
+                file_id: file.file_id,
+                path: file.path,
+                score: doc.score,
+                size: file.size,
+                mtime_ns: file.mtime_ns,
+                snippet,
+            });
+        }
+        debug!(
+            query = %request.query,
+            total,
+            returned = hits.len(),
+            elapsed_us = started.elapsed().as_micros() as u64,
+            "search"
+        );
+        Ok(SearchResults { hits, total })
+    }
+}
+
+/// One collected document, ordered so that a greater value is a better hit: higher score, then lower
+/// file id (then lower address, so the order is total).
+#[derive(Debug, Clone, Copy)]
+struct Ranked {
+    score: Score,
+    file_id: u64,
+    address: DocAddress,
+}
+
+impl Ord for Ranked {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.score
+            .total_cmp(&other.score)
+            .then_with(|| other.file_id.cmp(&self.file_id))
+            .then_with(|| other.address.cmp(&self.address))
+    }
+}
+
+impl PartialOrd for Ranked {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for Ranked {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Ranked {}
+
+/// The best `limit` documents of a bounded heap, best first.
+#[derive(Default)]
+struct Best {
+    limit: usize,
+    /// A min-heap: the worst kept document is on top.
+    heap: BinaryHeap<Reverse<Ranked>>,
+}
+
+impl Best {
+    fn push(&mut self, doc: Ranked) {
+        if self.heap.len() < self.limit {
+            self.heap.push(Reverse(doc));
+        } else if let Some(mut worst) = self.heap.peek_mut()
+            && doc > worst.0
+        {
+            *worst = Reverse(doc);
+        }
+    }
+
+    fn into_sorted(self) -> Vec<Ranked> {
+        // Ascending order of Reverse is descending order of Ranked: best first.
+        self.heap
+            .into_sorted_vec()
+            .into_iter()
+            .map(|r| r.0)
+            .collect()
+    }
+}
+
+/// Collects the top documents by score with a stable tie-break on the file id fast field (tantivy's
+/// `TopDocs` breaks ties by document address, which changes as segments merge).
+struct TopByScoreThenId {
+    limit: usize,
+    id_field: String,
+}
+
+struct SegmentTop {
+    segment: SegmentOrdinal,
+    ids: Column<u64>,
+    best: Best,
+}
+
+impl Collector for TopByScoreThenId {
+    type Fruit = Vec<Ranked>;
+    type Child = SegmentTop;
+
+    fn for_segment(
+        &self,
+        segment: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<SegmentTop> {
+        Ok(SegmentTop {
+            segment,
+            ids: reader.fast_fields().u64(&self.id_field)?,
+            best: Best {
+                limit: self.limit,
+                heap: BinaryHeap::new(),
+            },
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        true
+    }
+
+    fn merge_fruits(&self, fruits: Vec<Vec<Ranked>>) -> tantivy::Result<Vec<Ranked>> {
+        let mut best = Best {
+            limit: self.limit,
+            heap: BinaryHeap::new(),
+        };
+        for doc in fruits.into_iter().flatten() {
+            best.push(doc);
+        }
+        Ok(best.into_sorted())
+    }
+}
+
+impl SegmentCollector for SegmentTop {
+    type Fruit = Vec<Ranked>;
+
+    fn collect(&mut self, doc: DocId, score: Score) {
+        if self.best.limit == 0 {
+            return;
+        }
+        self.best.push(Ranked {
+            score,
+            file_id: self.ids.first(doc).unwrap_or(u64::MAX),
+            address: DocAddress::new(self.segment, doc),
+        });
+    }
+
+    fn harvest(self) -> Vec<Ranked> {
+        self.best.into_sorted()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ranked(score: Score, file_id: u64) -> Ranked {
+        Ranked {
+            score,
+            file_id,
+            address: DocAddress::new(0, file_id as DocId),
+        }
+    }
+
+    #[test]
+    fn best_keeps_the_top_by_score_then_lowest_id() {
+        let mut best = Best {
+            limit: 3,
+            heap: BinaryHeap::new(),
+        };
+        for (score, id) in [(1.0, 5), (2.0, 9), (1.0, 3), (0.5, 1), (1.0, 4), (2.0, 7)] {
+            best.push(ranked(score, id));
+        }
+        let got: Vec<(Score, u64)> = best
+            .into_sorted()
+            .iter()
+            .map(|r| (r.score, r.file_id))
+            .collect();
+        assert_eq!(got, [(2.0, 7), (2.0, 9), (1.0, 3)]);
+    }
+
+    #[test]
+    fn zero_limit_keeps_nothing() {
+        let mut best = Best::default();
+        best.push(ranked(1.0, 1));
+        assert!(best.into_sorted().is_empty());
+    }
+}
