@@ -342,6 +342,17 @@ fn non_utf8_path_round_trips() {
     // Its name is searchable despite the newline, and the directory by the part that is UTF-8.
     finds(&e, "name:odd", &[10]);
     finds(&e, "path:/data", &[10]);
+    // A directory that cannot be typed is reached through a working directory that is not UTF-8.
+    let results = e
+        .search(&SearchRequest {
+            query: "path:. quick".into(),
+            limit: 10,
+            cwd: p(b"/data/\xff\n"),
+            snippets: false,
+        })
+        .unwrap();
+    let ids: Vec<u64> = results.hits.iter().map(|h| h.file_id).collect();
+    assert_eq!(ids, [10]);
 }
 
 #[test]
