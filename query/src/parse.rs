@@ -1,6 +1,6 @@
 //! The query language: a lexer and a recursive-descent parser that turn a query string into an [`Expr`].
 //!
-//! This module knows nothing of tantivy queries; [`crate::compile`] turns the tree into one. Words are
+//! This module knows nothing of tantivy queries; the crate's compiler turns the tree into one. Words are
 //! tokenized here, with [`fandex_indexer::schema::tokenize`], so that the tree holds exactly the terms
 //! the index holds and so that a query left with nothing to search is reported as a syntax error.
 //!
