@@ -17,6 +17,7 @@ use tantivy::query::{
 use tantivy::schema::{Field, IndexRecordOption};
 
 use crate::QueryError;
+use crate::guard::ForwardOnly;
 use crate::parse::{Expr, Scope, TextMatch};
 
 /// How many dictionary terms the last word of a multi-word prefix (`foo-ba*`) may expand to in each
@@ -100,14 +101,15 @@ fn text_query(field: Field, m: &TextMatch) -> Box<dyn Query> {
         .iter()
         .map(|t| Term::from_field_text(field, t))
         .collect();
+    // Phrase scorers go through `ForwardOnly`: see the `guard` module.
     if m.prefix {
         let mut q = PhrasePrefixQuery::new(terms);
         q.set_max_expansions(MAX_PHRASE_PREFIX_EXPANSIONS);
-        return Box::new(q);
+        return Box::new(ForwardOnly(q));
     }
     match <[Term; 1]>::try_from(terms) {
         Ok([term]) => Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs)),
-        Err(terms) => Box::new(PhraseQuery::new(terms)),
+        Err(terms) => Box::new(ForwardOnly(PhraseQuery::new(terms))),
     }
 }
 

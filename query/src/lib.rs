@@ -94,6 +94,7 @@
 //! ```
 
 mod compile;
+mod guard;
 pub mod parse;
 mod search;
 mod snippet;

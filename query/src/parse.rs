@@ -1,6 +1,6 @@
 //! The query language: a lexer and a recursive-descent parser that turn a query string into an [`Expr`].
 //!
-//! This module knows nothing of tantivy queries; [`crate::compile`] turns the tree into one. Words are
+//! This module knows nothing of tantivy queries; the crate's compiler turns the tree into one. Words are
 //! tokenized here, with [`fandex_indexer::schema::tokenize`], so that the tree holds exactly the terms
 //! the index holds and so that a query left with nothing to search is reported as a syntax error.
 //!
@@ -65,6 +65,10 @@ pub struct TextMatch {
     pub prefix: bool,
 }
 
+/// The deepest nesting of parentheses and negations accepted; deeper queries are a syntax error rather
+/// than a risk of exhausting the stack.
+pub const MAX_NESTING: usize = 64;
+
 /// The field filters the language knows, as written before the colon.
 pub const KNOWN_FIELDS: [&str; 3] = ["name", "ext", "path"];
 
@@ -83,6 +87,7 @@ pub fn parse(query: &str) -> Result<Expr, QueryError> {
         tokens,
         next: 0,
         end: chars.len() + 1,
+        depth: 0,
     };
     let expr = parser.parse_and()?;
     if let Some(tok) = parser.peek() {
@@ -286,6 +291,8 @@ struct Parser {
     next: usize,
     /// Position one past the last character, for errors about the end of the query.
     end: usize,
+    /// How many parentheses and negations enclose the current item.
+    depth: usize,
 }
 
 impl Parser {
@@ -297,6 +304,18 @@ impl Parser {
         let tok = self.tokens.get(self.next).cloned();
         self.next += 1;
         tok
+    }
+
+    /// Enters one more level of nesting at the operator at `position`.
+    fn nest(&mut self, position: usize) -> Result<(), QueryError> {
+        self.depth += 1;
+        if self.depth > MAX_NESTING {
+            return Err(syntax(
+                format!("more than {MAX_NESTING} nested parentheses or negations"),
+                position,
+            ));
+        }
+        Ok(())
     }
 
     /// True when the next token can start an item (so an operator before it is not dangling).
@@ -384,7 +403,10 @@ impl Parser {
                         position,
                     ));
                 }
-                Ok(self.parse_unary()?.map(|e| Expr::Not(Box::new(e))))
+                self.nest(position)?;
+                let inner = self.parse_unary()?;
+                self.depth -= 1;
+                Ok(inner.map(|e| Expr::Not(Box::new(e))))
             }
             _ => self.parse_primary(),
         }
@@ -402,7 +424,9 @@ impl Parser {
                 if self.peek().is_some_and(|t| t.kind == TokKind::RParen) {
                     return Err(syntax("empty parentheses", tok.position));
                 }
+                self.nest(tok.position)?;
                 let inner = self.parse_and()?;
+                self.depth -= 1;
                 match self.bump() {
                     Some(Tok {
                         kind: TokKind::RParen,
@@ -782,6 +806,31 @@ mod tests {
         fails("path:/src/*", 11, "pattern");
         // Positions count characters, not bytes.
         fails("é ü (", 5, "'('");
+    }
+
+    #[test]
+    fn nesting_is_bounded() {
+        let ok = format!("{}a{}", "(".repeat(MAX_NESTING), ")".repeat(MAX_NESTING));
+        assert_eq!(parse(&ok).unwrap(), w("a"));
+        let deep = format!(
+            "{}a{}",
+            "(".repeat(MAX_NESTING + 1),
+            ")".repeat(MAX_NESTING + 1)
+        );
+        fails(&deep, MAX_NESTING + 1, "nested");
+        fails(
+            &format!("{}a", "-".repeat(100_000)),
+            MAX_NESTING + 1,
+            "nested",
+        );
+        fails(
+            &format!("{}a", "NOT ".repeat(MAX_NESTING + 1)),
+            4 * MAX_NESTING + 1,
+            "nested",
+        );
+        fails(&"(-".repeat(100_000), MAX_NESTING + 1, "nested");
+        // Long flat queries are fine.
+        assert!(parse("a OR ".repeat(10_000).trim_end_matches(" OR ")).is_ok());
     }
 
     #[test]

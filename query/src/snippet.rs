@@ -73,12 +73,41 @@ impl SnippetMaker {
         if let Some(generator) = &self.generator {
             let found = generator.snippet(text);
             if !found.highlighted().is_empty() {
-                let highlights = collapse_overlapped_ranges(found.highlighted());
-                return one_line(found.fragment(), &highlights, usize::MAX);
+                let range = widen(text, found.fragment_range());
+                let shift = found.fragment_range().start - range.start;
+                let highlights: Vec<Range<usize>> = collapse_overlapped_ranges(found.highlighted())
+                    .into_iter()
+                    .map(|r| r.start + shift..r.end + shift)
+                    .collect();
+                return one_line(&text[range], &highlights, usize::MAX);
             }
         }
         one_line(text, &[], LEAD_BYTES)
     }
+}
+
+/// Most characters of punctuation added at each end of a fragment by [`widen`].
+const MAX_GLUED_CHARS: usize = 8;
+
+/// Tantivy's fragments run from the start of a word to the end of a word; this takes in the punctuation
+/// glued to them (`"hello`, `dog.`), up to the nearest blank or word character and at most
+/// [`MAX_GLUED_CHARS`] characters on each side.
+fn widen(text: &str, fragment: Range<usize>) -> Range<usize> {
+    let glued = |c: &char| !c.is_alphanumeric() && !is_blank(*c);
+    let before: usize = text[..fragment.start]
+        .chars()
+        .rev()
+        .take(MAX_GLUED_CHARS)
+        .take_while(glued)
+        .map(char::len_utf8)
+        .sum();
+    let after: usize = text[fragment.end..]
+        .chars()
+        .take(MAX_GLUED_CHARS)
+        .take_while(glued)
+        .map(char::len_utf8)
+        .sum();
+    fragment.start - before..fragment.end + after
 }
 
 /// Rarer terms weigh more when choosing the fragment (tantivy's own weighting).
@@ -217,6 +246,20 @@ mod tests {
         let s = one_line(text, &[9..12], 11);
         assert_eq!(s.text, "éééé xy");
         assert!(s.highlights.is_empty());
+    }
+
+    #[test]
+    fn widen_takes_glued_punctuation_only() {
+        let text = "say \"hello,\" he said. «Où» x";
+        let hello = text.find("hello").unwrap();
+        assert_eq!(&text[widen(text, hello..hello + 5)], "\"hello,\"");
+        let he = text.find("he said").unwrap();
+        assert_eq!(&text[widen(text, he..he + 7)], "he said.");
+        let ou = text.find("Où").unwrap();
+        assert_eq!(&text[widen(text, ou..ou + "Où".len())], "«Où»");
+        let dashed = "a-b";
+        assert_eq!(&dashed[widen(dashed, 0..1)], "a-");
+        assert_eq!(widen("!!!!!!!!!!!x", 11..12), 3..12);
     }
 
     #[test]
