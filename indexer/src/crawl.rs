@@ -42,14 +42,17 @@ pub enum WalkItem {
 }
 
 /// Builds the exclusion rules of one root: built-in defaults plus configured globs, as negated overrides.
-fn overrides_for(root: &Path, config: &IndexConfig) -> Result<ignore::overrides::Override> {
+pub(crate) fn overrides_for(
+    root: &Path,
+    config: &IndexConfig,
+) -> Result<ignore::overrides::Override> {
     let mut builder = OverrideBuilder::new(root);
-    let defaults = config
-        .default_excludes
-        .then_some(DEFAULT_EXCLUDES)
-        .unwrap_or_default()
-        .iter()
-        .copied();
+    let defaults: &[&str] = if config.default_excludes {
+        DEFAULT_EXCLUDES
+    } else {
+        &[]
+    };
+    let defaults = defaults.iter().copied();
     for glob in defaults.chain(config.exclude.iter().map(String::as_str)) {
         let negated = match glob.strip_prefix('!') {
             // A leading `!` in the config means "include after all"; it cannot re-include below an
@@ -73,6 +76,8 @@ pub fn special_kind(ft: &std::fs::FileType) -> &'static str {
     use std::os::unix::fs::FileTypeExt;
     if ft.is_symlink() {
         "symlink"
+    } else if ft.is_dir() {
+        "directory"
     } else if ft.is_fifo() {
         "fifo"
     } else if ft.is_socket() {
@@ -98,10 +103,12 @@ fn error_path(err: &ignore::Error) -> Option<PathBuf> {
     }
 }
 
-/// Walks `root` (an absolute, canonical directory), sending what it finds to `sink`. Subtrees in
-/// `pruned` (the index directory) are skipped. Returns when the walk is complete or the receiver is gone.
+/// Walks `start` (`root` itself or a path below it; absolute and canonical), sending what it finds to
+/// `sink`. Exclusion globs are anchored at `root`. Subtrees in `pruned` (the index directory) are skipped.
+/// Returns when the walk is complete or the receiver is gone.
 pub fn walk(
     root: &Path,
+    start: &Path,
     config: &IndexConfig,
     pruned: &[PathBuf],
     threads: usize,
@@ -109,7 +116,7 @@ pub fn walk(
 ) -> Result<()> {
     let overrides = overrides_for(root, config)?;
     let pruned: Vec<PathBuf> = pruned.to_vec();
-    let mut builder = WalkBuilder::new(root);
+    let mut builder = WalkBuilder::new(start);
     builder
         .threads(threads)
         .follow_links(false)
@@ -185,7 +192,7 @@ mod tests {
 
     fn collect(root: &Path, config: &IndexConfig, pruned: &[PathBuf]) -> BTreeSet<String> {
         let (tx, rx) = crossbeam_channel::unbounded();
-        walk(root, config, pruned, 2, &tx).unwrap();
+        walk(root, root, config, pruned, 2, &tx).unwrap();
         drop(tx);
         rx.iter()
             .filter_map(|item| match item {
@@ -277,7 +284,7 @@ mod tests {
         .unwrap();
         std::os::unix::fs::symlink("/etc/passwd", t.path().join("link")).unwrap();
         let (tx, rx) = crossbeam_channel::unbounded();
-        walk(t.path(), &IndexConfig::default(), &[], 2, &tx).unwrap();
+        walk(t.path(), t.path(), &IndexConfig::default(), &[], 2, &tx).unwrap();
         drop(tx);
         let mut specials: Vec<&str> = rx
             .iter()
@@ -298,7 +305,7 @@ mod tests {
             ..IndexConfig::default()
         };
         let (tx, _rx) = crossbeam_channel::unbounded();
-        let err = walk(t.path(), &config, &[], 1, &tx)
+        let err = walk(t.path(), t.path(), &config, &[], 1, &tx)
             .unwrap_err()
             .to_string();
         assert!(err.contains("a["), "{err}");

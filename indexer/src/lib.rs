@@ -11,14 +11,19 @@
 //! - [`engine`]: ties them together: bring the index up to date with the filesystem.
 
 pub mod catalog;
+pub mod coalesce;
 pub mod config;
 pub mod crawl;
+pub mod engine;
 pub mod error;
+pub mod exclude;
 pub mod extract;
+pub mod fileio;
 pub mod layout;
 pub mod schema;
 pub mod text_index;
 
 pub use config::Config;
+pub use engine::{Engine, Summary};
 pub use error::{Error, Result};
 pub use layout::IndexDir;

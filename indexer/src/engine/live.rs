@@ -1,0 +1,347 @@
+//! Applying live changes: the daemon's path into the engine.
+//!
+//! A batch from the [`crate::coalesce::Coalescer`] is applied in order: barriers (removes, moves, rescans)
+//! one by one, then refreshes of final names, classified exactly like the crawl classifies walked files and
+//! extracted in parallel. Moves rewrite paths from the stored text and never read the file. Work that
+//! depends on changes not yet committed (a move of something moved or created in the same batch) commits
+//! first, so every lookup sees the state it depends on.
+
+use std::collections::HashSet;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use rayon::iter::{IntoParallelIterator, ParallelIterator};
+use tracing::{debug, info_span};
+
+use super::{
+    Engine, ExtractJob, Outcome, Plan, Progress, Summary, classify, ctime_ns, run_extract,
+};
+use crate::catalog::{CatalogBatch, FileRecord};
+use crate::coalesce::Work;
+use crate::error::Result;
+use crate::exclude::Exclusions;
+
+fn overlaps(a: &Path, b: &Path) -> bool {
+    a.starts_with(b) || b.starts_with(a)
+}
+
+fn rebase(path: &Path, from: &Path, to: &Path) -> Option<PathBuf> {
+    let rest = path.strip_prefix(from).ok()?;
+    Some(if rest.as_os_str().is_empty() {
+        to.to_owned()
+    } else {
+        to.join(rest)
+    })
+}
+
+/// State of one batch being applied.
+struct Pending {
+    batch: CatalogBatch,
+    /// Paths whose records changed in `batch` (not yet visible to catalog lookups).
+    dirty: Vec<PathBuf>,
+}
+
+impl Engine {
+    /// Applies one batch of coalesced work and commits it. Returns what was done; `summary.seen` counts
+    /// the refreshes looked at.
+    pub fn apply_work(
+        &mut self,
+        work: Vec<Work>,
+        exclusions: &Exclusions,
+        progress: &Progress,
+    ) -> Result<Summary> {
+        let _span = info_span!("batch", items = work.len()).entered();
+        let mut summary = Summary::default();
+        let mut pending = Pending {
+            batch: CatalogBatch::default(),
+            dirty: Vec::new(),
+        };
+        let mut refreshes = Vec::new();
+        for item in work {
+            match item {
+                Work::Refresh {
+                    path,
+                    content,
+                    metadata_only,
+                } => refreshes.push((path, content, metadata_only)),
+                barrier => {
+                    if !refreshes.is_empty() {
+                        let group = std::mem::take(&mut refreshes);
+                        self.refresh(group, exclusions, &mut pending, &mut summary, progress)?;
+                    }
+                    self.barrier(barrier, exclusions, &mut pending, &mut summary, progress)?;
+                }
+            }
+        }
+        if !refreshes.is_empty() {
+            self.refresh(refreshes, exclusions, &mut pending, &mut summary, progress)?;
+        }
+        self.commit(pending.batch)?;
+        Ok(summary)
+    }
+
+    /// Commits what is pending when `paths` overlap it, so lookups of `paths` see it.
+    fn settle(&mut self, pending: &mut Pending, paths: &[&Path]) -> Result<()> {
+        let conflict = pending
+            .dirty
+            .iter()
+            .any(|d| paths.iter().any(|p| overlaps(d, p)));
+        if conflict {
+            self.commit(std::mem::take(&mut pending.batch))?;
+            pending.dirty.clear();
+        }
+        Ok(())
+    }
+
+    fn remove_under(
+        &mut self,
+        path: &Path,
+        pending: &mut Pending,
+        summary: &mut Summary,
+    ) -> Result<()> {
+        let records: Vec<(u64, FileRecord)> = self.catalog.under(path).collect::<Result<_>>()?;
+        for (id, rec) in records {
+            self.index.delete(id);
+            pending.batch.remove(id, &rec);
+            summary.removed += 1;
+        }
+        pending.dirty.push(path.to_owned());
+        Ok(())
+    }
+
+    fn barrier(
+        &mut self,
+        work: Work,
+        exclusions: &Exclusions,
+        pending: &mut Pending,
+        summary: &mut Summary,
+        progress: &Progress,
+    ) -> Result<()> {
+        match work {
+            Work::Refresh { .. } => Ok(()),
+            Work::Remove { path } => {
+                self.settle(pending, &[&path])?;
+                self.remove_under(&path, pending, summary)
+            }
+            Work::Move { from, to } => {
+                self.settle(pending, &[&from, &to])?;
+                self.move_records(&from, &to, exclusions, pending, summary, progress)
+            }
+            Work::Rescan { scope, reason } => {
+                debug!(scope = %scope.display(), reason, "rescan");
+                // The walk reads the catalog: commit what is pending first.
+                self.commit(std::mem::take(&mut pending.batch))?;
+                pending.dirty.clear();
+                self.rescan(&scope, exclusions, summary, progress)
+            }
+        }
+    }
+
+    /// Moves every record at or below `from` to the same place below `to`, rewriting paths from the
+    /// stored text (the files are not read). Records already at `to` are replaced.
+    fn move_records(
+        &mut self,
+        from: &Path,
+        to: &Path,
+        exclusions: &Exclusions,
+        pending: &mut Pending,
+        summary: &mut Summary,
+        progress: &Progress,
+    ) -> Result<()> {
+        let moving: Vec<(u64, FileRecord)> = self.catalog.under(from).collect::<Result<_>>()?;
+        let moving_ids: HashSet<u64> = moving.iter().map(|(id, _)| *id).collect();
+        // Whatever had the destination name is replaced (an atomic save, or a directory moved over).
+        let replaced: Vec<(u64, FileRecord)> = self.catalog.under(to).collect::<Result<_>>()?;
+        for (id, rec) in replaced {
+            if !moving_ids.contains(&id) {
+                self.index.delete(id);
+                pending.batch.remove(id, &rec);
+                summary.removed += 1;
+            }
+        }
+        pending.dirty.push(from.to_owned());
+        pending.dirty.push(to.to_owned());
+        let is_dir = std::fs::symlink_metadata(to).is_ok_and(|m| m.is_dir());
+        if exclusions.is_excluded(to, is_dir) {
+            // Moved out of sight (into an excluded name or outside the roots): it leaves the index.
+            for (id, rec) in moving {
+                self.index.delete(id);
+                pending.batch.remove(id, &rec);
+                summary.removed += 1;
+            }
+            return Ok(());
+        }
+        if moving.is_empty() {
+            // Nothing known was there (an excluded or brand-new name): look at the destination itself,
+            // after committing, since the walk reads the catalog.
+            self.commit(std::mem::take(&mut pending.batch))?;
+            pending.dirty.clear();
+            return self.rescan(to, exclusions, summary, progress);
+        }
+        let mut missing_docs = Vec::new();
+        for (id, rec) in moving {
+            let Some(new_path) = rebase(rec.path(), from, to) else {
+                continue;
+            };
+            let mut record = rec.clone();
+            record.path = new_path.as_os_str().as_bytes().to_vec();
+            if let Ok(meta) = std::fs::symlink_metadata(&new_path) {
+                record.ctime_ns = ctime_ns(&meta);
+            }
+            match self.index.get(id)? {
+                Some(mut doc) => {
+                    doc.path = new_path;
+                    self.index.upsert(&doc)?;
+                    pending.batch.put(id, &record, Some(&rec));
+                    summary.moved += 1;
+                }
+                None => missing_docs.push(new_path),
+            }
+        }
+        if !missing_docs.is_empty() {
+            // Records without a document (an interrupted earlier commit): read those files after all.
+            self.commit(std::mem::take(&mut pending.batch))?;
+            pending.dirty.clear();
+            let group = missing_docs.into_iter().map(|p| (p, None, false)).collect();
+            self.refresh(group, exclusions, pending, summary, progress)?;
+        }
+        Ok(())
+    }
+
+    /// Walks `scope` again and reconciles it with the catalog (the directory of a lost event, an overflow
+    /// root, or a new directory). A scope that no longer exists is removed.
+    pub fn rescan(
+        &mut self,
+        scope: &Path,
+        exclusions: &Exclusions,
+        summary: &mut Summary,
+        progress: &Progress,
+    ) -> Result<()> {
+        let Some(root) = exclusions.root_of(scope).map(Path::to_owned) else {
+            return Ok(());
+        };
+        let exists = std::fs::symlink_metadata(scope).is_ok();
+        if !exists || exclusions.is_excluded(scope, true) {
+            let mut pending = Pending {
+                batch: CatalogBatch::default(),
+                dirty: Vec::new(),
+            };
+            self.remove_under(scope, &mut pending, summary)?;
+            return self.commit(pending.batch);
+        }
+        let mut part = Summary::default();
+        self.reconcile(
+            &[(root, scope.to_owned())],
+            CatalogBatch::default(),
+            &mut part,
+            progress,
+        )?;
+        summary.seen += part.seen;
+        summary.indexed += part.indexed;
+        summary.unchanged += part.unchanged;
+        summary.moved += part.moved;
+        summary.skipped += part.skipped;
+        summary.failed += part.failed;
+        summary.removed += part.removed;
+        Ok(())
+    }
+
+    /// Classifies refreshed paths like walked files, extracts the changed ones in parallel, and applies
+    /// the outcomes to the pending batch.
+    fn refresh(
+        &mut self,
+        group: Vec<(PathBuf, Option<fandex_watcher::ContentFd>, bool)>,
+        exclusions: &Exclusions,
+        pending: &mut Pending,
+        summary: &mut Summary,
+        progress: &Progress,
+    ) -> Result<()> {
+        let paths: Vec<&Path> = group.iter().map(|(p, _, _)| p.as_path()).collect();
+        self.settle(pending, &paths)?;
+        let mut claimed = HashSet::new();
+        let mut jobs = Vec::new();
+        let mut outcomes = Vec::new();
+        for (path, content, metadata_only) in group {
+            summary.seen += 1;
+            let meta = match std::fs::symlink_metadata(&path) {
+                Ok(meta) => meta,
+                Err(_) => {
+                    // Gone again before we looked: whatever the catalog had there goes.
+                    if let Some((id, rec)) =
+                        self.catalog.get_by_path(path.as_os_str().as_bytes())?
+                    {
+                        self.index.delete(id);
+                        pending.batch.remove(id, &rec);
+                        pending.dirty.push(path);
+                        summary.removed += 1;
+                    }
+                    continue;
+                }
+            };
+            if meta.is_dir() {
+                continue;
+            }
+            if !meta.is_file() || exclusions.is_excluded(&path, false) {
+                if let Some((id, rec)) = self.catalog.get_by_path(path.as_os_str().as_bytes())? {
+                    self.index.delete(id);
+                    pending.batch.remove(id, &rec);
+                    summary.removed += 1;
+                }
+                summary.skipped += 1;
+                continue;
+            }
+            if metadata_only
+                && let Some((id, rec)) = self.catalog.get_by_path(path.as_os_str().as_bytes())?
+                && (rec.dev, rec.ino, rec.size, rec.mtime_ns)
+                    == (meta.dev(), meta.ino(), meta.size(), super::mtime_ns(&meta))
+                && rec.status != crate::catalog::Status::Stale
+            {
+                // chmod, chown, link count: the content is the same; only the record changes.
+                let mut record = rec.clone();
+                record.ctime_ns = ctime_ns(&meta);
+                pending.batch.put(id, &record, Some(&rec));
+                summary.unchanged += 1;
+                claimed.insert(id);
+                continue;
+            }
+            match classify(&self.catalog, &mut claimed, path, &meta)? {
+                Plan::Unchanged => summary.unchanged += 1,
+                Plan::Extract(mut job) => {
+                    job.content = content;
+                    jobs.push(job);
+                }
+                Plan::Move {
+                    id,
+                    old,
+                    path,
+                    meta,
+                    displaced,
+                } => outcomes.push(Outcome::Move {
+                    id,
+                    old,
+                    path,
+                    meta,
+                    displaced,
+                }),
+            }
+        }
+        let limits = super::limits_of(&self.config);
+        let extracted: Vec<Outcome> = jobs
+            .into_par_iter()
+            .map(|job: ExtractJob| run_extract(job, &limits, progress))
+            .collect();
+        outcomes.extend(extracted);
+        let mut applier = self.applier();
+        for outcome in outcomes {
+            if let Outcome::Extracted { job, .. } | Outcome::Vanished(job) = &outcome {
+                pending.dirty.push(job.path.clone());
+            }
+            if let Outcome::Move { path, .. } = &outcome {
+                pending.dirty.push(path.clone());
+            }
+            applier.apply(outcome, &mut pending.batch, summary, progress)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,827 @@
+//! The engine: brings the index up to date with the filesystem.
+//!
+//! An update is a pipeline of bounded stages running concurrently:
+//!
+//! ```text
+//! walk (ignore, parallel) -> classify (catalog lookups) -> extract (rayon) -> apply (tantivy + catalog batch)
+//! ```
+//!
+//! *Classify* compares each file's `lstat` with its catalog record: unchanged files cost nothing; a known
+//! inode found at a new path whose old path no longer holds it is a rename, and only its path is updated
+//! (the stored text is reused, the file is not read). *Apply* commits in batches: the tantivy commit first,
+//! then the catalog batch, both carrying the same generation; [`Engine::open`] repairs a mismatch left by
+//! a crash. After the walk, catalog records under the walked roots that were not found are deleted,
+//! except below directories the walk could not read.
+
+use std::collections::HashSet;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender, bounded};
+use rayon::iter::{ParallelBridge, ParallelIterator};
+use serde::Serialize;
+use tracing::{debug, info, info_span, warn};
+
+use crate::catalog::{Catalog, CatalogBatch, FileRecord, Status};
+use crate::config::Config;
+use crate::crawl::{self, WalkItem};
+use crate::error::{Error, Result};
+use crate::extract::{self, Format, Limits};
+use crate::fileio::{self, OpenError};
+use crate::layout::{IndexDir, WriterLock};
+use crate::schema::FileDoc;
+use crate::text_index::TextIndex;
+
+mod live;
+
+/// A batch is committed once it holds this many operations...
+const COMMIT_EVERY_OPS: usize = 5_000;
+/// ...or this long after the previous commit.
+const COMMIT_EVERY: Duration = Duration::from_secs(10);
+
+/// Live counters of an update, for progress display. All fields are monotonic.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Files found by the walk.
+    pub seen: AtomicU64,
+    /// Files whose content was read and indexed (or recorded as failed).
+    pub indexed: AtomicU64,
+    /// Bytes read from files.
+    pub bytes: AtomicU64,
+}
+
+/// What an update did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Summary {
+    /// Regular files found.
+    pub seen: u64,
+    /// Files read and indexed (new or changed), including failed ones.
+    pub indexed: u64,
+    /// Files found unchanged.
+    pub unchanged: u64,
+    /// Files recognized as renamed or moved (path updated, content not read).
+    pub moved: u64,
+    /// Entries skipped: FIFOs, sockets, devices, symlinks, and files that vanished during the walk.
+    pub skipped: u64,
+    /// Files or directories that could not be read or extracted (recorded, not retried until changed).
+    pub failed: u64,
+    /// Records removed because their files are gone.
+    pub removed: u64,
+    /// Bytes read.
+    pub bytes: u64,
+    /// Wall time.
+    pub seconds: f64,
+}
+
+/// What to update.
+#[derive(Debug, Clone, Default)]
+pub struct UpdateRequest {
+    /// Roots to add to the remembered set and walk now. When empty, every remembered root is walked.
+    pub add_roots: Vec<PathBuf>,
+    /// Roots to forget: their files leave the index.
+    pub forget_roots: Vec<PathBuf>,
+}
+
+/// The writable index: catalog, full-text index and configuration, held by one process.
+pub struct Engine {
+    dir: IndexDir,
+    config: Config,
+    catalog: Catalog,
+    index: TextIndex,
+    generation: u64,
+    /// The remembered roots (mirrors the catalog).
+    roots: Vec<PathBuf>,
+    _lock: WriterLock,
+}
+
+/// The per-file work the classifier hands on.
+enum Plan {
+    /// Unchanged: nothing to do.
+    Unchanged,
+    /// Read and index the file under `id`.
+    Extract(ExtractJob),
+    /// Known content at a new path: rewrite the path only.
+    Move {
+        id: u64,
+        old: FileRecord,
+        path: PathBuf,
+        meta: std::fs::Metadata,
+        displaced: Option<(u64, FileRecord)>,
+    },
+}
+
+struct ExtractJob {
+    id: u64,
+    path: PathBuf,
+    /// The descriptor a fanotify event carried: content is read through it when it is still this path's
+    /// file.
+    content: Option<fandex_watcher::ContentFd>,
+    old: Option<FileRecord>,
+    /// A record of another file that had this path before, to remove.
+    displaced: Option<(u64, FileRecord)>,
+}
+
+/// What reaches the apply stage.
+enum Outcome {
+    Unchanged,
+    Special,
+    WalkError,
+    Extracted {
+        job: ExtractJob,
+        record: FileRecord,
+        text: String,
+    },
+    /// The file disappeared (or stopped being a regular file) between the walk and the read.
+    Vanished(ExtractJob),
+    Move {
+        id: u64,
+        old: FileRecord,
+        path: PathBuf,
+        meta: std::fs::Metadata,
+        displaced: Option<(u64, FileRecord)>,
+    },
+}
+
+fn mtime_ns(meta: &std::fs::Metadata) -> i64 {
+    meta.mtime().saturating_mul(1_000_000_000) + meta.mtime_nsec()
+}
+
+fn ctime_ns(meta: &std::fs::Metadata) -> i64 {
+    meta.ctime().saturating_mul(1_000_000_000) + meta.ctime_nsec()
+}
+
+/// A catalog record for `path` from its metadata, before extraction fills in the outcome.
+fn record_from(path: &Path, meta: &std::fs::Metadata) -> FileRecord {
+    FileRecord {
+        path: path.as_os_str().as_bytes().to_vec(),
+        dev: meta.dev(),
+        ino: meta.ino(),
+        size: meta.size(),
+        mtime_ns: mtime_ns(meta),
+        ctime_ns: ctime_ns(meta),
+        hash: None,
+        status: Status::Failed,
+        truncated: false,
+        error: None,
+    }
+}
+
+/// Makes a root absolute and canonical, and checks it is a directory.
+pub fn canonical_root(root: &Path) -> Result<PathBuf> {
+    let canonical = std::fs::canonicalize(root).map_err(|e| Error::BadRoot {
+        path: root.to_owned(),
+        reason: match e.kind() {
+            std::io::ErrorKind::NotFound => "does not exist".to_owned(),
+            _ => e.to_string(),
+        },
+    })?;
+    if !canonical.is_dir() {
+        return Err(Error::BadRoot {
+            path: root.to_owned(),
+            reason: "is not a directory".to_owned(),
+        });
+    }
+    Ok(canonical)
+}
+
+/// Removes roots nested inside other roots (and duplicates), keeping a sorted, minimal set.
+fn minimal_roots(mut roots: Vec<PathBuf>) -> Vec<PathBuf> {
+    roots.sort();
+    roots.dedup();
+    let mut out: Vec<PathBuf> = Vec::new();
+    for root in roots {
+        if !out.iter().any(|r| root.starts_with(r)) {
+            out.push(root);
+        }
+    }
+    out
+}
+
+/// Extraction limits from the configuration.
+fn limits_of(config: &Config) -> Limits {
+    Limits {
+        max_text_bytes: usize::try_from(config.index.max_text_bytes).unwrap_or(usize::MAX),
+        max_read_bytes: config.index.max_read_bytes,
+        max_decompressed_bytes: config.index.max_decompressed_bytes,
+    }
+}
+
+/// Reads and extracts one file through a descriptor opened without following symlinks or blocking.
+fn run_extract(mut job: ExtractJob, limits: &Limits, progress: &Progress) -> Outcome {
+    let _span = tracing::debug_span!("file", path = %job.path.display()).entered();
+    let through_fd = job.content.take().and_then(|fd| {
+        let file = std::fs::File::from(fd.into_owned_fd());
+        let meta = file.metadata().ok()?;
+        let current = std::fs::symlink_metadata(&job.path).ok()?;
+        ((meta.dev(), meta.ino()) == (current.dev(), current.ino()) && meta.is_file())
+            .then_some((file, meta))
+    });
+    let opened = match through_fd {
+        Some(opened) => Ok(opened),
+        None => fileio::open_regular(&job.path),
+    };
+    let (mut file, meta) = match opened {
+        Ok(opened) => opened,
+        Err(OpenError::NotFound | OpenError::NotRegular { .. }) => return Outcome::Vanished(job),
+        Err(err) => {
+            // Unreadable: record the error; the file is still found by name. We have no fstat, so take
+            // lstat for the identity (the walk saw a regular file here).
+            return match std::fs::symlink_metadata(&job.path) {
+                Ok(meta) if meta.is_file() => {
+                    let mut record = record_from(&job.path, &meta);
+                    record.error = Some(err.to_string());
+                    debug!(error = %err, "unreadable");
+                    Outcome::Extracted {
+                        job,
+                        record,
+                        text: String::new(),
+                    }
+                }
+                _ => Outcome::Vanished(job),
+            };
+        }
+    };
+    if meta.nlink() == 0 {
+        return Outcome::Vanished(job);
+    }
+    let mut record = record_from(&job.path, &meta);
+    let name = job.path.clone();
+    let text = match extract::extract(&mut file, &name, limits) {
+        Ok(extracted) => {
+            progress
+                .bytes
+                .fetch_add(extracted.bytes_read, Ordering::Relaxed);
+            record.hash = Some(extracted.hash);
+            record.truncated = extracted.truncated;
+            record.status = match extracted.format {
+                Format::Binary => Status::Binary,
+                _ => Status::Indexed,
+            };
+            extracted.text
+        }
+        Err(err) => {
+            debug!(error = %err, "extraction failed");
+            record.error = Some(err.to_string());
+            String::new()
+        }
+    };
+    Outcome::Extracted { job, record, text }
+}
+
+impl Engine {
+    /// Opens (creating if needed) the index in `dir` for writing: takes the writer lock, opens the catalog
+    /// (rebuilding it when it is corrupt) and the full-text index, and repairs a generation mismatch left
+    /// by a crash.
+    pub fn open(dir: IndexDir, config: Config) -> Result<Self> {
+        dir.create()?;
+        let lock = dir.lock()?;
+        let catalog = Self::open_catalog(&dir)?;
+        let index = TextIndex::open_or_create(&dir.tantivy_dir())?;
+        let mut engine = Self {
+            generation: catalog.generation()?,
+            roots: catalog.roots()?,
+            dir,
+            config,
+            catalog,
+            index,
+            _lock: lock,
+        };
+        let indexed = engine.index.committed_generation()?;
+        if indexed != engine.generation {
+            warn!(
+                catalog = engine.generation,
+                index = indexed,
+                "catalog and index disagree (interrupted commit); repairing"
+            );
+            engine.repair(indexed)?;
+        }
+        Ok(engine)
+    }
+
+    fn open_catalog(dir: &IndexDir) -> Result<Catalog> {
+        let path = dir.catalog_dir();
+        // sled can panic on a corrupt log; the catalog is rebuildable from the filesystem, so recover.
+        let attempt = std::panic::catch_unwind(|| Catalog::open(&path));
+        match attempt {
+            Ok(Ok(catalog)) => return Ok(catalog),
+            Ok(Err(err)) => {
+                warn!(error = %err, "catalog unreadable; rebuilding it from the filesystem")
+            }
+            Err(_) => warn!("catalog corrupt (sled panicked); rebuilding it from the filesystem"),
+        }
+        Catalog::destroy(&path)?;
+        Catalog::open(&path)
+    }
+
+    /// Makes catalog and index agree after an interrupted commit: documents without a record are deleted,
+    /// records whose document is missing or different are marked stale (re-read on the next walk).
+    fn repair(&mut self, indexed_generation: u64) -> Result<()> {
+        let mut batch = CatalogBatch::default();
+        let mut with_doc = HashSet::new();
+        for (id, size, mtime) in self.index.all_ids()? {
+            with_doc.insert(id);
+            match self.catalog.get(id)? {
+                None => self.index.delete(id),
+                Some(rec) if rec.size != size || rec.mtime_ns != mtime => {
+                    let mut stale = rec.clone();
+                    stale.status = Status::Stale;
+                    batch.put(id, &stale, Some(&rec));
+                }
+                Some(_) => {}
+            }
+        }
+        for entry in self.catalog.iter() {
+            let (id, rec) = entry?;
+            if !with_doc.contains(&id) && rec.status != Status::Stale {
+                let mut stale = rec.clone();
+                stale.status = Status::Stale;
+                batch.put(id, &stale, Some(&rec));
+            }
+        }
+        info!(stale = batch.len(), "repair done");
+        self.generation = self.generation.max(indexed_generation);
+        self.commit(batch)
+    }
+
+    /// Commits the index, then the catalog batch, under a new generation.
+    fn commit(&mut self, batch: CatalogBatch) -> Result<()> {
+        self.applier().commit(batch)
+    }
+
+    fn applier(&mut self) -> Applier<'_> {
+        Applier {
+            limits: limits_of(&self.config),
+            index: &mut self.index,
+            catalog: &self.catalog,
+            generation: &mut self.generation,
+        }
+    }
+
+    /// The index directory.
+    pub fn dir(&self) -> &IndexDir {
+        &self.dir
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The catalog.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// The full-text index.
+    pub fn text_index(&self) -> &TextIndex {
+        &self.index
+    }
+
+    /// The generation of the last commit.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// The remembered roots.
+    pub fn roots(&self) -> Result<Vec<PathBuf>> {
+        Ok(self.roots.clone())
+    }
+
+    /// Brings the index up to date: remembers added roots, forgets forgotten ones, walks, reads what is
+    /// new or changed, records renames, removes what is gone, and commits.
+    pub fn update(&mut self, request: &UpdateRequest, progress: &Progress) -> Result<Summary> {
+        let started = Instant::now();
+        let added: Vec<PathBuf> = request
+            .add_roots
+            .iter()
+            .map(|r| canonical_root(r))
+            .collect::<Result<_>>()?;
+        let forgotten: Vec<PathBuf> = request
+            .forget_roots
+            .iter()
+            .map(|r| std::fs::canonicalize(r).unwrap_or_else(|_| r.clone()))
+            .collect();
+        let mut known = self.catalog.roots()?;
+        if known.is_empty() && added.is_empty() {
+            known = self
+                .config
+                .roots
+                .iter()
+                .map(|r| canonical_root(r))
+                .collect::<Result<_>>()?;
+        }
+        let roots = minimal_roots(
+            known
+                .iter()
+                .chain(&added)
+                .filter(|r| !forgotten.contains(r))
+                .cloned()
+                .collect(),
+        );
+        let walk_roots = if added.is_empty() {
+            roots.clone()
+        } else {
+            minimal_roots(added)
+        };
+        let mut summary = Summary::default();
+        let mut batch = CatalogBatch::default();
+        batch.set_roots(&roots);
+        // Forget roots no longer covered.
+        for gone in &forgotten {
+            let records: Vec<(u64, FileRecord)> =
+                self.catalog.under(gone).collect::<Result<_>>()?;
+            for (id, rec) in records {
+                if !roots.iter().any(|r| rec.path().starts_with(r)) {
+                    self.index.delete(id);
+                    batch.remove(id, &rec);
+                    summary.removed += 1;
+                }
+            }
+        }
+        let scopes: Vec<(PathBuf, PathBuf)> =
+            walk_roots.iter().map(|r| (r.clone(), r.clone())).collect();
+        self.reconcile(&scopes, batch, &mut summary, progress)?;
+        self.roots = roots;
+        summary.bytes = progress.bytes.load(Ordering::Relaxed);
+        summary.seconds = started.elapsed().as_secs_f64();
+        info!(?summary, "update done");
+        Ok(summary)
+    }
+
+    /// Walks each `(root, start)` scope (start is the root or a path below it), indexes what is new or
+    /// changed, records renames, commits `batch` with the results, then removes records below each start
+    /// that the walk did not find (except below directories it could not read).
+    pub(crate) fn reconcile(
+        &mut self,
+        scopes: &[(PathBuf, PathBuf)],
+        mut batch: CatalogBatch,
+        summary: &mut Summary,
+        progress: &Progress,
+    ) -> Result<()> {
+        let (claimed, error_dirs) = self.walk_and_apply(scopes, &mut batch, summary, progress)?;
+        self.commit(batch)?;
+        // Whatever the walk did not find is gone (unless it sits below a directory we could not read).
+        let mut removals = CatalogBatch::default();
+        for (_, start) in scopes {
+            for entry in self.catalog.under(start) {
+                let (id, rec) = entry?;
+                if claimed.contains(&id) || error_dirs.iter().any(|d| rec.path().starts_with(d)) {
+                    continue;
+                }
+                self.index.delete(id);
+                removals.remove(id, &rec);
+                summary.removed += 1;
+            }
+        }
+        if !removals.is_empty() {
+            self.commit(removals)?;
+        }
+        Ok(())
+    }
+
+    /// Runs the walk -> classify -> extract pipeline and applies outcomes as they arrive, committing
+    /// periodically. Returns the ids found and the directories the walk could not read.
+    fn walk_and_apply(
+        &mut self,
+        scopes: &[(PathBuf, PathBuf)],
+        batch: &mut CatalogBatch,
+        summary: &mut Summary,
+        progress: &Progress,
+    ) -> Result<(HashSet<u64>, Vec<PathBuf>)> {
+        let pruned =
+            vec![std::fs::canonicalize(self.dir.path()).unwrap_or(self.dir.path().to_owned())];
+        let index_config = self.config.index.clone();
+        let (walk_tx, walk_rx) = bounded::<WalkItem>(1024);
+        let (job_tx, job_rx) = bounded::<ExtractJob>(64);
+        let (out_tx, out_rx) = bounded::<Outcome>(64);
+        let mut applier = self.applier();
+        let catalog = applier.catalog;
+        let limits = applier.limits.clone();
+        let mut last_commit = Instant::now();
+        let result = std::thread::scope(|s| -> Result<(HashSet<u64>, Vec<PathBuf>)> {
+            let walker = s.spawn(move || -> Result<()> {
+                for (root, start) in scopes {
+                    let _span = info_span!("walk", start = %start.display()).entered();
+                    crawl::walk(root, start, &index_config, &pruned, 2, &walk_tx)?;
+                }
+                Ok(())
+            });
+            let classify_out = out_tx.clone();
+            let classifier =
+                s.spawn(move || classify_all(catalog, walk_rx, job_tx, classify_out, progress));
+            let extract_out = out_tx;
+            let limits_ref = &limits;
+            s.spawn(move || {
+                job_rx
+                    .into_iter()
+                    .par_bridge()
+                    .for_each_with(extract_out, |tx, job| {
+                        let _ = tx.send(run_extract(job, limits_ref, progress));
+                    });
+            });
+            let mut apply_error = None;
+            for outcome in out_rx.iter() {
+                if apply_error.is_some() {
+                    continue; // drain so the producers can finish
+                }
+                if let Err(err) = applier.apply(outcome, batch, summary, progress) {
+                    apply_error = Some(err);
+                    continue;
+                }
+                if batch.len() >= COMMIT_EVERY_OPS || last_commit.elapsed() >= COMMIT_EVERY {
+                    if let Err(err) = applier.commit(std::mem::take(batch)) {
+                        apply_error = Some(err);
+                    }
+                    last_commit = Instant::now();
+                }
+            }
+            let walked = walker.join().unwrap_or_else(|_| {
+                Err(Error::io(
+                    "walk",
+                    std::io::Error::other("walker thread panicked"),
+                ))
+            });
+            let classified = classifier.join().unwrap_or_else(|_| {
+                Err(Error::io(
+                    "classify",
+                    std::io::Error::other("classifier thread panicked"),
+                ))
+            });
+            if let Some(err) = apply_error {
+                return Err(err);
+            }
+            walked?;
+            classified
+        });
+        summary.seen = progress.seen.load(Ordering::Relaxed);
+        result
+    }
+
+    /// Commits pending work and waits for background merges: call before exiting.
+    pub fn close(self) -> Result<()> {
+        self.catalog.flush()?;
+        self.index.close()
+    }
+}
+
+/// The apply stage: owns write access to the index while a pipeline runs.
+struct Applier<'a> {
+    index: &'a mut TextIndex,
+    catalog: &'a Catalog,
+    generation: &'a mut u64,
+    limits: Limits,
+}
+
+impl Applier<'_> {
+    /// Commits the index, then the catalog batch, under a new generation.
+    fn commit(&mut self, batch: CatalogBatch) -> Result<()> {
+        let generation = *self.generation + 1;
+        let _span = info_span!("commit", generation, ops = batch.len()).entered();
+        self.index.commit(generation)?;
+        self.catalog.apply(batch, generation)?;
+        *self.generation = generation;
+        Ok(())
+    }
+
+    /// Applies one outcome to the index and the pending catalog batch.
+    fn apply(
+        &mut self,
+        outcome: Outcome,
+        batch: &mut CatalogBatch,
+        summary: &mut Summary,
+        progress: &Progress,
+    ) -> Result<()> {
+        match outcome {
+            Outcome::Unchanged => summary.unchanged += 1,
+            Outcome::Special => summary.skipped += 1,
+            Outcome::WalkError => summary.failed += 1,
+            Outcome::Vanished(job) => {
+                summary.skipped += 1;
+                self.remove_displaced(job.displaced, batch);
+                if let Some(old) = job.old {
+                    self.index.delete(job.id);
+                    batch.remove(job.id, &old);
+                }
+            }
+            Outcome::Extracted { job, record, text } => {
+                progress.indexed.fetch_add(1, Ordering::Relaxed);
+                summary.indexed += 1;
+                if record.error.is_some() {
+                    summary.failed += 1;
+                }
+                self.remove_displaced(job.displaced, batch);
+                let same_content = job.old.as_ref().is_some_and(|old| {
+                    old.status != Status::Stale
+                        && old.hash.is_some()
+                        && (&old.hash, &old.path, old.mtime_ns, old.size)
+                            == (&record.hash, &record.path, record.mtime_ns, record.size)
+                });
+                if same_content {
+                    // A close-after-write that changed nothing: no re-indexing.
+                    summary.indexed -= 1;
+                    summary.unchanged += 1;
+                    batch.put(job.id, &record, job.old.as_ref());
+                    return Ok(());
+                }
+                self.index.upsert(&FileDoc {
+                    file_id: job.id,
+                    path: job.path,
+                    size: record.size,
+                    mtime_ns: record.mtime_ns,
+                    text,
+                })?;
+                batch.put(job.id, &record, job.old.as_ref());
+            }
+            Outcome::Move {
+                id,
+                old,
+                path,
+                meta,
+                displaced,
+            } => {
+                self.remove_displaced(displaced, batch);
+                let mut record = old.clone();
+                record.path = path.as_os_str().as_bytes().to_vec();
+                record.ctime_ns = ctime_ns(&meta);
+                match self.index.get(id)? {
+                    Some(mut doc) => {
+                        summary.moved += 1;
+                        doc.path = path;
+                        self.index.upsert(&doc)?;
+                        batch.put(id, &record, Some(&old));
+                    }
+                    None => {
+                        // The document is missing (interrupted earlier): read the file after all.
+                        let job = ExtractJob {
+                            id,
+                            path,
+                            content: None,
+                            old: Some(old),
+                            displaced: None,
+                        };
+                        let outcome = run_extract(job, &self.limits, progress);
+                        return self.apply(outcome, batch, summary, progress);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn remove_displaced(&mut self, displaced: Option<(u64, FileRecord)>, batch: &mut CatalogBatch) {
+        if let Some((id, rec)) = displaced {
+            self.index.delete(id);
+            batch.remove(id, &rec);
+        }
+    }
+}
+
+/// The classify stage: turns walk items into plans, claiming every catalog id it decides about so that no
+/// id is used twice in one update.
+fn classify_all(
+    catalog: &Catalog,
+    walk_rx: Receiver<WalkItem>,
+    job_tx: Sender<ExtractJob>,
+    out_tx: Sender<Outcome>,
+    progress: &Progress,
+) -> Result<(HashSet<u64>, Vec<PathBuf>)> {
+    let mut claimed = HashSet::new();
+    let mut error_dirs = Vec::new();
+    for item in walk_rx {
+        let sent = match item {
+            WalkItem::Special { path, kind } => {
+                debug!(path = %path.display(), kind, "skipped");
+                out_tx.send(Outcome::Special).is_ok()
+            }
+            WalkItem::Error { path, message } => {
+                warn!(path = ?path, "{message}");
+                if let Some(path) = path {
+                    error_dirs.push(path);
+                }
+                out_tx.send(Outcome::WalkError).is_ok()
+            }
+            WalkItem::File { path, meta } => {
+                progress.seen.fetch_add(1, Ordering::Relaxed);
+                match classify(catalog, &mut claimed, path, &meta)? {
+                    Plan::Unchanged => out_tx.send(Outcome::Unchanged).is_ok(),
+                    Plan::Extract(job) => job_tx.send(job).is_ok(),
+                    Plan::Move {
+                        id,
+                        old,
+                        path,
+                        meta,
+                        displaced,
+                    } => out_tx
+                        .send(Outcome::Move {
+                            id,
+                            old,
+                            path,
+                            meta,
+                            displaced,
+                        })
+                        .is_ok(),
+                }
+            }
+        };
+        if !sent {
+            break;
+        }
+    }
+    Ok((claimed, error_dirs))
+}
+
+/// Decides what to do with one file found by the walk.
+fn classify(
+    catalog: &Catalog,
+    claimed: &mut HashSet<u64>,
+    path: PathBuf,
+    meta: &std::fs::Metadata,
+) -> Result<Plan> {
+    let (dev, ino) = (meta.dev(), meta.ino());
+    let mut displaced = None;
+    if let Some((id, rec)) = catalog.get_by_path(path.as_os_str().as_bytes())?
+        && !claimed.contains(&id)
+    {
+        if (rec.dev, rec.ino) == (dev, ino) {
+            claimed.insert(id);
+            let same = rec.status != Status::Stale
+                && rec.size == meta.size()
+                && rec.mtime_ns == mtime_ns(meta)
+                && rec.ctime_ns == ctime_ns(meta);
+            if same {
+                return Ok(Plan::Unchanged);
+            }
+            return Ok(Plan::Extract(ExtractJob {
+                id,
+                path,
+                content: None,
+                old: Some(rec),
+                displaced: None,
+            }));
+        }
+        // Another file now has this name (e.g. an atomic save): the old record goes.
+        claimed.insert(id);
+        displaced = Some((id, rec));
+    }
+    // A known inode whose old path no longer holds it: a rename.
+    for id in catalog.ids_by_inode(dev, ino)? {
+        if claimed.contains(&id) {
+            continue;
+        }
+        let Some(rec) = catalog.get(id)? else {
+            continue;
+        };
+        let still_there = std::fs::symlink_metadata(rec.path())
+            .map(|m| (m.dev(), m.ino()) == (dev, ino))
+            .unwrap_or(false);
+        if still_there {
+            continue; // a hard link: the old name is still valid
+        }
+        claimed.insert(id);
+        let same_content = rec.status != Status::Stale
+            && rec.size == meta.size()
+            && rec.mtime_ns == mtime_ns(meta);
+        if same_content {
+            return Ok(Plan::Move {
+                id,
+                old: rec,
+                path,
+                meta: meta.clone(),
+                displaced,
+            });
+        }
+        return Ok(Plan::Extract(ExtractJob {
+            id,
+            path,
+            content: None,
+            old: Some(rec),
+            displaced,
+        }));
+    }
+    let id = catalog.new_id()?;
+    claimed.insert(id);
+    Ok(Plan::Extract(ExtractJob {
+        id,
+        path,
+        content: None,
+        old: None,
+        displaced,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nested_roots_collapse() {
+        let r = |s: &str| PathBuf::from(s);
+        assert_eq!(
+            minimal_roots(vec![r("/a/b"), r("/a"), r("/c"), r("/ab"), r("/a")]),
+            [r("/a"), r("/ab"), r("/c")]
+        );
+    }
+}

@@ -1,0 +1,257 @@
+//! The engine against real files: incremental updates, renames without re-reading, hard links, deletions,
+//! and repair after an interrupted commit.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use fandex_indexer::engine::{Progress, UpdateRequest};
+use fandex_indexer::text_index::TextIndex;
+use fandex_indexer::{Config, Engine, IndexDir, Summary};
+
+struct Fixture {
+    _tmp: tempfile::TempDir,
+    root: PathBuf,
+    index: PathBuf,
+}
+
+fn fixture(files: &[(&str, &str)]) -> Fixture {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    for (name, text) in files {
+        let p = root.join(name);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, text).unwrap();
+    }
+    fs::create_dir_all(&root).unwrap();
+    let root = fs::canonicalize(root).unwrap();
+    let index = tmp.path().join("index");
+    Fixture {
+        _tmp: tmp,
+        root,
+        index,
+    }
+}
+
+fn update(f: &Fixture, roots: &[&Path]) -> Summary {
+    let mut engine = Engine::open(IndexDir::at(&f.index), Config::default()).unwrap();
+    let request = UpdateRequest {
+        add_roots: roots.iter().map(|r| r.to_path_buf()).collect(),
+        forget_roots: vec![],
+    };
+    let summary = engine.update(&request, &Progress::default()).unwrap();
+    engine.close().unwrap();
+    summary
+}
+
+/// Every (path relative to root, text) in the index, sorted.
+fn indexed(f: &Fixture) -> Vec<(String, String)> {
+    let engine = Engine::open(IndexDir::at(&f.index), Config::default()).unwrap();
+    let mut out: Vec<(String, String)> = engine
+        .catalog()
+        .iter()
+        .map(|r| {
+            let (id, rec) = r.unwrap();
+            let doc = engine
+                .text_index()
+                .get(id)
+                .unwrap()
+                .expect("document for record");
+            assert_eq!(doc.path, rec.path(), "index and catalog agree on the path");
+            let rel = rec
+                .path()
+                .strip_prefix(&f.root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            (rel, doc.text)
+        })
+        .collect();
+    out.sort();
+    assert_eq!(engine.text_index().num_docs() as usize, out.len());
+    out
+}
+
+fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
+    items
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+#[test]
+fn first_run_indexes_everything_and_second_run_reads_nothing() {
+    let f = fixture(&[
+        ("a.txt", "alpha"),
+        ("d/b.txt", "beta"),
+        (".git/HEAD", "ref"),
+    ]);
+    let s = update(&f, &[&f.root]);
+    assert_eq!((s.seen, s.indexed, s.unchanged), (2, 2, 0));
+    assert_eq!(
+        indexed(&f),
+        pairs(&[("a.txt", "alpha"), ("d/b.txt", "beta")])
+    );
+    // Roots are remembered: no root needed the second time.
+    let s = update(&f, &[]);
+    assert_eq!((s.seen, s.indexed, s.unchanged, s.removed), (2, 0, 2, 0));
+}
+
+#[test]
+fn changes_renames_links_and_deletions_are_picked_up() {
+    let f = fixture(&[
+        ("a.txt", "alpha"),
+        ("d/b.txt", "beta"),
+        ("d/c.txt", "gamma"),
+        ("e.txt", "eps"),
+    ]);
+    update(&f, &[&f.root]);
+    fs::write(f.root.join("a.txt"), "alpha two").unwrap();
+    fs::rename(f.root.join("d"), f.root.join("moved")).unwrap();
+    fs::hard_link(f.root.join("e.txt"), f.root.join("e-link.txt")).unwrap();
+    fs::write(f.root.join("new.txt"), "novel").unwrap();
+    let s = update(&f, &[]);
+    assert_eq!(s.moved, 2, "{s:?}");
+    // a.txt changed, new.txt and the hard link are new, and e.txt's ctime changed (link count).
+    assert_eq!(s.indexed, 4, "{s:?}");
+    assert_eq!(s.removed, 0, "{s:?}");
+    assert_eq!(
+        indexed(&f),
+        pairs(&[
+            ("a.txt", "alpha two"),
+            ("e-link.txt", "eps"),
+            ("e.txt", "eps"),
+            ("moved/b.txt", "beta"),
+            ("moved/c.txt", "gamma"),
+            ("new.txt", "novel"),
+        ])
+    );
+    fs::remove_dir_all(f.root.join("moved")).unwrap();
+    fs::remove_file(f.root.join("e.txt")).unwrap();
+    let s = update(&f, &[]);
+    // e-link.txt is read again: its link count, and so its ctime, changed.
+    assert_eq!((s.removed, s.indexed), (3, 1), "{s:?}");
+    assert_eq!(
+        indexed(&f),
+        pairs(&[
+            ("a.txt", "alpha two"),
+            ("e-link.txt", "eps"),
+            ("new.txt", "novel")
+        ])
+    );
+}
+
+#[test]
+fn atomic_save_replaces_the_old_record() {
+    let f = fixture(&[("doc.txt", "old text")]);
+    update(&f, &[&f.root]);
+    fs::write(f.root.join(".doc.txt.tmp"), "new text").unwrap();
+    fs::rename(f.root.join(".doc.txt.tmp"), f.root.join("doc.txt")).unwrap();
+    update(&f, &[]);
+    assert_eq!(indexed(&f), pairs(&[("doc.txt", "new text")]));
+}
+
+#[test]
+fn swapped_names_end_up_right() {
+    let f = fixture(&[("a", "first"), ("b", "second")]);
+    update(&f, &[&f.root]);
+    fs::rename(f.root.join("a"), f.root.join("tmp")).unwrap();
+    fs::rename(f.root.join("b"), f.root.join("a")).unwrap();
+    fs::rename(f.root.join("tmp"), f.root.join("b")).unwrap();
+    update(&f, &[]);
+    assert_eq!(indexed(&f), pairs(&[("a", "second"), ("b", "first")]));
+}
+
+#[test]
+fn forgotten_roots_leave_the_index_and_nested_roots_merge() {
+    let f = fixture(&[("one/a", "aaa"), ("two/b", "bbb"), ("two/sub/c", "ccc")]);
+    update(&f, &[&f.root.join("one"), &f.root.join("two/sub")]);
+    update(&f, &[&f.root.join("two")]);
+    let engine = Engine::open(IndexDir::at(&f.index), Config::default()).unwrap();
+    assert_eq!(
+        engine.roots().unwrap(),
+        [f.root.join("one"), f.root.join("two")]
+    );
+    drop(engine);
+    assert_eq!(indexed(&f).len(), 3);
+    let mut engine = Engine::open(IndexDir::at(&f.index), Config::default()).unwrap();
+    let request = UpdateRequest {
+        add_roots: vec![],
+        forget_roots: vec![f.root.join("one")],
+    };
+    let s = engine.update(&request, &Progress::default()).unwrap();
+    assert_eq!(s.removed, 1);
+    assert_eq!(engine.roots().unwrap(), [f.root.join("two")]);
+    drop(engine);
+    assert_eq!(
+        indexed(&f),
+        pairs(&[("two/b", "bbb"), ("two/sub/c", "ccc")])
+    );
+}
+
+#[test]
+fn missing_root_is_an_error_that_names_it() {
+    let f = fixture(&[]);
+    let mut engine = Engine::open(IndexDir::at(&f.index), Config::default()).unwrap();
+    let request = UpdateRequest {
+        add_roots: vec![f.root.join("nope")],
+        forget_roots: vec![],
+    };
+    let err = engine
+        .update(&request, &Progress::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("nope") && err.contains("does not exist"),
+        "{err}"
+    );
+}
+
+#[test]
+fn second_writer_is_refused() {
+    let f = fixture(&[]);
+    let _first = Engine::open(IndexDir::at(&f.index), Config::default()).unwrap();
+    let err = Engine::open(IndexDir::at(&f.index), Config::default())
+        .err()
+        .expect("second open must fail")
+        .to_string();
+    assert!(err.contains("in use by another fandex process"), "{err}");
+}
+
+#[test]
+fn interrupted_commit_is_repaired_on_open() {
+    let f = fixture(&[("a", "apple"), ("b", "banana"), ("c", "cherry")]);
+    update(&f, &[&f.root]);
+    // Simulate a crash between the two commits: the index moved on without the catalog: one document
+    // vanished and a foreign one appeared.
+    let victim = {
+        let engine = Engine::open(IndexDir::at(&f.index), Config::default()).unwrap();
+        let (id, _) = engine.catalog().iter().next().unwrap().unwrap();
+        id
+    };
+    {
+        let dir = IndexDir::at(&f.index);
+        let mut index = TextIndex::open_or_create(&dir.tantivy_dir()).unwrap();
+        let generation = index.committed_generation().unwrap();
+        index.delete(victim);
+        index
+            .upsert(&fandex_indexer::schema::FileDoc {
+                file_id: 999_999_999,
+                path: f.root.join("ghost"),
+                size: 1,
+                mtime_ns: 1,
+                text: "ghost".into(),
+            })
+            .unwrap();
+        index.commit(generation + 1).unwrap();
+        index.close().unwrap();
+    }
+    let s = update(&f, &[]);
+    assert_eq!(
+        s.indexed, 1,
+        "only the record without a document is read again: {s:?}"
+    );
+    assert_eq!(
+        indexed(&f),
+        pairs(&[("a", "apple"), ("b", "banana"), ("c", "cherry")])
+    );
+}
