@@ -1,0 +1,330 @@
+//! The coalescer: turns the watcher's stream of [`Change`]s into batches of per-path [`Work`].
+//!
+//! Changes are keyed per file: a file written a thousand times while a batch is open is refreshed once.
+//! Namespace changes (removes, renames, rescans) are *barriers*: they keep their order, and pending
+//! refreshes are rewritten through them (a pending refresh of `a` followed by a rename `a -> b` becomes a
+//! refresh of `b`), so a batch is always "barriers in order, then refreshes of final names".
+//!
+//! A batch is ready when the first change in it is `batch_ms` old, when it holds `batch_docs` items, or
+//! when no change has arrived for `settle_ms` (a save burst is over).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use fandex_watcher::{Change, ContentFd};
+
+/// One unit of work for the engine.
+#[derive(Debug)]
+pub enum Work {
+    /// Check the file at `path` and index it if it is new or its content may have changed.
+    Refresh {
+        /// The file.
+        path: PathBuf,
+        /// The descriptor the newest content event carried, if any (read through it, not the path).
+        content: Option<ContentFd>,
+        /// Only metadata changed (mode, owner, links): content is re-read only if size or mtime differ.
+        metadata_only: bool,
+    },
+    /// `path` (a file, or a directory and everything below it) is gone.
+    Remove {
+        /// The removed name.
+        path: PathBuf,
+    },
+    /// `from` (a file, or a directory and everything below it) is now at `to`.
+    Move {
+        /// Old name.
+        from: PathBuf,
+        /// New name.
+        to: PathBuf,
+    },
+    /// Walk `scope` again and reconcile it.
+    Rescan {
+        /// The directory (or file) to walk.
+        scope: PathBuf,
+        /// Why, for status and logs.
+        reason: String,
+    },
+}
+
+/// Batching limits.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchLimits {
+    /// A batch is ready once it holds this many items.
+    pub max_items: usize,
+    /// ...or this long after its first change.
+    pub max_delay: Duration,
+    /// ...or when no change has arrived for this long.
+    pub settle: Duration,
+}
+
+/// Accumulates changes into the next batch.
+pub struct Coalescer {
+    limits: BatchLimits,
+    barriers: Vec<Work>,
+    refreshes: HashMap<PathBuf, (Option<ContentFd>, bool)>,
+    /// Paths in arrival order of their first refresh (so batches are deterministic).
+    order: Vec<PathBuf>,
+    first: Option<Instant>,
+    last: Option<Instant>,
+}
+
+fn rebase(path: &Path, from: &Path, to: &Path) -> Option<PathBuf> {
+    let rest = path.strip_prefix(from).ok()?;
+    Some(if rest.as_os_str().is_empty() {
+        to.to_owned()
+    } else {
+        to.join(rest)
+    })
+}
+
+impl Coalescer {
+    /// An empty coalescer.
+    pub fn new(limits: BatchLimits) -> Self {
+        Self {
+            limits,
+            barriers: Vec::new(),
+            refreshes: HashMap::new(),
+            order: Vec::new(),
+            first: None,
+            last: None,
+        }
+    }
+
+    /// Number of pending items.
+    pub fn len(&self) -> usize {
+        self.barriers.len() + self.refreshes.len()
+    }
+
+    /// Whether nothing is pending.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Adds one change.
+    pub fn push(&mut self, change: Change, now: Instant) {
+        self.first.get_or_insert(now);
+        self.last = Some(now);
+        match change {
+            Change::Modified { path, content } => self.refresh(path, content, false),
+            Change::Attrib { path } => self.refresh(path, None, true),
+            Change::Created {
+                path,
+                is_dir: false,
+            } => self.refresh(path, None, false),
+            Change::Created { path, is_dir: true } => {
+                // Its contents may predate any event (moved in from outside, or created before a watch).
+                self.drop_under(&path);
+                self.barriers.push(Work::Rescan {
+                    scope: path,
+                    reason: "new directory".into(),
+                });
+            }
+            Change::Removed { path, .. } => {
+                self.drop_under(&path);
+                self.barriers.push(Work::Remove { path });
+            }
+            Change::Renamed { from, to, .. } => {
+                self.drop_under(&to);
+                self.rewrite(&from, &to);
+                self.barriers.push(Work::Move { from, to });
+            }
+            Change::Rescan { scope, reason } => {
+                self.drop_under(&scope);
+                self.barriers.push(Work::Rescan {
+                    scope,
+                    reason: reason.to_string(),
+                });
+            }
+        }
+    }
+
+    fn refresh(&mut self, path: PathBuf, content: Option<ContentFd>, metadata_only: bool) {
+        match self.refreshes.get_mut(&path) {
+            Some(entry) => {
+                if content.is_some() {
+                    entry.0 = content; // the newest descriptor; the older one is closed here
+                }
+                entry.1 &= metadata_only;
+            }
+            None => {
+                self.order.push(path.clone());
+                self.refreshes.insert(path, (content, metadata_only));
+            }
+        }
+    }
+
+    fn drop_under(&mut self, dir: &Path) {
+        self.refreshes.retain(|p, _| !p.starts_with(dir));
+    }
+
+    fn rewrite(&mut self, from: &Path, to: &Path) {
+        let moved: Vec<PathBuf> = self
+            .refreshes
+            .keys()
+            .filter(|p| p.starts_with(from))
+            .cloned()
+            .collect();
+        for old in moved {
+            if let (Some(entry), Some(new)) = (self.refreshes.remove(&old), rebase(&old, from, to))
+            {
+                self.order.push(new.clone());
+                self.refreshes.insert(new, entry);
+            }
+        }
+    }
+
+    /// When the pending batch becomes ready (`None` when nothing is pending).
+    pub fn deadline(&self) -> Option<Instant> {
+        let (first, last) = (self.first?, self.last?);
+        Some((first + self.limits.max_delay).min(last + self.limits.settle))
+    }
+
+    /// Whether the pending batch should be handed on now.
+    pub fn is_ready(&self, now: Instant) -> bool {
+        !self.is_empty()
+            && (self.len() >= self.limits.max_items || self.deadline().is_some_and(|d| now >= d))
+    }
+
+    /// Takes the pending batch: barriers in arrival order, then refreshes of final names.
+    pub fn take(&mut self) -> Vec<Work> {
+        let mut out = std::mem::take(&mut self.barriers);
+        for path in std::mem::take(&mut self.order) {
+            if let Some((content, metadata_only)) = self.refreshes.remove(&path) {
+                out.push(Work::Refresh {
+                    path,
+                    content,
+                    metadata_only,
+                });
+            }
+        }
+        self.refreshes.clear();
+        self.first = None;
+        self.last = None;
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits() -> BatchLimits {
+        BatchLimits {
+            max_items: 100,
+            max_delay: Duration::from_millis(100),
+            settle: Duration::from_millis(20),
+        }
+    }
+
+    fn modified(p: &str) -> Change {
+        Change::Modified {
+            path: p.into(),
+            content: None,
+        }
+    }
+
+    fn describe(work: &[Work]) -> Vec<String> {
+        work.iter()
+            .map(|w| match w {
+                Work::Refresh {
+                    path,
+                    metadata_only,
+                    ..
+                } => format!(
+                    "refresh {}{}",
+                    path.display(),
+                    if *metadata_only { " (meta)" } else { "" }
+                ),
+                Work::Remove { path } => format!("remove {}", path.display()),
+                Work::Move { from, to } => format!("move {} {}", from.display(), to.display()),
+                Work::Rescan { scope, .. } => format!("rescan {}", scope.display()),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn repeated_writes_merge() {
+        let mut c = Coalescer::new(limits());
+        let now = Instant::now();
+        for _ in 0..1000 {
+            c.push(modified("/r/a"), now);
+        }
+        c.push(
+            Change::Attrib {
+                path: "/r/a".into(),
+            },
+            now,
+        );
+        c.push(
+            Change::Attrib {
+                path: "/r/b".into(),
+            },
+            now,
+        );
+        assert_eq!(describe(&c.take()), ["refresh /r/a", "refresh /r/b (meta)"]);
+        assert!(c.is_empty());
+    }
+
+    #[test]
+    fn refreshes_follow_renames_and_die_with_removes() {
+        let mut c = Coalescer::new(limits());
+        let now = Instant::now();
+        c.push(modified("/r/tmp"), now);
+        c.push(modified("/r/dir/x"), now);
+        c.push(modified("/r/gone/y"), now);
+        c.push(
+            Change::Renamed {
+                from: "/r/tmp".into(),
+                to: "/r/doc".into(),
+                is_dir: false,
+            },
+            now,
+        );
+        c.push(
+            Change::Renamed {
+                from: "/r/dir".into(),
+                to: "/r/dir2".into(),
+                is_dir: true,
+            },
+            now,
+        );
+        c.push(
+            Change::Removed {
+                path: "/r/gone".into(),
+                is_dir: true,
+            },
+            now,
+        );
+        assert_eq!(
+            describe(&c.take()),
+            [
+                "move /r/tmp /r/doc",
+                "move /r/dir /r/dir2",
+                "remove /r/gone",
+                "refresh /r/doc",
+                "refresh /r/dir2/x",
+            ]
+        );
+    }
+
+    #[test]
+    fn readiness_follows_the_limits() {
+        let mut c = Coalescer::new(limits());
+        let t0 = Instant::now();
+        assert!(!c.is_ready(t0));
+        c.push(modified("/a"), t0);
+        assert!(!c.is_ready(t0 + Duration::from_millis(10)));
+        assert!(c.is_ready(t0 + Duration::from_millis(20)), "settled");
+        // Continuous changes: ready at max_delay even though never settled.
+        for i in 0..10 {
+            c.push(modified("/a"), t0 + Duration::from_millis(i * 15));
+        }
+        assert!(c.is_ready(t0 + Duration::from_millis(100)));
+        c.take();
+        for i in 0..100 {
+            c.push(modified(&format!("/f{i}")), t0);
+        }
+        assert!(c.is_ready(t0), "full");
+    }
+}
