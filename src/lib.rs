@@ -1,1 +1,49 @@
-//! fandex
+//! fandex: a Linux file indexer that keeps a full-text index current as files change.
+//!
+//! This crate is the facade for embedding: it re-exports the three library crates, so a desktop
+//! application depends on `fandex` alone and runs the same engine the `fandex` binary runs.
+//!
+//! - [`indexer`]: open an index ([`Engine`]), bring it up to date with the filesystem, configuration.
+//! - [`query`]: parse and run queries against an index ([`QueryEngine`]).
+//! - [`watcher`]: kernel change notifications as one stream of normalized changes.
+//!
+//! ```no_run
+//! use fandex::{Config, Engine, IndexDir, SearchRequest};
+//! use fandex::indexer::engine::{Progress, UpdateRequest};
+//!
+//! let mut engine = Engine::open(IndexDir::at("/tmp/my-index"), Config::default())?;
+//! let request = UpdateRequest { add_roots: vec!["/home/me/notes".into()], forget_roots: vec![] };
+//! engine.update(&request, &Progress::default())?;
+//! let search = fandex::searcher_for(&engine);
+//! let results = search.search(&SearchRequest {
+//!     query: "meeting notes ext:md".into(),
+//!     limit: 10,
+//!     cwd: "/".into(),
+//!     snippets: true,
+//! })?;
+//! for hit in results.hits {
+//!     println!("{}", hit.path.display());
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub use fandex_indexer as indexer;
+pub use fandex_query as query;
+pub use fandex_watcher as watcher;
+
+pub use fandex_indexer::{Config, Engine, Error, IndexDir, Summary};
+pub use fandex_query::{Hit, QueryEngine, QueryError, SearchRequest, SearchResults, Snippet};
+
+/// A query engine over the index an [`Engine`] writes, in the same process: it sees each commit as soon as
+/// the engine makes it.
+pub fn searcher_for(engine: &Engine) -> QueryEngine {
+    let index = engine.text_index();
+    QueryEngine::new(index.reader().clone(), index.fields().clone())
+}
+
+/// Opens the index in `dir` for searching only (no writer lock: works while another process writes).
+pub fn open_searcher(dir: &IndexDir) -> Result<QueryEngine, Error> {
+    dir.check_format()?;
+    let (_, reader, fields) = fandex_indexer::text_index::open_read_only(&dir.tantivy_dir())?;
+    Ok(QueryEngine::new(reader, fields))
+}

@@ -1,0 +1,96 @@
+//! `fandex index`: crawl once and bring the index up to date.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use fandex::Engine;
+use fandex::indexer::engine::{Progress, UpdateRequest};
+
+use super::Common;
+use super::output::human_bytes;
+
+/// Arguments of `fandex index`.
+#[derive(Debug, Args)]
+pub struct IndexArgs {
+    /// Directories to add to the index and crawl now [default: the remembered roots]
+    #[arg(value_name = "ROOT")]
+    roots: Vec<PathBuf>,
+    /// Remove a root (and its files) from the index
+    #[arg(long, value_name = "ROOT")]
+    forget: Vec<PathBuf>,
+    /// Print the summary as one JSON object
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs `fandex index`.
+pub fn run(common: &Common, args: &IndexArgs) -> anyhow::Result<ExitCode> {
+    let config = common.config()?;
+    super::init_logging(config.log_level.as_deref(), "warn");
+    let dir = common.index_dir();
+    let mut engine = Engine::open(dir.clone(), config)
+        .with_context(|| format!("cannot open the index in {}", dir.path().display()))?;
+    if args.roots.is_empty()
+        && args.forget.is_empty()
+        && engine.roots()?.is_empty()
+        && engine.config().roots.is_empty()
+    {
+        anyhow::bail!(
+            "no roots to index: give one or more directories, e.g. `fandex index ~/Documents`"
+        );
+    }
+    let request = UpdateRequest {
+        add_roots: args.roots.clone(),
+        forget_roots: args.forget.clone(),
+    };
+    let progress = Progress::default();
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.enable_steady_tick(Duration::from_millis(120));
+        bar
+    });
+    let summary = std::thread::scope(|s| {
+        if let Some(bar) = &bar {
+            let (progress, done) = (&progress, &done);
+            s.spawn(move || {
+                while !done.load(Ordering::Relaxed) {
+                    bar.set_message(format!(
+                        "{} files seen, {} indexed, {} read",
+                        progress.seen.load(Ordering::Relaxed),
+                        progress.indexed.load(Ordering::Relaxed),
+                        human_bytes(progress.bytes.load(Ordering::Relaxed)),
+                    ));
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                bar.finish_and_clear();
+            });
+        }
+        let result = engine.update(&request, &progress);
+        done.store(true, Ordering::Relaxed);
+        result
+    })?;
+    engine.close()?;
+    if args.json {
+        println!("{}", serde_json::to_string(&summary)?);
+    } else {
+        println!(
+            "{} files seen, {} indexed, {} unchanged, {} moved, {} skipped, {} failed, {} removed, {} read in {:.2} s",
+            summary.seen,
+            summary.indexed,
+            summary.unchanged,
+            summary.moved,
+            summary.skipped,
+            summary.failed,
+            summary.removed,
+            human_bytes(summary.bytes),
+            summary.seconds,
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

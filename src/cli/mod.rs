@@ -1,0 +1,97 @@
+//! Argument parsing, logging setup and dispatch to the subcommands.
+//!
+//! Exit codes (grep-style for `search`): 0 success or something matched, 1 nothing matched, 2 error. An
+//! error is one line on stderr that says what to do.
+
+mod index;
+mod output;
+mod search;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use fandex::{Config, IndexDir};
+
+/// fandex: a full-text index of your files, kept current by kernel change notifications.
+#[derive(Debug, Parser)]
+#[command(name = "fandex", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    common: Common,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Options every subcommand takes.
+#[derive(Debug, Args)]
+pub struct Common {
+    /// Where the index lives [default: /var/lib/fandex for root, else $XDG_DATA_HOME/fandex]
+    #[arg(long, global = true, env = "FANDEX_INDEX_DIR", value_name = "DIR")]
+    index_dir: Option<PathBuf>,
+    /// Configuration file [default: /etc/fandex/config.toml for root, else $XDG_CONFIG_HOME/fandex/config.toml]
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Crawl once and bring the index up to date, then exit.
+    Index(index::IndexArgs),
+    /// Search the index.
+    Search(search::SearchArgs),
+}
+
+impl Common {
+    /// The index directory chosen by --index-dir, FANDEX_INDEX_DIR, or the default.
+    pub fn index_dir(&self) -> IndexDir {
+        IndexDir::at(
+            self.index_dir
+                .clone()
+                .unwrap_or_else(fandex::indexer::layout::default_index_dir),
+        )
+    }
+
+    /// The configuration from --config or the default location.
+    pub fn config(&self) -> anyhow::Result<Config> {
+        Ok(Config::load(self.config.as_deref())?)
+    }
+}
+
+/// Logs go to stderr; the level comes from RUST_LOG, else the config's `log_level`, else `default`.
+pub fn init_logging(config_level: Option<&str>, default: &str) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .or_else(|_| EnvFilter::try_new(config_level.unwrap_or(default)))
+        .unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(output::stderr_color())
+        .try_init();
+}
+
+/// Parses the command line, runs the subcommand, and turns errors into exit code 2.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let code = if err.use_stderr() { 2 } else { 0 };
+            let _ = err.print();
+            return ExitCode::from(code);
+        }
+    };
+    let result = match &cli.command {
+        Command::Index(args) => index::run(&cli.common, args),
+        Command::Search(args) => search::run(&cli.common, args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            // One line: the outermost context, then the causes.
+            let chain: Vec<String> = err.chain().map(|e| e.to_string()).collect();
+            eprintln!("fandex: error: {}", chain.join(": "));
+            ExitCode::from(2)
+        }
+    }
+}

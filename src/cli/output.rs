@@ -1,0 +1,97 @@
+//! Terminal output helpers: colour decisions, exact-but-printable paths, sizes.
+
+use std::io::IsTerminal;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+/// When to colour output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless NO_COLOR is set.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+fn no_color_env() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+}
+
+impl ColorChoice {
+    /// Whether stdout gets colour.
+    pub fn for_stdout(self) -> bool {
+        match self {
+            Self::Always => true,
+            Self::Never => false,
+            Self::Auto => std::io::stdout().is_terminal() && !no_color_env(),
+        }
+    }
+}
+
+/// Whether log lines on stderr get colour.
+pub fn stderr_color() -> bool {
+    std::io::stderr().is_terminal() && !no_color_env()
+}
+
+/// A path's bytes for a human: written as they are, except that control characters (newline, tab,
+/// escape...) and backslashes are escaped, so one path is always one line and cannot drive the terminal.
+/// Invalid UTF-8 bytes are escaped as `\xNN`. `--json` gives the exact bytes.
+pub fn printable_path(path: &Path) -> String {
+    let mut out = String::new();
+    for chunk in path.as_os_str().as_bytes().utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\n' => out.push_str("\\n"),
+                '\t' => out.push_str("\\t"),
+                '\r' => out.push_str("\\r"),
+                '\\' => out.push_str("\\\\"),
+                c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+                c => out.push(c),
+            }
+        }
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
+}
+
+/// A byte count for humans (`1.5 MB`).
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit < UNITS.len() - 1 {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn paths_stay_on_one_line_and_show_every_byte() {
+        let p = Path::new(OsStr::from_bytes(b"/a\nb/c\xff\\d\x1b[31m.txt"));
+        assert_eq!(printable_path(p), "/a\\nb/c\\xff\\\\d\\u{1b}[31m.txt");
+        assert_eq!(
+            printable_path(Path::new("/plain/café.txt")),
+            "/plain/café.txt"
+        );
+    }
+
+    #[test]
+    fn bytes_are_humanized() {
+        assert_eq!(human_bytes(999), "999 B");
+        assert_eq!(human_bytes(1_500_000), "1.5 MB");
+    }
+}

@@ -1,0 +1,150 @@
+//! `fandex search`: run a query and print the hits, grep-style exit codes.
+
+use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
+use std::process::ExitCode;
+use std::time::{Duration, UNIX_EPOCH};
+
+use anyhow::Context;
+use base64::Engine as _;
+use clap::Args;
+use fandex::{Hit, SearchRequest};
+
+use super::Common;
+use super::output::{ColorChoice, printable_path};
+
+/// Arguments of `fandex search`.
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// The query: words (ANDed), OR, -word, "phrase", prefix*, name:, ext:, path:
+    #[arg(value_name = "QUERY", required = true, num_args = 1..)]
+    query: Vec<String>,
+    /// At most this many hits
+    #[arg(long, short = 'n', default_value_t = 20)]
+    limit: usize,
+    /// One JSON object per hit, one per line
+    #[arg(long)]
+    json: bool,
+    /// Colour the output
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+}
+
+const PATH_STYLE: &str = "\x1b[35m";
+const MATCH_STYLE: &str = "\x1b[1;31m";
+const RESET: &str = "\x1b[0m";
+
+/// Runs `fandex search`.
+pub fn run(common: &Common, args: &SearchArgs) -> anyhow::Result<ExitCode> {
+    let config = common.config()?;
+    super::init_logging(config.log_level.as_deref(), "warn");
+    let dir = common.index_dir();
+    let engine = fandex::open_searcher(&dir)
+        .with_context(|| format!("cannot open the index in {}", dir.path().display()))?;
+    let request = SearchRequest {
+        query: args.query.join(" "),
+        limit: args.limit,
+        cwd: std::env::current_dir().context("cannot read the current directory")?,
+        snippets: true,
+    };
+    let results = engine
+        .search(&request)
+        .map_err(|e| anyhow::anyhow!("invalid query: {e}"))?;
+    let mut out = std::io::stdout().lock();
+    let color = args.color.for_stdout();
+    for hit in &results.hits {
+        let written = if args.json {
+            writeln!(out, "{}", hit_json(hit))
+        } else {
+            write_human(&mut out, hit, color)
+        };
+        if let Err(err) = written {
+            if err.kind() == std::io::ErrorKind::BrokenPipe {
+                break;
+            }
+            return Err(err).context("cannot write to stdout");
+        }
+    }
+    let _ = out.flush();
+    if !args.json && results.total > results.hits.len() {
+        eprintln!(
+            "({} of {} matches shown; use --limit for more)",
+            results.hits.len(),
+            results.total
+        );
+    }
+    Ok(if results.total > 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn write_human(out: &mut impl Write, hit: &Hit, color: bool) -> std::io::Result<()> {
+    let path = printable_path(&hit.path);
+    if color {
+        writeln!(out, "{PATH_STYLE}{path}{RESET}")?;
+    } else {
+        writeln!(out, "{path}")?;
+    }
+    let snippet = &hit.snippet;
+    if !snippet.text.is_empty() {
+        let mut line = String::from("    ");
+        let mut at = 0;
+        for range in &snippet.highlights {
+            let (Some(before), Some(word)) = (
+                snippet.text.get(at..range.start),
+                snippet.text.get(range.clone()),
+            ) else {
+                continue;
+            };
+            line.push_str(before);
+            if color {
+                line.push_str(MATCH_STYLE);
+                line.push_str(word);
+                line.push_str(RESET);
+            } else {
+                line.push_str(word);
+            }
+            at = range.end;
+        }
+        line.push_str(snippet.text.get(at..).unwrap_or_default());
+        writeln!(out, "{line}")?;
+    }
+    writeln!(out)
+}
+
+/// RFC 3339 UTC time of a nanosecond timestamp (before 1970 clamps to the epoch).
+fn rfc3339(ns: i64) -> String {
+    let t = UNIX_EPOCH + Duration::from_nanos(u64::try_from(ns).unwrap_or(0));
+    humantime::format_rfc3339_seconds(t).to_string()
+}
+
+fn hit_json(hit: &Hit) -> serde_json::Value {
+    let bytes = hit.path.as_os_str().as_bytes();
+    let mut v = serde_json::json!({
+        "path": String::from_utf8_lossy(bytes),
+        "score": hit.score,
+        "size": hit.size,
+        "mtime": rfc3339(hit.mtime_ns),
+        "snippet": hit.snippet.text,
+        "highlights": hit.snippet.highlights.iter().map(|r| [r.start, r.end]).collect::<Vec<_>>(),
+    });
+    if std::str::from_utf8(bytes).is_err() {
+        v["path_b64"] = base64::engine::general_purpose::STANDARD
+            .encode(bytes)
+            .into();
+    }
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_rfc3339_utc() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_700_000_000_123_456_789), "2023-11-14T22:13:20Z");
+    }
+}
