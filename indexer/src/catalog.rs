@@ -67,7 +67,9 @@ impl FileRecord {
     }
 }
 
-/// The catalog database.
+/// The catalog database. Cloning gives another handle on the same database (for readers on other
+/// threads).
+#[derive(Clone)]
 pub struct Catalog {
     db: sled::Db,
     tree: sled::Tree,

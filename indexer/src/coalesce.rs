@@ -5,6 +5,10 @@
 //! refreshes are rewritten through them (a pending refresh of `a` followed by a rename `a -> b` becomes a
 //! refresh of `b`), so a batch is always "barriers in order, then refreshes of final names".
 //!
+//! Rescans (of new directories, or after lost events) are a set: nested scopes merge, they follow renames
+//! and die with removes like refreshes do, and they come last in a batch, so the engine walks all of them in
+//! one pass.
+//!
 //! A batch is ready when the first change in it is `batch_ms` old, when it holds `batch_docs` items, or
 //! when no change has arrived for `settle_ms` (a save burst is over).
 
@@ -56,6 +60,9 @@ pub struct BatchLimits {
     pub max_delay: Duration,
     /// ...or when no change has arrived for this long.
     pub settle: Duration,
+    /// At most this many event descriptors are held while pending; beyond it, descriptors are closed and
+    /// the file is read by path instead.
+    pub max_fds: usize,
 }
 
 /// Accumulates changes into the next batch.
@@ -63,10 +70,14 @@ pub struct Coalescer {
     limits: BatchLimits,
     barriers: Vec<Work>,
     refreshes: HashMap<PathBuf, (Option<ContentFd>, bool)>,
+    /// Scopes to walk again, none inside another.
+    scans: Vec<(PathBuf, String)>,
     /// Paths in arrival order of their first refresh (so batches are deterministic).
     order: Vec<PathBuf>,
     first: Option<Instant>,
     last: Option<Instant>,
+    /// Descriptors currently held in `refreshes`.
+    fds: usize,
 }
 
 fn rebase(path: &Path, from: &Path, to: &Path) -> Option<PathBuf> {
@@ -85,15 +96,27 @@ impl Coalescer {
             limits,
             barriers: Vec::new(),
             refreshes: HashMap::new(),
+            scans: Vec::new(),
             order: Vec::new(),
             first: None,
             last: None,
+            fds: 0,
         }
+    }
+
+    /// Number of event descriptors held.
+    pub fn fds_held(&self) -> usize {
+        self.fds
     }
 
     /// Number of pending items.
     pub fn len(&self) -> usize {
-        self.barriers.len() + self.refreshes.len()
+        self.barriers.len() + self.refreshes.len() + self.scans.len()
+    }
+
+    /// Replaces the batching limits (configuration reload).
+    pub fn set_limits(&mut self, limits: BatchLimits) {
+        self.limits = limits;
     }
 
     /// Whether nothing is pending.
@@ -114,11 +137,7 @@ impl Coalescer {
             } => self.refresh(path, None, false),
             Change::Created { path, is_dir: true } => {
                 // Its contents may predate any event (moved in from outside, or created before a watch).
-                self.drop_under(&path);
-                self.barriers.push(Work::Rescan {
-                    scope: path,
-                    reason: "new directory".into(),
-                });
+                self.scan(path, "new directory".into());
             }
             Change::Removed { path, .. } => {
                 self.drop_under(&path);
@@ -129,25 +148,34 @@ impl Coalescer {
                 self.rewrite(&from, &to);
                 self.barriers.push(Work::Move { from, to });
             }
-            Change::Rescan { scope, reason } => {
-                self.drop_under(&scope);
-                self.barriers.push(Work::Rescan {
-                    scope,
-                    reason: reason.to_string(),
-                });
-            }
+            Change::Rescan { scope, reason } => self.scan(scope, reason.to_string()),
         }
+    }
+
+    fn scan(&mut self, scope: PathBuf, reason: String) {
+        if self.scans.iter().any(|(s, _)| scope.starts_with(s)) {
+            return;
+        }
+        self.drop_under(&scope);
+        self.scans.retain(|(s, _)| !s.starts_with(&scope));
+        self.scans.push((scope, reason));
     }
 
     fn refresh(&mut self, path: PathBuf, content: Option<ContentFd>, metadata_only: bool) {
         match self.refreshes.get_mut(&path) {
             Some(entry) => {
                 if content.is_some() {
+                    if entry.0.is_none() {
+                        self.fds += 1;
+                    }
                     entry.0 = content; // the newest descriptor; the older one is closed here
                 }
                 entry.1 &= metadata_only;
             }
             None => {
+                // Over the budget the descriptor is closed now and the file is read by path later.
+                let content = content.filter(|_| self.fds < self.limits.max_fds);
+                self.fds += usize::from(content.is_some());
                 self.order.push(path.clone());
                 self.refreshes.insert(path, (content, metadata_only));
             }
@@ -155,7 +183,16 @@ impl Coalescer {
     }
 
     fn drop_under(&mut self, dir: &Path) {
-        self.refreshes.retain(|p, _| !p.starts_with(dir));
+        let mut dropped = 0;
+        self.refreshes.retain(|p, (fd, _)| {
+            let keep = !p.starts_with(dir);
+            if !keep && fd.is_some() {
+                dropped += 1;
+            }
+            keep
+        });
+        self.fds -= dropped;
+        self.scans.retain(|(s, _)| !s.starts_with(dir));
     }
 
     fn rewrite(&mut self, from: &Path, to: &Path) {
@@ -172,6 +209,26 @@ impl Coalescer {
                 self.refreshes.insert(new, entry);
             }
         }
+        for (scope, _) in &mut self.scans {
+            if let Some(new) = rebase(scope, from, to) {
+                *scope = new;
+            }
+        }
+    }
+
+    /// Replaces everything pending with a rescan of each scope: used when too much is pending to keep in
+    /// memory, so memory stays bounded and nothing is lost.
+    pub fn collapse(&mut self, scopes: &[PathBuf], reason: &str, now: Instant) {
+        self.barriers.clear();
+        self.refreshes.clear();
+        self.order.clear();
+        self.scans.clear();
+        self.fds = 0;
+        self.first.get_or_insert(now);
+        self.last = Some(now);
+        for scope in scopes {
+            self.scan(scope.clone(), reason.to_owned());
+        }
     }
 
     /// When the pending batch becomes ready (`None` when nothing is pending).
@@ -186,7 +243,7 @@ impl Coalescer {
             && (self.len() >= self.limits.max_items || self.deadline().is_some_and(|d| now >= d))
     }
 
-    /// Takes the pending batch: barriers in arrival order, then refreshes of final names.
+    /// Takes the pending batch: barriers in arrival order, then refreshes of final names, then rescans.
     pub fn take(&mut self) -> Vec<Work> {
         let mut out = std::mem::take(&mut self.barriers);
         for path in std::mem::take(&mut self.order) {
@@ -199,6 +256,10 @@ impl Coalescer {
             }
         }
         self.refreshes.clear();
+        for (scope, reason) in std::mem::take(&mut self.scans) {
+            out.push(Work::Rescan { scope, reason });
+        }
+        self.fds = 0;
         self.first = None;
         self.last = None;
         out
@@ -214,6 +275,7 @@ mod tests {
             max_items: 100,
             max_delay: Duration::from_millis(100),
             settle: Duration::from_millis(20),
+            max_fds: 2,
         }
     }
 
@@ -306,6 +368,101 @@ mod tests {
                 "refresh /r/dir2/x",
             ]
         );
+    }
+
+    #[test]
+    fn descriptors_are_bounded() {
+        let mut c = Coalescer::new(limits());
+        let now = Instant::now();
+        for i in 0..5 {
+            let file = std::fs::File::open("/dev/null").unwrap();
+            c.push(
+                Change::Modified {
+                    path: format!("/r/{i}").into(),
+                    content: Some(ContentFd::new(file.into())),
+                },
+                now,
+            );
+        }
+        assert_eq!(c.fds_held(), 2);
+        c.push(
+            Change::Removed {
+                path: "/r/0".into(),
+                is_dir: false,
+            },
+            now,
+        );
+        assert_eq!(c.fds_held(), 1);
+        let work = c.take();
+        let with_fd = work
+            .iter()
+            .filter(|w| {
+                matches!(
+                    w,
+                    Work::Refresh {
+                        content: Some(_),
+                        ..
+                    }
+                )
+            })
+            .count();
+        assert_eq!(with_fd, 1);
+        assert_eq!(c.fds_held(), 0);
+    }
+
+    #[test]
+    fn rescans_merge_follow_renames_and_come_last() {
+        let mut c = Coalescer::new(limits());
+        let now = Instant::now();
+        let created = |p: &str| Change::Created {
+            path: p.into(),
+            is_dir: true,
+        };
+        c.push(created("/r/new/a"), now);
+        c.push(created("/r/new"), now);
+        c.push(created("/r/new/b"), now);
+        c.push(created("/r/other"), now);
+        c.push(modified("/r/f"), now);
+        c.push(
+            Change::Renamed {
+                from: "/r/new".into(),
+                to: "/r/final".into(),
+                is_dir: true,
+            },
+            now,
+        );
+        c.push(
+            Change::Removed {
+                path: "/r/other".into(),
+                is_dir: true,
+            },
+            now,
+        );
+        assert_eq!(
+            describe(&c.take()),
+            [
+                "move /r/new /r/final",
+                "remove /r/other",
+                "refresh /r/f",
+                "rescan /r/final"
+            ]
+        );
+    }
+
+    #[test]
+    fn collapse_keeps_only_rescans() {
+        let mut c = Coalescer::new(limits());
+        let now = Instant::now();
+        c.push(modified("/r/a"), now);
+        c.push(
+            Change::Removed {
+                path: "/r/b".into(),
+                is_dir: false,
+            },
+            now,
+        );
+        c.collapse(&["/r".into()], "too many pending changes", now);
+        assert_eq!(describe(&c.take()), ["rescan /r"]);
     }
 
     #[test]

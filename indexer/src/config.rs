@@ -89,6 +89,9 @@ pub const DEFAULT_EXCLUDES: &[&str] = &[
     ".#*",
 ];
 
+/// File names starting with this are the daemon's sync cookies: never indexed.
+pub const SYNC_COOKIE_PREFIX: &str = ".fandex-sync-";
+
 /// Name of the per-directory ignore file (gitignore syntax).
 pub const IGNORE_FILE_NAME: &str = ".fandexignore";
 

@@ -12,7 +12,7 @@ use crossbeam_channel::Sender;
 use ignore::overrides::OverrideBuilder;
 use ignore::{WalkBuilder, WalkState};
 
-use crate::config::{DEFAULT_EXCLUDES, IGNORE_FILE_NAME, IndexConfig};
+use crate::config::{DEFAULT_EXCLUDES, IGNORE_FILE_NAME, IndexConfig, SYNC_COOKIE_PREFIX};
 use crate::error::{Error, Result};
 
 /// One thing the walk found.
@@ -47,6 +47,12 @@ pub(crate) fn overrides_for(
     config: &IndexConfig,
 ) -> Result<ignore::overrides::Override> {
     let mut builder = OverrideBuilder::new(root);
+    builder
+        .add(&format!("!{SYNC_COOKIE_PREFIX}*"))
+        .map_err(|e| Error::BadRoot {
+            path: root.to_owned(),
+            reason: e.to_string(),
+        })?;
     let defaults: &[&str] = if config.default_excludes {
         DEFAULT_EXCLUDES
     } else {

@@ -160,6 +160,7 @@ mod tests {
         yes("deep/er/.git/HEAD");
         yes("notes.txt~");
         yes("index/tantivy/meta.json");
+        yes("sub/.fandex-sync-1-2");
         assert!(ex.is_excluded(Path::new("/elsewhere/file"), false));
         assert!(ex.is_ignore_file(&root.join("sub/.fandexignore")));
         // Rules can change: after invalidation the new ignore file applies.

@@ -49,6 +49,7 @@ impl Live {
             max_items: 1000,
             max_delay: Duration::from_millis(100),
             settle: Duration::from_millis(10),
+            max_fds: 64,
         });
         Self {
             _tmp: tmp,

@@ -93,9 +93,11 @@
 //! # }
 //! ```
 
+pub mod client;
 mod compile;
 mod guard;
 pub mod parse;
+pub mod protocol;
 mod search;
 mod snippet;
 

@@ -40,6 +40,8 @@ struct Pending {
     batch: CatalogBatch,
     /// Paths whose records changed in `batch` (not yet visible to catalog lookups).
     dirty: Vec<PathBuf>,
+    /// Scopes to walk at the end of the batch, in one pass.
+    scans: Vec<PathBuf>,
 }
 
 impl Engine {
@@ -56,6 +58,7 @@ impl Engine {
         let mut pending = Pending {
             batch: CatalogBatch::default(),
             dirty: Vec::new(),
+            scans: Vec::new(),
         };
         let mut refreshes = Vec::new();
         for item in work {
@@ -70,14 +73,18 @@ impl Engine {
                         let group = std::mem::take(&mut refreshes);
                         self.refresh(group, exclusions, &mut pending, &mut summary, progress)?;
                     }
-                    self.barrier(barrier, exclusions, &mut pending, &mut summary, progress)?;
+                    self.barrier(barrier, exclusions, &mut pending, &mut summary)?;
                 }
             }
         }
         if !refreshes.is_empty() {
             self.refresh(refreshes, exclusions, &mut pending, &mut summary, progress)?;
         }
+        let scans = std::mem::take(&mut pending.scans);
         self.commit(pending.batch)?;
+        if !scans.is_empty() {
+            self.rescan(&scans, exclusions, &mut summary, progress)?;
+        }
         Ok(summary)
     }
 
@@ -116,7 +123,6 @@ impl Engine {
         exclusions: &Exclusions,
         pending: &mut Pending,
         summary: &mut Summary,
-        progress: &Progress,
     ) -> Result<()> {
         match work {
             Work::Refresh { .. } => Ok(()),
@@ -126,14 +132,12 @@ impl Engine {
             }
             Work::Move { from, to } => {
                 self.settle(pending, &[&from, &to])?;
-                self.move_records(&from, &to, exclusions, pending, summary, progress)
+                self.move_records(&from, &to, exclusions, pending, summary)
             }
             Work::Rescan { scope, reason } => {
                 debug!(scope = %scope.display(), reason, "rescan");
-                // The walk reads the catalog: commit what is pending first.
-                self.commit(std::mem::take(&mut pending.batch))?;
-                pending.dirty.clear();
-                self.rescan(&scope, exclusions, summary, progress)
+                pending.scans.push(scope);
+                Ok(())
             }
         }
     }
@@ -147,7 +151,6 @@ impl Engine {
         exclusions: &Exclusions,
         pending: &mut Pending,
         summary: &mut Summary,
-        progress: &Progress,
     ) -> Result<()> {
         let moving: Vec<(u64, FileRecord)> = self.catalog.under(from).collect::<Result<_>>()?;
         let moving_ids: HashSet<u64> = moving.iter().map(|(id, _)| *id).collect();
@@ -173,11 +176,9 @@ impl Engine {
             return Ok(());
         }
         if moving.is_empty() {
-            // Nothing known was there (an excluded or brand-new name): look at the destination itself,
-            // after committing, since the walk reads the catalog.
-            self.commit(std::mem::take(&mut pending.batch))?;
-            pending.dirty.clear();
-            return self.rescan(to, exclusions, summary, progress);
+            // Nothing known was there (an excluded or brand-new name): walk the destination itself.
+            pending.scans.push(to.to_owned());
+            return Ok(());
         }
         let mut missing_docs = Vec::new();
         for (id, rec) in moving {
@@ -199,44 +200,56 @@ impl Engine {
                 None => missing_docs.push(new_path),
             }
         }
-        if !missing_docs.is_empty() {
-            // Records without a document (an interrupted earlier commit): read those files after all.
-            self.commit(std::mem::take(&mut pending.batch))?;
-            pending.dirty.clear();
-            let group = missing_docs.into_iter().map(|p| (p, None, false)).collect();
-            self.refresh(group, exclusions, pending, summary, progress)?;
-        }
+        // Records without a document (an interrupted earlier commit): read those files after all.
+        pending.scans.extend(missing_docs);
         Ok(())
     }
 
-    /// Walks `scope` again and reconciles it with the catalog (the directory of a lost event, an overflow
-    /// root, or a new directory). A scope that no longer exists is removed.
+    /// Walks each scope again and reconciles it with the catalog, all in one pass (directories of lost
+    /// events, overflowed roots, new directories). A scope that no longer exists, or is now excluded, is
+    /// removed.
     pub fn rescan(
         &mut self,
-        scope: &Path,
+        scopes: &[PathBuf],
         exclusions: &Exclusions,
         summary: &mut Summary,
         progress: &Progress,
     ) -> Result<()> {
-        let Some(root) = exclusions.root_of(scope).map(Path::to_owned) else {
-            return Ok(());
+        let mut scopes: Vec<PathBuf> = scopes.to_vec();
+        scopes.sort();
+        scopes.dedup();
+        let mut minimal: Vec<PathBuf> = Vec::new();
+        for scope in scopes {
+            if !minimal.iter().any(|m| scope.starts_with(m)) {
+                minimal.push(scope);
+            }
+        }
+        let mut gone = Pending {
+            batch: CatalogBatch::default(),
+            dirty: Vec::new(),
+            scans: Vec::new(),
         };
-        let exists = std::fs::symlink_metadata(scope).is_ok();
-        if !exists || exclusions.is_excluded(scope, true) {
-            let mut pending = Pending {
-                batch: CatalogBatch::default(),
-                dirty: Vec::new(),
+        let mut walk = Vec::new();
+        for scope in minimal {
+            let Some(root) = exclusions.root_of(&scope).map(Path::to_owned) else {
+                continue;
             };
-            self.remove_under(scope, &mut pending, summary)?;
-            return self.commit(pending.batch);
+            let meta = std::fs::symlink_metadata(&scope);
+            let is_dir = meta.as_ref().is_ok_and(|m| m.is_dir());
+            if meta.is_err() || exclusions.is_excluded(&scope, is_dir) {
+                self.remove_under(&scope, &mut gone, summary)?;
+            } else {
+                walk.push((root, scope));
+            }
+        }
+        if !gone.batch.is_empty() {
+            self.commit(gone.batch)?;
+        }
+        if walk.is_empty() {
+            return Ok(());
         }
         let mut part = Summary::default();
-        self.reconcile(
-            &[(root, scope.to_owned())],
-            CatalogBatch::default(),
-            &mut part,
-            progress,
-        )?;
+        self.reconcile(&walk, CatalogBatch::default(), &mut part, progress)?;
         summary.seen += part.seen;
         summary.indexed += part.indexed;
         summary.unchanged += part.unchanged;

@@ -390,6 +390,30 @@ impl Engine {
         Ok(self.roots.clone())
     }
 
+    /// Adds `add` to the remembered roots (or, when none are remembered and none are given, takes the
+    /// configuration's roots) without walking them, and returns the resulting set. The daemon starts
+    /// watching these before it reconciles them.
+    pub fn register_roots(&mut self, add: &[PathBuf]) -> Result<Vec<PathBuf>> {
+        let mut roots: Vec<PathBuf> = add
+            .iter()
+            .map(|r| canonical_root(r))
+            .collect::<Result<_>>()?;
+        roots.extend(self.roots.iter().cloned());
+        if roots.is_empty() {
+            for root in &self.config.roots {
+                roots.push(canonical_root(root)?);
+            }
+        }
+        let roots = minimal_roots(roots);
+        if roots != self.roots {
+            let mut batch = CatalogBatch::default();
+            batch.set_roots(&roots);
+            self.commit(batch)?;
+            self.roots = roots.clone();
+        }
+        Ok(roots)
+    }
+
     /// Brings the index up to date: remembers added roots, forgets forgotten ones, walks, reads what is
     /// new or changed, records renames, removes what is gone, and commits.
     pub fn update(&mut self, request: &UpdateRequest, progress: &Progress) -> Result<Summary> {

@@ -1,0 +1,138 @@
+//! The client side of the daemon's socket.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::time::Duration;
+
+use crate::protocol::{ErrorKind, MAX_LINE_BYTES, Request, Response};
+use crate::{SearchRequest, SearchResults};
+
+/// Why a request to the daemon failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The connection failed.
+    #[error("talking to the daemon at {socket}: {source}")]
+    Io {
+        /// The socket path.
+        socket: String,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The daemon's answer made no sense.
+    #[error("unexpected answer from the daemon: {0}")]
+    Protocol(String),
+    /// The daemon answered with an error.
+    #[error("{message}")]
+    Remote {
+        /// What kind.
+        kind: ErrorKind,
+        /// The daemon's message.
+        message: String,
+    },
+}
+
+/// A connection to a running daemon.
+pub struct Client {
+    socket: String,
+    reader: BufReader<UnixStream>,
+}
+
+impl Client {
+    /// Connects to the daemon listening on `socket`. Returns `Ok(None)` when no daemon listens there (no
+    /// socket, or a stale one).
+    pub fn connect(socket: &Path) -> Result<Option<Self>, ClientError> {
+        match UnixStream::connect(socket) {
+            Ok(stream) => Ok(Some(Self {
+                socket: socket.display().to_string(),
+                reader: BufReader::new(stream),
+            })),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
+                ) =>
+            {
+                Ok(None)
+            }
+            Err(source) => Err(ClientError::Io {
+                socket: socket.display().to_string(),
+                source,
+            }),
+        }
+    }
+
+    fn io(&self, source: std::io::Error) -> ClientError {
+        ClientError::Io {
+            socket: self.socket.clone(),
+            source,
+        }
+    }
+
+    /// Sends one request and reads one answer; daemon errors become [`ClientError::Remote`].
+    pub fn call(
+        &mut self,
+        request: &Request,
+        timeout: Option<Duration>,
+    ) -> Result<Response, ClientError> {
+        let mut line =
+            serde_json::to_vec(request).map_err(|e| ClientError::Protocol(e.to_string()))?;
+        line.push(b'\n');
+        let stream = self.reader.get_mut();
+        stream.set_read_timeout(timeout).map_err(|e| self.io(e))?;
+        let stream = self.reader.get_mut();
+        if let Err(e) = stream.write_all(&line) {
+            return Err(self.io(e));
+        }
+        let mut answer = Vec::new();
+        let read = (&mut self.reader)
+            .take(MAX_LINE_BYTES as u64)
+            .read_until(b'\n', &mut answer);
+        match read {
+            Ok(0) => {
+                return Err(ClientError::Protocol(
+                    "the daemon closed the connection".into(),
+                ));
+            }
+            Ok(_) => {}
+            Err(e) => return Err(self.io(e)),
+        }
+        let response: Response =
+            serde_json::from_slice(&answer).map_err(|e| ClientError::Protocol(e.to_string()))?;
+        match response {
+            Response::Error { kind, message } => Err(ClientError::Remote { kind, message }),
+            other => Ok(other),
+        }
+    }
+
+    /// Runs a search in the daemon.
+    pub fn search(&mut self, request: &SearchRequest) -> Result<SearchResults, ClientError> {
+        match self.call(&Request::search(request), None)? {
+            Response::Results { total, hits } => Ok(SearchResults {
+                total,
+                hits: hits.into_iter().map(Into::into).collect(),
+            }),
+            other => Err(ClientError::Protocol(format!("{other:?}"))),
+        }
+    }
+
+    /// The daemon's status report.
+    pub fn status(&mut self) -> Result<serde_json::Value, ClientError> {
+        match self.call(&Request::Status {}, None)? {
+            Response::Status { status } => Ok(status),
+            other => Err(ClientError::Protocol(format!("{other:?}"))),
+        }
+    }
+
+    /// Waits until every change made before this call is searchable; returns the commit generation.
+    pub fn sync(&mut self, timeout: Duration) -> Result<u64, ClientError> {
+        let request = Request::Sync {
+            timeout_ms: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
+        };
+        // The daemon enforces the timeout; allow it a moment to say so.
+        match self.call(&request, Some(timeout + Duration::from_secs(5)))? {
+            Response::Synced { generation } => Ok(generation),
+            other => Err(ClientError::Protocol(format!("{other:?}"))),
+        }
+    }
+}

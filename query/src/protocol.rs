@@ -1,0 +1,228 @@
+//! The daemon's socket protocol: JSON lines over a Unix stream socket.
+//!
+//! Each request is one JSON object on one line; each answer is one JSON object on one line. Paths travel
+//! as base64 of their exact bytes ([`WirePath`]), so names that are not UTF-8 or contain newlines survive.
+//!
+//! ```text
+//! -> {"op":"search","query":"fox ext:md","limit":20,"cwd":"L2hvbWU=","snippets":true}
+//! <- {"type":"results","total":1,"hits":[{"file_id":7,"path":"L2EvYi5tZA==",...}]}
+//! -> {"op":"sync","timeout_ms":5000}
+//! <- {"type":"synced","generation":42}
+//! -> {"op":"status"}
+//! <- {"type":"status","status":{...}}
+//! <- {"type":"error","kind":"syntax","message":"..."}
+//! ```
+
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::{Hit, SearchRequest, SearchResults, Snippet};
+
+/// Longest request or response line accepted, in bytes.
+pub const MAX_LINE_BYTES: usize = 16 << 20;
+
+/// A path as exact bytes, carried as a base64 string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WirePath(pub PathBuf);
+
+impl Serialize for WirePath {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(
+            &base64::engine::general_purpose::STANDARD.encode(self.0.as_os_str().as_bytes()),
+        )
+    }
+}
+
+impl<'de> Deserialize<'de> for WirePath {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .map_err(serde::de::Error::custom)?;
+        Ok(Self(PathBuf::from(OsStr::from_bytes(&bytes))))
+    }
+}
+
+impl From<&Path> for WirePath {
+    fn from(p: &Path) -> Self {
+        Self(p.to_owned())
+    }
+}
+
+/// A request to the daemon.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Request {
+    /// Run a query.
+    Search {
+        /// The query text.
+        query: String,
+        /// At most this many hits.
+        limit: usize,
+        /// The caller's working directory (for relative `path:` filters).
+        cwd: WirePath,
+        /// Whether to compute snippets.
+        snippets: bool,
+    },
+    /// What the daemon is doing.
+    Status {},
+    /// Answer once every change made before this request is searchable.
+    Sync {
+        /// Give up after this long.
+        timeout_ms: u64,
+    },
+}
+
+/// One hit on the wire.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WireHit {
+    /// Catalog id.
+    pub file_id: u64,
+    /// Exact path.
+    pub path: WirePath,
+    /// Relevance.
+    pub score: f32,
+    /// Size in bytes.
+    pub size: u64,
+    /// Modification time, ns since the epoch.
+    pub mtime_ns: i64,
+    /// Snippet text.
+    pub snippet: String,
+    /// Highlighted byte ranges of `snippet`.
+    pub highlights: Vec<(usize, usize)>,
+}
+
+/// Kinds of error the daemon reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The query is malformed (the message says where).
+    Syntax,
+    /// The request is malformed.
+    BadRequest,
+    /// `sync` did not finish in time.
+    Timeout,
+    /// The daemon is busy (too many connections) or stopping.
+    Unavailable,
+    /// Anything else.
+    Internal,
+}
+
+/// An answer from the daemon.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Response {
+    /// Search results.
+    Results {
+        /// All matching files.
+        total: usize,
+        /// The best `limit` of them.
+        hits: Vec<WireHit>,
+    },
+    /// The daemon's status report.
+    Status {
+        /// The report (see `fandex status --json`).
+        status: serde_json::Value,
+    },
+    /// Every change made before the sync request is searchable, as of this commit generation.
+    Synced {
+        /// The generation that made them visible.
+        generation: u64,
+    },
+    /// The request failed.
+    Error {
+        /// What kind of failure.
+        kind: ErrorKind,
+        /// One line for the user.
+        message: String,
+    },
+}
+
+impl Request {
+    /// The wire form of a search request.
+    pub fn search(request: &SearchRequest) -> Self {
+        Self::Search {
+            query: request.query.clone(),
+            limit: request.limit,
+            cwd: WirePath(request.cwd.clone()),
+            snippets: request.snippets,
+        }
+    }
+}
+
+impl From<&Hit> for WireHit {
+    fn from(hit: &Hit) -> Self {
+        Self {
+            file_id: hit.file_id,
+            path: WirePath(hit.path.clone()),
+            score: hit.score,
+            size: hit.size,
+            mtime_ns: hit.mtime_ns,
+            snippet: hit.snippet.text.clone(),
+            highlights: hit
+                .snippet
+                .highlights
+                .iter()
+                .map(|r| (r.start, r.end))
+                .collect(),
+        }
+    }
+}
+
+impl From<WireHit> for Hit {
+    fn from(w: WireHit) -> Self {
+        Self {
+            file_id: w.file_id,
+            path: w.path.0,
+            score: w.score,
+            size: w.size,
+            mtime_ns: w.mtime_ns,
+            snippet: Snippet {
+                text: w.snippet,
+                highlights: w.highlights.into_iter().map(|(a, b)| a..b).collect(),
+            },
+        }
+    }
+}
+
+impl Response {
+    /// The wire form of search results.
+    pub fn results(results: &SearchResults) -> Self {
+        Self::Results {
+            total: results.total,
+            hits: results.hits.iter().map(WireHit::from).collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn odd_paths_round_trip() {
+        let req = Request::Search {
+            query: "x".into(),
+            limit: 3,
+            cwd: WirePath(PathBuf::from(OsStr::from_bytes(b"/a\n\xff"))),
+            snippets: false,
+        };
+        let line = serde_json::to_string(&req).unwrap();
+        assert!(!line.contains('\n'));
+        assert_eq!(serde_json::from_str::<Request>(&line).unwrap(), req);
+    }
+
+    #[test]
+    fn unknown_ops_and_fields_are_rejected() {
+        assert!(serde_json::from_str::<Request>(r#"{"op":"drop_all"}"#).is_err());
+        assert!(serde_json::from_str::<Request>(r#"{"op":"status","x":1}"#).is_err());
+        assert_eq!(
+            serde_json::from_str::<Request>(r#"{"op":"sync","timeout_ms":5}"#).unwrap(),
+            Request::Sync { timeout_ms: 5 }
+        );
+    }
+}
