@@ -101,14 +101,31 @@ impl Stats {
     }
 }
 
+/// Opens a file for the indexer to read, like fanotify's event descriptors.
+fn open_content(path: &Path) -> Option<OwnedFd> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOATIME | libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .ok()?;
+    if !f.metadata().ok()?.is_file() {
+        return None;
+    }
+    Some(OwnedFd::from(f))
+}
+
 /// The engine was asked to stop (or the sink is gone) while delivering.
 #[derive(Debug)]
 pub(crate) struct Stopped;
 
 struct Pending {
+    since: Instant,
     deadline: Instant,
     handle: Option<Handle>,
     fd: Option<OwnedFd>,
+    /// Seen by inotify only, where the fd group also watches: drop it if the fd group saw our own write.
+    check_own: bool,
 }
 
 /// The processing thread's state.
@@ -308,6 +325,19 @@ impl Engine {
         handle: Option<Handle>,
         fd: Option<OwnedFd>,
     ) -> Result<(), Stopped> {
+        self.on_content_checked(path, final_, handle, fd, false)
+    }
+
+    /// [`Engine::on_content`]; `check_own` marks a pid-less inotify modification on a filesystem the fd group
+    /// also watches (truncate by path reaches only inotify and the FID group, never the fd group).
+    pub(crate) fn on_content_checked(
+        &mut self,
+        path: PathBuf,
+        final_: bool,
+        handle: Option<Handle>,
+        fd: Option<OwnedFd>,
+        check_own: bool,
+    ) -> Result<(), Stopped> {
         if !self.filter.in_scope(&path) {
             self.stats.add_dropped_outside(1);
             return Ok(());
@@ -320,8 +350,15 @@ impl Engine {
             };
             return self.emit(Change::Modified { path, content: fd.map(ContentFd::new) });
         }
-        let deadline = Instant::now() + MODIFY_DELAY;
-        let entry = self.pending.entry(path).or_insert(Pending { deadline, handle: None, fd: None });
+        let now = Instant::now();
+        let entry = self.pending.entry(path).or_insert(Pending {
+            since: now,
+            deadline: now + MODIFY_DELAY,
+            handle: None,
+            fd: None,
+            check_own,
+        });
+        entry.check_own &= check_own;
         if handle.is_some() {
             entry.handle = handle;
         }
@@ -350,12 +387,26 @@ impl Engine {
         }
     }
 
+    fn own_write(&self, path: &Path, since: Instant) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        match std::fs::symlink_metadata(path) {
+            Ok(m) => self.store.own_write_since(m.dev(), m.ino(), since),
+            Err(_) => false,
+        }
+    }
+
     fn flush_pending(&mut self, now: Instant) -> Result<(), Stopped> {
         let due: Vec<PathBuf> = self.pending.iter().filter(|(_, p)| p.deadline <= now).map(|(k, _)| k.clone()).collect();
         for path in due {
             if let Some(p) = self.pending.remove(&path) {
+                if p.check_own && self.own_write(&path, p.since) {
+                    self.stats.add_dropped_own(1);
+                    continue;
+                }
                 let fd = match p.fd {
                     Some(fd) => Some(fd),
+                    // inotify has no descriptor: open the file ourselves (our reads are not reported).
+                    None if p.check_own => open_content(&path),
                     None => self.content_fd(p.handle.as_ref(), false),
                 };
                 self.emit(Change::Modified { path, content: fd.map(ContentFd::new) })?;
@@ -414,7 +465,7 @@ impl Engine {
 
     fn run_inner(
         &mut self,
-        raw_rx: Receiver<Raw>,
+        mut raw_rx: Receiver<Raw>,
         mut notify_rx: Receiver<notify::Result<notify::Event>>,
     ) -> Result<(), Stopped> {
         let stop_rx = self.stop_rx.clone();
@@ -426,7 +477,8 @@ impl Engine {
             select! {
                 recv(raw_rx) -> msg => match msg {
                     Ok(raw) => self.handle(raw)?,
-                    Err(_) => return Ok(()),
+                    // Every kernel reader is gone (or there never was one: inotify only).
+                    Err(_) => raw_rx = crossbeam_channel::never(),
                 },
                 recv(notify_rx) -> msg => match msg {
                     Ok(ev) => self.handle_notify(ev)?,

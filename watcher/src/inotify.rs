@@ -325,9 +325,8 @@ impl Engine {
                 }
             }
             EventKind::Modify(ModifyKind::Data(_)) | EventKind::Modify(ModifyKind::Any) => {
-                if !fd_content {
-                    self.on_content(path, false, None, None)?;
-                }
+                // Even where the fd group supplies content, a truncate by path reaches only inotify.
+                self.on_content_checked(path, false, None, None, fd_content)?;
             }
             EventKind::Access(AccessKind::Close(AccessMode::Write)) => {
                 if !fd_content {

@@ -42,7 +42,7 @@ use engine::{Engine, Stats};
 const RAW_CAPACITY: usize = 256;
 /// Capacity of the channel from `notify`'s thread to the engine; when full, events are dropped and a
 /// rescan is reported (the notify thread must never block: the engine calls into it to add watches).
-const NOTIFY_CAPACITY: usize = 65_536;
+const NOTIFY_CAPACITY: usize = 16_384;
 
 /// A running watcher. Dropping it stops it too.
 pub struct Watcher {

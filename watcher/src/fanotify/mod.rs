@@ -43,6 +43,8 @@ pub(crate) const FID_MASK: u64 = libc::FAN_CREATE
 const MAX_BATCH: usize = 65_536;
 /// How long the fd thread keeps an fd that no FID event claimed.
 const CONTENT_TTL: Duration = Duration::from_secs(2);
+/// How far before an inotify modification an own write recorded by the fd group still explains it.
+const OWN_WINDOW: Duration = Duration::from_millis(500);
 /// How long a FID close-write waits for the fd group's descriptor of the same file.
 const JOIN_WAIT: Duration = Duration::from_millis(30);
 
@@ -84,13 +86,34 @@ pub(crate) struct FsInfo {
 }
 
 /// Descriptors from the fd group waiting to be claimed by a FID event of the same file.
+///
+/// It also remembers which files our own process wrote recently (by device and inode), so that an inotify
+/// modification without a pid can be recognized as ours.
 #[derive(Default)]
 pub(crate) struct ContentStore {
     map: Mutex<HashMap<Handle, (OwnedFd, Instant)>>,
     cond: Condvar,
+    own: Mutex<HashMap<(u64, u64), Instant>>,
 }
 
 impl ContentStore {
+    fn note_own(&self, dev: u64, ino: u64) {
+        if let Ok(mut own) = self.own.lock() {
+            let now = Instant::now();
+            if own.len() > 4096 {
+                own.retain(|_, t| now.duration_since(*t) < CONTENT_TTL);
+            }
+            own.insert((dev, ino), now);
+        }
+    }
+
+    /// Whether our own process wrote file `(dev, ino)` around `since` (the two queues are read by different
+    /// threads, so the fd group's record may precede the inotify event by a little).
+    pub(crate) fn own_write_since(&self, dev: u64, ino: u64, since: Instant) -> bool {
+        let since = since.checked_sub(OWN_WINDOW).unwrap_or(since);
+        self.own.lock().ok().and_then(|o| o.get(&(dev, ino)).copied()).is_some_and(|t| t >= since)
+    }
+
     fn insert(&self, handle: Handle, fd: OwnedFd) {
         let Ok(mut map) = self.map.lock() else { return };
         let now = Instant::now();
@@ -211,6 +234,9 @@ fn handle_content_event(
     }
     if ev.pid == own_pid {
         stats.add_dropped_own(1);
+        if let Some(Ok((dev, ino, _, _))) = fd.as_ref().map(|f| sys::fd_stat(f.as_fd())) {
+            store.note_own(dev, ino);
+        }
         return true;
     }
     let Some(fd) = fd else {
@@ -322,7 +348,10 @@ impl Resolver {
             Now::Path(p.clone())
         } else {
             match self.mounts.get(&h.fsid) {
-                None => Now::Failed,
+                None => {
+                    eprintln!("DEBUG no mount for {:?} have {:?}", h.fsid, self.mounts.keys().collect::<Vec<_>>());
+                    Now::Failed
+                }
                 Some(m) => match sys::open_by_handle(m.as_fd(), h, libc::O_PATH | libc::O_CLOEXEC) {
                     Ok(fd) => match sys::fd_stat(fd.as_fd()) {
                         Ok((_, _, 0, _)) => Now::Gone,
@@ -340,6 +369,7 @@ impl Resolver {
                     },
                     Err(e) if matches!(e.raw_os_error(), Some(libc::ESTALE) | Some(libc::ENOENT)) => Now::Gone,
                     Err(e) => {
+                        eprintln!("DEBUG open_by_handle_at failed {e} {h:?}");
                         tracing::debug!(error = %e, "open_by_handle_at failed");
                         Now::Failed
                     }

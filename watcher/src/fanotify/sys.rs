@@ -154,11 +154,11 @@ pub fn fsid_of(path: &Path) -> io::Result<[i32; 2]> {
     Ok(val)
 }
 
-/// Opens `path` as an `O_PATH|O_DIRECTORY` descriptor, used as the mount fd for `open_by_handle_at`.
+/// Opens directory `path` read-only, as the mount fd for `open_by_handle_at` (which refuses `O_PATH` fds).
 pub fn open_path_dir(path: &Path) -> io::Result<OwnedFd> {
     let c = cstring(path)?;
     // SAFETY: `c` is NUL-terminated; the result is a new descriptor we own.
-    let fd = unsafe { libc::open(c.as_ptr(), libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC) };
+    let fd = unsafe { libc::open(c.as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC) };
     if fd < 0 {
         return Err(io::Error::last_os_error());
     }
