@@ -27,12 +27,15 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod service;
+
 pub use fandex_indexer as indexer;
 pub use fandex_query as query;
 pub use fandex_watcher as watcher;
 
 pub use fandex_indexer::{Config, Engine, Error, IndexDir, Summary};
 pub use fandex_query::{Hit, QueryEngine, QueryError, SearchRequest, SearchResults, Snippet};
+pub use service::{Daemon, DaemonError, DaemonOptions, StatusReport};
 
 /// A query engine over the index an [`Engine`] writes, in the same process: it sees each commit as soon as
 /// the engine makes it.

@@ -45,6 +45,11 @@ impl QueryEngine {
         Self { reader, fields }
     }
 
+    /// Number of searchable documents.
+    pub fn num_docs(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
     /// Parses and runs `request.query`.
     ///
     /// Hits come by descending score, ties broken by ascending file id; at most `request.limit` of

@@ -1,11 +1,14 @@
 //! Argument parsing, logging setup and dispatch to the subcommands.
 //!
-//! Exit codes (grep-style for `search`): 0 success or something matched, 1 nothing matched, 2 error. An
-//! error is one line on stderr that says what to do.
+//! Exit codes (grep-style for `search`): 0 success or something matched, 1 nothing matched, 2 error, 3
+//! (`status` only) no daemon running. An error is one line on stderr that says what to do.
 
+mod daemon;
 mod index;
 mod output;
 mod search;
+mod status;
+mod sync;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -38,8 +41,14 @@ pub struct Common {
 enum Command {
     /// Crawl once and bring the index up to date, then exit.
     Index(index::IndexArgs),
-    /// Search the index.
+    /// Watch and keep the index current (foreground, systemd-friendly).
+    Daemon(daemon::DaemonArgs),
+    /// Search the index (through the daemon when one runs).
     Search(search::SearchArgs),
+    /// Return once every change made before it is searchable.
+    Sync(sync::SyncArgs),
+    /// What the daemon is doing and why.
+    Status(status::StatusArgs),
 }
 
 impl Common {
@@ -83,7 +92,10 @@ pub fn main() -> ExitCode {
     };
     let result = match &cli.command {
         Command::Index(args) => index::run(&cli.common, args),
+        Command::Daemon(args) => daemon::run(&cli.common, args),
         Command::Search(args) => search::run(&cli.common, args),
+        Command::Sync(args) => sync::run(&cli.common, args),
+        Command::Status(args) => status::run(&cli.common, args),
     };
     match result {
         Ok(code) => code,

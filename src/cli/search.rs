@@ -8,6 +8,8 @@ use std::time::{Duration, UNIX_EPOCH};
 use anyhow::Context;
 use base64::Engine as _;
 use clap::Args;
+use fandex::query::client::{Client, ClientError};
+use fandex::query::protocol::ErrorKind;
 use fandex::{Hit, SearchRequest};
 
 use super::Common;
@@ -28,6 +30,9 @@ pub struct SearchArgs {
     /// Colour the output
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
+    /// First wait until every change made before this command is searchable (needs the daemon)
+    #[arg(long)]
+    sync: bool,
 }
 
 const PATH_STYLE: &str = "\x1b[35m";
@@ -39,17 +44,34 @@ pub fn run(common: &Common, args: &SearchArgs) -> anyhow::Result<ExitCode> {
     let config = common.config()?;
     super::init_logging(config.log_level.as_deref(), "warn");
     let dir = common.index_dir();
-    let engine = fandex::open_searcher(&dir)
-        .with_context(|| format!("cannot open the index in {}", dir.path().display()))?;
     let request = SearchRequest {
         query: args.query.join(" "),
         limit: args.limit,
         cwd: std::env::current_dir().context("cannot read the current directory")?,
         snippets: true,
     };
-    let results = engine
-        .search(&request)
-        .map_err(|e| anyhow::anyhow!("invalid query: {e}"))?;
+    let results = match Client::connect(&dir.socket_path())? {
+        Some(mut client) => {
+            if args.sync {
+                client.sync(Duration::from_secs(60))?;
+            }
+            client.search(&request).map_err(|e| match e {
+                ClientError::Remote {
+                    kind: ErrorKind::Syntax,
+                    message,
+                } => anyhow::anyhow!("invalid query: {message}"),
+                other => other.into(),
+            })?
+        }
+        None => {
+            // No daemon: read the index directly (read-only; works while `fandex index` runs).
+            let engine = fandex::open_searcher(&dir)
+                .with_context(|| format!("cannot open the index in {}", dir.path().display()))?;
+            engine
+                .search(&request)
+                .map_err(|e| anyhow::anyhow!("invalid query: {e}"))?
+        }
+    };
     let mut out = std::io::stdout().lock();
     let color = args.color.for_stdout();
     for hit in &results.hits {

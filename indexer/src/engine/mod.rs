@@ -370,6 +370,11 @@ impl Engine {
         &self.config
     }
 
+    /// Replaces the configuration (limits and exclusions used from the next update on).
+    pub fn set_config(&mut self, config: Config) {
+        self.config = config;
+    }
+
     /// The catalog.
     pub fn catalog(&self) -> &Catalog {
         &self.catalog

@@ -1,0 +1,96 @@
+//! `fandex daemon`: watch the roots and keep the index current, in the foreground.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+use fandex::service::{Daemon, DaemonOptions};
+use fandex::watcher::{Backend, RenameSource};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
+use tracing::{error, info};
+
+use super::Common;
+
+/// Content change source.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum BackendArg {
+    /// fanotify when privileged, inotify otherwise.
+    Auto,
+    /// fanotify (needs CAP_SYS_ADMIN).
+    Fanotify,
+    /// inotify.
+    Inotify,
+}
+
+impl From<BackendArg> for Backend {
+    fn from(b: BackendArg) -> Self {
+        match b {
+            BackendArg::Auto => Backend::Auto,
+            BackendArg::Fanotify => Backend::Fanotify,
+            BackendArg::Inotify => Backend::Inotify,
+        }
+    }
+}
+
+impl From<BackendArg> for RenameSource {
+    fn from(b: BackendArg) -> Self {
+        match b {
+            BackendArg::Auto => RenameSource::Auto,
+            BackendArg::Fanotify => RenameSource::Fanotify,
+            BackendArg::Inotify => RenameSource::Inotify,
+        }
+    }
+}
+
+/// Arguments of `fandex daemon`.
+#[derive(Debug, Args)]
+pub struct DaemonArgs {
+    /// Directories to add to the index and watch [default: the remembered roots]
+    #[arg(value_name = "ROOT")]
+    roots: Vec<PathBuf>,
+    /// Where content changes come from [default: config `watch.backend`, else auto]
+    #[arg(long, value_enum)]
+    backend: Option<BackendArg>,
+    /// Where renames, creates and deletes come from [default: config `watch.rename_source`, else auto]
+    #[arg(long, value_enum)]
+    rename_source: Option<BackendArg>,
+}
+
+/// Runs `fandex daemon` until SIGTERM or SIGINT; SIGHUP reloads the configuration.
+pub fn run(common: &Common, args: &DaemonArgs) -> anyhow::Result<ExitCode> {
+    let config = common.config()?;
+    super::init_logging(config.log_level.as_deref(), "info");
+    // Register signal handlers before starting, so an early SIGTERM still stops cleanly.
+    let mut signals =
+        Signals::new([SIGTERM, SIGINT, SIGHUP]).context("cannot install signal handlers")?;
+    let dir = common.index_dir();
+    let daemon = Daemon::start(DaemonOptions {
+        index_dir: dir.clone(),
+        config,
+        roots: args.roots.clone(),
+        backend: args.backend.map(Into::into),
+        rename_source: args.rename_source.map(Into::into),
+        listen: true,
+    })
+    .with_context(|| format!("cannot start the daemon on {}", dir.path().display()))?;
+    info!(socket = ?daemon.socket_path(), "ready");
+    for signal in signals.forever() {
+        match signal {
+            SIGHUP => match common.config() {
+                Ok(config) => {
+                    if let Err(err) = daemon.reload(config) {
+                        error!("reload failed, keeping the old configuration: {err}");
+                    }
+                }
+                Err(err) => error!("reload failed, keeping the old configuration: {err:#}"),
+            },
+            _ => break,
+        }
+    }
+    info!("stopping: committing the last batch");
+    daemon.stop().context("stopping the daemon")?;
+    info!("stopped");
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,576 @@
+//! The daemon as a library: open the index, watch the roots, reconcile, keep the index current, answer
+//! searches, status and sync requests, and stop cleanly. `fandex daemon` runs this; a desktop application
+//! can run the same thing in-process (as an unprivileged user it watches with inotify).
+//!
+//! Threads:
+//!
+//! ```text
+//! watcher threads --(bounded channel)--> intake --(Coalescer under a mutex)--> pipeline (owns the Engine)
+//! socket server --> one thread per connection: search (shared reader), status, sync
+//! ```
+//!
+//! The intake never blocks on the engine: changes accumulate in the coalescer, which merges them per
+//! path; if too much piles up it collapses into rescans of the roots, so memory stays bounded and nothing
+//! is lost. The pipeline applies one batch at a time and commits it.
+
+mod cookie;
+mod pipeline;
+mod sdnotify;
+mod server;
+pub mod status;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::Receiver;
+use fandex_indexer::catalog::{Catalog, Status as RecordStatus};
+use fandex_indexer::coalesce::{BatchLimits, Coalescer};
+use fandex_indexer::config::SYNC_COOKIE_PREFIX;
+use fandex_indexer::engine::{Progress, UpdateRequest};
+use fandex_indexer::exclude::Exclusions;
+use fandex_indexer::{Config, Engine, IndexDir};
+use fandex_query::QueryEngine;
+use fandex_watcher::{Backend, Change, RenameSource, WatchConfig, Watcher};
+use serde::Serialize;
+use tracing::{info, warn};
+
+use status::{Failure, Shared, State};
+
+/// Events buffered between the watcher and the intake.
+const EVENT_CHANNEL: usize = 4096;
+/// Pending items beyond which the coalescer collapses into rescans.
+const MAX_PENDING: usize = 200_000;
+/// Event descriptors held while pending.
+const MAX_PENDING_FDS: usize = 256;
+
+/// Why the daemon could not start or a request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// The index could not be opened or updated.
+    #[error(transparent)]
+    Index(#[from] fandex_indexer::Error),
+    /// The watcher could not start.
+    #[error("cannot watch: {0}")]
+    Watch(#[from] fandex_watcher::WatchError),
+    /// There is nothing to watch.
+    #[error(
+        "no roots: give one or more directories (`fandex daemon ~/Documents`) or set `roots` in the config"
+    )]
+    NoRoots,
+    /// The socket could not be set up.
+    #[error("socket {path}: {source}")]
+    Socket {
+        /// The socket path.
+        path: String,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// `sync` ran out of time.
+    #[error("sync timed out after {0:?}: changes are still being indexed (see `fandex status`)")]
+    SyncTimeout(Duration),
+    /// `sync` could not place a cookie in any root.
+    #[error("sync: {0}")]
+    Sync(String),
+    /// The daemon is stopping.
+    #[error("the daemon is stopping")]
+    Stopping,
+}
+
+/// How to run the daemon.
+#[derive(Debug, Clone)]
+pub struct DaemonOptions {
+    /// The index.
+    pub index_dir: IndexDir,
+    /// The configuration.
+    pub config: Config,
+    /// Roots to add to the remembered ones.
+    pub roots: Vec<PathBuf>,
+    /// Overrides `watch.backend`.
+    pub backend: Option<Backend>,
+    /// Overrides `watch.rename_source`.
+    pub rename_source: Option<RenameSource>,
+    /// Serve the Unix socket (the CLI does; an embedding application may not need it).
+    pub listen: bool,
+}
+
+/// Parses a backend name from the configuration.
+pub fn parse_backend(name: &str) -> Result<Backend, String> {
+    match name {
+        "auto" => Ok(Backend::Auto),
+        "fanotify" => Ok(Backend::Fanotify),
+        "inotify" => Ok(Backend::Inotify),
+        other => Err(format!(
+            "unknown backend {other:?}: use auto, fanotify or inotify"
+        )),
+    }
+}
+
+/// Parses a rename source name from the configuration.
+pub fn parse_rename_source(name: &str) -> Result<RenameSource, String> {
+    match name {
+        "auto" => Ok(RenameSource::Auto),
+        "fanotify" => Ok(RenameSource::Fanotify),
+        "inotify" => Ok(RenameSource::Inotify),
+        other => Err(format!(
+            "unknown rename source {other:?}: use auto, fanotify or inotify"
+        )),
+    }
+}
+
+/// The intake's and pipeline's shared queue.
+pub(crate) struct Queue {
+    pub coalescer: Coalescer,
+    pub stopping: bool,
+}
+
+/// Catalog figures, recomputed at most every few seconds (they need a scan).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CatalogStats {
+    /// Records in the catalog.
+    pub records: u64,
+    /// Records whose file failed to read or extract.
+    pub failed: u64,
+    /// Some of those failures.
+    pub recent_failures: Vec<Failure>,
+}
+
+/// State shared by the daemon's threads.
+pub(crate) struct Inner {
+    pub dir: IndexDir,
+    pub searcher: QueryEngine,
+    pub reader: tantivy::IndexReader,
+    pub catalog: Catalog,
+    pub shared: Mutex<Shared>,
+    pub queue: Mutex<Queue>,
+    pub wake: Condvar,
+    pub exclusions: Mutex<Arc<Exclusions>>,
+    pub config: Mutex<Config>,
+    pub watcher: Mutex<Option<Watcher>>,
+    pub events: Receiver<Change>,
+    pub stopping: AtomicBool,
+    /// Sync cookies waiting for their commit: path -> generation once committed.
+    pub cookies: Mutex<HashMap<PathBuf, Option<u64>>>,
+    pub cookie_done: Condvar,
+    pub cookie_counter: AtomicU64,
+    pub generation: AtomicU64,
+    pub catalog_stats: Mutex<Option<(Instant, CatalogStats)>>,
+}
+
+/// Locks a mutex, recovering the data if a thread panicked while holding it (the daemon keeps going).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The status report (`fandex status --json`).
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusReport {
+    /// Life-cycle state.
+    pub state: State,
+    /// Process id.
+    pub pid: u32,
+    /// Seconds since start.
+    pub uptime_seconds: u64,
+    /// The index directory.
+    pub index_dir: String,
+    /// The roots watched.
+    pub roots: Vec<String>,
+    /// Kernel interfaces chosen per filesystem and why, counters, degraded state.
+    pub watcher: Option<fandex_watcher::WatchStatus>,
+    /// Documents searchable now.
+    pub documents: u64,
+    /// Catalog records and failures.
+    pub catalog: CatalogStats,
+    /// Queue depths.
+    pub queue: QueueDepths,
+    /// The last commit.
+    pub last_commit: Option<status::CommitInfo>,
+    /// How long the start-up reconcile took.
+    pub reconcile_seconds: Option<f64>,
+    /// What the start-up reconcile did (files read, moved, removed while no daemon ran).
+    pub reconcile: Option<fandex_indexer::Summary>,
+    /// Totals since start.
+    pub totals: status::Totals,
+    /// The last error, if any.
+    pub last_error: Option<String>,
+    /// Resident memory.
+    pub rss_bytes: Option<u64>,
+}
+
+/// Queue depths.
+#[derive(Debug, Clone, Serialize)]
+pub struct QueueDepths {
+    /// Events waiting between the watcher and the intake.
+    pub events: usize,
+    /// Capacity of that channel.
+    pub events_capacity: usize,
+    /// Coalesced work items waiting for the next batch.
+    pub pending: usize,
+    /// Event descriptors held by pending work.
+    pub pending_fds: usize,
+}
+
+impl Inner {
+    fn status(&self) -> StatusReport {
+        let shared = lock(&self.shared).clone_view();
+        let (pending, pending_fds) = {
+            let q = lock(&self.queue);
+            (q.coalescer.len(), q.coalescer.fds_held())
+        };
+        StatusReport {
+            state: shared.state,
+            pid: std::process::id(),
+            uptime_seconds: shared.started.elapsed().as_secs(),
+            index_dir: self.dir.path().display().to_string(),
+            roots: shared
+                .roots
+                .iter()
+                .map(|r| r.display().to_string())
+                .collect(),
+            watcher: lock(&self.watcher).as_ref().map(Watcher::status),
+            documents: self.reader.searcher().num_docs(),
+            catalog: self.catalog_stats(),
+            queue: QueueDepths {
+                events: self.events.len(),
+                events_capacity: EVENT_CHANNEL,
+                pending,
+                pending_fds,
+            },
+            last_commit: shared.last_commit,
+            reconcile_seconds: shared.reconcile_seconds,
+            reconcile: shared.reconcile,
+            totals: shared.totals,
+            last_error: shared.last_error,
+            rss_bytes: status::rss_bytes(),
+        }
+    }
+
+    fn catalog_stats(&self) -> CatalogStats {
+        let mut cache = lock(&self.catalog_stats);
+        if let Some((at, stats)) = cache.as_ref()
+            && at.elapsed() < Duration::from_secs(5)
+        {
+            return stats.clone();
+        }
+        let mut stats = CatalogStats::default();
+        for (_, rec) in self.catalog.iter().flatten() {
+            stats.records += 1;
+            if rec.status == RecordStatus::Failed {
+                stats.failed += 1;
+                if stats.recent_failures.len() < 20 {
+                    stats.recent_failures.push(Failure {
+                        path: rec.path().display().to_string(),
+                        error: rec.error.clone().unwrap_or_default(),
+                    });
+                }
+            }
+        }
+        *cache = Some((Instant::now(), stats.clone()));
+        stats
+    }
+
+    /// Waits until every change made before the call is searchable.
+    fn sync(&self, timeout: Duration) -> Result<u64, DaemonError> {
+        if self.stopping.load(Ordering::Relaxed) {
+            return Err(DaemonError::Stopping);
+        }
+        let roots = lock(&self.shared).roots.clone();
+        let n = self.cookie_counter.fetch_add(1, Ordering::Relaxed);
+        let mut placed = Vec::new();
+        let mut errors = Vec::new();
+        for root in &roots {
+            let path = root.join(format!("{SYNC_COOKIE_PREFIX}{}-{n}", std::process::id()));
+            lock(&self.cookies).insert(path.clone(), None);
+            match cookie::create_from_child(&path) {
+                Ok(()) => placed.push(path),
+                Err(err) => {
+                    lock(&self.cookies).remove(&path);
+                    errors.push(format!("{}: {err}", root.display()));
+                }
+            }
+        }
+        if placed.is_empty() {
+            return Err(DaemonError::Sync(format!(
+                "cannot place a sync cookie in any root ({})",
+                errors.join("; ")
+            )));
+        }
+        let deadline = Instant::now() + timeout;
+        let mut cookies = lock(&self.cookies);
+        let result = loop {
+            let done: Option<u64> = placed
+                .iter()
+                .map(|p| cookies.get(p).copied().flatten())
+                .try_fold(0u64, |acc, g| g.map(|g| acc.max(g)));
+            if let Some(generation) = done {
+                break Ok(generation);
+            }
+            let now = Instant::now();
+            if now >= deadline || self.stopping.load(Ordering::Relaxed) {
+                break Err(if now >= deadline {
+                    DaemonError::SyncTimeout(timeout)
+                } else {
+                    DaemonError::Stopping
+                });
+            }
+            cookies = self
+                .cookie_done
+                .wait_timeout(cookies, deadline - now)
+                .map(|(g, _)| g)
+                .unwrap_or_else(|p| p.into_inner().0);
+        };
+        for p in &placed {
+            cookies.remove(p);
+        }
+        drop(cookies);
+        for p in &placed {
+            let _ = std::fs::remove_file(p);
+        }
+        result
+    }
+}
+
+/// A running daemon.
+pub struct Daemon {
+    inner: Arc<Inner>,
+    intake: Option<JoinHandle<()>>,
+    pipeline: Option<JoinHandle<()>>,
+    server: Option<server::Server>,
+}
+
+fn batch_limits(config: &Config) -> BatchLimits {
+    BatchLimits {
+        max_items: config.daemon.batch_docs.max(1),
+        max_delay: Duration::from_millis(config.daemon.batch_ms),
+        settle: Duration::from_millis(config.daemon.settle_ms),
+        max_fds: MAX_PENDING_FDS,
+    }
+}
+
+fn watch_choices(opts: &DaemonOptions) -> Result<(Backend, RenameSource), DaemonError> {
+    let bad = |message: String| {
+        DaemonError::Index(fandex_indexer::Error::Config {
+            path: PathBuf::from("[watch]"),
+            message,
+        })
+    };
+    let backend = match (opts.backend, &opts.config.watch.backend) {
+        (Some(b), _) => b,
+        (None, Some(name)) => parse_backend(name).map_err(bad)?,
+        (None, None) => Backend::Auto,
+    };
+    let rename_source = match (opts.rename_source, &opts.config.watch.rename_source) {
+        (Some(r), _) => r,
+        (None, Some(name)) => parse_rename_source(name).map_err(bad)?,
+        (None, None) => RenameSource::Auto,
+    };
+    Ok((backend, rename_source))
+}
+
+impl Daemon {
+    /// Opens the index, starts watching, reconciles the roots with the catalog (picking up what changed
+    /// while no daemon ran), starts the pipeline and, with `listen`, the socket. Returns once ready: from
+    /// then on every change is being indexed.
+    pub fn start(opts: DaemonOptions) -> Result<Self, DaemonError> {
+        let (backend, rename_source) = watch_choices(&opts)?;
+        let mut engine = Engine::open(opts.index_dir.clone(), opts.config.clone())?;
+        let roots = engine.register_roots(&opts.roots)?;
+        if roots.is_empty() {
+            return Err(DaemonError::NoRoots);
+        }
+        let index_dir = std::fs::canonicalize(opts.index_dir.path())
+            .unwrap_or_else(|_| opts.index_dir.path().to_owned());
+        let pruned = vec![index_dir.clone()];
+        let exclusions = Arc::new(Exclusions::new(&roots, &opts.config.index, &pruned)?);
+        let (tx, rx) = crossbeam_channel::bounded(EVENT_CHANNEL);
+        let watcher = Watcher::start(
+            WatchConfig {
+                roots: roots.clone(),
+                backend,
+                rename_source,
+                excluded: pruned,
+            },
+            tx,
+        )?;
+        for fs in &watcher.status().filesystems {
+            info!(
+                content = ?fs.content,
+                namespace = ?fs.namespace,
+                reason = %fs.reason,
+                "watching {}",
+                fs.roots.iter().map(|r| r.display().to_string()).collect::<Vec<_>>().join(", ")
+            );
+        }
+        let mut shared = Shared::new();
+        shared.roots = roots.clone();
+        shared.state = State::Reconciling;
+        let inner = Arc::new(Inner {
+            dir: opts.index_dir.clone(),
+            searcher: crate::searcher_for(&engine),
+            reader: engine.text_index().reader().clone(),
+            catalog: engine.catalog().clone(),
+            shared: Mutex::new(shared),
+            queue: Mutex::new(Queue {
+                coalescer: Coalescer::new(batch_limits(&opts.config)),
+                stopping: false,
+            }),
+            wake: Condvar::new(),
+            exclusions: Mutex::new(exclusions),
+            config: Mutex::new(opts.config.clone()),
+            watcher: Mutex::new(Some(watcher)),
+            events: rx.clone(),
+            stopping: AtomicBool::new(false),
+            cookies: Mutex::new(HashMap::new()),
+            cookie_done: Condvar::new(),
+            cookie_counter: AtomicU64::new(0),
+            generation: AtomicU64::new(engine.generation()),
+            catalog_stats: Mutex::new(None),
+        });
+        let intake = {
+            let inner = inner.clone();
+            std::thread::Builder::new()
+                .name("fandex-intake".into())
+                .spawn(move || pipeline::intake(&inner, rx))
+                .map_err(|e| DaemonError::Socket {
+                    path: "thread".into(),
+                    source: e,
+                })?
+        };
+        // Reconcile: the watcher already runs, so nothing that changes from now on is missed.
+        let started = Instant::now();
+        let summary = engine.update(&UpdateRequest::default(), &Progress::default())?;
+        info!(?summary, "reconciled");
+        inner
+            .generation
+            .store(engine.generation(), Ordering::Relaxed);
+        {
+            let mut shared = lock(&inner.shared);
+            shared.reconcile_seconds = Some(started.elapsed().as_secs_f64());
+            shared.reconcile = Some(summary);
+            shared.state = State::Watching;
+        }
+        let pipeline = {
+            let inner = inner.clone();
+            std::thread::Builder::new()
+                .name("fandex-pipeline".into())
+                .spawn(move || pipeline::run(&inner, engine))
+                .map_err(|e| DaemonError::Socket {
+                    path: "thread".into(),
+                    source: e,
+                })?
+        };
+        let server = if opts.listen {
+            Some(server::Server::start(inner.clone())?)
+        } else {
+            None
+        };
+        sdnotify::notify(&format!("READY=1\nSTATUS=watching {} roots", roots.len()));
+        Ok(Self {
+            inner,
+            intake: Some(intake),
+            pipeline: Some(pipeline),
+            server,
+        })
+    }
+
+    /// A searcher that sees every commit as it happens.
+    pub fn searcher(&self) -> &QueryEngine {
+        &self.inner.searcher
+    }
+
+    /// The status report.
+    pub fn status(&self) -> StatusReport {
+        self.inner.status()
+    }
+
+    /// Returns once every change made before the call is searchable (or the timeout passes).
+    pub fn sync(&self, timeout: Duration) -> Result<u64, DaemonError> {
+        self.inner.sync(timeout)
+    }
+
+    /// The socket the daemon serves, if it listens.
+    pub fn socket_path(&self) -> Option<&Path> {
+        self.server.as_ref().map(|s| s.path())
+    }
+
+    /// Applies a new configuration: exclusions, limits and batching take effect for the next batch, and
+    /// the roots are rescanned so that changed exclusions converge. Roots and the watcher stay as they are
+    /// (restart to change them).
+    pub fn reload(&self, config: Config) -> Result<(), DaemonError> {
+        let roots = lock(&self.inner.shared).roots.clone();
+        let pruned = vec![
+            std::fs::canonicalize(self.inner.dir.path())
+                .unwrap_or_else(|_| self.inner.dir.path().into()),
+        ];
+        let exclusions = Arc::new(Exclusions::new(&roots, &config.index, &pruned)?);
+        *lock(&self.inner.exclusions) = exclusions;
+        {
+            let mut q = lock(&self.inner.queue);
+            let now = Instant::now();
+            q.coalescer.set_limits(batch_limits(&config));
+            for root in &roots {
+                q.coalescer.push(
+                    Change::Rescan {
+                        scope: root.clone(),
+                        reason: fandex_watcher::RescanReason::WatchFailed(
+                            "configuration reloaded".into(),
+                        ),
+                    },
+                    now,
+                );
+            }
+        }
+        *lock(&self.inner.config) = config;
+        self.inner.wake.notify_all();
+        info!("configuration reloaded");
+        Ok(())
+    }
+
+    /// Stops: no new changes are accepted, the pending batch is applied and committed, the index is
+    /// flushed and closed, the socket removed.
+    pub fn stop(mut self) -> Result<(), DaemonError> {
+        self.shutdown();
+        let error = lock(&self.inner.shared).last_error.clone();
+        match error {
+            Some(e) if e.starts_with("fatal:") => Err(DaemonError::Sync(e)),
+            _ => Ok(()),
+        }
+    }
+
+    fn shutdown(&mut self) {
+        sdnotify::notify("STOPPING=1");
+        lock(&self.inner.shared).state = State::Stopping;
+        self.inner.stopping.store(true, Ordering::Relaxed);
+        self.inner.cookie_done.notify_all();
+        // Stop accepting changes: the watcher's threads end and drop their sender.
+        if let Some(watcher) = lock(&self.inner.watcher).take() {
+            watcher.stop();
+        }
+        if let Some(intake) = self.intake.take()
+            && intake.join().is_err()
+        {
+            warn!("intake thread panicked");
+        }
+        lock(&self.inner.queue).stopping = true;
+        self.inner.wake.notify_all();
+        if let Some(pipeline) = self.pipeline.take()
+            && pipeline.join().is_err()
+        {
+            warn!("pipeline thread panicked");
+        }
+        if let Some(server) = self.server.take() {
+            server.stop();
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if self.pipeline.is_some() {
+            self.shutdown();
+        }
+    }
+}

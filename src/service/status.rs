@@ -1,0 +1,120 @@
+//! What the daemon is doing and why: the status report and the counters behind it.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::path::PathBuf;
+use std::time::{Instant, SystemTime};
+
+use serde::Serialize;
+
+/// The daemon's life cycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    /// Opening the index and starting the watcher.
+    Starting,
+    /// Walking the roots to pick up what changed while it was down.
+    Reconciling,
+    /// Watching and indexing changes as they happen.
+    Watching,
+    /// Finishing the last batch.
+    Stopping,
+}
+
+/// The last commit.
+#[derive(Debug, Clone, Serialize)]
+pub struct CommitInfo {
+    /// Its generation (shared by the catalog and the full-text index).
+    pub generation: u64,
+    /// When it happened (RFC 3339).
+    pub at: String,
+    /// Work items in the batch.
+    pub items: usize,
+    /// How long applying the batch took.
+    pub millis: u64,
+}
+
+/// A failure worth showing.
+#[derive(Debug, Clone, Serialize)]
+pub struct Failure {
+    /// The file (lossy UTF-8).
+    pub path: String,
+    /// What went wrong.
+    pub error: String,
+}
+
+/// Totals since the daemon started.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Totals {
+    /// Batches applied.
+    pub batches: u64,
+    /// Files read and indexed.
+    pub indexed: u64,
+    /// Files moved without reading.
+    pub moved: u64,
+    /// Records removed.
+    pub removed: u64,
+    /// Files that failed (unreadable or malformed).
+    pub failed: u64,
+    /// Rescans run, by reason.
+    pub rescans: BTreeMap<String, u64>,
+    /// Rescans postponed by the backoff (no recrawl storms).
+    pub rescans_deferred: u64,
+    /// Times the pending queue grew too large and was collapsed into rescans.
+    pub queue_collapses: u64,
+}
+
+/// Mutable state shared between the daemon's threads.
+#[derive(Debug, Clone)]
+pub struct Shared {
+    pub state: State,
+    pub started: Instant,
+    pub roots: Vec<PathBuf>,
+    pub totals: Totals,
+    pub last_commit: Option<CommitInfo>,
+    pub last_error: Option<String>,
+    pub recent_failures: VecDeque<Failure>,
+    pub reconcile_seconds: Option<f64>,
+    pub reconcile: Option<fandex_indexer::Summary>,
+}
+
+impl Default for Shared {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Shared {
+    /// A copy for building a report without holding the lock.
+    pub fn clone_view(&self) -> Self {
+        self.clone()
+    }
+
+    /// Fresh state.
+    pub fn new() -> Self {
+        Self {
+            state: State::Starting,
+            started: Instant::now(),
+            roots: Vec::new(),
+            totals: Totals::default(),
+            last_commit: None,
+            last_error: None,
+            recent_failures: VecDeque::new(),
+            reconcile_seconds: None,
+            reconcile: None,
+        }
+    }
+}
+
+/// Resident memory of this process in bytes (from `/proc/self/statm`).
+pub fn rss_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    // SAFETY: sysconf has no preconditions; it only reads a system constant.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    Some(pages * u64::try_from(page).ok()?)
+}
+
+/// Now as RFC 3339.
+pub fn now_rfc3339() -> String {
+    humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
+}
