@@ -276,3 +276,18 @@ fn rescan_reconciles_only_its_scope() {
     assert_eq!((s.indexed, s.removed), (1, 1), "{s:?}");
     assert_eq!(l.docs(), pairs(&[("a/3", "three"), ("b/2", "two")]));
 }
+
+#[test]
+fn a_write_through_one_hard_link_updates_every_name() {
+    let mut l = Live::new(&[("a", "old words")]);
+    fs::hard_link(l.p("a"), l.p("b")).unwrap();
+    l.push(Change::Created {
+        path: l.p("b"),
+        is_dir: false,
+    });
+    l.apply();
+    fs::write(l.p("a"), "new words").unwrap();
+    l.push(modified(l.p("a")));
+    l.apply();
+    assert_eq!(l.docs(), pairs(&[("a", "new words"), ("b", "new words")]));
+}

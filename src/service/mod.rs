@@ -125,6 +125,8 @@ pub fn parse_rename_source(name: &str) -> Result<RenameSource, String> {
 pub(crate) struct Queue {
     pub coalescer: Coalescer,
     pub stopping: bool,
+    /// A sync cookie arrived: hand the batch on now instead of waiting for the batch window.
+    pub urgent: bool,
 }
 
 /// Catalog figures, recomputed at most every few seconds (they need a scan).
@@ -416,6 +418,7 @@ impl Daemon {
             queue: Mutex::new(Queue {
                 coalescer: Coalescer::new(batch_limits(&opts.config)),
                 stopping: false,
+                urgent: false,
             }),
             wake: Condvar::new(),
             exclusions: Mutex::new(exclusions),

@@ -26,7 +26,9 @@ const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// Moves watcher events into the coalescer until the watcher stops.
 pub(crate) fn intake(inner: &Inner, events: Receiver<Change>) {
     for change in events.iter() {
+        let urgent = is_cookie(change.path());
         let mut queue = lock(&inner.queue);
+        queue.urgent |= urgent;
         queue.coalescer.push(change, Instant::now());
         if queue.coalescer.len() > MAX_PENDING {
             let roots = lock(&inner.shared).roots.clone();
@@ -110,7 +112,8 @@ fn next_batch(inner: &Inner, limiter: &mut RescanLimiter) -> (Vec<Work>, bool) {
             return (queue.coalescer.take(), true);
         }
         let due = limiter.take_due(now);
-        if !due.is_empty() || queue.coalescer.is_ready(now) {
+        if !due.is_empty() || queue.urgent || queue.coalescer.is_ready(now) {
+            queue.urgent = false;
             let mut work = queue.coalescer.take();
             work.extend(due);
             return (work, false);

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod daemon;
+
 use std::collections::BTreeSet;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;

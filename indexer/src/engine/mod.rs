@@ -655,6 +655,7 @@ impl Applier<'_> {
                     batch.put(job.id, &record, job.old.as_ref());
                     return Ok(());
                 }
+                self.update_hard_links(job.id, &record, &text, batch)?;
                 self.index.upsert(&FileDoc {
                     file_id: job.id,
                     path: job.path,
@@ -696,6 +697,41 @@ impl Applier<'_> {
                     }
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// Other names of the same inode (hard links) get the same content: a write through one name changes
+    /// them all, but events name only the one written through.
+    fn update_hard_links(
+        &mut self,
+        id: u64,
+        record: &FileRecord,
+        text: &str,
+        batch: &mut CatalogBatch,
+    ) -> Result<()> {
+        for other in self.catalog.ids_by_inode(record.dev, record.ino)? {
+            if other == id {
+                continue;
+            }
+            let Some(old) = self.catalog.get(other)? else {
+                continue;
+            };
+            let same_inode = std::fs::symlink_metadata(old.path())
+                .is_ok_and(|m| (m.dev(), m.ino()) == (record.dev, record.ino));
+            if old.path == record.path || !same_inode {
+                continue;
+            }
+            let mut linked = record.clone();
+            linked.path = old.path.clone();
+            self.index.upsert(&FileDoc {
+                file_id: other,
+                path: old.path().to_owned(),
+                size: record.size,
+                mtime_ns: record.mtime_ns,
+                text: text.to_owned(),
+            })?;
+            batch.put(other, &linked, Some(&old));
         }
         Ok(())
     }
