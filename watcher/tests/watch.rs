@@ -285,7 +285,7 @@ combos!(burst_of_new_files_in_fresh_directories, |c| {
         0,
         "{c:?}: queue overflowed"
     );
-    assert_eq!(fold(before, &evs), after, "{c:?}");
+    assert_same(&fold(before, &evs), &after, &format!("{c:?}"));
 });
 
 combos!(forced_overflow_yields_rescan, |c| {
@@ -307,7 +307,7 @@ combos!(forced_overflow_yields_rescan, |c| {
         "{c:?}: no overflow rescan in {} events",
         evs.len()
     );
-    assert_eq!(fold(before, &evs), h.walk());
+    assert_same(&fold(before, &evs), &h.walk(), &format!("{c:?}"));
 });
 
 combos!(own_writes_ignored, |c| {

@@ -191,6 +191,9 @@ pub(crate) fn run_content(
     let own_pid = std::process::id() as i32;
     let all_roots: Vec<PathBuf> = filesystems.iter().flat_map(|f| f.roots.clone()).collect();
     let mut fd_error_episode = false;
+    // Counting open descriptors walks /proc/self/fd: do it at most every 250 ms.
+    let mut buf_len = content_buffer_len();
+    let mut sized_at = Instant::now();
     loop {
         match sys::poll_readable(&[group.as_fd(), stop.as_fd()], -1) {
             Ok(ready) if ready.get(1).copied().unwrap_or(false) => return,
@@ -204,7 +207,11 @@ pub(crate) fn run_content(
                 return;
             }
         }
-        let mut buf = vec![0u8; content_buffer_len()];
+        if sized_at.elapsed() > Duration::from_millis(250) {
+            buf_len = content_buffer_len();
+            sized_at = Instant::now();
+        }
+        let mut buf = vec![0u8; buf_len];
         let n = match sys::read_nonblocking(group.as_fd(), &mut buf) {
             Ok(n) => n,
             Err(e) => {

@@ -485,3 +485,13 @@ pub fn count_rescans(evs: &[Change], reason: &RescanReason) -> usize {
 pub fn bytes(p: &Path) -> &[u8] {
     p.as_os_str().as_bytes()
 }
+
+/// Asserts two path sets are equal, printing only the differences.
+pub fn assert_same(got: &BTreeSet<PathBuf>, want: &BTreeSet<PathBuf>, what: &str) {
+    let extra: Vec<_> = got.difference(want).take(10).collect();
+    let missing: Vec<_> = want.difference(got).take(10).collect();
+    assert!(
+        extra.is_empty() && missing.is_empty(),
+        "{what}: extra {extra:?}, missing {missing:?}"
+    );
+}
