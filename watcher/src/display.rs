@@ -41,10 +41,20 @@ impl fmt::Display for Change {
         match self {
             Change::Modified { path, .. } => write!(f, "MODIFIED {}", escape_path(path)),
             Change::Created { path, is_dir } => {
-                write!(f, "CREATED{} {}", if *is_dir { ",DIR" } else { "" }, escape_path(path))
+                write!(
+                    f,
+                    "CREATED{} {}",
+                    if *is_dir { ",DIR" } else { "" },
+                    escape_path(path)
+                )
             }
             Change::Removed { path, is_dir } => {
-                write!(f, "REMOVED{} {}", if *is_dir { ",DIR" } else { "" }, escape_path(path))
+                write!(
+                    f,
+                    "REMOVED{} {}",
+                    if *is_dir { ",DIR" } else { "" },
+                    escape_path(path)
+                )
             }
             Change::Renamed { from, to, is_dir } => write!(
                 f,
@@ -54,7 +64,9 @@ impl fmt::Display for Change {
                 escape_path(to)
             ),
             Change::Attrib { path } => write!(f, "ATTRIB {}", escape_path(path)),
-            Change::Rescan { scope, reason } => write!(f, "RESCAN {} ({reason})", escape_path(scope)),
+            Change::Rescan { scope, reason } => {
+                write!(f, "RESCAN {} ({reason})", escape_path(scope))
+            }
         }
     }
 }
@@ -66,8 +78,16 @@ fn put_path(obj: &mut serde_json::Map<String, serde_json::Value>, field: &str, p
             obj.insert(field.to_string(), s.into());
         }
         Err(_) => {
-            obj.insert(field.to_string(), path.to_string_lossy().into_owned().into());
-            obj.insert(format!("{field}_b64"), base64::engine::general_purpose::STANDARD.encode(bytes).into());
+            obj.insert(
+                field.to_string(),
+                path.to_string_lossy().into_owned().into(),
+            );
+            obj.insert(
+                format!("{field}_b64"),
+                base64::engine::general_purpose::STANDARD
+                    .encode(bytes)
+                    .into(),
+            );
         }
     }
 }
@@ -127,23 +147,39 @@ mod tests {
 
     #[test]
     fn one_event_is_one_line() {
-        let c = Change::Renamed { from: p(b"/r/a\nb"), to: p(b"/r/\xff\x1b\\"), is_dir: false };
+        let c = Change::Renamed {
+            from: p(b"/r/a\nb"),
+            to: p(b"/r/\xff\x1b\\"),
+            is_dir: false,
+        };
         assert_eq!(c.to_string(), "RENAMED /r/a\\nb -> /r/\\xff\\x1b\\\\");
-        let c = Change::Rescan { scope: p(b"/r"), reason: RescanReason::QueueOverflow };
+        let c = Change::Rescan {
+            scope: p(b"/r"),
+            reason: RescanReason::QueueOverflow,
+        };
         assert_eq!(c.to_string(), "RESCAN /r (queue overflow)");
-        let c = Change::Modified { path: p("/r/é".as_bytes()), content: None };
+        let c = Change::Modified {
+            path: p("/r/é".as_bytes()),
+            content: None,
+        };
         assert_eq!(c.to_string(), "MODIFIED /r/é");
     }
 
     #[test]
     fn json_keeps_exact_bytes() {
-        let c = Change::Renamed { from: p(b"/r/a"), to: p(b"/r/\xffz"), is_dir: true };
+        let c = Change::Renamed {
+            from: p(b"/r/a"),
+            to: p(b"/r/\xffz"),
+            is_dir: true,
+        };
         let j = c.to_json();
         assert_eq!(j["event"], "renamed");
         assert_eq!(j["from"], "/r/a");
         assert!(j.get("from_b64").is_none());
         assert_eq!(j["is_dir"], true);
-        let b = base64::engine::general_purpose::STANDARD.decode(j["to_b64"].as_str().unwrap_or("")).unwrap();
+        let b = base64::engine::general_purpose::STANDARD
+            .decode(j["to_b64"].as_str().unwrap_or(""))
+            .unwrap();
         assert_eq!(b, b"/r/\xffz");
     }
 }

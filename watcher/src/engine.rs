@@ -30,11 +30,19 @@ pub(crate) enum NsEvent {
     /// A name disappeared.
     Removed { path: PathBuf, is_dir: bool },
     /// A name moved.
-    Renamed { from: PathBuf, to: PathBuf, is_dir: bool },
+    Renamed {
+        from: PathBuf,
+        to: PathBuf,
+        is_dir: bool,
+    },
     /// Metadata changed.
     Attrib { path: PathBuf },
     /// Content changed; `final_` when the writer closed the file.
-    Content { path: PathBuf, final_: bool, handle: Handle },
+    Content {
+        path: PathBuf,
+        final_: bool,
+        handle: Handle,
+    },
     /// A directory handle could not be resolved: the event's path is unknown.
     Unresolved,
     /// The FID queue overflowed.
@@ -43,12 +51,19 @@ pub(crate) enum NsEvent {
 
 /// What the backends' threads send to the engine.
 pub(crate) enum Raw {
-    /// A resolved batch from the FID group, in queue order.
-    Fid(Vec<NsEvent>),
+    /// A resolved batch from the FID group, in queue order, and when it was read.
+    Fid(Vec<NsEvent>, Instant),
     /// An fd-group event on a filesystem whose namespace comes from inotify.
-    Content { path: PathBuf, fd: OwnedFd, final_: bool },
+    Content {
+        path: PathBuf,
+        fd: OwnedFd,
+        final_: bool,
+    },
     /// Something was lost.
-    Rescan { scopes: Vec<PathBuf>, reason: RescanReason },
+    Rescan {
+        scopes: Vec<PathBuf>,
+        reason: RescanReason,
+    },
 }
 
 /// Counters and state shared with [`crate::Watcher::status`].
@@ -144,6 +159,9 @@ pub(crate) struct Engine {
     pub(crate) inotify: Option<InotifyState>,
     /// Rescan reasons already logged in the current episode.
     logged: HashMap<String, Instant>,
+    /// Until when a FID close-write may wait for the fd group's descriptor: the fd group's event was queued
+    /// with the FID one, so once the batch is older than the join wait, waiting longer is pointless.
+    join_deadline: Instant,
 }
 
 impl Engine {
@@ -170,6 +188,7 @@ impl Engine {
             fid_roots,
             inotify: None,
             logged: HashMap::new(),
+            join_deadline: Instant::now(),
         }
     }
 
@@ -184,10 +203,17 @@ impl Engine {
     }
 
     /// Delivers a rescan of each scope, logging once per episode (per reason, at most every 10 s).
-    pub(crate) fn rescan(&mut self, scopes: &[PathBuf], reason: RescanReason) -> Result<(), Stopped> {
+    pub(crate) fn rescan(
+        &mut self,
+        scopes: &[PathBuf],
+        reason: RescanReason,
+    ) -> Result<(), Stopped> {
         let key = reason.to_string();
         let now = Instant::now();
-        let log = self.logged.get(&key).is_none_or(|t| now.duration_since(*t) > Duration::from_secs(10));
+        let log = self
+            .logged
+            .get(&key)
+            .is_none_or(|t| now.duration_since(*t) > Duration::from_secs(10));
         if log {
             tracing::warn!(reason = %key, scopes = ?scopes, "events lost or possibly lost; rescan requested");
         }
@@ -198,7 +224,10 @@ impl Engine {
                 continue;
             }
             seen.push(s);
-            self.emit(Change::Rescan { scope: s.clone(), reason: reason.clone() })?;
+            self.emit(Change::Rescan {
+                scope: s.clone(),
+                reason: reason.clone(),
+            })?;
         }
         Ok(())
     }
@@ -208,11 +237,23 @@ impl Engine {
     }
 
     fn move_pending(&mut self, from: &Path, to: &Path) {
-        let keys: Vec<PathBuf> = self.pending.keys().filter(|k| k.starts_with(from)).cloned().collect();
+        let keys: Vec<PathBuf> = self
+            .pending
+            .keys()
+            .filter(|k| k.starts_with(from))
+            .cloned()
+            .collect();
         for k in keys {
             if let Some(v) = self.pending.remove(&k) {
-                let rest = k.strip_prefix(from).map(Path::to_path_buf).unwrap_or_default();
-                let nk = if rest.as_os_str().is_empty() { to.to_path_buf() } else { to.join(rest) };
+                let rest = k
+                    .strip_prefix(from)
+                    .map(Path::to_path_buf)
+                    .unwrap_or_default();
+                let nk = if rest.as_os_str().is_empty() {
+                    to.to_path_buf()
+                } else {
+                    to.join(rest)
+                };
                 self.pending.insert(nk, v);
             }
         }
@@ -231,12 +272,20 @@ impl Engine {
         Ok(true)
     }
 
-    pub(crate) fn on_created(&mut self, path: PathBuf, is_dir: bool, scan: bool) -> Result<(), Stopped> {
+    pub(crate) fn on_created(
+        &mut self,
+        path: PathBuf,
+        is_dir: bool,
+        scan: bool,
+    ) -> Result<(), Stopped> {
         if !self.filter.in_scope(&path) {
             self.stats.add_dropped_outside(1);
             return Ok(());
         }
-        self.emit(Change::Created { path: path.clone(), is_dir })?;
+        self.emit(Change::Created {
+            path: path.clone(),
+            is_dir,
+        })?;
         if is_dir && scan {
             self.scan_created(&path)?;
         }
@@ -247,14 +296,19 @@ impl Engine {
     pub(crate) fn scan_created(&mut self, dir: &Path) -> Result<(), Stopped> {
         let mut stack = vec![dir.to_path_buf()];
         while let Some(d) = stack.pop() {
-            let Ok(rd) = std::fs::read_dir(&d) else { continue };
+            let Ok(rd) = std::fs::read_dir(&d) else {
+                continue;
+            };
             for entry in rd.flatten() {
                 let p = entry.path();
                 if self.filter.is_excluded(&p) {
                     continue;
                 }
                 let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false);
-                self.emit(Change::Created { path: p.clone(), is_dir })?;
+                self.emit(Change::Created {
+                    path: p.clone(),
+                    is_dir,
+                })?;
                 if is_dir {
                     stack.push(p);
                 }
@@ -276,7 +330,13 @@ impl Engine {
     }
 
     /// A rename; `scan_moved_in` when a directory arriving from outside must be listed (fanotify).
-    pub(crate) fn on_renamed(&mut self, from: PathBuf, to: PathBuf, is_dir: bool, scan_moved_in: bool) -> Result<(), Stopped> {
+    pub(crate) fn on_renamed(
+        &mut self,
+        from: PathBuf,
+        to: PathBuf,
+        is_dir: bool,
+        scan_moved_in: bool,
+    ) -> Result<(), Stopped> {
         if self.check_roots(&from)? {
             return Ok(());
         }
@@ -346,9 +406,17 @@ impl Engine {
             let old = self.pending.remove(&path);
             let fd = match fd {
                 Some(fd) => Some(fd),
-                None => self.content_fd(handle.as_ref().or(old.as_ref().and_then(|p| p.handle.as_ref())), true),
+                None => self.content_fd(
+                    handle
+                        .as_ref()
+                        .or(old.as_ref().and_then(|p| p.handle.as_ref())),
+                    true,
+                ),
             };
-            return self.emit(Change::Modified { path, content: fd.map(ContentFd::new) });
+            return self.emit(Change::Modified {
+                path,
+                content: fd.map(ContentFd::new),
+            });
         }
         let now = Instant::now();
         let entry = self.pending.entry(path).or_insert(Pending {
@@ -375,7 +443,8 @@ impl Engine {
         }
         let handle = handle?;
         if join {
-            if let Some(fd) = self.store.take(handle, crate::fanotify::join_wait()) {
+            let wait = self.join_deadline.saturating_duration_since(Instant::now());
+            if let Some(fd) = self.store.take(handle, wait) {
                 return Some(fd);
             }
         }
@@ -396,7 +465,12 @@ impl Engine {
     }
 
     fn flush_pending(&mut self, now: Instant) -> Result<(), Stopped> {
-        let due: Vec<PathBuf> = self.pending.iter().filter(|(_, p)| p.deadline <= now).map(|(k, _)| k.clone()).collect();
+        let due: Vec<PathBuf> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| p.deadline <= now)
+            .map(|(k, _)| k.clone())
+            .collect();
         for path in due {
             if let Some(p) = self.pending.remove(&path) {
                 if p.check_own && self.own_write(&path, p.since) {
@@ -409,7 +483,10 @@ impl Engine {
                     None if p.check_own => open_content(&path),
                     None => self.content_fd(p.handle.as_ref(), false),
                 };
-                self.emit(Change::Modified { path, content: fd.map(ContentFd::new) })?;
+                self.emit(Change::Modified {
+                    path,
+                    content: fd.map(ContentFd::new),
+                })?;
             }
         }
         Ok(())
@@ -426,10 +503,17 @@ impl Engine {
                 NsEvent::Removed { path, is_dir } => self.on_removed(path, is_dir)?,
                 NsEvent::Renamed { from, to, is_dir } => self.on_renamed(from, to, is_dir, true)?,
                 NsEvent::Attrib { path } => self.on_attrib(path)?,
-                NsEvent::Content { path, final_, handle } => self.on_content(path, final_, Some(handle), None)?,
+                NsEvent::Content {
+                    path,
+                    final_,
+                    handle,
+                } => self.on_content(path, final_, Some(handle), None)?,
                 NsEvent::Unresolved => {
                     let roots = self.fid_roots.clone();
-                    self.rescan(&roots, RescanReason::WatchFailed("unresolvable directory handle".into()))?
+                    self.rescan(
+                        &roots,
+                        RescanReason::WatchFailed("unresolvable directory handle".into()),
+                    )?
                 }
                 NsEvent::Overflow => {
                     let roots = self.fid_roots.clone();
@@ -442,7 +526,10 @@ impl Engine {
 
     fn handle(&mut self, raw: Raw) -> Result<(), Stopped> {
         match raw {
-            Raw::Fid(events) => self.handle_fid(events),
+            Raw::Fid(events, read_at) => {
+                self.join_deadline = read_at + crate::fanotify::join_wait();
+                self.handle_fid(events)
+            }
             Raw::Content { path, fd, final_ } => self.on_content(path, final_, None, Some(fd)),
             Raw::Rescan { scopes, reason } => self.rescan(&scopes, reason),
         }
@@ -458,7 +545,11 @@ impl Engine {
     }
 
     /// Runs until stopped or until every producer is gone.
-    pub(crate) fn run(mut self, raw_rx: Receiver<Raw>, notify_rx: Receiver<notify::Result<notify::Event>>) {
+    pub(crate) fn run(
+        mut self,
+        raw_rx: Receiver<Raw>,
+        notify_rx: Receiver<notify::Result<notify::Event>>,
+    ) {
         let _ = self.run_inner(raw_rx, notify_rx);
         tracing::debug!("watcher engine stopped");
     }
@@ -493,7 +584,11 @@ impl Engine {
                 default(timeout) => {}
             }
             if self.stats.notify_overflow.swap(false, Ordering::SeqCst) {
-                let roots = self.inotify.as_ref().map(|i| i.roots.clone()).unwrap_or_default();
+                let roots = self
+                    .inotify
+                    .as_ref()
+                    .map(|i| i.roots.clone())
+                    .unwrap_or_default();
                 self.rescan(&roots, RescanReason::QueueOverflow)?;
             }
             let now = Instant::now();

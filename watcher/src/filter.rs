@@ -26,7 +26,11 @@ impl Filter {
 
     /// Roots that are `p` itself or lie below it (so they move or vanish with `p`).
     pub(crate) fn roots_under(&self, p: &Path) -> Vec<PathBuf> {
-        self.roots.iter().filter(|r| r.starts_with(p)).cloned().collect()
+        self.roots
+            .iter()
+            .filter(|r| r.starts_with(p))
+            .cloned()
+            .collect()
     }
 }
 

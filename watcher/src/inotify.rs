@@ -8,7 +8,9 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use notify::event::{AccessKind, AccessMode, CreateKind, EventKind, ModifyKind, RemoveKind, RenameMode};
+use notify::event::{
+    AccessKind, AccessMode, CreateKind, EventKind, ModifyKind, RemoveKind, RenameMode,
+};
 use notify::{RecursiveMode, Watcher as _};
 
 use crate::change::RescanReason;
@@ -35,7 +37,11 @@ pub(crate) struct InotifyState {
 }
 
 impl InotifyState {
-    pub(crate) fn new(watcher: notify::INotifyWatcher, roots: Vec<PathBuf>, fd_content_roots: Vec<PathBuf>) -> Self {
+    pub(crate) fn new(
+        watcher: notify::INotifyWatcher,
+        roots: Vec<PathBuf>,
+        fd_content_roots: Vec<PathBuf>,
+    ) -> Self {
         Self {
             watcher,
             roots,
@@ -74,13 +80,19 @@ impl InotifyState {
 }
 
 fn is_dir_now(p: &Path) -> bool {
-    std::fs::symlink_metadata(p).map(|m| m.is_dir()).unwrap_or(false)
+    std::fs::symlink_metadata(p)
+        .map(|m| m.is_dir())
+        .unwrap_or(false)
 }
 
 impl Engine {
     /// Watches the inotify roots (called once at start, on the engine thread).
     pub(crate) fn inotify_start(&mut self) -> Result<(), Stopped> {
-        let roots = self.inotify.as_ref().map(|i| i.roots.clone()).unwrap_or_default();
+        let roots = self
+            .inotify
+            .as_ref()
+            .map(|i| i.roots.clone())
+            .unwrap_or_default();
         for r in roots {
             self.watch_tree(&r, false)?;
         }
@@ -95,7 +107,9 @@ impl Engine {
             if self.filter.is_excluded(&d) {
                 continue;
             }
-            let Some(ino) = self.inotify.as_mut() else { return Ok(()) };
+            let Some(ino) = self.inotify.as_mut() else {
+                return Ok(());
+            };
             match ino.watcher.watch(&d, RecursiveMode::NonRecursive) {
                 Ok(()) => {
                     ino.watched.insert(d.clone());
@@ -104,13 +118,16 @@ impl Engine {
                     match e.kind {
                         notify::ErrorKind::MaxFilesWatch => self.degrade(d)?,
                         notify::ErrorKind::PathNotFound => {}
-                        notify::ErrorKind::Io(ref io) if io.kind() == std::io::ErrorKind::NotFound => {}
+                        notify::ErrorKind::Io(ref io)
+                            if io.kind() == std::io::ErrorKind::NotFound => {}
                         _ => self.rescan(&[d], RescanReason::WatchFailed(e.to_string()))?,
                     }
                     continue;
                 }
             }
-            let Ok(rd) = std::fs::read_dir(&d) else { continue };
+            let Ok(rd) = std::fs::read_dir(&d) else {
+                continue;
+            };
             for entry in rd.flatten() {
                 let p = entry.path();
                 if self.filter.is_excluded(&p) {
@@ -118,7 +135,10 @@ impl Engine {
                 }
                 let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false);
                 if emit_created {
-                    self.emit(crate::Change::Created { path: p.clone(), is_dir })?;
+                    self.emit(crate::Change::Created {
+                        path: p.clone(),
+                        is_dir,
+                    })?;
                 }
                 if is_dir {
                     stack.push(p);
@@ -132,29 +152,44 @@ impl Engine {
     }
 
     fn degrade(&mut self, dir: PathBuf) -> Result<(), Stopped> {
-        let Some(ino) = self.inotify.as_mut() else { return Ok(()) };
+        let Some(ino) = self.inotify.as_mut() else {
+            return Ok(());
+        };
         if ino.failed.iter().any(|f| dir.starts_with(f)) {
             return Ok(());
         }
         ino.failed.push(dir.clone());
-        ino.next_retry.get_or_insert(Instant::now() + DEGRADED_RETRY);
+        ino.next_retry
+            .get_or_insert(Instant::now() + DEGRADED_RETRY);
         let why = format!(
             "inotify watch limit reached (fs.inotify.max_user_watches): {} subtree(s) unwatched, rescanned every {} s",
             ino.failed.len(),
             DEGRADED_RETRY.as_secs()
         );
         self.stats.set_degraded(Some(why));
-        self.rescan(&[dir], RescanReason::WatchFailed("inotify watch limit reached".into()))
+        self.rescan(
+            &[dir],
+            RescanReason::WatchFailed("inotify watch limit reached".into()),
+        )
     }
 
     /// Expires unpaired renames and retries unwatched subtrees.
     pub(crate) fn inotify_tick(&mut self, now: Instant) -> Result<(), Stopped> {
-        let Some(ino) = self.inotify.as_mut() else { return Ok(()) };
-        let expired: Vec<usize> = ino.pending_from.iter().filter(|(_, (_, _, t))| *t <= now).map(|(c, _)| *c).collect();
+        let Some(ino) = self.inotify.as_mut() else {
+            return Ok(());
+        };
+        let expired: Vec<usize> = ino
+            .pending_from
+            .iter()
+            .filter(|(_, (_, _, t))| *t <= now)
+            .map(|(c, _)| *c)
+            .collect();
         if !expired.is_empty() {
             self.flush_moves(Some(&expired))?;
         }
-        let Some(ino) = self.inotify.as_mut() else { return Ok(()) };
+        let Some(ino) = self.inotify.as_mut() else {
+            return Ok(());
+        };
         if ino.next_retry.is_some_and(|t| t <= now) {
             let failed = std::mem::take(&mut ino.failed);
             ino.next_retry = None;
@@ -163,7 +198,10 @@ impl Engine {
                 // Re-adding fails again (and re-degrades) while the limit still holds; either way the subtree
                 // may have changed while unwatched.
                 self.watch_tree(&d, false)?;
-                self.rescan(&[d], RescanReason::WatchFailed("inotify watch limit reached".into()))?;
+                self.rescan(
+                    &[d],
+                    RescanReason::WatchFailed("inotify watch limit reached".into()),
+                )?;
             }
         }
         Ok(())
@@ -171,7 +209,9 @@ impl Engine {
 
     /// Reports pending `MOVED_FROM`s (all, or those listed) as removals: they left the watched tree.
     fn flush_moves(&mut self, which: Option<&[usize]>) -> Result<(), Stopped> {
-        let Some(ino) = self.inotify.as_mut() else { return Ok(()) };
+        let Some(ino) = self.inotify.as_mut() else {
+            return Ok(());
+        };
         let mut moves: Vec<(usize, PathBuf, bool, Instant)> = Vec::new();
         let keys: Vec<usize> = match which {
             Some(w) => w.to_vec(),
@@ -184,10 +224,8 @@ impl Engine {
         }
         moves.sort_by_key(|m| m.3);
         for (_, path, is_dir, _) in moves {
-            if is_dir {
-                if let Some(ino) = self.inotify.as_mut() {
-                    ino.forget(&path);
-                }
+            if is_dir && let Some(ino) = self.inotify.as_mut() {
+                ino.forget(&path);
             }
             self.on_removed(path, is_dir)?;
         }
@@ -195,33 +233,46 @@ impl Engine {
     }
 
     /// Handles one event from `notify`.
-    pub(crate) fn handle_notify(&mut self, ev: notify::Result<notify::Event>) -> Result<(), Stopped> {
+    pub(crate) fn handle_notify(
+        &mut self,
+        ev: notify::Result<notify::Event>,
+    ) -> Result<(), Stopped> {
         let ev = match ev {
             Ok(ev) => ev,
             Err(e) => {
                 let paths = e.paths.clone();
                 return match e.kind {
                     notify::ErrorKind::MaxFilesWatch => {
-                        let d = paths.into_iter().next().or_else(|| self.inotify.as_ref().and_then(|i| i.roots.first().cloned()));
+                        let d = paths.into_iter().next().or_else(|| {
+                            self.inotify.as_ref().and_then(|i| i.roots.first().cloned())
+                        });
                         match d {
                             Some(d) => self.degrade(d),
                             None => Ok(()),
                         }
                     }
                     _ => {
-                        let roots = self.inotify.as_ref().map(|i| i.roots.clone()).unwrap_or_default();
+                        let roots = self
+                            .inotify
+                            .as_ref()
+                            .map(|i| i.roots.clone())
+                            .unwrap_or_default();
                         self.rescan(&roots, RescanReason::WatchFailed(e.to_string()))
                     }
                 };
             }
         };
-        let Some(ino) = self.inotify.as_ref() else { return Ok(()) };
+        let Some(ino) = self.inotify.as_ref() else {
+            return Ok(());
+        };
         if ev.need_rescan() {
             let roots = ino.roots.clone();
             self.flush_moves(None)?;
             return self.rescan(&roots, RescanReason::QueueOverflow);
         }
-        let Some(path) = ev.paths.first().cloned() else { return Ok(()) };
+        let Some(path) = ev.paths.first().cloned() else {
+            return Ok(());
+        };
         let is_to = matches!(ev.kind, EventKind::Modify(ModifyKind::Name(RenameMode::To)));
         let is_noise = matches!(
             ev.kind,
@@ -234,7 +285,12 @@ impl Engine {
         }
         // A MOVED_TO directly follows its MOVED_FROM in the queue; anything else in between means the
         // pending ones left the tree. Flushing now keeps the order of events.
-        if !is_to && !matches!(ev.kind, EventKind::Modify(ModifyKind::Name(RenameMode::From))) {
+        if !is_to
+            && !matches!(
+                ev.kind,
+                EventKind::Modify(ModifyKind::Name(RenameMode::From))
+            )
+        {
             self.flush_moves(None)?;
         }
         if self.filter.is_excluded(&path) {
@@ -258,7 +314,9 @@ impl Engine {
                 }
             }
             EventKind::Remove(kind) => {
-                let Some(ino) = self.inotify.as_mut() else { return Ok(()) };
+                let Some(ino) = self.inotify.as_mut() else {
+                    return Ok(());
+                };
                 if ino.roots.contains(&path) {
                     ino.forget(&path);
                     return self.on_removed(path, true);
@@ -278,11 +336,14 @@ impl Engine {
                 self.on_removed(path, kind == RemoveKind::Folder)?;
             }
             EventKind::Modify(ModifyKind::Name(RenameMode::From)) => {
-                let Some(ino) = self.inotify.as_mut() else { return Ok(()) };
+                let Some(ino) = self.inotify.as_mut() else {
+                    return Ok(());
+                };
                 match ev.attrs.tracker() {
                     Some(cookie) => {
                         let is_dir = ino.watched.contains(&path);
-                        ino.pending_from.insert(cookie, (path, is_dir, Instant::now() + RENAME_WAIT));
+                        ino.pending_from
+                            .insert(cookie, (path, is_dir, Instant::now() + RENAME_WAIT));
                     }
                     // IN_MOVE_SELF: only a root's own move matters (others come with their parent's events).
                     None => {
@@ -294,17 +355,16 @@ impl Engine {
                 }
             }
             EventKind::Modify(ModifyKind::Name(RenameMode::To)) => {
-                let from = ev
-                    .attrs
-                    .tracker()
-                    .and_then(|c| self.inotify.as_mut().and_then(|i| i.pending_from.remove(&c)));
+                let from = ev.attrs.tracker().and_then(|c| {
+                    self.inotify
+                        .as_mut()
+                        .and_then(|i| i.pending_from.remove(&c))
+                });
                 self.flush_moves(None)?;
                 match from {
                     Some((from, is_dir, _)) => {
-                        if is_dir {
-                            if let Some(ino) = self.inotify.as_mut() {
-                                ino.forget(&from);
-                            }
+                        if is_dir && let Some(ino) = self.inotify.as_mut() {
+                            ino.forget(&from);
                         }
                         let to_in = self.filter.in_scope(&path);
                         self.on_renamed(from, path.clone(), is_dir, false)?;
@@ -328,10 +388,9 @@ impl Engine {
                 // Even where the fd group supplies content, a truncate by path reaches only inotify.
                 self.on_content_checked(path, false, None, None, fd_content)?;
             }
-            EventKind::Access(AccessKind::Close(AccessMode::Write)) => {
-                if !fd_content {
-                    self.on_content(path, true, None, None)?;
-                }
+            // Where the fd group supplies content, its close-write (with a pid) is the one reported.
+            EventKind::Access(AccessKind::Close(AccessMode::Write)) if !fd_content => {
+                self.on_content(path, true, None, None)?;
             }
             EventKind::Modify(ModifyKind::Metadata(_)) => self.on_attrib(path)?,
             _ => {}

@@ -33,7 +33,9 @@ use std::time::Duration;
 use crossbeam_channel::{Receiver, Sender, bounded};
 
 pub use change::{Change, ContentFd, RescanReason};
-pub use config::{Backend, Counters, FilesystemStatus, RenameSource, Source, WatchConfig, WatchError, WatchStatus};
+pub use config::{
+    Backend, Counters, FilesystemStatus, RenameSource, Source, WatchConfig, WatchError, WatchStatus,
+};
 pub use display::escape_path;
 
 use engine::{Engine, Stats};
@@ -69,12 +71,20 @@ impl Watcher {
         }
         let sel = select::select(&config)?;
         let stats = Arc::new(Stats::default());
-        let stop_fd = Arc::new(fanotify::sys::eventfd().map_err(|e| WatchError::Io { what: "eventfd".into(), source: e })?);
+        let stop_fd = Arc::new(fanotify::sys::eventfd().map_err(|e| WatchError::Io {
+            what: "eventfd".into(),
+            source: e,
+        })?);
         let (stop_tx, stop_rx) = bounded::<()>(0);
         let (raw_tx, raw_rx) = bounded(RAW_CAPACITY);
         let store = Arc::new(fanotify::ContentStore::default());
         let mounts = select::mounts(&sel.filesystems);
-        let fid_roots: Vec<_> = sel.filesystems.iter().filter(|f| f.fid).flat_map(|f| f.roots.clone()).collect();
+        let fid_roots: Vec<_> = sel
+            .filesystems
+            .iter()
+            .filter(|f| f.fid)
+            .flat_map(|f| f.roots.clone())
+            .collect();
 
         let filter = filter::Filter::new(config.roots.clone(), config.excluded.clone());
         let mut engine = Engine::new(
@@ -96,12 +106,20 @@ impl Watcher {
             let handler = move |ev: notify::Result<notify::Event>| {
                 let _alive = &alive_tx;
                 if notify_tx.try_send(ev).is_err() {
-                    flag.notify_overflow.store(true, std::sync::atomic::Ordering::SeqCst);
+                    flag.notify_overflow
+                        .store(true, std::sync::atomic::Ordering::SeqCst);
                 }
             };
-            let w = <notify::INotifyWatcher as notify::Watcher>::new(handler, notify::Config::default())
-                .map_err(|e| WatchError::Inotify(e.to_string()))?;
-            engine.inotify = Some(inotify::InotifyState::new(w, sel.inotify_roots.clone(), sel.fd_content_roots.clone()));
+            let w = <notify::INotifyWatcher as notify::Watcher>::new(
+                handler,
+                notify::Config::default(),
+            )
+            .map_err(|e| WatchError::Inotify(e.to_string()))?;
+            engine.inotify = Some(inotify::InotifyState::new(
+                w,
+                sel.inotify_roots.clone(),
+                sel.fd_content_roots.clone(),
+            ));
             notify_alive = Some(alive_rx);
             // Watches are in place before start() returns. A failure here is reported as a rescan.
             if engine.inotify_start().is_err() {
@@ -114,21 +132,46 @@ impl Watcher {
             std::thread::Builder::new()
                 .name(name.into())
                 .spawn(f)
-                .map_err(|e| WatchError::Io { what: format!("spawn {name}"), source: e })
+                .map_err(|e| WatchError::Io {
+                    what: format!("spawn {name}"),
+                    source: e,
+                })
         };
         if let Some(g) = sel.content_group {
-            let (stop, fs, store, tx, st) = (stop_fd.clone(), sel.filesystems.clone(), store.clone(), raw_tx.clone(), stats.clone());
-            threads.push(spawn("fandex-fan-content", Box::new(move || fanotify::run_content(g, stop, fs, store, tx, st)))?);
+            let (stop, fs, store, tx, st) = (
+                stop_fd.clone(),
+                sel.filesystems.clone(),
+                store.clone(),
+                raw_tx.clone(),
+                stats.clone(),
+            );
+            threads.push(spawn(
+                "fandex-fan-content",
+                Box::new(move || fanotify::run_content(g, stop, fs, store, tx, st)),
+            )?);
         }
         if let Some(g) = sel.fid_group {
             let resolver = fanotify::Resolver::new(mounts);
             let (stop, tx, st) = (stop_fd.clone(), raw_tx.clone(), stats.clone());
-            threads.push(spawn("fandex-fan-fid", Box::new(move || fanotify::run_fid(g, stop, resolver, tx, st)))?);
+            threads.push(spawn(
+                "fandex-fan-fid",
+                Box::new(move || fanotify::run_fid(g, stop, resolver, tx, st)),
+            )?);
         }
         drop(raw_tx);
-        threads.push(spawn("fandex-watch", Box::new(move || engine.run(raw_rx, notify_rx)))?);
+        threads.push(spawn(
+            "fandex-watch",
+            Box::new(move || engine.run(raw_rx, notify_rx)),
+        )?);
 
-        Ok(Watcher { stop_fd, stop_tx: Some(stop_tx), threads, notify_alive, stats, filesystems: sel.status })
+        Ok(Watcher {
+            stop_fd,
+            stop_tx: Some(stop_tx),
+            threads,
+            notify_alive,
+            stats,
+            filesystems: sel.status,
+        })
     }
 
     /// What was chosen per filesystem and why, and counters (events, rescans by reason, dropped own events).

@@ -23,7 +23,9 @@ fn errno_reason(e: &std::io::Error) -> &'static str {
     match e.raw_os_error() {
         Some(libc::EXDEV) => "EXDEV: btrfs subvolume (mark the top level instead)",
         Some(libc::ENODEV) => "ENODEV: the filesystem has no file handles (FUSE)",
-        Some(libc::EOPNOTSUPP) => "EOPNOTSUPP: the filesystem does not support FID marks (overlayfs, /proc)",
+        Some(libc::EOPNOTSUPP) => {
+            "EOPNOTSUPP: the filesystem does not support FID marks (overlayfs, /proc)"
+        }
         Some(libc::EPERM) => "EPERM: not privileged (CAP_SYS_ADMIN needed)",
         Some(libc::EINVAL) => "EINVAL: the kernel lacks this fanotify feature",
         _ => "refused",
@@ -35,9 +37,13 @@ pub(crate) fn select(config: &WatchConfig) -> Result<Selection, WatchError> {
     // Roots grouped by st_dev, in the configuration's order.
     let mut by_dev: Vec<(u64, Vec<PathBuf>)> = Vec::new();
     for r in &config.roots {
-        let meta = std::fs::metadata(r).map_err(|e| WatchError::BadRoot(r.clone(), e.to_string()))?;
+        let meta =
+            std::fs::metadata(r).map_err(|e| WatchError::BadRoot(r.clone(), e.to_string()))?;
         if !r.is_absolute() || !meta.is_dir() {
-            return Err(WatchError::BadRoot(r.clone(), "not an absolute directory".into()));
+            return Err(WatchError::BadRoot(
+                r.clone(),
+                "not an absolute directory".into(),
+            ));
         }
         match by_dev.iter_mut().find(|(d, _)| *d == meta.dev()) {
             Some((_, v)) => v.push(r.clone()),
@@ -64,7 +70,10 @@ pub(crate) fn select(config: &WatchConfig) -> Result<Selection, WatchError> {
         match fanotify::init_content_group() {
             Ok(g) => Some(g),
             Err(e) if config.backend == Backend::Fanotify => {
-                return Err(WatchError::FanotifyUnavailable { path: first_root(), source: e });
+                return Err(WatchError::FanotifyUnavailable {
+                    path: first_root(),
+                    source: e,
+                });
             }
             Err(e) => {
                 content_reason = format!("content: inotify (fanotify_init: {})", errno_reason(&e));
@@ -83,17 +92,25 @@ pub(crate) fn select(config: &WatchConfig) -> Result<Selection, WatchError> {
         match fanotify::init_fid_group() {
             Ok(g) => Some(g),
             Err(e) if config.rename_source == RenameSource::Fanotify => {
-                return Err(WatchError::FanotifyUnavailable { path: first_root(), source: e });
+                return Err(WatchError::FanotifyUnavailable {
+                    path: first_root(),
+                    source: e,
+                });
             }
             Err(e) => {
-                fid_reason = format!("namespace: inotify (fanotify_init FID: {})", errno_reason(&e));
+                fid_reason = format!(
+                    "namespace: inotify (fanotify_init FID: {})",
+                    errno_reason(&e)
+                );
                 None
             }
         }
     } else {
         fid_reason = match (config.rename_source, config.backend) {
             (RenameSource::Inotify, _) => "namespace: inotify (configured)".into(),
-            (_, Backend::Inotify) => "namespace: inotify (follows the inotify content backend)".into(),
+            (_, Backend::Inotify) => {
+                "namespace: inotify (follows the inotify content backend)".into()
+            }
             _ => "namespace: inotify (unprivileged: no CAP_SYS_ADMIN)".into(),
         };
         None
@@ -111,10 +128,14 @@ pub(crate) fn select(config: &WatchConfig) -> Result<Selection, WatchError> {
     let mut content_used = false;
     for (dev, roots) in by_dev {
         let root = roots[0].clone();
-        let fsid = sys::fsid_of(&root).map_err(|e| WatchError::Io { what: format!("statfs {root:?}"), source: e })?;
-        let mount_fd = Arc::new(
-            sys::open_path_dir(&root).map_err(|e| WatchError::Io { what: format!("open {root:?}"), source: e })?,
-        );
+        let fsid = sys::fsid_of(&root).map_err(|e| WatchError::Io {
+            what: format!("statfs {root:?}"),
+            source: e,
+        })?;
+        let mount_fd = Arc::new(sys::open_path_dir(&root).map_err(|e| WatchError::Io {
+            what: format!("open {root:?}"),
+            source: e,
+        })?);
         let mut reasons = Vec::new();
         let namespace = match &fid_group {
             Some(g) => match fanotify::mark_filesystem(g, fanotify::FID_MASK, &root) {
@@ -124,10 +145,16 @@ pub(crate) fn select(config: &WatchConfig) -> Result<Selection, WatchError> {
                     Source::Fanotify
                 }
                 Err(e) if config.rename_source == RenameSource::Fanotify => {
-                    return Err(WatchError::FanotifyUnavailable { path: root, source: e });
+                    return Err(WatchError::FanotifyUnavailable {
+                        path: root,
+                        source: e,
+                    });
                 }
                 Err(e) => {
-                    reasons.push(format!("namespace: inotify (FID mark: {})", errno_reason(&e)));
+                    reasons.push(format!(
+                        "namespace: inotify (FID mark: {})",
+                        errno_reason(&e)
+                    ));
                     Source::Inotify
                 }
             },
@@ -151,7 +178,10 @@ pub(crate) fn select(config: &WatchConfig) -> Result<Selection, WatchError> {
                         Source::Fanotify
                     }
                     Err(e) if config.backend == Backend::Fanotify => {
-                        return Err(WatchError::FanotifyUnavailable { path: root, source: e });
+                        return Err(WatchError::FanotifyUnavailable {
+                            path: root,
+                            source: e,
+                        });
                     }
                     Err(e) => {
                         reasons.push(format!("content: inotify (fd mark: {})", errno_reason(&e)));
@@ -172,8 +202,20 @@ pub(crate) fn select(config: &WatchConfig) -> Result<Selection, WatchError> {
                 out.fd_content_roots.extend(roots.iter().cloned());
             }
         }
-        out.status.push(FilesystemStatus { roots: roots.clone(), dev, content, namespace, reason });
-        out.filesystems.push(FsInfo { dev, fsid, mount_fd, roots, fid: namespace == Source::Fanotify });
+        out.status.push(FilesystemStatus {
+            roots: roots.clone(),
+            dev,
+            content,
+            namespace,
+            reason,
+        });
+        out.filesystems.push(FsInfo {
+            dev,
+            fsid,
+            mount_fd,
+            roots,
+            fid: namespace == Source::Fanotify,
+        });
     }
     out.content_group = if content_used { content_group } else { None };
     out.fid_group = if fid_used { fid_group } else { None };

@@ -52,7 +52,9 @@ const JOIN_WAIT: Duration = Duration::from_millis(30);
 pub(crate) fn init_content_group() -> std::io::Result<OwnedFd> {
     let base = libc::FAN_CLASS_NOTIF | libc::FAN_CLOEXEC | libc::FAN_NONBLOCK;
     match sys::fanotify_init(base | FAN_REPORT_FD_ERROR, EVENT_FD_FLAGS) {
-        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => sys::fanotify_init(base, EVENT_FD_FLAGS),
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+            sys::fanotify_init(base, EVENT_FD_FLAGS)
+        }
         other => other,
     }
 }
@@ -60,14 +62,22 @@ pub(crate) fn init_content_group() -> std::io::Result<OwnedFd> {
 /// Creates the FID-mode namespace group (no marks yet).
 pub(crate) fn init_fid_group() -> std::io::Result<OwnedFd> {
     sys::fanotify_init(
-        libc::FAN_CLASS_NOTIF | libc::FAN_CLOEXEC | libc::FAN_NONBLOCK | libc::FAN_REPORT_DFID_NAME_TARGET,
+        libc::FAN_CLASS_NOTIF
+            | libc::FAN_CLOEXEC
+            | libc::FAN_NONBLOCK
+            | libc::FAN_REPORT_DFID_NAME_TARGET,
         (libc::O_RDONLY | libc::O_CLOEXEC) as libc::c_uint,
     )
 }
 
 /// Adds a filesystem mark for `mask` on the filesystem holding `path`.
 pub(crate) fn mark_filesystem(group: &OwnedFd, mask: u64, path: &Path) -> std::io::Result<()> {
-    sys::fanotify_mark(group.as_fd(), libc::FAN_MARK_ADD | libc::FAN_MARK_FILESYSTEM, mask, path)
+    sys::fanotify_mark(
+        group.as_fd(),
+        libc::FAN_MARK_ADD | libc::FAN_MARK_FILESYSTEM,
+        mask,
+        path,
+    )
 }
 
 /// A filesystem known to the fanotify backend.
@@ -111,7 +121,11 @@ impl ContentStore {
     /// threads, so the fd group's record may precede the inotify event by a little).
     pub(crate) fn own_write_since(&self, dev: u64, ino: u64, since: Instant) -> bool {
         let since = since.checked_sub(OWN_WINDOW).unwrap_or(since);
-        self.own.lock().ok().and_then(|o| o.get(&(dev, ino)).copied()).is_some_and(|t| t >= since)
+        self.own
+            .lock()
+            .ok()
+            .and_then(|o| o.get(&(dev, ino)).copied())
+            .is_some_and(|t| t >= since)
     }
 
     fn insert(&self, handle: Handle, fd: OwnedFd) {
@@ -177,17 +191,27 @@ pub(crate) fn run_content(
     let own_pid = std::process::id() as i32;
     let all_roots: Vec<PathBuf> = filesystems.iter().flat_map(|f| f.roots.clone()).collect();
     let mut fd_error_episode = false;
+    // Counting open descriptors walks /proc/self/fd: do it at most every 250 ms.
+    let mut buf_len = content_buffer_len();
+    let mut sized_at = Instant::now();
     loop {
         match sys::poll_readable(&[group.as_fd(), stop.as_fd()], -1) {
             Ok(ready) if ready.get(1).copied().unwrap_or(false) => return,
             Ok(_) => {}
             Err(e) => {
                 tracing::error!(error = %e, "poll on the fanotify content group failed; stopping it");
-                let _ = tx.send(Raw::Rescan { scopes: all_roots.clone(), reason: RescanReason::WatchFailed(e.to_string()) });
+                let _ = tx.send(Raw::Rescan {
+                    scopes: all_roots.clone(),
+                    reason: RescanReason::WatchFailed(e.to_string()),
+                });
                 return;
             }
         }
-        let mut buf = vec![0u8; content_buffer_len()];
+        if sized_at.elapsed() > Duration::from_millis(250) {
+            buf_len = content_buffer_len();
+            sized_at = Instant::now();
+        }
+        let mut buf = vec![0u8; buf_len];
         let n = match sys::read_nonblocking(group.as_fd(), &mut buf) {
             Ok(n) => n,
             Err(e) => {
@@ -196,7 +220,13 @@ pub(crate) fn run_content(
                     tracing::warn!(error = %e, "fanotify content read failed");
                 }
                 fd_error_episode = true;
-                if tx.send(Raw::Rescan { scopes: all_roots.clone(), reason: RescanReason::EventFdUnavailable }).is_err() {
+                if tx
+                    .send(Raw::Rescan {
+                        scopes: all_roots.clone(),
+                        reason: RescanReason::EventFdUnavailable,
+                    })
+                    .is_err()
+                {
                     return;
                 }
                 std::thread::sleep(Duration::from_millis(50));
@@ -208,7 +238,16 @@ pub(crate) fn run_content(
             tracing::warn!("malformed fanotify content buffer");
         }
         for ev in events {
-            if !handle_content_event(ev, own_pid, &filesystems, &all_roots, &store, &tx, &stats, &mut fd_error_episode) {
+            if !handle_content_event(
+                ev,
+                own_pid,
+                &filesystems,
+                &all_roots,
+                &store,
+                &tx,
+                &stats,
+                &mut fd_error_episode,
+            ) {
                 return;
             }
         }
@@ -230,7 +269,12 @@ fn handle_content_event(
     let fd = sys::adopt_event_fd(ev.fd);
     if ev.mask & libc::FAN_Q_OVERFLOW != 0 {
         tracing::warn!("fanotify content queue overflowed");
-        return tx.send(Raw::Rescan { scopes: all_roots.to_vec(), reason: RescanReason::QueueOverflow }).is_ok();
+        return tx
+            .send(Raw::Rescan {
+                scopes: all_roots.to_vec(),
+                reason: RescanReason::QueueOverflow,
+            })
+            .is_ok();
     }
     if ev.pid == own_pid {
         stats.add_dropped_own(1);
@@ -244,10 +288,17 @@ fn handle_content_event(
             tracing::warn!(code = ev.fd, "fanotify could not open an event fd");
         }
         *fd_error_episode = true;
-        return tx.send(Raw::Rescan { scopes: all_roots.to_vec(), reason: RescanReason::EventFdUnavailable }).is_ok();
+        return tx
+            .send(Raw::Rescan {
+                scopes: all_roots.to_vec(),
+                reason: RescanReason::EventFdUnavailable,
+            })
+            .is_ok();
     };
     *fd_error_episode = false;
-    let Ok((dev, _ino, nlink, is_dir)) = sys::fd_stat(fd.as_fd()) else { return true };
+    let Ok((dev, _ino, nlink, is_dir)) = sys::fd_stat(fd.as_fd()) else {
+        return true;
+    };
     if is_dir || nlink == 0 {
         return true;
     }
@@ -255,18 +306,21 @@ fn handle_content_event(
         stats.add_dropped_outside(1);
         return true;
     };
-    let Ok(handle) = sys::handle_of_fd(fd.as_fd(), fs.fsid) else { return true };
+    let Ok(handle) = sys::handle_of_fd(fd.as_fd(), fs.fsid) else {
+        return true;
+    };
     if fs.fid {
         store.insert(handle, fd);
         return true;
     }
     // Namespace from inotify: resolve the path through our own mount of a root, not the writer's mount.
-    let path = match sys::open_by_handle(fs.mount_fd.as_fd(), &handle, libc::O_PATH | libc::O_CLOEXEC)
-        .and_then(|p| sys::fd_path(p.as_fd()))
-    {
-        Ok(p) => p,
-        Err(_) => return true,
-    };
+    let path =
+        match sys::open_by_handle(fs.mount_fd.as_fd(), &handle, libc::O_PATH | libc::O_CLOEXEC)
+            .and_then(|p| sys::fd_path(p.as_fd()))
+        {
+            Ok(p) => p,
+            Err(_) => return true,
+        };
     let final_ = ev.mask & libc::FAN_CLOSE_WRITE != 0;
     tx.send(Raw::Content { path, fd, final_ }).is_ok()
 }
@@ -282,13 +336,25 @@ struct FidEvent {
 
 impl FidEvent {
     fn from_raw(ev: RawEvent) -> Self {
-        let mut out = FidEvent { mask: ev.mask, dir: None, old: None, new: None, obj: None };
+        let mut out = FidEvent {
+            mask: ev.mask,
+            dir: None,
+            old: None,
+            new: None,
+            obj: None,
+        };
         for r in ev.records {
             match r.info_type {
-                libc::FAN_EVENT_INFO_TYPE_DFID_NAME => out.dir = Some((r.handle, r.name.unwrap_or_default())),
+                libc::FAN_EVENT_INFO_TYPE_DFID_NAME => {
+                    out.dir = Some((r.handle, r.name.unwrap_or_default()))
+                }
                 libc::FAN_EVENT_INFO_TYPE_DFID => out.dir = Some((r.handle, b".".to_vec())),
-                libc::FAN_EVENT_INFO_TYPE_OLD_DFID_NAME => out.old = Some((r.handle, r.name.unwrap_or_default())),
-                libc::FAN_EVENT_INFO_TYPE_NEW_DFID_NAME => out.new = Some((r.handle, r.name.unwrap_or_default())),
+                libc::FAN_EVENT_INFO_TYPE_OLD_DFID_NAME => {
+                    out.old = Some((r.handle, r.name.unwrap_or_default()))
+                }
+                libc::FAN_EVENT_INFO_TYPE_NEW_DFID_NAME => {
+                    out.new = Some((r.handle, r.name.unwrap_or_default()))
+                }
                 libc::FAN_EVENT_INFO_TYPE_FID => out.obj = Some(r.handle),
                 _ => {}
             }
@@ -302,7 +368,13 @@ impl FidEvent {
 
     /// Whether this event changes where directories are (so cached directory paths may be stale).
     fn moves_directories(&self) -> bool {
-        self.is_dir() && self.mask & (libc::FAN_RENAME | libc::FAN_MOVED_FROM | libc::FAN_DELETE | libc::FAN_DELETE_SELF) != 0
+        self.is_dir()
+            && self.mask
+                & (libc::FAN_RENAME
+                    | libc::FAN_MOVED_FROM
+                    | libc::FAN_DELETE
+                    | libc::FAN_DELETE_SELF)
+                != 0
     }
 }
 
@@ -312,7 +384,11 @@ pub(crate) fn translate(p: &Path, inv: &[(PathBuf, PathBuf)]) -> PathBuf {
     let mut p = p.to_path_buf();
     for (after, before) in inv {
         if let Ok(rest) = p.strip_prefix(after) {
-            p = if rest.as_os_str().is_empty() { before.clone() } else { before.join(rest) };
+            p = if rest.as_os_str().is_empty() {
+                before.clone()
+            } else {
+                before.join(rest)
+            };
         }
     }
     p
@@ -337,7 +413,10 @@ enum Now {
 
 impl Resolver {
     pub(crate) fn new(mounts: HashMap<[i32; 2], Arc<OwnedFd>>) -> Self {
-        Self { mounts, cache: HashMap::new() }
+        Self {
+            mounts,
+            cache: HashMap::new(),
+        }
     }
 
     fn now(&mut self, h: &Handle, batch: &mut HashMap<Handle, Now>) -> Now {
@@ -348,32 +427,37 @@ impl Resolver {
             Now::Path(p.clone())
         } else {
             match self.mounts.get(&h.fsid) {
-                None => {
-                    eprintln!("DEBUG no mount for {:?} have {:?}", h.fsid, self.mounts.keys().collect::<Vec<_>>());
-                    Now::Failed
-                }
-                Some(m) => match sys::open_by_handle(m.as_fd(), h, libc::O_PATH | libc::O_CLOEXEC) {
-                    Ok(fd) => match sys::fd_stat(fd.as_fd()) {
-                        Ok((_, _, 0, _)) => Now::Gone,
-                        Ok(_) => match sys::fd_path(fd.as_fd()) {
-                            Ok(p) => {
-                                if self.cache.len() > 16_384 {
-                                    self.cache.clear();
+                None => Now::Failed,
+                Some(m) => {
+                    match sys::open_by_handle(m.as_fd(), h, libc::O_PATH | libc::O_CLOEXEC) {
+                        Ok(fd) => match sys::fd_stat(fd.as_fd()) {
+                            Ok((_, _, 0, _)) => Now::Gone,
+                            Ok(_) => match sys::fd_path(fd.as_fd()) {
+                                Ok(p) => {
+                                    if self.cache.len() > 16_384 {
+                                        self.cache.clear();
+                                    }
+                                    self.cache.insert(h.clone(), p.clone());
+                                    Now::Path(p)
                                 }
-                                self.cache.insert(h.clone(), p.clone());
-                                Now::Path(p)
-                            }
+                                Err(_) => Now::Gone,
+                            },
                             Err(_) => Now::Gone,
                         },
-                        Err(_) => Now::Gone,
-                    },
-                    Err(e) if matches!(e.raw_os_error(), Some(libc::ESTALE) | Some(libc::ENOENT)) => Now::Gone,
-                    Err(e) => {
-                        eprintln!("DEBUG open_by_handle_at failed {e} {h:?}");
-                        tracing::debug!(error = %e, "open_by_handle_at failed");
-                        Now::Failed
+                        Err(e)
+                            if matches!(
+                                e.raw_os_error(),
+                                Some(libc::ESTALE) | Some(libc::ENOENT)
+                            ) =>
+                        {
+                            Now::Gone
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "open_by_handle_at failed on a directory handle");
+                            Now::Failed
+                        }
                     }
-                },
+                }
             }
         };
         batch.insert(h.clone(), r.clone());
@@ -381,7 +465,12 @@ impl Resolver {
     }
 
     /// Turns a drained batch into normalized namespace events with event-time paths.
-    fn resolve(&mut self, raw: Vec<RawEvent>, own_pid: i32, stats: &crate::engine::Stats) -> Vec<NsEvent> {
+    fn resolve(
+        &mut self,
+        raw: Vec<RawEvent>,
+        own_pid: i32,
+        stats: &crate::engine::Stats,
+    ) -> Vec<NsEvent> {
         let mut events = Vec::with_capacity(raw.len());
         let mut overflow = false;
         for ev in raw {
@@ -409,7 +498,10 @@ impl Resolver {
             Gone,
             Failed,
         }
-        let mut dir_at = |this: &mut Self, h: &Handle, inv: &[(PathBuf, PathBuf)], learned: &HashMap<Handle, (PathBuf, usize)>| {
+        let mut dir_at = |this: &mut Self,
+                          h: &Handle,
+                          inv: &[(PathBuf, PathBuf)],
+                          learned: &HashMap<Handle, (PathBuf, usize)>| {
             if let Some((p, i)) = learned.get(h) {
                 return Dir::At(translate(p, inv.get(*i..).unwrap_or(&[])));
             }
@@ -423,7 +515,9 @@ impl Resolver {
         for ev in events.iter().rev() {
             let is_dir = ev.is_dir();
             if ev.mask & libc::FAN_RENAME != 0 {
-                let (Some((oh, on)), Some((nh, nn))) = (&ev.old, &ev.new) else { continue };
+                let (Some((oh, on)), Some((nh, nn))) = (&ev.old, &ev.new) else {
+                    continue;
+                };
                 let from = dir_at(self, oh, &inv, &learned);
                 let to = dir_at(self, nh, &inv, &learned);
                 match (from, to) {
@@ -440,16 +534,26 @@ impl Resolver {
                     }
                     (Dir::Failed, _) | (_, Dir::Failed) => out.push(NsEvent::Unresolved),
                     // A side that no longer exists: the rename happened in a directory deleted since.
-                    (Dir::At(f), Dir::Gone) => out.push(NsEvent::Removed { path: sys::join_name(&f, on), is_dir }),
-                    (Dir::Gone, Dir::At(t)) => {
-                        out.push(NsEvent::CreatedMaybe { path: sys::join_name(&t, nn), is_dir })
-                    }
+                    (Dir::At(f), Dir::Gone) => out.push(NsEvent::Removed {
+                        path: sys::join_name(&f, on),
+                        is_dir,
+                    }),
+                    (Dir::Gone, Dir::At(t)) => out.push(NsEvent::CreatedMaybe {
+                        path: sys::join_name(&t, nn),
+                        is_dir,
+                    }),
                     (Dir::Gone, Dir::Gone) => {}
                 }
                 continue;
             }
             if ev.mask & (libc::FAN_MOVED_FROM | libc::FAN_MOVED_TO) != 0
-                && ev.mask & (libc::FAN_CREATE | libc::FAN_DELETE | libc::FAN_MODIFY | libc::FAN_CLOSE_WRITE | libc::FAN_ATTRIB) == 0
+                && ev.mask
+                    & (libc::FAN_CREATE
+                        | libc::FAN_DELETE
+                        | libc::FAN_MODIFY
+                        | libc::FAN_CLOSE_WRITE
+                        | libc::FAN_ATTRIB)
+                    == 0
             {
                 // Redundant with FAN_RENAME, which carries both sides.
                 continue;
@@ -465,10 +569,11 @@ impl Resolver {
             };
             let created = ev.mask & libc::FAN_CREATE != 0;
             let deleted = ev.mask & libc::FAN_DELETE != 0;
-            if deleted && is_dir {
-                if let Some(o) = &ev.obj {
-                    learned.insert(o.clone(), (path.clone(), inv.len()));
-                }
+            if deleted
+                && is_dir
+                && let Some(o) = &ev.obj
+            {
+                learned.insert(o.clone(), (path.clone(), inv.len()));
             }
             let content = ev.mask & (libc::FAN_MODIFY | libc::FAN_CLOSE_WRITE) != 0 && !is_dir;
             let final_ = ev.mask & libc::FAN_CLOSE_WRITE != 0;
@@ -480,9 +585,16 @@ impl Resolver {
             } else {
                 if content {
                     if let Some(h) = &ev.obj {
-                        out.push(NsEvent::Content { path: path.clone(), final_, handle: h.clone() });
+                        out.push(NsEvent::Content {
+                            path: path.clone(),
+                            final_,
+                            handle: h.clone(),
+                        });
                     }
-                } else if ev.mask & libc::FAN_ATTRIB != 0 && ev.mask & libc::FAN_DELETE_SELF == 0 && !created {
+                } else if ev.mask & libc::FAN_ATTRIB != 0
+                    && ev.mask & libc::FAN_DELETE_SELF == 0
+                    && !created
+                {
                     out.push(NsEvent::Attrib { path: path.clone() });
                 }
                 if created {
@@ -514,7 +626,7 @@ pub(crate) fn run_fid(
             Ok(_) => {}
             Err(e) => {
                 tracing::error!(error = %e, "poll on the fanotify FID group failed; stopping it");
-                let _ = tx.send(Raw::Fid(vec![NsEvent::Unresolved]));
+                let _ = tx.send(Raw::Fid(vec![NsEvent::Unresolved], Instant::now()));
                 return;
             }
         }
@@ -535,7 +647,12 @@ pub(crate) fn run_fid(
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "read on the fanotify FID group failed");
-                    raw.push(RawEvent { mask: libc::FAN_Q_OVERFLOW, fd: -1, pid: 0, records: Vec::new() });
+                    raw.push(RawEvent {
+                        mask: libc::FAN_Q_OVERFLOW,
+                        fd: -1,
+                        pid: 0,
+                        records: Vec::new(),
+                    });
                     break;
                 }
             }
@@ -543,8 +660,9 @@ pub(crate) fn run_fid(
         if raw.is_empty() {
             continue;
         }
+        let read_at = Instant::now();
         let events = resolver.resolve(raw, own_pid, &stats);
-        if !events.is_empty() && tx.send(Raw::Fid(events)).is_err() {
+        if !events.is_empty() && tx.send(Raw::Fid(events, read_at)).is_err() {
             return;
         }
     }
@@ -566,7 +684,10 @@ mod tests {
             (PathBuf::from("/r/d"), PathBuf::from("/r/b/c")),
             (PathBuf::from("/r/b"), PathBuf::from("/r/a")),
         ];
-        assert_eq!(translate(Path::new("/r/d/x"), &inv), PathBuf::from("/r/a/c/x"));
+        assert_eq!(
+            translate(Path::new("/r/d/x"), &inv),
+            PathBuf::from("/r/a/c/x")
+        );
         assert_eq!(translate(Path::new("/r/b"), &inv), PathBuf::from("/r/a"));
         assert_eq!(translate(Path::new("/r/bb"), &inv), PathBuf::from("/r/bb"));
         assert_eq!(translate(Path::new("/q"), &inv), PathBuf::from("/q"));

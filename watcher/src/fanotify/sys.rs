@@ -14,7 +14,8 @@ use std::path::{Path, PathBuf};
 const METADATA_LEN: usize = 24;
 
 fn cstring(path: &Path) -> io::Result<CString> {
-    CString::new(path.as_os_str().as_bytes()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
+    CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
 }
 
 /// `fanotify_init(flags, event_f_flags)`.
@@ -29,10 +30,16 @@ pub fn fanotify_init(flags: libc::c_uint, event_f_flags: libc::c_uint) -> io::Re
 }
 
 /// `fanotify_mark(fd, flags, mask, AT_FDCWD, path)`.
-pub fn fanotify_mark(group: BorrowedFd<'_>, flags: libc::c_uint, mask: u64, path: &Path) -> io::Result<()> {
+pub fn fanotify_mark(
+    group: BorrowedFd<'_>,
+    flags: libc::c_uint,
+    mask: u64,
+    path: &Path,
+) -> io::Result<()> {
     let c = cstring(path)?;
     // SAFETY: `group` is a live descriptor, `c` is a NUL-terminated string that outlives the call.
-    let rc = unsafe { libc::fanotify_mark(group.as_raw_fd(), flags, mask, libc::AT_FDCWD, c.as_ptr()) };
+    let rc =
+        unsafe { libc::fanotify_mark(group.as_raw_fd(), flags, mask, libc::AT_FDCWD, c.as_ptr()) };
     if rc < 0 {
         return Err(io::Error::last_os_error());
     }
@@ -58,8 +65,14 @@ pub fn read_nonblocking(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize>
 
 /// Waits until one of `fds` is readable (or `timeout_ms` passes; -1 = forever). Returns which are ready.
 pub fn poll_readable(fds: &[BorrowedFd<'_>], timeout_ms: i32) -> io::Result<Vec<bool>> {
-    let mut pfds: Vec<libc::pollfd> =
-        fds.iter().map(|fd| libc::pollfd { fd: fd.as_raw_fd(), events: libc::POLLIN, revents: 0 }).collect();
+    let mut pfds: Vec<libc::pollfd> = fds
+        .iter()
+        .map(|fd| libc::pollfd {
+            fd: fd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        })
+        .collect();
     loop {
         // SAFETY: `pfds` is a valid array of `pfds.len()` pollfd structures.
         let rc = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, timeout_ms) };
@@ -98,7 +111,10 @@ pub fn eventfd_signal(fd: BorrowedFd<'_>) -> io::Result<()> {
 
 /// Raises the soft `RLIMIT_NOFILE` to the hard limit; returns the new soft limit.
 pub fn raise_nofile_limit() -> io::Result<u64> {
-    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
     // SAFETY: `lim` is a valid out-pointer.
     if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
         return Err(io::Error::last_os_error());
@@ -115,12 +131,17 @@ pub fn raise_nofile_limit() -> io::Result<u64> {
 
 /// The number of descriptors this process has open (counted in /proc/self/fd), or None if unknown.
 pub fn open_fd_count() -> Option<u64> {
-    std::fs::read_dir("/proc/self/fd").ok().map(|d| d.count() as u64)
+    std::fs::read_dir("/proc/self/fd")
+        .ok()
+        .map(|d| d.count() as u64)
 }
 
 /// The current soft `RLIMIT_NOFILE`.
 pub fn nofile_soft_limit() -> io::Result<u64> {
-    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
     // SAFETY: `lim` is a valid out-pointer.
     if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
         return Err(io::Error::last_os_error());
@@ -131,7 +152,9 @@ pub fn nofile_soft_limit() -> io::Result<u64> {
 /// Whether the calling thread has CAP_SYS_ADMIN in its effective set.
 pub fn has_cap_sys_admin() -> bool {
     // /proc/self/status "CapEff:" is a hex mask; CAP_SYS_ADMIN is bit 21.
-    let Ok(status) = std::fs::read_to_string("/proc/self/status") else { return false };
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return false;
+    };
     status
         .lines()
         .find_map(|l| l.strip_prefix("CapEff:"))
@@ -158,7 +181,12 @@ pub fn fsid_of(path: &Path) -> io::Result<[i32; 2]> {
 pub fn open_path_dir(path: &Path) -> io::Result<OwnedFd> {
     let c = cstring(path)?;
     // SAFETY: `c` is NUL-terminated; the result is a new descriptor we own.
-    let fd = unsafe { libc::open(c.as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC) };
+    let fd = unsafe {
+        libc::open(
+            c.as_ptr(),
+            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
+        )
+    };
     if fd < 0 {
         return Err(io::Error::last_os_error());
     }
@@ -201,12 +229,24 @@ pub fn handle_of_fd(fd: BorrowedFd<'_>, fsid: [i32; 2]) -> io::Result<Handle> {
     }
     let len = (buf[0] as usize).min(CAP);
     let handle_type = buf[1] as i32;
-    let bytes: Vec<u8> = buf[2..].iter().flat_map(|w| w.to_ne_bytes()).take(len).collect();
-    Ok(Handle { fsid, handle_type, bytes })
+    let bytes: Vec<u8> = buf[2..]
+        .iter()
+        .flat_map(|w| w.to_ne_bytes())
+        .take(len)
+        .collect();
+    Ok(Handle {
+        fsid,
+        handle_type,
+        bytes,
+    })
 }
 
 /// `open_by_handle_at(mount_fd, handle, flags)`.
-pub fn open_by_handle(mount_fd: BorrowedFd<'_>, handle: &Handle, flags: libc::c_int) -> io::Result<OwnedFd> {
+pub fn open_by_handle(
+    mount_fd: BorrowedFd<'_>,
+    handle: &Handle,
+    flags: libc::c_int,
+) -> io::Result<OwnedFd> {
     const CAP: usize = libc::MAX_HANDLE_SZ as usize;
     if handle.bytes.len() > CAP {
         return Err(io::Error::from_raw_os_error(libc::EINVAL));
@@ -222,7 +262,11 @@ pub fn open_by_handle(mount_fd: BorrowedFd<'_>, handle: &Handle, flags: libc::c_
     // SAFETY: `buf` holds a well-formed file_handle (header + `handle_bytes` bytes), is aligned and lives
     // across the call; the result is a new descriptor we own.
     let fd = unsafe {
-        libc::open_by_handle_at(mount_fd.as_raw_fd(), buf.as_mut_ptr().cast::<libc::file_handle>(), flags)
+        libc::open_by_handle_at(
+            mount_fd.as_raw_fd(),
+            buf.as_mut_ptr().cast::<libc::file_handle>(),
+            flags,
+        )
     };
     if fd < 0 {
         return Err(io::Error::last_os_error());
@@ -244,7 +288,12 @@ pub fn fd_stat(fd: BorrowedFd<'_>) -> io::Result<(u64, u64, u64, bool)> {
     if unsafe { libc::fstat(fd.as_raw_fd(), &mut st) } != 0 {
         return Err(io::Error::last_os_error());
     }
-    Ok((st.st_dev, st.st_ino, st.st_nlink, (st.st_mode & libc::S_IFMT) == libc::S_IFDIR))
+    Ok((
+        st.st_dev,
+        st.st_ino,
+        st.st_nlink,
+        (st.st_mode & libc::S_IFMT) == libc::S_IFDIR,
+    ))
 }
 
 /// Takes ownership of a descriptor number the kernel installed for us in an event.
@@ -284,13 +333,17 @@ pub struct InfoRecord {
 }
 
 fn u16_at(b: &[u8], off: usize) -> Option<u16> {
-    b.get(off..off + 2).map(|s| u16::from_ne_bytes([s[0], s[1]]))
+    b.get(off..off + 2)
+        .map(|s| u16::from_ne_bytes([s[0], s[1]]))
 }
 fn u32_at(b: &[u8], off: usize) -> Option<u32> {
-    b.get(off..off + 4).map(|s| u32::from_ne_bytes([s[0], s[1], s[2], s[3]]))
+    b.get(off..off + 4)
+        .map(|s| u32::from_ne_bytes([s[0], s[1], s[2], s[3]]))
 }
 fn u64_at(b: &[u8], off: usize) -> Option<u64> {
-    b.get(off..off + 8).and_then(|s| <[u8; 8]>::try_from(s).ok()).map(u64::from_ne_bytes)
+    b.get(off..off + 8)
+        .and_then(|s| <[u8; 8]>::try_from(s).ok())
+        .map(u64::from_ne_bytes)
 }
 
 /// Parses a buffer filled by `read()` on a fanotify group into events.
@@ -301,11 +354,18 @@ pub fn parse_events(buf: &[u8]) -> (Vec<RawEvent>, bool) {
     let mut out = Vec::new();
     let mut off = 0usize;
     while off + METADATA_LEN <= buf.len() {
-        let Some(event_len) = u32_at(buf, off).map(|v| v as usize) else { break };
+        let Some(event_len) = u32_at(buf, off).map(|v| v as usize) else {
+            break;
+        };
         let vers = buf[off + 4];
-        let Some(metadata_len) = u16_at(buf, off + 6).map(usize::from) else { break };
-        let (Some(mask), Some(fd), Some(pid)) = (u64_at(buf, off + 8), u32_at(buf, off + 16), u32_at(buf, off + 20))
-        else {
+        let Some(metadata_len) = u16_at(buf, off + 6).map(usize::from) else {
+            break;
+        };
+        let (Some(mask), Some(fd), Some(pid)) = (
+            u64_at(buf, off + 8),
+            u32_at(buf, off + 16),
+            u32_at(buf, off + 20),
+        ) else {
             break;
         };
         let fd = fd as i32;
@@ -316,11 +376,21 @@ pub fn parse_events(buf: &[u8]) -> (Vec<RawEvent>, bool) {
             || off + event_len > buf.len()
         {
             // Keep the fd so it is closed, then give up on the rest of the buffer.
-            out.push(RawEvent { mask, fd, pid: pid as i32, records: Vec::new() });
+            out.push(RawEvent {
+                mask,
+                fd,
+                pid: pid as i32,
+                records: Vec::new(),
+            });
             return (out, true);
         }
         let records = parse_records(&buf[off + metadata_len..off + event_len]);
-        out.push(RawEvent { mask, fd, pid: pid as i32, records });
+        out.push(RawEvent {
+            mask,
+            fd,
+            pid: pid as i32,
+            records,
+        });
         off += event_len;
     }
     (out, off != buf.len())
@@ -330,7 +400,9 @@ fn parse_records(mut b: &[u8]) -> Vec<InfoRecord> {
     let mut out = Vec::new();
     while b.len() >= 4 {
         let info_type = b[0];
-        let Some(len) = u16_at(b, 2).map(usize::from) else { break };
+        let Some(len) = u16_at(b, 2).map(usize::from) else {
+            break;
+        };
         if len < 4 || len > b.len() {
             break;
         }
@@ -343,13 +415,18 @@ fn parse_records(mut b: &[u8]) -> Vec<InfoRecord> {
             | libc::FAN_EVENT_INFO_TYPE_OLD_DFID_NAME
             | libc::FAN_EVENT_INFO_TYPE_NEW_DFID_NAME => {
                 // hdr(4) fsid(8) handle_bytes(4) handle_type(4) f_handle[handle_bytes] [name\0]
-                let (Some(f0), Some(f1), Some(hb), Some(ht)) =
-                    (u32_at(rec, 4), u32_at(rec, 8), u32_at(rec, 12), u32_at(rec, 16))
-                else {
+                let (Some(f0), Some(f1), Some(hb), Some(ht)) = (
+                    u32_at(rec, 4),
+                    u32_at(rec, 8),
+                    u32_at(rec, 12),
+                    u32_at(rec, 16),
+                ) else {
                     continue;
                 };
                 let hb = hb as usize;
-                let Some(bytes) = rec.get(20..20 + hb) else { continue };
+                let Some(bytes) = rec.get(20..20 + hb) else {
+                    continue;
+                };
                 let name = if matches!(
                     info_type,
                     libc::FAN_EVENT_INFO_TYPE_DFID_NAME
@@ -364,7 +441,11 @@ fn parse_records(mut b: &[u8]) -> Vec<InfoRecord> {
                 };
                 out.push(InfoRecord {
                     info_type,
-                    handle: Handle { fsid: [f0 as i32, f1 as i32], handle_type: ht as i32, bytes: bytes.to_vec() },
+                    handle: Handle {
+                        fsid: [f0 as i32, f1 as i32],
+                        handle_type: ht as i32,
+                        bytes: bytes.to_vec(),
+                    },
                     name,
                 });
             }
@@ -421,8 +502,16 @@ mod tests {
 
     #[test]
     fn parses_rename_event_with_both_names() {
-        let mut recs = record(libc::FAN_EVENT_INFO_TYPE_OLD_DFID_NAME, &[1, 2, 3, 4, 5, 6, 7, 8], Some(b"a\nb"));
-        recs.extend(record(libc::FAN_EVENT_INFO_TYPE_NEW_DFID_NAME, &[9; 8], Some(&[0xff, b'x'])));
+        let mut recs = record(
+            libc::FAN_EVENT_INFO_TYPE_OLD_DFID_NAME,
+            &[1, 2, 3, 4, 5, 6, 7, 8],
+            Some(b"a\nb"),
+        );
+        recs.extend(record(
+            libc::FAN_EVENT_INFO_TYPE_NEW_DFID_NAME,
+            &[9; 8],
+            Some(&[0xff, b'x']),
+        ));
         recs.extend(record(libc::FAN_EVENT_INFO_TYPE_FID, &[3; 12], None));
         let mut buf = metadata(24 + recs.len() as u32, libc::FAN_RENAME, -1, 42);
         buf.extend(recs);

@@ -52,9 +52,14 @@ pub fn env_ok() -> bool {
         Some("not root".to_string())
     } else {
         // SAFETY (test): probing fanotify with a plain syscall; the fd is closed at once.
-        let fd = unsafe { libc::fanotify_init(libc::FAN_CLASS_NOTIF | libc::FAN_REPORT_DFID_NAME_TARGET, 0) };
+        let fd = unsafe {
+            libc::fanotify_init(libc::FAN_CLASS_NOTIF | libc::FAN_REPORT_DFID_NAME_TARGET, 0)
+        };
         if fd < 0 {
-            Some(format!("fanotify FID unavailable: {}", std::io::Error::last_os_error()))
+            Some(format!(
+                "fanotify FID unavailable: {}",
+                std::io::Error::last_os_error()
+            ))
         } else {
             // SAFETY (test): closing the probe fd we own.
             unsafe { libc::close(fd) };
@@ -98,9 +103,18 @@ impl Mount {
                 let img = tmp.path().join("img");
                 let f = File::create(&img).expect("img");
                 f.set_len(128 << 20).expect("size img");
-                let ok = Command::new("mkfs.ext4").args(["-q", "-F"]).arg(&img).status().expect("mkfs.ext4");
+                let ok = Command::new("mkfs.ext4")
+                    .args(["-q", "-F"])
+                    .arg(&img)
+                    .status()
+                    .expect("mkfs.ext4");
                 assert!(ok.success(), "mkfs.ext4 failed");
-                let ok = Command::new("mount").args(["-o", "loop"]).arg(&img).arg(&dir).status().expect("mount");
+                let ok = Command::new("mount")
+                    .args(["-o", "loop"])
+                    .arg(&img)
+                    .arg(&dir)
+                    .status()
+                    .expect("mount");
                 assert!(ok.success(), "mount -o loop failed");
             }
         }
@@ -135,7 +149,13 @@ pub struct Opts<'a> {
 
 impl Default for Opts<'_> {
     fn default() -> Self {
-        Opts { fs: Fs::Tmpfs, setup: "", excluded: None, sink_capacity: 100_000, lower_queues: false }
+        Opts {
+            fs: Fs::Tmpfs,
+            setup: "",
+            excluded: None,
+            sink_capacity: 100_000,
+            lower_queues: false,
+        }
     }
 }
 
@@ -158,15 +178,22 @@ impl Harness {
             roots: vec![root.clone()],
             backend,
             rename_source,
-            excluded: opts.excluded.map(|e| vec![root.join(e)]).unwrap_or_default(),
+            excluded: opts
+                .excluded
+                .map(|e| vec![root.join(e)])
+                .unwrap_or_default(),
         };
         let (tx, rx) = bounded(opts.sink_capacity);
         let watcher = if opts.lower_queues {
             let _g = SYSCTL.write().unwrap_or_else(|e| e.into_inner());
             let lock = File::create("/tmp/fandex-watcher-tests.sysctl.lock").expect("lock file");
-            nix::fcntl::flock(lock.as_raw_fd(), nix::fcntl::FlockArg::LockExclusive).expect("flock");
-            let fan = std::fs::read_to_string("/proc/sys/fs/fanotify/max_queued_events").expect("read sysctl");
-            let ino = std::fs::read_to_string("/proc/sys/fs/inotify/max_queued_events").expect("read sysctl");
+            // SAFETY (test): flock on a descriptor we own for the duration of the call.
+            let rc = unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) };
+            assert_eq!(rc, 0, "flock");
+            let fan = std::fs::read_to_string("/proc/sys/fs/fanotify/max_queued_events")
+                .expect("read sysctl");
+            let ino = std::fs::read_to_string("/proc/sys/fs/inotify/max_queued_events")
+                .expect("read sysctl");
             write_sysctl("/proc/sys/fs/fanotify/max_queued_events", "100");
             write_sysctl("/proc/sys/fs/inotify/max_queued_events", "50");
             let w = Watcher::start(config, tx);
@@ -178,7 +205,14 @@ impl Harness {
             Watcher::start(config, tx)
         };
         let watcher = watcher.expect("watcher start");
-        Harness { combo, mnt, root, outside, watcher: Some(watcher), rx }
+        Harness {
+            combo,
+            mnt,
+            root,
+            outside,
+            watcher: Some(watcher),
+            rx,
+        }
     }
 
     /// Runs a shell script in another process, with $R = root, $O = outside, $M = mount dir.
@@ -192,6 +226,14 @@ impl Harness {
         let mut out = Vec::new();
         while start.elapsed() < Duration::from_secs(60) {
             match self.rx.recv_timeout(quiet) {
+                // Keep a few content descriptors to check; close the rest at once, as a consumer must.
+                Ok(Change::Modified {
+                    path,
+                    content: Some(_),
+                }) if out.len() > 256 => out.push(Change::Modified {
+                    path,
+                    content: None,
+                }),
                 Ok(c) => out.push(c),
                 Err(_) => break,
             }
@@ -216,12 +258,23 @@ impl Harness {
             let s = match e {
                 Change::Attrib { .. } => continue,
                 Change::Modified { path, .. } => format!("MODIFIED {}", self.rel(path)),
-                Change::Created { path, is_dir } => format!("CREATED{} {}", dir_tag(*is_dir), self.rel(path)),
-                Change::Removed { path, is_dir } => format!("REMOVED{} {}", dir_tag(*is_dir), self.rel(path)),
-                Change::Renamed { from, to, is_dir } => {
-                    format!("RENAMED{} {} -> {}", dir_tag(*is_dir), self.rel(from), self.rel(to))
+                Change::Created { path, is_dir } => {
+                    format!("CREATED{} {}", dir_tag(*is_dir), self.rel(path))
                 }
-                Change::Rescan { scope, reason } => format!("RESCAN {} ({reason})", self.rel(scope)),
+                Change::Removed { path, is_dir } => {
+                    format!("REMOVED{} {}", dir_tag(*is_dir), self.rel(path))
+                }
+                Change::Renamed { from, to, is_dir } => {
+                    format!(
+                        "RENAMED{} {} -> {}",
+                        dir_tag(*is_dir),
+                        self.rel(from),
+                        self.rel(to)
+                    )
+                }
+                Change::Rescan { scope, reason } => {
+                    format!("RESCAN {} ({reason})", self.rel(scope))
+                }
             };
             if s.starts_with("MODIFIED") && out.last() == Some(&s) {
                 continue;
@@ -238,18 +291,41 @@ impl Harness {
         if self.combo == Combo::FanIno {
             // Names come from inotify in order; content from the fd group, with the path the file has when
             // the event is read (so possibly a rename target), in no order relative to names.
-            let names = |v: &[String]| v.iter().filter(|s| !s.starts_with("MODIFIED")).cloned().collect::<Vec<_>>();
+            let names = |v: &[String]| {
+                v.iter()
+                    .filter(|s| !s.starts_with("MODIFIED"))
+                    .cloned()
+                    .collect::<Vec<_>>()
+            };
             let exp: Vec<String> = expected.iter().map(|s| s.to_string()).collect();
-            assert_eq!(names(&got), names(&exp), "{:?}: events {got:#?}", self.combo);
+            assert_eq!(
+                names(&got),
+                names(&exp),
+                "{:?}: events {got:#?}",
+                self.combo
+            );
             let targets: BTreeSet<String> = exp
                 .iter()
                 .filter_map(|s| s.split(" -> ").nth(1).map(|t| format!("MODIFIED {t}")))
                 .chain(exp.iter().filter(|s| s.starts_with("MODIFIED")).cloned())
                 .collect();
-            let got_mod: BTreeSet<String> = got.iter().filter(|s| s.starts_with("MODIFIED")).cloned().collect();
+            let got_mod: BTreeSet<String> = got
+                .iter()
+                .filter(|s| s.starts_with("MODIFIED"))
+                .cloned()
+                .collect();
             let exp_mod = exp.iter().any(|s| s.starts_with("MODIFIED"));
-            assert_eq!(!got_mod.is_empty(), exp_mod, "{:?}: events {got:#?}", self.combo);
-            assert!(got_mod.is_subset(&targets), "{:?}: events {got:#?}", self.combo);
+            assert_eq!(
+                !got_mod.is_empty(),
+                exp_mod,
+                "{:?}: events {got:#?}",
+                self.combo
+            );
+            assert!(
+                got_mod.is_subset(&targets),
+                "{:?}: events {got:#?}",
+                self.combo
+            );
         } else {
             assert_eq!(got, expected, "{:?}", self.combo);
         }
@@ -287,14 +363,20 @@ pub fn sh_in(dir: &Path, script: &str) {
         .env("O", dir.join("outside"))
         .output()
         .expect("sh");
-    assert!(out.status.success(), "script failed: {script}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "script failed: {script}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 pub fn walk_under(root: &Path) -> BTreeSet<PathBuf> {
     let mut out = BTreeSet::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for e in rd.flatten() {
             let p = e.path();
             if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
@@ -310,7 +392,17 @@ pub fn walk_under(root: &Path) -> BTreeSet<PathBuf> {
 /// under its scope by a walk of the real tree (that is what the consumer does).
 pub fn fold(initial: BTreeSet<PathBuf>, evs: &[Change]) -> BTreeSet<PathBuf> {
     let mut set = initial;
+    let mut last_rescan: Option<&Path> = None;
     for e in evs {
+        if let Change::Rescan { scope, .. } = e {
+            // A run of rescans of one scope is one walk.
+            if last_rescan == Some(scope.as_path()) {
+                continue;
+            }
+            last_rescan = Some(scope);
+        } else {
+            last_rescan = None;
+        }
         match e {
             Change::Created { path, .. } => {
                 set.insert(path.clone());
@@ -328,11 +420,22 @@ pub fn fold(initial: BTreeSet<PathBuf>, evs: &[Change]) -> BTreeSet<PathBuf> {
                     set.insert(from.clone());
                 }
                 set.retain(|p| !p.starts_with(to) || p.starts_with(from));
-                let moved: Vec<PathBuf> = set.iter().filter(|p| p.starts_with(from)).cloned().collect();
+                let moved: Vec<PathBuf> = set
+                    .iter()
+                    .filter(|p| p.starts_with(from))
+                    .cloned()
+                    .collect();
                 for p in moved {
                     set.remove(&p);
-                    let rest = p.strip_prefix(from).map(Path::to_path_buf).unwrap_or_default();
-                    set.insert(if rest.as_os_str().is_empty() { to.clone() } else { to.join(rest) });
+                    let rest = p
+                        .strip_prefix(from)
+                        .map(Path::to_path_buf)
+                        .unwrap_or_default();
+                    set.insert(if rest.as_os_str().is_empty() {
+                        to.clone()
+                    } else {
+                        to.join(rest)
+                    });
                 }
             }
             Change::Attrib { .. } => {}
@@ -347,7 +450,12 @@ pub fn fold(initial: BTreeSet<PathBuf>, evs: &[Change]) -> BTreeSet<PathBuf> {
 
 /// Reads the whole content through a Modified event's descriptor.
 pub fn read_content(c: &Change) -> Option<Vec<u8>> {
-    let Change::Modified { content: Some(fd), .. } = c else { return None };
+    let Change::Modified {
+        content: Some(fd), ..
+    } = c
+    else {
+        return None;
+    };
     let owned = fd.as_fd_dup()?;
     let mut f = File::from(owned);
     let mut v = Vec::new();
@@ -369,9 +477,21 @@ impl DupFd for fandex_watcher::ContentFd {
 }
 
 pub fn count_rescans(evs: &[Change], reason: &RescanReason) -> usize {
-    evs.iter().filter(|e| matches!(e, Change::Rescan { reason: r, .. } if r == reason)).count()
+    evs.iter()
+        .filter(|e| matches!(e, Change::Rescan { reason: r, .. } if r == reason))
+        .count()
 }
 
 pub fn bytes(p: &Path) -> &[u8] {
     p.as_os_str().as_bytes()
+}
+
+/// Asserts two path sets are equal, printing only the differences.
+pub fn assert_same(got: &BTreeSet<PathBuf>, want: &BTreeSet<PathBuf>, what: &str) {
+    let extra: Vec<_> = got.difference(want).take(10).collect();
+    let missing: Vec<_> = want.difference(got).take(10).collect();
+    assert!(
+        extra.is_empty() && missing.is_empty(),
+        "{what}: extra {extra:?}, missing {missing:?}"
+    );
 }
