@@ -58,6 +58,9 @@ pub struct FileRecord {
     pub truncated: bool,
     /// The error, for [`Status::Failed`].
     pub error: Option<String>,
+    /// The file changed within a clock tick of being read: equal timestamps later prove nothing, so the
+    /// next walk reads it again.
+    pub racy: bool,
 }
 
 impl FileRecord {
@@ -344,6 +347,7 @@ mod tests {
             status: Status::Indexed,
             truncated: false,
             error: None,
+            racy: false,
         }
     }
 

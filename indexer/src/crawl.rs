@@ -304,6 +304,23 @@ mod tests {
     }
 
     #[test]
+    fn a_walk_may_start_at_a_file() {
+        let t = tree(&["d/f.txt", "g.txt"]);
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let start = t.path().join("d/f.txt");
+        walk(t.path(), &start, &IndexConfig::default(), &[], 1, &tx).unwrap();
+        drop(tx);
+        let files: Vec<PathBuf> = rx
+            .iter()
+            .filter_map(|i| match i {
+                WalkItem::File { path, .. } => Some(path),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(files, [start]);
+    }
+
+    #[test]
     fn invalid_glob_is_a_clear_error() {
         let t = tree(&[]);
         let config = IndexConfig {

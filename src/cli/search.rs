@@ -19,7 +19,7 @@ use super::output::{ColorChoice, printable_path};
 #[derive(Debug, Args)]
 pub struct SearchArgs {
     /// The query: words (ANDed), OR, -word, "phrase", prefix*, name:, ext:, path:
-    #[arg(value_name = "QUERY", required = true, num_args = 1..)]
+    #[arg(value_name = "QUERY", required = true, num_args = 1.., allow_hyphen_values = true)]
     query: Vec<String>,
     /// At most this many hits
     #[arg(long, short = 'n', default_value_t = 20)]

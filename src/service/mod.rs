@@ -129,6 +129,16 @@ pub(crate) struct Queue {
     pub urgent: bool,
 }
 
+/// A sync cookie waiting for its commit.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Cookie {
+    /// Registered before the file was created: a rescan of a batch taken after this covers every change
+    /// made before the sync started.
+    pub registered: Instant,
+    /// The generation that made everything before it searchable, once committed.
+    pub done: Option<u64>,
+}
+
 /// Catalog figures, recomputed at most every few seconds (they need a scan).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct CatalogStats {
@@ -154,8 +164,8 @@ pub(crate) struct Inner {
     pub watcher: Mutex<Option<Watcher>>,
     pub events: Receiver<Change>,
     pub stopping: AtomicBool,
-    /// Sync cookies waiting for their commit: path -> generation once committed.
-    pub cookies: Mutex<HashMap<PathBuf, Option<u64>>>,
+    /// Sync cookies waiting for their commit.
+    pub cookies: Mutex<HashMap<PathBuf, Cookie>>,
     pub cookie_done: Condvar,
     pub cookie_counter: AtomicU64,
     pub generation: AtomicU64,
@@ -285,7 +295,13 @@ impl Inner {
         let mut errors = Vec::new();
         for root in &roots {
             let path = root.join(format!("{SYNC_COOKIE_PREFIX}{}-{n}", std::process::id()));
-            lock(&self.cookies).insert(path.clone(), None);
+            lock(&self.cookies).insert(
+                path.clone(),
+                Cookie {
+                    registered: Instant::now(),
+                    done: None,
+                },
+            );
             match cookie::create_from_child(&path) {
                 Ok(()) => placed.push(path),
                 Err(err) => {
@@ -305,7 +321,7 @@ impl Inner {
         let result = loop {
             let done: Option<u64> = placed
                 .iter()
-                .map(|p| cookies.get(p).copied().flatten())
+                .map(|p| cookies.get(p).and_then(|c| c.done))
                 .try_fold(0u64, |acc, g| g.map(|g| acc.max(g)));
             if let Some(generation) = done {
                 break Ok(generation);

@@ -98,25 +98,31 @@ impl RescanLimiter {
             .collect()
     }
 
+    /// Whether a postponed rescan covers `path`.
+    fn covers(&self, path: &std::path::Path) -> bool {
+        self.deferred.iter().any(|(s, _, _)| path.starts_with(s))
+    }
+
     fn next_due(&self) -> Option<Instant> {
         self.deferred.iter().map(|(_, _, at)| *at).min()
     }
 }
 
-/// Waits for the next batch; the flag says the daemon is stopping (this is the last batch).
-fn next_batch(inner: &Inner, limiter: &mut RescanLimiter) -> (Vec<Work>, bool) {
+/// Waits for the next batch; the flag says the daemon is stopping (this is the last batch). The
+/// instant is when the batch was taken: rescans in it see every change made before then.
+fn next_batch(inner: &Inner, limiter: &mut RescanLimiter) -> (Vec<Work>, bool, Instant) {
     let mut queue = lock(&inner.queue);
     loop {
         let now = Instant::now();
         if queue.stopping {
-            return (queue.coalescer.take(), true);
+            return (queue.coalescer.take(), true, now);
         }
         let due = limiter.take_due(now);
         if !due.is_empty() || queue.urgent || queue.coalescer.is_ready(now) {
             queue.urgent = false;
             let mut work = queue.coalescer.take();
             work.extend(due);
-            return (work, false);
+            return (work, false, now);
         }
         let wake_at = match (queue.coalescer.deadline(), limiter.next_due()) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -147,9 +153,9 @@ pub(crate) fn run(inner: &Inner, mut engine: Engine) {
     let mut limiter = RescanLimiter::default();
     let progress = Progress::default();
     loop {
-        let (work, last) = next_batch(inner, &mut limiter);
+        let (work, last, taken) = next_batch(inner, &mut limiter);
         if !work.is_empty() {
-            apply(inner, &mut engine, work, &progress, &mut limiter);
+            apply(inner, &mut engine, work, taken, &progress, &mut limiter);
         }
         if last {
             break;
@@ -165,6 +171,7 @@ fn apply(
     inner: &Inner,
     engine: &mut Engine,
     work: Vec<Work>,
+    taken: Instant,
     progress: &Progress,
     limiter: &mut RescanLimiter,
 ) {
@@ -256,11 +263,14 @@ fn apply(
         return;
     }
     let mut cookies = lock(&inner.cookies);
-    for (path, done) in cookies.iter_mut() {
-        if done.is_none()
-            && (cookie_paths.contains(path) || scanned.iter().any(|s| path.starts_with(s)))
-        {
-            *done = Some(generation);
+    for (path, cookie) in cookies.iter_mut() {
+        // Its own event settles a cookie: every change before it was queued before it. A rescan settles
+        // it only if the cookie existed before the batch was taken (the walk sees changes made before it
+        // starts). A postponed rescan covering the cookie means events may still be missing.
+        let own_event = cookie_paths.contains(path);
+        let walked = cookie.registered < taken && scanned.iter().any(|s| path.starts_with(s));
+        if cookie.done.is_none() && !limiter.covers(path) && (own_event || walked) {
+            cookie.done = Some(generation);
         }
     }
     drop(cookies);

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use super::Env;
@@ -105,6 +105,7 @@ impl DaemonProc {
             .unwrap();
         let child = env
             .cmd()
+            .args(extra)
             .args([
                 "daemon",
                 "--backend",
@@ -113,7 +114,10 @@ impl DaemonProc {
                 rename_source,
             ])
             .arg(root)
-            .env("RUST_LOG", "info")
+            .env(
+                "RUST_LOG",
+                std::env::var("FANDEX_TEST_LOG").unwrap_or_else(|_| "info".into()),
+            )
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -464,6 +468,14 @@ pub fn verify(env: &Env, root: &Path) {
             .filter(|(_, w)| w.contains(&word))
             .map(|(p, _)| p.clone())
             .collect();
-        assert_eq!(env.search(&word), expected, "hits for {word}");
+        let found = env.search(&word);
+        if found != expected {
+            let missing: Vec<_> = expected.difference(&found).collect();
+            let extra: Vec<_> = found.difference(&expected).collect();
+            panic!(
+                "hits for {word} differ: missing {missing:?}, extra {extra:?}\n{}",
+                env.daemon_log()
+            );
+        }
     }
 }

@@ -62,6 +62,7 @@ impl Engine {
         };
         let mut refreshes = Vec::new();
         for item in work {
+            tracing::trace!(?item, "work");
             match item {
                 Work::Refresh {
                     path,
@@ -153,6 +154,14 @@ impl Engine {
         summary: &mut Summary,
     ) -> Result<()> {
         let moving: Vec<(u64, FileRecord)> = self.catalog.under(from).collect::<Result<_>>()?;
+        pending.dirty.push(from.to_owned());
+        pending.dirty.push(to.to_owned());
+        if moving.is_empty() {
+            // Nothing known was there (an excluded or brand-new name, or an event older than a rescan
+            // that already saw the result): reconcile the destination instead of trusting the event.
+            pending.scans.push(to.to_owned());
+            return Ok(());
+        }
         let moving_ids: HashSet<u64> = moving.iter().map(|(id, _)| *id).collect();
         // Whatever had the destination name is replaced (an atomic save, or a directory moved over).
         let replaced: Vec<(u64, FileRecord)> = self.catalog.under(to).collect::<Result<_>>()?;
@@ -163,8 +172,6 @@ impl Engine {
                 summary.removed += 1;
             }
         }
-        pending.dirty.push(from.to_owned());
-        pending.dirty.push(to.to_owned());
         let is_dir = std::fs::symlink_metadata(to).is_ok_and(|m| m.is_dir());
         if exclusions.is_excluded(to, is_dir) {
             // Moved out of sight (into an excluded name or outside the roots): it leaves the index.
@@ -173,11 +180,6 @@ impl Engine {
                 pending.batch.remove(id, &rec);
                 summary.removed += 1;
             }
-            return Ok(());
-        }
-        if moving.is_empty() {
-            // Nothing known was there (an excluded or brand-new name): walk the destination itself.
-            pending.scans.push(to.to_owned());
             return Ok(());
         }
         let mut missing_docs = Vec::new();
@@ -250,6 +252,7 @@ impl Engine {
         }
         let mut part = Summary::default();
         self.reconcile(&walk, CatalogBatch::default(), &mut part, progress)?;
+        debug!(scopes = ?walk, summary = ?part, "rescanned");
         summary.seen += part.seen;
         summary.indexed += part.indexed;
         summary.unchanged += part.unchanged;
@@ -309,6 +312,7 @@ impl Engine {
                 && (rec.dev, rec.ino, rec.size, rec.mtime_ns)
                     == (meta.dev(), meta.ino(), meta.size(), super::mtime_ns(&meta))
                 && rec.status != crate::catalog::Status::Stale
+                && !rec.racy
             {
                 // chmod, chown, link count: the content is the same; only the record changes.
                 let mut record = rec.clone();
@@ -318,7 +322,7 @@ impl Engine {
                 claimed.insert(id);
                 continue;
             }
-            match classify(&self.catalog, &mut claimed, path, &meta)? {
+            match classify(&self.catalog, &mut claimed, path, &meta, !metadata_only)? {
                 Plan::Unchanged => summary.unchanged += 1,
                 Plan::Extract(mut job) => {
                     job.content = content;

@@ -166,6 +166,7 @@ fn record_from(path: &Path, meta: &std::fs::Metadata) -> FileRecord {
         status: Status::Failed,
         truncated: false,
         error: None,
+        racy: false,
     }
 }
 
@@ -210,7 +211,24 @@ fn limits_of(config: &Config) -> Limits {
 }
 
 /// Reads and extracts one file through a descriptor opened without following symlinks or blocking.
+/// Timestamps come from a coarse kernel clock: a file changed within this window of being read may change
+/// again without its size or timestamps changing, so its record is trusted only after another read.
+const RACY_WINDOW_NS: i64 = 50_000_000;
+
+/// Whether a record's timestamps are too close to the time the file was read to prove anything later.
+fn is_racy(record: &FileRecord, read_started: i64) -> bool {
+    read_started - record.mtime_ns.max(record.ctime_ns) < RACY_WINDOW_NS
+}
+
+fn now_ns() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
 fn run_extract(mut job: ExtractJob, limits: &Limits, progress: &Progress) -> Outcome {
+    let read_started = now_ns();
     let _span = tracing::debug_span!("file", path = %job.path.display()).entered();
     let through_fd = job.content.take().and_then(|fd| {
         let file = std::fs::File::from(fd.into_owned_fd());
@@ -248,6 +266,7 @@ fn run_extract(mut job: ExtractJob, limits: &Limits, progress: &Progress) -> Out
         return Outcome::Vanished(job);
     }
     let mut record = record_from(&job.path, &meta);
+    record.racy = is_racy(&record, read_started);
     let name = job.path.clone();
     let text = match extract::extract(&mut file, &name, limits) {
         Ok(extracted) => {
@@ -770,7 +789,7 @@ fn classify_all(
             }
             WalkItem::File { path, meta } => {
                 progress.seen.fetch_add(1, Ordering::Relaxed);
-                match classify(catalog, &mut claimed, path, &meta)? {
+                match classify(catalog, &mut claimed, path, &meta, false)? {
                     Plan::Unchanged => out_tx.send(Outcome::Unchanged).is_ok(),
                     Plan::Extract(job) => job_tx.send(job).is_ok(),
                     Plan::Move {
@@ -799,11 +818,15 @@ fn classify_all(
 }
 
 /// Decides what to do with one file found by the walk.
+///
+/// `content_event` says a kernel event reported a content change: then the file is always read (equal
+/// size and timestamps prove nothing within one clock tick; the hash decides whether to re-index).
 fn classify(
     catalog: &Catalog,
     claimed: &mut HashSet<u64>,
     path: PathBuf,
     meta: &std::fs::Metadata,
+    content_event: bool,
 ) -> Result<Plan> {
     let (dev, ino) = (meta.dev(), meta.ino());
     let mut displaced = None;
@@ -812,7 +835,9 @@ fn classify(
     {
         if (rec.dev, rec.ino) == (dev, ino) {
             claimed.insert(id);
-            let same = rec.status != Status::Stale
+            let same = !content_event
+                && !rec.racy
+                && rec.status != Status::Stale
                 && rec.size == meta.size()
                 && rec.mtime_ns == mtime_ns(meta)
                 && rec.ctime_ns == ctime_ns(meta);
@@ -846,7 +871,9 @@ fn classify(
             continue; // a hard link: the old name is still valid
         }
         claimed.insert(id);
-        let same_content = rec.status != Status::Stale
+        let same_content = !content_event
+            && !rec.racy
+            && rec.status != Status::Stale
             && rec.size == meta.size()
             && rec.mtime_ns == mtime_ns(meta);
         if same_content {
