@@ -50,7 +50,8 @@ impl<R: Read> Read for Capped<R> {
         let want = buf
             .len()
             .min(usize::try_from(self.remaining).unwrap_or(usize::MAX));
-        let n = self.inner.read(&mut buf[..want])?;
+        // A reader that claims more than it was given must not break the accounting.
+        let n = self.inner.read(&mut buf[..want])?.min(want);
         self.remaining -= n as u64;
         Ok(n)
     }
@@ -208,6 +209,23 @@ pub(crate) mod tests {
         assert_eq!(raw.hash(), *blake3::hash(&data[..10]).as_bytes());
         assert!(raw.get_ref().truncated());
         assert!(!raw.failed());
+    }
+
+    #[test]
+    fn readers_overstating_their_count_do_not_break_accounting() {
+        struct Liar;
+        impl Read for Liar {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                buf.fill(b'z');
+                Ok(buf.len() + 10)
+            }
+        }
+        let mut liar = Liar;
+        let mut raw = raw_reader(&mut liar, 100);
+        let got = read_up_to(&mut raw, 1000).unwrap();
+        assert_eq!(got.len(), 100);
+        assert_eq!(raw.count(), 100);
+        assert!(raw.get_ref().truncated());
     }
 
     #[test]
