@@ -9,6 +9,7 @@ mod output;
 mod search;
 mod status;
 mod sync;
+mod watch;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -49,6 +50,8 @@ enum Command {
     Sync(sync::SyncArgs),
     /// What the daemon is doing and why.
     Status(status::StatusArgs),
+    /// Stream the normalized change events (diagnostic).
+    Watch(watch::WatchArgs),
 }
 
 impl Common {
@@ -96,6 +99,7 @@ pub fn main() -> ExitCode {
         Command::Search(args) => search::run(&cli.common, args),
         Command::Sync(args) => sync::run(&cli.common, args),
         Command::Status(args) => status::run(&cli.common, args),
+        Command::Watch(args) => watch::run(&cli.common, args),
     };
     match result {
         Ok(code) => code,

@@ -577,7 +577,10 @@ impl Engine {
                         // The inotify thread is gone: nothing more will come from it.
                         notify_rx = crossbeam_channel::never();
                         let roots = self.inotify.as_ref().map(|i| i.roots.clone()).unwrap_or_default();
-                        self.rescan(&roots, RescanReason::WatchFailed("inotify thread ended".into()))?;
+                        // Without inotify roots (fanotify only) nothing was lost: no warning, no rescan.
+                        if !roots.is_empty() {
+                            self.rescan(&roots, RescanReason::WatchFailed("inotify thread ended".into()))?;
+                        }
                     }
                 },
                 recv(stop_rx) -> _ => return Err(Stopped),
