@@ -233,3 +233,139 @@ fn graceful_stop_and_restart_fanotify() {
 fn graceful_stop_and_restart_inotify() {
     graceful("inotify");
 }
+
+#[test]
+fn corrupt_catalog_is_rebuilt_from_the_filesystem() {
+    if !require_root("daemon corrupt catalog") {
+        return;
+    }
+    let s = setup(41);
+    let mut work = s.work;
+    work.run(300);
+    let daemon = DaemonProc::start(&s.env, &work.root, "fanotify", "fanotify");
+    s.env.sync();
+    assert_eq!(daemon.terminate(), Some(0));
+    // Garbage over every file of the catalog.
+    for entry in std::fs::read_dir(s.env.index.join("catalog"))
+        .unwrap()
+        .flatten()
+    {
+        if entry.file_type().unwrap().is_file() {
+            std::fs::write(entry.path(), b"\x00garbage\xff".repeat(100)).unwrap();
+        }
+    }
+    work.run(100);
+    let daemon = DaemonProc::start(&s.env, &work.root, "fanotify", "fanotify");
+    s.env.sync();
+    verify(&s.env, &work.root);
+    let log = s.env.daemon_log();
+    assert!(
+        log.contains("rebuilding it from the filesystem"),
+        "the rebuild is logged:\n{log}"
+    );
+    drop(daemon);
+}
+
+#[test]
+fn sighup_reloads_the_configuration() {
+    if !require_root("daemon SIGHUP") {
+        return;
+    }
+    let s = setup(51);
+    let root = s.work.root.clone();
+    std::fs::write(root.join("keep.txt"), "word1z").unwrap();
+    std::fs::write(root.join("noise.log"), "word1z").unwrap();
+    let config = s.env.tmp.path().join("config.toml");
+    std::fs::write(&config, "[index]\nexclude = []\n").unwrap();
+    let config_arg = config.to_str().unwrap().to_owned();
+    let daemon = {
+        let _guard = sysctl_lock(false);
+        DaemonProc::start_with(
+            &s.env,
+            &root,
+            "inotify",
+            "inotify",
+            &["--config", &config_arg],
+        )
+    };
+    s.env.sync();
+    assert_eq!(s.env.search("word1z").len(), 2);
+    std::fs::write(&config, "[index]\nexclude = [\"*.log\"]\n").unwrap();
+    let pid = nix::unistd::Pid::from_raw(daemon.child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGHUP).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        s.env.sync();
+        if s.env.search("word1z") == std::collections::BTreeSet::from([root.join("keep.txt")]) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "reload never applied: {}",
+            s.env.daemon_log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // New files follow the new rules too.
+    std::fs::write(root.join("more.log"), "word1z").unwrap();
+    s.env.sync();
+    assert_eq!(s.env.search("word1z").len(), 1);
+    drop(daemon);
+}
+
+fn directory_move(backend: &str) {
+    if !require_root("daemon directory move") {
+        return;
+    }
+    let s = setup(61);
+    let root = s.work.root.clone();
+    let dir = root.join("big");
+    std::fs::create_dir_all(&dir).unwrap();
+    for i in 0..10_000 {
+        std::fs::write(dir.join(format!("f{i}")), format!("word{}z", i % 60)).unwrap();
+    }
+    let daemon = DaemonProc::start(&s.env, &root, backend, backend);
+    s.env.sync();
+    let started = std::time::Instant::now();
+    std::fs::rename(&dir, root.join("moved")).unwrap();
+    // Poll without sync until every file is found at its new path.
+    let query = format!("path:{}", root.join("moved").display());
+    loop {
+        let out = s.env.run(&["search", "--json", "--limit", "1", &query]);
+        let n = out.stdout.iter().filter(|b| **b == b'\n').count();
+        if n > 0 {
+            let total = s
+                .env
+                .run(&["search", "--json", "--limit", "100000", &query]);
+            if total.stdout.iter().filter(|b| **b == b'\n').count() == 10_000 {
+                break;
+            }
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "move not visible: {}",
+            s.env.daemon_log()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let elapsed = started.elapsed();
+    eprintln!(
+        "{backend}: directory move of 10,000 files searchable at the new path after {elapsed:?}"
+    );
+    let status = s.env.status_json();
+    assert_eq!(
+        status["totals"]["indexed"], 0,
+        "a move reads no file: {status}"
+    );
+    drop(daemon);
+}
+
+#[test]
+fn directory_move_of_10000_files_fanotify() {
+    directory_move("fanotify");
+}
+
+#[test]
+fn directory_move_of_10000_files_inotify() {
+    directory_move("inotify");
+}
