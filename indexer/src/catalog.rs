@@ -122,7 +122,7 @@ impl Catalog {
         let db = sled::Config::new()
             .path(dir)
             .cache_capacity(32 << 20)
-            .flush_every_ms(Some(1000))
+            .flush_every_ms(None) // every commit flushes explicitly; no idle wake-ups or writes
             .open()
             .map_err(|e| Self::error_in(dir, e))?;
         let tree = db.open_tree("files").map_err(|e| Self::error_in(dir, e))?;
