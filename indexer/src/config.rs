@@ -68,6 +68,10 @@ pub struct DaemonConfig {
     pub batch_ms: u64,
     /// Changes to one file are held this long to absorb save bursts.
     pub settle_ms: u64,
+    /// A second socket any local user may connect to (mode 0666, in a directory created 0755). Callers
+    /// are identified by their credentials and see only files they may read. Default: for a root daemon
+    /// on the default index, `/run/fandex/fandex.sock`; otherwise none.
+    pub public_socket: Option<PathBuf>,
 }
 
 /// Built-in exclusions (gitignore syntax): version-control internals, caches, trash and editor temporaries.
@@ -88,6 +92,9 @@ pub const DEFAULT_EXCLUDES: &[&str] = &[
     "*~",
     ".#*",
 ];
+
+/// Where a root daemon on the default index listens for every local user.
+pub const SYSTEM_SOCKET: &str = "/run/fandex/fandex.sock";
 
 /// File names starting with this are the daemon's sync cookies: never indexed.
 pub const SYNC_COOKIE_PREFIX: &str = ".fandex-sync-";
@@ -116,6 +123,7 @@ impl Default for DaemonConfig {
             batch_docs: 1000,
             batch_ms: 100,
             settle_ms: 30,
+            public_socket: None,
         }
     }
 }

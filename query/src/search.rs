@@ -37,6 +37,9 @@ impl std::fmt::Debug for QueryEngine {
     }
 }
 
+/// Answers, for the file ids of matching documents (best first), which ones the caller may see.
+pub type Visibility<'a> = dyn Fn(&[u64]) -> Vec<bool> + 'a;
+
 impl QueryEngine {
     /// Creates an engine over `reader`, whose schema is described by `fields`.
     ///
@@ -56,6 +59,26 @@ impl QueryEngine {
     /// them, while `total` counts every matching document. Fails with [`QueryError::Syntax`] on a bad
     /// query and [`QueryError::Index`] when the index cannot be read.
     pub fn search(&self, request: &SearchRequest) -> Result<SearchResults, QueryError> {
+        self.search_inner(request, None)
+    }
+
+    /// Like [`Self::search`], but only files for which `visible` says yes exist: they alone are counted
+    /// in `total`, ranked, returned and given snippets, so a hidden file changes neither the count nor what
+    /// is shown. `visible` receives the file ids of every match, best first, and answers one flag each.
+    /// (Scores still use the whole index's term statistics.)
+    pub fn search_visible(
+        &self,
+        request: &SearchRequest,
+        visible: &Visibility<'_>,
+    ) -> Result<SearchResults, QueryError> {
+        self.search_inner(request, Some(visible))
+    }
+
+    fn search_inner(
+        &self,
+        request: &SearchRequest,
+        visible: Option<&Visibility<'_>>,
+    ) -> Result<SearchResults, QueryError> {
         let started = Instant::now();
         let expr = parse(&request.query)?;
         let home = std::env::var_os("HOME");
@@ -66,10 +89,26 @@ impl QueryEngine {
             .get_field_name(self.fields.file_id)
             .to_owned();
         let top = TopByScoreThenId {
-            limit: request.limit,
+            // Filtered: rank every match, then keep the visible ones.
+            limit: if visible.is_some() {
+                usize::MAX
+            } else {
+                request.limit
+            },
             id_field,
         };
-        let (ranked, total) = searcher.search(&*query, &(top, Count))?;
+        let (mut ranked, mut total) = searcher.search(&*query, &(top, Count))?;
+        if let Some(visible) = visible {
+            let ids: Vec<u64> = ranked.iter().map(|r| r.file_id).collect();
+            let flags = visible(&ids);
+            ranked = ranked
+                .into_iter()
+                .zip(flags)
+                .filter_map(|(r, keep)| keep.then_some(r))
+                .collect();
+            total = ranked.len();
+            ranked.truncate(request.limit);
+        }
         let snippets = if request.snippets && !ranked.is_empty() {
             Some(SnippetMaker::new(&searcher, &expr, self.fields.content)?)
         } else {

@@ -11,10 +11,12 @@ mod status;
 mod sync;
 mod watch;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use fandex::indexer::config::SYSTEM_SOCKET;
+use fandex::query::client::{Client, ClientError};
 use fandex::{Config, IndexDir};
 
 /// fandex: a full-text index of your files, kept current by kernel change notifications.
@@ -36,6 +38,9 @@ pub struct Common {
     /// Configuration file [default: /etc/fandex/config.toml for root, else $XDG_CONFIG_HOME/fandex/config.toml]
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// The daemon's socket [default: the one in the index directory, else the system daemon's]
+    #[arg(long, global = true, env = "FANDEX_SOCKET", value_name = "PATH")]
+    socket: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -64,6 +69,28 @@ impl Common {
         )
     }
 
+    /// Connects to the daemon serving this index: `--socket` when given; else the socket in the index
+    /// directory; else, when there is no index of one's own (or it is not readable), the system daemon's
+    /// public socket. `Ok(None)` means no daemon: read the index directly.
+    pub fn connect_daemon(&self) -> anyhow::Result<Option<Client>> {
+        if let Some(socket) = &self.socket {
+            return match Client::connect(socket)? {
+                Some(client) => Ok(Some(client)),
+                None => anyhow::bail!("no daemon listens on {}", socket.display()),
+            };
+        }
+        let dir = self.index_dir();
+        match Client::connect(&dir.socket_path()) {
+            Ok(Some(client)) => return Ok(Some(client)),
+            Ok(None) if dir.check_format().is_ok() => return Ok(None),
+            Ok(None) => {}
+            Err(ClientError::Io { source, .. })
+                if source.kind() == std::io::ErrorKind::PermissionDenied => {}
+            Err(err) => return Err(err.into()),
+        }
+        Ok(Client::connect(Path::new(SYSTEM_SOCKET)).ok().flatten())
+    }
+
     /// The configuration from --config or the default location.
     pub fn config(&self) -> anyhow::Result<Config> {
         Ok(Config::load(self.config.as_deref())?)
@@ -71,16 +98,22 @@ impl Common {
 }
 
 /// Logs go to stderr; the level comes from RUST_LOG, else the config's `log_level`, else `default`.
+/// On a terminal they are coloured; under systemd (`JOURNAL_STREAM` set) they carry no timestamp (the
+/// journal adds its own) and no colour, one event per line.
 pub fn init_logging(config_level: Option<&str>, default: &str) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(config_level.unwrap_or(default)))
         .unwrap_or_else(|_| EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(output::stderr_color())
-        .try_init();
+        .with_ansi(output::stderr_color());
+    let _ = if std::env::var_os("JOURNAL_STREAM").is_some() {
+        builder.without_time().with_target(false).try_init()
+    } else {
+        builder.try_init()
+    };
 }
 
 /// Parses the command line, runs the subcommand, and turns errors into exit code 2.

@@ -8,7 +8,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use anyhow::Context;
 use base64::Engine as _;
 use clap::Args;
-use fandex::query::client::{Client, ClientError};
+use fandex::query::client::ClientError;
 use fandex::query::protocol::ErrorKind;
 use fandex::{Hit, SearchRequest};
 
@@ -50,7 +50,7 @@ pub fn run(common: &Common, args: &SearchArgs) -> anyhow::Result<ExitCode> {
         cwd: std::env::current_dir().context("cannot read the current directory")?,
         snippets: true,
     };
-    let results = match Client::connect(&dir.socket_path())? {
+    let results = match common.connect_daemon()? {
         Some(mut client) => {
             if args.sync {
                 client.sync(Duration::from_secs(60))?;

@@ -4,7 +4,6 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-use fandex::query::client::Client;
 
 use super::Common;
 use super::output::human_bytes;
@@ -22,7 +21,7 @@ pub fn run(common: &Common, args: &StatusArgs) -> anyhow::Result<ExitCode> {
     let config = common.config()?;
     super::init_logging(config.log_level.as_deref(), "warn");
     let dir = common.index_dir();
-    let Some(mut client) = Client::connect(&dir.socket_path())? else {
+    let Some(mut client) = common.connect_daemon()? else {
         dir.check_format()
             .with_context(|| format!("no daemon and no index in {}", dir.path().display()))?;
         let searcher = fandex::open_searcher(&dir)?;

@@ -4,7 +4,6 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
-use fandex::query::client::Client;
 
 use super::Common;
 
@@ -21,7 +20,7 @@ pub fn run(common: &Common, args: &SyncArgs) -> anyhow::Result<ExitCode> {
     let config = common.config()?;
     super::init_logging(config.log_level.as_deref(), "warn");
     let dir = common.index_dir();
-    let Some(mut client) = Client::connect(&dir.socket_path())? else {
+    let Some(mut client) = common.connect_daemon()? else {
         anyhow::bail!(
             "no daemon is running on {}: start `fandex daemon`, or run `fandex index` to update the index once",
             dir.path().display()

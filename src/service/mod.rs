@@ -13,6 +13,7 @@
 //! path; if too much piles up it collapses into rescans of the roots, so memory stays bounded and nothing
 //! is lost. The pipeline applies one batch at a time and commits it.
 
+pub mod access;
 mod cookie;
 mod pipeline;
 mod sdnotify;
@@ -482,7 +483,12 @@ impl Daemon {
                 })?
         };
         let server = if opts.listen {
-            Some(server::Server::start(inner.clone())?)
+            let public = opts.config.daemon.public_socket.clone().or_else(|| {
+                let default_index = fandex_indexer::layout::default_index_dir();
+                (nix::unistd::geteuid().is_root() && opts.index_dir.path() == default_index)
+                    .then(|| PathBuf::from(fandex_indexer::config::SYSTEM_SOCKET))
+            });
+            Some(server::Server::start(inner.clone(), public)?)
         } else {
             None
         };

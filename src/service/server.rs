@@ -2,7 +2,7 @@
 //! cap on connections and on request size.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -14,6 +14,7 @@ use fandex_query::protocol::{ErrorKind, MAX_LINE_BYTES, Request, Response};
 use fandex_query::{QueryError, SearchRequest};
 use tracing::{debug, info_span, warn};
 
+use super::access::{self, Peer};
 use super::{DaemonError, Inner};
 
 /// Connections served at once; more are answered with an error and closed.
@@ -23,39 +24,67 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 /// Largest `limit` a search may ask for.
 const MAX_LIMIT: usize = 1_000_000;
 
-/// A running socket server.
+/// A running socket server: the private socket in the index directory and, optionally, a public one.
 pub(crate) struct Server {
     path: PathBuf,
-    thread: Option<JoinHandle<()>>,
+    public: Option<PathBuf>,
+    threads: Vec<JoinHandle<()>>,
     inner: Arc<Inner>,
 }
 
+/// Binds a listening socket at `path` with `mode`, replacing a stale one.
+fn bind(path: &Path, mode: u32) -> Result<UnixListener, DaemonError> {
+    let err = |source| DaemonError::Socket {
+        path: path.display().to_string(),
+        source,
+    };
+    // A socket left by a crashed daemon: we hold the index lock, so nobody else is serving it.
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(err(e)),
+        _ => {}
+    }
+    let listener = UnixListener::bind(path).map_err(err)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(err)?;
+    Ok(listener)
+}
+
 impl Server {
-    /// Binds the socket in the index directory and starts accepting.
-    pub fn start(inner: Arc<Inner>) -> Result<Self, DaemonError> {
+    /// Binds the socket in the index directory (0600) and, when given, the public socket (0666, its
+    /// directory created 0755), and starts accepting on both.
+    pub fn start(inner: Arc<Inner>, public: Option<PathBuf>) -> Result<Self, DaemonError> {
         let path = inner.dir.socket_path();
-        let err = |source| DaemonError::Socket {
-            path: path.display().to_string(),
-            source,
-        };
-        // A socket left by a crashed daemon: we hold the index lock, so nobody else is serving it.
-        match std::fs::remove_file(&path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(err(e)),
-            _ => {}
+        let mut listeners = vec![bind(&path, 0o600)?];
+        if let Some(public) = &public {
+            if let Some(parent) = public.parent() {
+                std::fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o755)
+                    .create(parent)
+                    .map_err(|source| DaemonError::Socket {
+                        path: parent.display().to_string(),
+                        source,
+                    })?;
+            }
+            listeners.push(bind(public, 0o666)?);
         }
-        let listener = UnixListener::bind(&path).map_err(err)?;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).map_err(err)?;
         let active = Arc::new(AtomicUsize::new(0));
-        let thread = {
+        let mut threads = Vec::new();
+        for listener in listeners {
             let inner = inner.clone();
-            std::thread::Builder::new()
+            let active = active.clone();
+            let thread = std::thread::Builder::new()
                 .name("fandex-socket".into())
                 .spawn(move || accept_loop(&listener, &inner, &active))
-                .map_err(err)?
-        };
+                .map_err(|source| DaemonError::Socket {
+                    path: path.display().to_string(),
+                    source,
+                })?;
+            threads.push(thread);
+        }
         Ok(Self {
             path,
-            thread: Some(thread),
+            public,
+            threads,
             inner,
         })
     }
@@ -66,13 +95,20 @@ impl Server {
     }
 
     /// Stops accepting and removes the socket (open connections finish their current request).
-    pub fn stop(mut self) {
-        // `stopping` is set; a connection wakes the accept loop so it sees it.
-        let _ = UnixStream::connect(&self.path);
-        if let Some(thread) = self.thread.take() {
+    pub fn stop(self) {
+        // `stopping` is set; a connection wakes each accept loop so it sees it.
+        let sockets: Vec<&PathBuf> = std::iter::once(&self.path)
+            .chain(self.public.as_ref())
+            .collect();
+        for socket in &sockets {
+            let _ = UnixStream::connect(socket);
+        }
+        for thread in self.threads {
             let _ = thread.join();
         }
-        let _ = std::fs::remove_file(&self.path);
+        for socket in sockets {
+            let _ = std::fs::remove_file(socket);
+        }
         drop(self.inner);
     }
 }
@@ -123,6 +159,13 @@ fn write_response(stream: &mut UnixStream, response: &Response) -> std::io::Resu
 
 fn serve(stream: UnixStream, inner: &Inner) {
     let _ = stream.set_read_timeout(Some(IDLE_TIMEOUT));
+    let peer = match Peer::of(&stream) {
+        Ok(peer) => peer,
+        Err(e) => {
+            warn!("cannot identify a client: {e}");
+            return;
+        }
+    };
     let Ok(mut writer) = stream.try_clone() else {
         return;
     };
@@ -143,7 +186,7 @@ fn serve(stream: UnixStream, inner: &Inner) {
             }
         } else {
             match serde_json::from_slice::<Request>(&line) {
-                Ok(request) => handle(request, inner),
+                Ok(request) => handle(request, inner, &peer),
                 Err(e) => Response::Error {
                     kind: ErrorKind::BadRequest,
                     message: format!("malformed request: {e}"),
@@ -156,8 +199,32 @@ fn serve(stream: UnixStream, inner: &Inner) {
     }
 }
 
-fn handle(request: Request, inner: &Inner) -> Response {
-    let _span = info_span!("request").entered();
+/// Which of `ids` (catalog file ids) `peer` may read now.
+fn visible_to(inner: &Inner, peer: &Peer, ids: &[u64]) -> Vec<bool> {
+    let paths: Vec<Option<PathBuf>> = ids
+        .iter()
+        .map(|id| {
+            inner
+                .catalog
+                .get(*id)
+                .ok()
+                .flatten()
+                .map(|r| r.path().to_owned())
+        })
+        .collect();
+    let known: Vec<PathBuf> = paths.iter().flatten().cloned().collect();
+    let Ok(flags) = access::readable_by(peer, known) else {
+        return vec![false; ids.len()];
+    };
+    let mut flags = flags.into_iter();
+    paths
+        .iter()
+        .map(|p| p.is_some() && flags.next().unwrap_or(false))
+        .collect()
+}
+
+fn handle(request: Request, inner: &Inner, peer: &Peer) -> Response {
+    let _span = info_span!("request", uid = peer.uid).entered();
     match request {
         Request::Search {
             query,
@@ -172,7 +239,14 @@ fn handle(request: Request, inner: &Inner) -> Response {
                 cwd: cwd.0,
                 snippets,
             };
-            match inner.searcher.search(&request) {
+            let found = if peer.needs_filtering() {
+                inner
+                    .searcher
+                    .search_visible(&request, &|ids| visible_to(inner, peer, ids))
+            } else {
+                inner.searcher.search(&request)
+            };
+            match found {
                 Ok(results) => Response::results(&results),
                 Err(e @ QueryError::Syntax { .. }) => Response::Error {
                     kind: ErrorKind::Syntax,
@@ -184,7 +258,16 @@ fn handle(request: Request, inner: &Inner) -> Response {
                 },
             }
         }
-        Request::Status {} => match serde_json::to_value(inner.status()) {
+        Request::Status {} => match serde_json::to_value(inner.status()).map(|mut status| {
+            if peer.needs_filtering() {
+                // Other users see global totals only: no paths, no errors naming files.
+                for key in ["roots", "index_dir", "last_error"] {
+                    status[key] = serde_json::Value::Null;
+                }
+                status["catalog"]["recent_failures"] = serde_json::json!([]);
+            }
+            status
+        }) {
             Ok(status) => Response::Status { status },
             Err(e) => Response::Error {
                 kind: ErrorKind::Internal,

@@ -1,0 +1,274 @@
+//! A root daemon answers every user, each with only the files that user may read: through the real socket,
+//! as real users (created with useradd), with paths, counts and snippets filtered, and permission changes
+//! taking effect at once. And an unprivileged user runs a private daemon of their own.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::Env;
+use common::daemon::{DaemonProc, Tmpfs, require_root, sysctl_lock};
+
+/// Creates (once) a system user without a home and returns its uid and gid.
+fn user(name: &str) -> (u32, u32) {
+    let _ = Command::new("useradd")
+        .args([
+            "--system",
+            "--no-create-home",
+            "--shell",
+            "/usr/sbin/nologin",
+            name,
+        ])
+        .output();
+    let id = |flag: &str| -> u32 {
+        let out = Command::new("id").args([flag, name]).output().unwrap();
+        assert!(out.status.success(), "useradd {name} failed");
+        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+    };
+    (id("-u"), id("-g"))
+}
+
+fn chown(path: &Path, (uid, gid): (u32, u32)) {
+    std::os::unix::fs::chown(path, Some(uid), Some(gid)).unwrap();
+}
+
+fn chmod(path: &Path, mode: u32) {
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// `fandex ARGS` run as `who` (None = root) through the public socket.
+fn fandex_as(env: &Env, who: Option<(u32, u32)>, socket: &Path, args: &[&str]) -> Output {
+    let mut cmd = env.cmd();
+    cmd.env("FANDEX_SOCKET", socket).args(args).current_dir("/");
+    if let Some((uid, gid)) = who {
+        cmd.uid(uid).gid(gid);
+    }
+    cmd.output().unwrap()
+}
+
+fn hits(env: &Env, who: Option<(u32, u32)>, socket: &Path, query: &str) -> BTreeSet<PathBuf> {
+    let out = fandex_as(
+        env,
+        who,
+        socket,
+        &["search", "--json", "--limit", "1000", query],
+    );
+    let code = out.status.code();
+    assert!(
+        code == Some(0) || code == Some(1),
+        "search as {who:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    common::parse_paths(&out.stdout)
+}
+
+/// The total a search reports (human output prints "(1 of N matches shown...)" when it is cut).
+fn total(env: &Env, who: Option<(u32, u32)>, socket: &Path, query: &str) -> usize {
+    let out = fandex_as(env, who, socket, &["search", "--limit", "1", query]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    match stderr.split_once(" of ") {
+        Some((_, rest)) => rest.split_whitespace().next().unwrap().parse().unwrap(),
+        None => usize::from(out.status.code() == Some(0)),
+    }
+}
+
+#[test]
+fn each_user_sees_only_what_they_may_read() {
+    if !require_root("permission-filtered answers") {
+        return;
+    }
+    let a = user("fandex-test-a");
+    let b = user("fandex-test-b");
+    let env = Env::new();
+    chmod(env.tmp.path(), 0o755);
+    let fs = Tmpfs::mount(&env.tmp.path().join("fs"));
+    let root = fs.path.join("root");
+    std::fs::create_dir_all(&root).unwrap();
+    chmod(&root, 0o755);
+    let shared = root.join("shared.txt");
+    std::fs::write(&shared, "word1z commonword").unwrap();
+    let private = root.join("a-private.txt");
+    std::fs::write(&private, "word2z commonword").unwrap();
+    chown(&private, a);
+    chmod(&private, 0o600);
+    let a_dir = root.join("a-dir");
+    std::fs::create_dir(&a_dir).unwrap();
+    let inside = a_dir.join("inside.txt");
+    std::fs::write(&inside, "word3z commonword").unwrap();
+    chmod(&inside, 0o644);
+    chown(&a_dir, a);
+    chmod(&a_dir, 0o700);
+    let b_file = root.join("b-file.txt");
+    std::fs::write(&b_file, "word4z commonword").unwrap();
+    chown(&b_file, b);
+    chmod(&b_file, 0o640);
+
+    let public = env.tmp.path().join("public/fandex.sock");
+    let config = env.tmp.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!("[daemon]\npublic_socket = {:?}\n", public.to_str().unwrap()),
+    )
+    .unwrap();
+    let config_arg = config.to_str().unwrap().to_owned();
+    let daemon = {
+        let _guard = sysctl_lock(false);
+        DaemonProc::start_with(
+            &env,
+            &root,
+            "fanotify",
+            "fanotify",
+            &["--config", &config_arg],
+        )
+    };
+    env.sync();
+    assert_eq!(
+        std::fs::metadata(&env.index).unwrap().mode() & 0o777,
+        0o700,
+        "index stays private"
+    );
+    assert_eq!(
+        std::fs::metadata(&public).unwrap().mode() & 0o777,
+        0o666,
+        "public socket reachable"
+    );
+
+    let set = |paths: &[&PathBuf]| {
+        paths
+            .iter()
+            .map(|p| p.to_path_buf())
+            .collect::<BTreeSet<_>>()
+    };
+    // Root sees everything; A sees its own files and shared ones; B sees shared and its own.
+    assert_eq!(
+        hits(&env, None, &public, "commonword"),
+        set(&[&shared, &private, &inside, &b_file])
+    );
+    assert_eq!(
+        hits(&env, Some(a), &public, "commonword"),
+        set(&[&shared, &private, &inside])
+    );
+    assert_eq!(
+        hits(&env, Some(b), &public, "commonword"),
+        set(&[&shared, &b_file])
+    );
+    // Hidden files change neither counts nor anything else B can see.
+    assert_eq!(total(&env, None, &public, "commonword"), 4);
+    assert_eq!(total(&env, Some(b), &public, "commonword"), 2);
+    for word in ["word2z", "word3z", "a-private", "inside"] {
+        let out = fandex_as(&env, Some(b), &public, &["search", "--json", word]);
+        assert_eq!(out.status.code(), Some(1), "B must get no hit for {word}");
+        assert!(out.stdout.is_empty());
+    }
+    assert_eq!(hits(&env, Some(a), &public, "word2z"), set(&[&private]));
+    // B cannot read the index itself, and never needs to: its search went through the socket.
+    let direct = Command::new(env!("CARGO_BIN_EXE_fandex"))
+        .env("FANDEX_INDEX_DIR", &env.index)
+        .env_remove("FANDEX_SOCKET")
+        .env("XDG_CONFIG_HOME", "/nonexistent")
+        .args(["search", "word2z"])
+        .current_dir("/")
+        .uid(b.0)
+        .gid(b.1)
+        .output()
+        .unwrap();
+    assert_ne!(
+        direct.status.code(),
+        Some(0),
+        "B must not read the index directly"
+    );
+    // Status for B carries global totals only.
+    let status = fandex_as(&env, Some(b), &public, &["status", "--json"]);
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert!(
+        status["roots"].is_null() && status["catalog"]["recent_failures"] == serde_json::json!([])
+    );
+
+    // Permission changes apply to the very next query, event or not.
+    chmod(&private, 0o644);
+    assert_eq!(hits(&env, Some(b), &public, "word2z"), set(&[&private]));
+    chmod(&a_dir, 0o711);
+    assert_eq!(
+        hits(&env, Some(b), &public, "word3z"),
+        set(&[&inside]),
+        "search permission is enough"
+    );
+    chmod(&a_dir, 0o700);
+    assert!(
+        hits(&env, Some(b), &public, "word3z").is_empty(),
+        "a directory made private hides its files"
+    );
+    chmod(&private, 0o600);
+    assert!(hits(&env, Some(b), &public, "word2z").is_empty());
+    drop(daemon);
+}
+
+#[test]
+fn an_unprivileged_user_runs_a_private_daemon() {
+    if !require_root("unprivileged daemon (needs useradd)") {
+        return;
+    }
+    let a = user("fandex-test-a");
+    let env = Env::new();
+    chmod(env.tmp.path(), 0o755);
+    let home = env.tmp.path().join("home-a");
+    let docs = home.join("docs");
+    std::fs::create_dir_all(&docs).unwrap();
+    std::fs::write(docs.join("note.txt"), "word5z").unwrap();
+    for p in [&home, &docs, &docs.join("note.txt")] {
+        chown(p, a);
+    }
+    chmod(&home, 0o700);
+    let as_a = |args: &[&str]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_fandex"));
+        cmd.env_clear()
+            .env("HOME", &home)
+            .env("PATH", "/usr/bin:/bin")
+            .args(args)
+            .current_dir(&home)
+            .uid(a.0)
+            .gid(a.1);
+        cmd
+    };
+    let mut daemon = as_a(&["daemon", docs.to_str().unwrap()])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let status = loop {
+        let out = as_a(&["status", "--json"]).output().unwrap();
+        if out.status.success() {
+            break serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "user daemon not ready"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert_eq!(
+        status["watcher"]["filesystems"][0]["content"], "inotify",
+        "{status}"
+    );
+    let index = home.join(".local/share/fandex");
+    let meta = std::fs::metadata(&index).unwrap();
+    assert_eq!(
+        (meta.mode() & 0o777, meta.uid()),
+        (0o700, a.0),
+        "private index in the XDG data dir"
+    );
+    std::fs::write(docs.join("later.txt"), "word6z").unwrap();
+    chown(&docs.join("later.txt"), a);
+    assert!(as_a(&["sync"]).status().unwrap().success());
+    let out = as_a(&["search", "--json", "word6z"]).output().unwrap();
+    assert_eq!(
+        common::parse_paths(&out.stdout),
+        BTreeSet::from([docs.join("later.txt")])
+    );
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+}
