@@ -80,7 +80,8 @@ pub struct Coalescer {
     fds: usize,
 }
 
-fn rebase(path: &Path, from: &Path, to: &Path) -> Option<PathBuf> {
+/// `path` moved along with `from` to `to` (`None` when `path` is not at or below `from`).
+pub(crate) fn rebase(path: &Path, from: &Path, to: &Path) -> Option<PathBuf> {
     let rest = path.strip_prefix(from).ok()?;
     Some(if rest.as_os_str().is_empty() {
         to.to_owned()

@@ -77,26 +77,6 @@ pub(crate) fn overrides_for(
     })
 }
 
-/// A name for a file type that is not a regular file or directory.
-pub fn special_kind(ft: &std::fs::FileType) -> &'static str {
-    use std::os::unix::fs::FileTypeExt;
-    if ft.is_symlink() {
-        "symlink"
-    } else if ft.is_dir() {
-        "directory"
-    } else if ft.is_fifo() {
-        "fifo"
-    } else if ft.is_socket() {
-        "socket"
-    } else if ft.is_char_device() {
-        "character device"
-    } else if ft.is_block_device() {
-        "block device"
-    } else {
-        "unknown file type"
-    }
-}
-
 fn error_path(err: &ignore::Error) -> Option<PathBuf> {
     match err {
         ignore::Error::WithPath { path, .. } => Some(path.clone()),
@@ -155,7 +135,7 @@ pub fn walk(
                     if !ft.is_file() {
                         WalkItem::Special {
                             path: entry.into_path(),
-                            kind: special_kind(&ft),
+                            kind: crate::fileio::file_kind(&ft),
                         }
                     } else {
                         match entry.metadata() {

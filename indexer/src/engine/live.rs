@@ -18,21 +18,12 @@ use super::{
     Engine, ExtractJob, Outcome, Plan, Progress, Summary, classify, ctime_ns, run_extract,
 };
 use crate::catalog::{CatalogBatch, FileRecord};
-use crate::coalesce::Work;
+use crate::coalesce::{Work, rebase};
 use crate::error::Result;
 use crate::exclude::Exclusions;
 
 fn overlaps(a: &Path, b: &Path) -> bool {
     a.starts_with(b) || b.starts_with(a)
-}
-
-fn rebase(path: &Path, from: &Path, to: &Path) -> Option<PathBuf> {
-    let rest = path.strip_prefix(from).ok()?;
-    Some(if rest.as_os_str().is_empty() {
-        to.to_owned()
-    } else {
-        to.join(rest)
-    })
 }
 
 /// State of one batch being applied.
@@ -217,15 +208,7 @@ impl Engine {
         summary: &mut Summary,
         progress: &Progress,
     ) -> Result<()> {
-        let mut scopes: Vec<PathBuf> = scopes.to_vec();
-        scopes.sort();
-        scopes.dedup();
-        let mut minimal: Vec<PathBuf> = Vec::new();
-        for scope in scopes {
-            if !minimal.iter().any(|m| scope.starts_with(m)) {
-                minimal.push(scope);
-            }
-        }
+        let minimal = super::minimal_roots(scopes.to_vec());
         let mut gone = Pending {
             batch: CatalogBatch::default(),
             dirty: Vec::new(),
@@ -253,13 +236,7 @@ impl Engine {
         let mut part = Summary::default();
         self.reconcile(&walk, CatalogBatch::default(), &mut part, progress)?;
         debug!(scopes = ?walk, summary = ?part, "rescanned");
-        summary.seen += part.seen;
-        summary.indexed += part.indexed;
-        summary.unchanged += part.unchanged;
-        summary.moved += part.moved;
-        summary.skipped += part.skipped;
-        summary.failed += part.failed;
-        summary.removed += part.removed;
+        summary.add(&part);
         Ok(())
     }
 

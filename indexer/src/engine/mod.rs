@@ -76,6 +76,20 @@ pub struct Summary {
     pub seconds: f64,
 }
 
+impl Summary {
+    /// Adds the counts of `other` (not its wall time).
+    pub fn add(&mut self, other: &Summary) {
+        self.seen += other.seen;
+        self.indexed += other.indexed;
+        self.unchanged += other.unchanged;
+        self.moved += other.moved;
+        self.skipped += other.skipped;
+        self.failed += other.failed;
+        self.removed += other.removed;
+        self.bytes += other.bytes;
+    }
+}
+
 /// What to update.
 #[derive(Debug, Clone, Default)]
 pub struct UpdateRequest {
@@ -188,7 +202,7 @@ pub fn canonical_root(root: &Path) -> Result<PathBuf> {
     Ok(canonical)
 }
 
-/// Removes roots nested inside other roots (and duplicates), keeping a sorted, minimal set.
+/// Removes paths nested inside other paths (and duplicates), keeping a sorted, minimal set.
 fn minimal_roots(mut roots: Vec<PathBuf>) -> Vec<PathBuf> {
     roots.sort();
     roots.dedup();
