@@ -100,9 +100,14 @@ fn crash_recovery(backend: &str, seed: u64) {
         // Keep changing files while it is down.
         work.run(200);
     }
+    std::fs::write(work.root.join(".fandex-sync-999-1"), "").unwrap(); // left by a killed sync
     let daemon = DaemonProc::start(&s.env, &work.root, backend, backend);
     s.env.sync();
     verify(&s.env, &work.root);
+    assert!(
+        !work.root.join(".fandex-sync-999-1").exists(),
+        "stale cookies are removed at start"
+    );
     drop(daemon);
 }
 

@@ -352,6 +352,25 @@ impl Inner {
     }
 }
 
+/// Removes sync cookies a killed daemon left in the roots (they are only ever created at a root's top).
+fn remove_stale_cookies(roots: &[PathBuf]) {
+    for root in roots {
+        let Ok(entries) = std::fs::read_dir(root) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            if name
+                .as_encoded_bytes()
+                .starts_with(SYNC_COOKIE_PREFIX.as_bytes())
+                && entry.file_type().is_ok_and(|t| t.is_file())
+            {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+}
+
 /// A running daemon.
 pub struct Daemon {
     inner: Arc<Inner>,
@@ -400,6 +419,7 @@ impl Daemon {
         if roots.is_empty() {
             return Err(DaemonError::NoRoots);
         }
+        remove_stale_cookies(&roots);
         let index_dir = std::fs::canonicalize(opts.index_dir.path())
             .unwrap_or_else(|_| opts.index_dir.path().to_owned());
         let pruned = vec![index_dir.clone()];
