@@ -374,3 +374,46 @@ fn directory_move_of_10000_files_fanotify() {
 fn directory_move_of_10000_files_inotify() {
     directory_move("inotify");
 }
+
+#[test]
+fn readiness_is_reported_to_systemd_after_reconciling() {
+    if !require_root("daemon readiness") {
+        return;
+    }
+    let s = setup(71);
+    let mut work = s.work;
+    work.run(100);
+    let notify = s.env.tmp.path().join("notify.sock");
+    let listener = std::os::unix::net::UnixDatagram::bind(&notify).unwrap();
+    listener
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut child = {
+        let _guard = sysctl_lock(false);
+        s.env
+            .cmd()
+            .args([
+                "daemon",
+                "--backend",
+                "inotify",
+                "--rename-source",
+                "inotify",
+            ])
+            .arg(&work.root)
+            .env("NOTIFY_SOCKET", &notify)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let mut buf = [0u8; 512];
+    let n = listener.recv(&mut buf).expect("READY=1 within 30 s");
+    let message = String::from_utf8_lossy(&buf[..n]).into_owned();
+    assert!(message.contains("READY=1"), "{message}");
+    // Ready means reconciled: everything that existed before is already searchable, without sync.
+    verify(&s.env, &work.root);
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    let n = listener.recv(&mut buf).expect("STOPPING=1");
+    assert!(String::from_utf8_lossy(&buf[..n]).contains("STOPPING=1"));
+    assert!(child.wait().unwrap().success());
+}
