@@ -165,11 +165,13 @@ impl Coalescer {
     fn refresh(&mut self, path: PathBuf, content: Option<ContentFd>, metadata_only: bool) {
         match self.refreshes.get_mut(&path) {
             Some(entry) => {
-                if content.is_some() {
+                // The newest descriptor replaces an older one (closed here); a path that had none gets
+                // one only within the budget, like a new path.
+                if content.is_some() && (entry.0.is_some() || self.fds < self.limits.max_fds) {
                     if entry.0.is_none() {
                         self.fds += 1;
                     }
-                    entry.0 = content; // the newest descriptor; the older one is closed here
+                    entry.0 = content;
                 }
                 entry.1 &= metadata_only;
             }
@@ -409,6 +411,39 @@ mod tests {
             .count();
         assert_eq!(with_fd, 1);
         assert_eq!(c.fds_held(), 0);
+    }
+
+    /// A create (no descriptor) followed by a close-write (with one) must respect the budget too: 100,000
+    /// files created under fanotify otherwise held one descriptor each and the process ran out of them.
+    #[test]
+    fn descriptors_for_created_paths_are_bounded() {
+        let mut c = Coalescer::new(limits());
+        let now = Instant::now();
+        for i in 0..5 {
+            let path: PathBuf = format!("/r/{i}").into();
+            c.push(
+                Change::Created {
+                    path: path.clone(),
+                    is_dir: false,
+                },
+                now,
+            );
+            let file = std::fs::File::open("/dev/null").unwrap();
+            c.push(
+                Change::Modified {
+                    path,
+                    content: Some(ContentFd::new(file.into())),
+                },
+                now,
+            );
+        }
+        assert_eq!(c.fds_held(), 2);
+        let held = c
+            .take()
+            .iter()
+            .filter(|w| matches!(w, Work::Refresh { content: Some(_), .. }))
+            .count();
+        assert_eq!(held, 2);
     }
 
     #[test]

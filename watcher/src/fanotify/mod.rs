@@ -166,15 +166,23 @@ impl ContentStore {
 /// How long the FID thread waits after a wake-up before draining, so related events land in one batch.
 pub(crate) const BATCH_DELAY: Duration = Duration::from_millis(3);
 
-/// How the fd thread's read buffer is sized: one read installs one fd per event (24 bytes each in fd mode),
-/// so the buffer holds at most half of the descriptors still free, and at most 64 KiB.
-fn content_buffer_len() -> usize {
+/// Descriptors the fd thread may install before it counts open descriptors again: half of those free
+/// beyond a reserve for the rest of the process (the index writer opens segment files, the socket accepts
+/// clients). One read installs one fd per event, so a buffer is sized from this budget.
+fn content_fd_budget() -> u64 {
     let limit = sys::nofile_soft_limit().unwrap_or(1024);
     let open = sys::open_fd_count().unwrap_or(limit / 2);
-    let free = limit.saturating_sub(open).saturating_sub(64);
-    let events = (free / 2).clamp(1, 65_536 / 24);
-    events as usize * 24
+    let reserve = (limit / 8).max(256);
+    limit.saturating_sub(open).saturating_sub(reserve) / 2
 }
+
+/// The read buffer for a budget: one 24-byte event per descriptor, at most 64 KiB.
+fn content_buffer_len(budget: u64) -> usize {
+    budget.min(65_536 / 24) as usize * 24
+}
+
+/// How often the fd thread counts open descriptors (walking /proc/self/fd is O(open fds)).
+const RECOUNT_EVERY: Duration = Duration::from_millis(250);
 
 /// The fd group's thread: reads events until `stop` is signalled.
 ///
@@ -191,8 +199,10 @@ pub(crate) fn run_content(
     let own_pid = std::process::id() as i32;
     let all_roots: Vec<PathBuf> = filesystems.iter().flat_map(|f| f.roots.clone()).collect();
     let mut fd_error_episode = false;
-    // Counting open descriptors walks /proc/self/fd: do it at most every 250 ms.
-    let mut buf_len = content_buffer_len();
+    // Counting open descriptors walks /proc/self/fd: do it at most every RECOUNT_EVERY, and between
+    // counts install no more descriptors than the budget allows (the buffer's size alone did not bound
+    // them: a burst of reads filled the table, and the index writer then failed with EMFILE).
+    let mut budget = content_fd_budget();
     let mut sized_at = Instant::now();
     loop {
         match sys::poll_readable(&[group.as_fd(), stop.as_fd()], -1) {
@@ -207,11 +217,19 @@ pub(crate) fn run_content(
                 return;
             }
         }
-        if sized_at.elapsed() > Duration::from_millis(250) {
-            buf_len = content_buffer_len();
+        if budget == 0 || sized_at.elapsed() > RECOUNT_EVERY {
+            if let Some(wait) = RECOUNT_EVERY.checked_sub(sized_at.elapsed()) {
+                // Out of budget: leave the events queued in the kernel (a full queue overflows into a
+                // rescan, never silent loss) until descriptors are counted again.
+                std::thread::sleep(wait);
+            }
+            budget = content_fd_budget();
             sized_at = Instant::now();
+            if budget == 0 {
+                continue;
+            }
         }
-        let mut buf = vec![0u8; buf_len];
+        let mut buf = vec![0u8; content_buffer_len(budget)];
         let n = match sys::read_nonblocking(group.as_fd(), &mut buf) {
             Ok(n) => n,
             Err(e) => {
@@ -237,6 +255,7 @@ pub(crate) fn run_content(
         if truncated {
             tracing::warn!("malformed fanotify content buffer");
         }
+        budget = budget.saturating_sub(events.len() as u64);
         for ev in events {
             if !handle_content_event(
                 ev,
