@@ -249,14 +249,30 @@ impl Coalescer {
     /// Takes the pending batch: barriers in arrival order, then refreshes of final names, then rescans.
     pub fn take(&mut self) -> Vec<Work> {
         let mut out = std::mem::take(&mut self.barriers);
+        // At most `max_items` refreshes per batch: a burst of 100,000 files becomes many bounded batches
+        // (each committed), not one that holds everything. The rest stay pending, ready at once.
+        let mut taken = 0;
+        let mut rest = Vec::new();
         for path in std::mem::take(&mut self.order) {
+            if taken >= self.limits.max_items {
+                rest.push(path);
+                continue;
+            }
             if let Some((content, metadata_only)) = self.refreshes.remove(&path) {
+                self.fds -= usize::from(content.is_some());
+                taken += 1;
                 out.push(Work::Refresh {
                     path,
                     content,
                     metadata_only,
                 });
             }
+        }
+        rest.retain(|p| self.refreshes.contains_key(p));
+        if !rest.is_empty() {
+            // Rescans come after every refresh: they wait for the last part.
+            self.order = rest;
+            return out;
         }
         self.refreshes.clear();
         for (scope, reason) in std::mem::take(&mut self.scans) {
@@ -441,7 +457,15 @@ mod tests {
         let held = c
             .take()
             .iter()
-            .filter(|w| matches!(w, Work::Refresh { content: Some(_), .. }))
+            .filter(|w| {
+                matches!(
+                    w,
+                    Work::Refresh {
+                        content: Some(_),
+                        ..
+                    }
+                )
+            })
             .count();
         assert_eq!(held, 2);
     }
@@ -483,6 +507,30 @@ mod tests {
                 "rescan /r/final"
             ]
         );
+    }
+
+    #[test]
+    fn big_bursts_come_out_in_bounded_batches() {
+        let mut c = Coalescer::new(limits());
+        let now = Instant::now();
+        for i in 0..250 {
+            c.push(modified(&format!("/r/f{i}")), now);
+        }
+        c.push(
+            Change::Rescan {
+                scope: "/r/x".into(),
+                reason: crate::coalesce::tests::overflow(),
+            },
+            now,
+        );
+        let sizes: Vec<usize> =
+            std::iter::from_fn(|| (!c.is_empty()).then(|| c.take().len())).collect();
+        assert_eq!(sizes, [100, 100, 51], "the rescan rides with the last part");
+        assert!(c.is_ready(now) || c.is_empty());
+    }
+
+    fn overflow() -> fandex_watcher::RescanReason {
+        fandex_watcher::RescanReason::QueueOverflow
     }
 
     #[test]

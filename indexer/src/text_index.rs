@@ -127,6 +127,14 @@ impl TextIndex {
         Ok(())
     }
 
+    /// Drops everything not yet committed and starts a fresh writer (tantivy's rollback replaces the
+    /// indexing workers): the way back after a writer was killed by an error.
+    pub fn rollback(&mut self) -> Result<()> {
+        self.writer.rollback()?;
+        self.reader.reload()?;
+        Ok(())
+    }
+
     /// The committed document of `file_id`, if any.
     pub fn get(&self, file_id: u64) -> Result<Option<FileDoc>> {
         let searcher = self.reader.searcher();

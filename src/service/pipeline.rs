@@ -242,8 +242,13 @@ fn apply(
         }
     }
     if let Some(err) = failure {
-        // The batch may be half applied: converge by walking the roots again (rate limited).
+        // The batch may be half applied: restart the writer (a killed writer would fail every later
+        // batch), then converge by walking the roots again (rate limited).
         error!("batch failed: {err}; rescanning the roots to converge");
+        let recovered = std::panic::catch_unwind(AssertUnwindSafe(|| engine.recover()));
+        if !matches!(recovered, Ok(Ok(()))) {
+            error!("the index writer could not be restarted; later batches may fail too");
+        }
         let roots = lock(&inner.shared).roots.clone();
         let mut queue = lock(&inner.queue);
         for root in roots {

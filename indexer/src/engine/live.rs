@@ -22,6 +22,9 @@ use crate::coalesce::{Work, rebase};
 use crate::error::Result;
 use crate::exclude::Exclusions;
 
+/// Files extracted at once within a batch (bounds the texts held in memory).
+const EXTRACT_CHUNK: usize = 64;
+
 fn overlaps(a: &Path, b: &Path) -> bool {
     a.starts_with(b) || b.starts_with(a)
 }
@@ -321,20 +324,30 @@ impl Engine {
             }
         }
         let limits = super::limits_of(&self.config);
-        let extracted: Vec<Outcome> = jobs
-            .into_par_iter()
-            .map(|job: ExtractJob| run_extract(job, &limits, progress))
-            .collect();
-        outcomes.extend(extracted);
         let mut applier = self.applier();
-        for outcome in outcomes {
+        let mut apply = |outcome: Outcome, pending: &mut Pending| -> Result<()> {
             if let Outcome::Extracted { job, .. } | Outcome::Vanished(job) = &outcome {
                 pending.dirty.push(job.path.clone());
             }
             if let Outcome::Move { path, .. } = &outcome {
                 pending.dirty.push(path.clone());
             }
-            applier.apply(outcome, &mut pending.batch, summary, progress)?;
+            applier.apply(outcome, &mut pending.batch, summary, progress)
+        };
+        for outcome in outcomes {
+            apply(outcome, pending)?;
+        }
+        // Extract in chunks and apply each before the next, so a batch of 100,000 files never holds more
+        // than a chunk of extracted texts.
+        while !jobs.is_empty() {
+            let chunk: Vec<ExtractJob> = jobs.drain(..jobs.len().min(EXTRACT_CHUNK)).collect();
+            let extracted: Vec<Outcome> = chunk
+                .into_par_iter()
+                .map(|job| run_extract(job, &limits, progress))
+                .collect();
+            for outcome in extracted {
+                apply(outcome, pending)?;
+            }
         }
         Ok(())
     }

@@ -622,6 +622,13 @@ impl Engine {
         result
     }
 
+    /// After a failed batch: drops what was not committed and restarts the index writer, so later batches
+    /// work again. The caller then rescans, since the failed batch may be half applied.
+    pub fn recover(&mut self) -> Result<()> {
+        warn!("restarting the index writer after a failed batch");
+        self.index.rollback()
+    }
+
     /// Commits pending work and waits for background merges: call before exiting.
     pub fn close(self) -> Result<()> {
         self.catalog.flush()?;
