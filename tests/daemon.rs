@@ -417,3 +417,60 @@ fn readiness_is_reported_to_systemd_after_reconciling() {
     assert!(String::from_utf8_lossy(&buf[..n]).contains("STOPPING=1"));
     assert!(child.wait().unwrap().success());
 }
+
+#[test]
+fn a_daemon_short_of_file_descriptors_still_converges() {
+    if !require_root("daemon fd exhaustion") {
+        return;
+    }
+    let s = setup(81);
+    let mut work = s.work;
+    work.run(100);
+    // A hard limit the daemon cannot raise: event descriptors must be budgeted, and whatever cannot be
+    // delivered must become a rescan, never a silent loss.
+    let fandex = env!("CARGO_BIN_EXE_fandex");
+    let log = std::fs::File::create(s.env.tmp.path().join("daemon.log")).unwrap();
+    let mut child = {
+        let _guard = sysctl_lock(false);
+        std::process::Command::new("prlimit")
+            .args(["--nofile=512:512", "--"])
+            .arg(fandex)
+            .args([
+                "daemon",
+                "--backend",
+                "fanotify",
+                "--rename-source",
+                "fanotify",
+            ])
+            .arg(&work.root)
+            .env("FANDEX_INDEX_DIR", &s.env.index)
+            .env("XDG_CONFIG_HOME", s.env.tmp.path().join("no-config"))
+            .env("RUST_LOG", "info")
+            .stderr(log)
+            .spawn()
+            .expect("prlimit (util-linux)")
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while s.env.run(&["status"]).status.code() != Some(0) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not ready: {}",
+            s.env.daemon_log()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for i in 0..5000 {
+        std::fs::write(
+            work.root.join(format!("burst{i}")),
+            format!("word{}z", i % 60),
+        )
+        .unwrap();
+    }
+    work.run(300);
+    s.env.sync();
+    verify(&s.env, &work.root);
+    let status = s.env.status_json();
+    assert_eq!(status["state"], "watching", "{status}");
+    let _ = child.kill();
+    let _ = child.wait();
+}

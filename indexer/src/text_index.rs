@@ -130,7 +130,15 @@ impl TextIndex {
     /// Drops everything not yet committed and starts a fresh writer (tantivy's rollback replaces the
     /// indexing workers): the way back after a writer was killed by an error.
     pub fn rollback(&mut self) -> Result<()> {
-        self.writer.rollback()?;
+        let rolled =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.writer.rollback()));
+        if !matches!(rolled, Ok(Ok(_))) {
+            // The writer could not restart in place (a failed rollback gives up the directory lock, and a
+            // second one panics in tantivy): open a brand-new writer; the old one is dropped.
+            self.writer = self
+                .index
+                .writer_with_num_threads(WRITER_THREADS, WRITER_MEMORY_BYTES)?;
+        }
         self.reader.reload()?;
         Ok(())
     }
