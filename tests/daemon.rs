@@ -433,7 +433,7 @@ fn a_daemon_short_of_file_descriptors_still_converges() {
     let mut child = {
         let _guard = sysctl_lock(false);
         std::process::Command::new("prlimit")
-            .args(["--nofile=512:512", "--"])
+            .args(["--nofile=1024:1024", "--"])
             .arg(fandex)
             .args([
                 "daemon",

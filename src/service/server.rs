@@ -151,7 +151,7 @@ fn accept_loop(listener: &UnixListener, inner: &Arc<Inner>, active: &Arc<AtomicU
     }
 }
 
-fn write_response(stream: &mut UnixStream, response: &Response) -> std::io::Result<()> {
+fn write_response(mut stream: impl Write, response: &Response) -> std::io::Result<()> {
     let mut line = serde_json::to_vec(response).map_err(std::io::Error::other)?;
     line.push(b'\n');
     stream.write_all(&line)
@@ -166,10 +166,10 @@ fn serve(stream: UnixStream, inner: &Inner) {
             return;
         }
     };
-    let Ok(mut writer) = stream.try_clone() else {
-        return;
-    };
-    let mut reader = BufReader::new(stream);
+    // Read and write through shared references: no second descriptor per connection (a dup can fail
+    // with EMFILE exactly when the daemon is busiest).
+    let mut writer = &stream;
+    let mut reader = BufReader::new(&stream);
     loop {
         let mut line = Vec::new();
         match (&mut reader)
