@@ -544,6 +544,19 @@ impl Engine {
         }
     }
 
+    /// Reports a rescan of the inotify roots if `notify`'s channel dropped events since the last check.
+    fn announce_notify_overflow(&mut self) -> Result<(), Stopped> {
+        if self.stats.notify_overflow.swap(false, Ordering::SeqCst) {
+            let roots = self
+                .inotify
+                .as_ref()
+                .map(|i| i.roots.clone())
+                .unwrap_or_default();
+            self.rescan(&roots, RescanReason::QueueOverflow)?;
+        }
+        Ok(())
+    }
+
     /// Runs until stopped or until every producer is gone.
     pub(crate) fn run(
         mut self,
@@ -572,7 +585,12 @@ impl Engine {
                     Err(_) => raw_rx = crossbeam_channel::never(),
                 },
                 recv(notify_rx) -> msg => match msg {
-                    Ok(ev) => self.handle_notify(ev)?,
+                    Ok(ev) => {
+                        // Events dropped before this one (the channel was full) are announced first, so
+                        // nothing that came after them (a sync cookie, say) overtakes their rescan.
+                        self.announce_notify_overflow()?;
+                        self.handle_notify(ev)?
+                    }
                     Err(_) => {
                         // The inotify thread is gone: nothing more will come from it.
                         notify_rx = crossbeam_channel::never();
@@ -586,14 +604,7 @@ impl Engine {
                 recv(stop_rx) -> _ => return Err(Stopped),
                 default(timeout) => {}
             }
-            if self.stats.notify_overflow.swap(false, Ordering::SeqCst) {
-                let roots = self
-                    .inotify
-                    .as_ref()
-                    .map(|i| i.roots.clone())
-                    .unwrap_or_default();
-                self.rescan(&roots, RescanReason::QueueOverflow)?;
-            }
+            self.announce_notify_overflow()?;
             let now = Instant::now();
             self.flush_pending(now)?;
             self.inotify_tick(now)?;
