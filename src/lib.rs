@@ -20,6 +20,7 @@
 //!     limit: 10,
 //!     cwd: "/".into(),
 //!     snippets: true,
+//!     home: None,
 //! })?;
 //! for hit in results.hits {
 //!     println!("{}", hit.path.display());

@@ -83,6 +83,7 @@
 //!     limit: 10,
 //!     cwd: PathBuf::from("/"),
 //!     snippets: true,
+//!     home: None,
 //! })?;
 //! assert_eq!(results.total, 1);
 //! let hit = &results.hits[0];
@@ -119,6 +120,9 @@ pub struct SearchRequest {
     pub cwd: PathBuf,
     /// Whether to build a snippet for each hit; when false every [`Hit::snippet`] is empty.
     pub snippets: bool,
+    /// The caller's home directory, for `path:~/...`; `None` uses this process's `$HOME` (a daemon must
+    /// pass the caller's, or `~` would be its own).
+    pub home: Option<PathBuf>,
 }
 
 /// The answer to a [`SearchRequest`].

@@ -67,6 +67,9 @@ pub enum Request {
         cwd: WirePath,
         /// Whether to compute snippets.
         snippets: bool,
+        /// The caller's home directory (for `path:~`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        home: Option<WirePath>,
     },
     /// What the daemon is doing.
     Status {},
@@ -150,6 +153,7 @@ impl Request {
             limit: request.limit,
             cwd: WirePath(request.cwd.clone()),
             snippets: request.snippets,
+            home: request.home.clone().map(WirePath),
         }
     }
 }
@@ -210,6 +214,7 @@ mod tests {
             limit: 3,
             cwd: WirePath(PathBuf::from(OsStr::from_bytes(b"/a\n\xff"))),
             snippets: false,
+            home: None,
         };
         let line = serde_json::to_string(&req).unwrap();
         assert!(!line.contains('\n'));

@@ -81,7 +81,11 @@ impl QueryEngine {
     ) -> Result<SearchResults, QueryError> {
         let started = Instant::now();
         let expr = parse(&request.query)?;
-        let home = std::env::var_os("HOME");
+        let home = request
+            .home
+            .as_ref()
+            .map(|h| h.as_os_str().to_owned())
+            .or_else(|| std::env::var_os("HOME"));
         let query = compile(&expr, &self.fields, &request.cwd, home.as_deref())?;
         let searcher = self.reader.searcher();
         let id_field = searcher

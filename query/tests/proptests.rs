@@ -101,6 +101,7 @@ fn request(query: &str, snippets: bool) -> SearchRequest {
         limit: 1000,
         cwd: PathBuf::from("/r"),
         snippets,
+        home: None,
     }
 }
 

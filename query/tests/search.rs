@@ -121,6 +121,7 @@ fn run(
             limit,
             cwd: PathBuf::from(cwd),
             snippets,
+            home: None,
         })
         .unwrap_or_else(|e| panic!("{query:?} failed: {e}"))
 }
@@ -349,6 +350,7 @@ fn non_utf8_path_round_trips() {
             limit: 10,
             cwd: p(b"/data/\xff\n"),
             snippets: false,
+            home: None,
         })
         .unwrap();
     let ids: Vec<u64> = results.hits.iter().map(|h| h.file_id).collect();
@@ -517,6 +519,7 @@ fn syntax_errors_come_back_as_errors() {
                 limit: 10,
                 cwd: PathBuf::from("/"),
                 snippets: true,
+                home: None,
             })
             .unwrap_err();
         match err {
@@ -531,6 +534,7 @@ fn syntax_errors_come_back_as_errors() {
             limit: 10,
             cwd: PathBuf::from("relative"),
             snippets: false,
+            home: None,
         })
         .unwrap_err();
     assert!(
@@ -545,4 +549,25 @@ fn ids_helper_agrees_with_paths() {
     let e = engine();
     assert_eq!(ids_in(&e, "path:/", "/"), (1..=12).collect());
     assert_eq!(path_of(10), Path::new(OsStr::from_bytes(ODD_PATH)));
+}
+
+#[test]
+fn tilde_is_the_callers_home_when_the_request_names_it() {
+    let e = engine();
+    let with_home = |home: &str| {
+        let results = e
+            .search(&SearchRequest {
+                query: "path:~/src".into(),
+                limit: 100,
+                cwd: PathBuf::from("/"),
+                snippets: false,
+                home: Some(PathBuf::from(home)),
+            })
+            .unwrap();
+        let mut ids: Vec<u64> = results.hits.iter().map(|h| h.file_id).collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(with_home("/home/u"), [4, 5]);
+    assert!(with_home("/home/nobody").is_empty());
 }

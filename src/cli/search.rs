@@ -49,6 +49,7 @@ pub fn run(common: &Common, args: &SearchArgs) -> anyhow::Result<ExitCode> {
         limit: args.limit,
         cwd: std::env::current_dir().context("cannot read the current directory")?,
         snippets: true,
+        home: std::env::var_os("HOME").map(std::path::PathBuf::from),
     };
     let results = match common.connect_daemon()? {
         Some(mut client) => {

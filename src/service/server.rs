@@ -231,6 +231,7 @@ fn handle(request: Request, inner: &Inner, peer: &Peer) -> Response {
             limit,
             cwd,
             snippets,
+            home,
         } => {
             debug!(query, limit, "search");
             let request = SearchRequest {
@@ -238,6 +239,7 @@ fn handle(request: Request, inner: &Inner, peer: &Peer) -> Response {
                 limit: limit.min(MAX_LIMIT),
                 cwd: cwd.0,
                 snippets,
+                home: home.map(|h| h.0),
             };
             let found = if peer.needs_filtering() {
                 inner
