@@ -4,6 +4,7 @@
 //! `phrase`, `prefix`, `ext`, `path`, or `term` for a word only used to compare hit counts), the fandex
 //! query, the equivalent `recollq` query, and the equivalent `rg` command line (run by `sh -c`). `{C}` is
 //! replaced by the corpus directory everywhere. Blank lines and lines starting with `#` are ignored.
+//! Every class but `term` appears at most once (it names the latency measurement).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -26,7 +27,15 @@ pub struct QueryRow {
     pub rg: String,
 }
 
+/// The class of rows used only to compare hit counts, never timed.
+pub const COUNT_ONLY: &str = "term";
+
 impl QueryRow {
+    /// Whether the row is timed (every class but [`COUNT_ONLY`]).
+    pub fn is_timed(&self) -> bool {
+        self.class != COUNT_ONLY
+    }
+
     /// Whether the fandex query is one plain word (its hit count is compared with `rg -w`).
     pub fn is_single_term(&self) -> bool {
         !self.fandex.is_empty() && self.fandex.chars().all(char::is_alphanumeric)
@@ -62,6 +71,13 @@ pub fn parse_query_file(text: &str, corpus: &Path, file: &str) -> Result<Vec<Que
                 message: "the class and the fandex query must not be empty".into(),
             });
         }
+        if class != COUNT_ONLY && rows.iter().any(|r: &QueryRow| r.class == class) {
+            return Err(BenchError::Parse {
+                file: file.to_owned(),
+                line: i + 1,
+                message: format!("class `{class}` appears twice; only `{COUNT_ONLY}` may repeat"),
+            });
+        }
         let sub = |s: &str| s.replace("{C}", corpus);
         rows.push(QueryRow {
             class: class.to_owned(),
@@ -95,8 +111,9 @@ pub struct Latency {
 /// Untimed searches of each query before timing it (first-touch costs: page faults, caches).
 pub const WARMUP: usize = 3;
 
-/// Runs every query `reps` times through `engine` (after [`WARMUP`] untimed runs), asking for `limit`
-/// hits with snippets, exactly as `fandex search` does, and summarizes the latencies.
+/// Runs every timed query (see [`QueryRow::is_timed`]) `reps` times through `engine`, after [`WARMUP`]
+/// untimed runs, asking for `limit` hits with snippets exactly as `fandex search` does, and summarizes
+/// the latencies.
 pub fn measure(
     engine: &QueryEngine,
     rows: &[QueryRow],
@@ -107,7 +124,7 @@ pub fn measure(
         return Err(BenchError::Invalid("--reps must be at least 1".into()));
     }
     let mut out = Vec::with_capacity(rows.len());
-    for row in rows {
+    for row in rows.iter().filter(|r| r.is_timed()) {
         let request = SearchRequest {
             query: row.fandex.clone(),
             limit,
@@ -160,6 +177,17 @@ mod tests {
         assert_eq!(rows[1].fandex, "path:/c/x a");
         assert_eq!(rows[1].recoll, "dir:/c/x a");
         assert!(!rows[1].is_single_term());
+        assert!(rows[0].is_timed());
+    }
+
+    #[test]
+    fn only_count_rows_may_repeat_a_class() {
+        let twice = "term\ta\ta\trg\nterm\tb\tb\trg\nrare\tc\tc\trg\n";
+        let rows = parse_query_file(twice, Path::new("/c"), "q").unwrap();
+        assert_eq!(rows.iter().filter(|r| r.is_timed()).count(), 1);
+        let err =
+            parse_query_file("rare\ta\ta\trg\nrare\tb\tb\trg\n", Path::new("/c"), "q").unwrap_err();
+        assert!(err.to_string().starts_with("q:2:"), "{err}");
     }
 
     #[test]
@@ -190,7 +218,7 @@ mod tests {
         engine.close().unwrap();
         let searcher = fandex::open_searcher(&dir).unwrap();
         let rows = parse_query_file(
-            "common\tapple\tapple\trg\nand\tapple cherry\tapple cherry\trg\n",
+            "common\tapple\tapple\trg\nterm\tbanana\tbanana\trg\nand\tapple cherry\tapple cherry\trg\n",
             corpus.path(),
             "q",
         )

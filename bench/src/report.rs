@@ -7,8 +7,9 @@
 //! - `index` (tools `fandex`, `recollindex`, `tantivy-alone`, `read-floor`): `wall_s`, `rss_kb`,
 //!   `size_kb`, `docs`;
 //! - `noop` and `change100` (tools `fandex`, `recollindex`): `wall_s`, `rss_kb`;
-//! - `q:CLASS` (tools `fandex-cli`, `fandex-lib`, `recollq`, `rg`): `p50_ms`, `p99_ms`, `hits`; tool `-`
-//!   metric `query` holds the fandex query text;
+//! - `q:CLASS` (tools `fandex-cli`, `fandex-lib`, `recollq`, `rg`): `p50_ms`, `p99_ms`; files matched are
+//!   `hits` for `fandex-lib` and `recollq` and `lines` (of `rg -l`) for `rg`; tool `-` metric `query`
+//!   holds the fandex query text;
 //! - `count:TERM` (tools `fandex`, `rg`, `rg-z`, `recollq`, `recollq-stem`): `files`;
 //! - `run` (corpus `-`, tool `-`): facts about the run, printed as a list.
 //!
@@ -419,7 +420,7 @@ fn queries(d: &Data, out: &mut String) {
                 "{} / {} / {}",
                 count(d.med(c, &m, "fandex-lib", "hits")),
                 count(d.med(c, &m, "recollq", "hits")),
-                count(d.med(c, &m, "rg", "hits"))
+                count(d.med(c, &m, "rg", "lines"))
             ));
             rows.push(row);
         }
