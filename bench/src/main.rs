@@ -53,7 +53,8 @@ enum Sub {
         /// The corpus directory
         root: PathBuf,
     },
-    /// Query latency through the library (`open_searcher` + `QueryEngine::search`), per query
+    /// Query latency through the library (`open_searcher` + `QueryEngine::search`), per query, with
+    /// snippets (tool `fandex-lib`, what `fandex search` asks for) and without (`fandex-lib-nosnip`)
     LibQuery {
         /// Corpus name for the samples
         #[arg(long)]
@@ -61,7 +62,7 @@ enum Sub {
         /// Timed searches per query
         #[arg(long, default_value_t = 200)]
         reps: usize,
-        /// Hits asked for, with snippets (fandex search's default is 20)
+        /// Hits asked for (fandex search's default is 20)
         #[arg(long, default_value_t = 20)]
         limit: usize,
         /// The fandex index directory
@@ -159,11 +160,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let rows = queries::read_query_file(&file, &root)?;
             let engine = fandex::open_searcher(&IndexDir::at(index_dir))?;
-            for l in queries::measure(&engine, &rows, reps, limit)? {
-                let m = format!("q:{}", l.class);
-                sample(&corpus, &m, "fandex-lib", "p50_ms", l.millis.p50);
-                sample(&corpus, &m, "fandex-lib", "p99_ms", l.millis.p99);
-                sample(&corpus, &m, "fandex-lib", "hits", l.total);
+            for (tool, snippets) in [("fandex-lib", true), ("fandex-lib-nosnip", false)] {
+                for l in queries::measure(&engine, &rows, reps, limit, snippets)? {
+                    let m = format!("q:{}", l.class);
+                    sample(&corpus, &m, tool, "p50_ms", l.millis.p50);
+                    sample(&corpus, &m, tool, "p99_ms", l.millis.p99);
+                    sample(&corpus, &m, tool, "hits", l.total);
+                }
             }
         }
         Sub::Cmd {

@@ -112,13 +112,14 @@ pub struct Latency {
 pub const WARMUP: usize = 3;
 
 /// Runs every timed query (see [`QueryRow::is_timed`]) `reps` times through `engine`, after [`WARMUP`]
-/// untimed runs, asking for `limit` hits with snippets exactly as `fandex search` does, and summarizes
-/// the latencies.
+/// untimed runs, asking for `limit` hits, with snippets when `snippets` is set (as `fandex search`
+/// does), and summarizes the latencies.
 pub fn measure(
     engine: &QueryEngine,
     rows: &[QueryRow],
     reps: usize,
     limit: usize,
+    snippets: bool,
 ) -> Result<Vec<Latency>> {
     if reps == 0 {
         return Err(BenchError::Invalid("--reps must be at least 1".into()));
@@ -129,7 +130,7 @@ pub fn measure(
             query: row.fandex.clone(),
             limit,
             cwd: PathBuf::from("/"),
-            snippets: true,
+            snippets,
         };
         let run = || {
             engine.search(&request).map_err(|source| BenchError::Query {
@@ -223,16 +224,18 @@ mod tests {
             "q",
         )
         .unwrap();
-        let out = measure(&searcher, &rows, 5, 20).unwrap();
+        let out = measure(&searcher, &rows, 5, 20, true).unwrap();
         assert_eq!(out.len(), 2);
         assert_eq!((out[0].total, out[1].total), (2, 1));
         assert_eq!(out[0].millis.n, 5);
         assert!(out[0].millis.p50 > 0.0 && out[0].millis.p99 >= out[0].millis.p50);
         let bad = parse_query_file("x\t\"open\tx\trg\n", corpus.path(), "q").unwrap();
         assert!(matches!(
-            measure(&searcher, &bad, 1, 1),
+            measure(&searcher, &bad, 1, 1, true),
             Err(BenchError::Query { .. })
         ));
-        assert!(measure(&searcher, &rows, 0, 1).is_err());
+        assert!(measure(&searcher, &rows, 0, 1, true).is_err());
+        let plain = measure(&searcher, &rows, 2, 20, false).unwrap();
+        assert_eq!((plain[0].total, plain[1].total), (2, 1));
     }
 }
