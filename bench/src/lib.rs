@@ -4,6 +4,7 @@
 //! - [`floor`]: reading every byte of a corpus from the page cache (the I/O floor);
 //! - [`queries`]: query latency through the library, per query class;
 //! - [`cmd`]: latency of whole commands (CLI searches, `recollq`, `rg`), p50/p99 over many runs;
+//! - [`rss`]: anonymous and file-backed peaks of a process's resident memory;
 //! - [`report`]: the tables of `BENCHMARKS.md` from the raw samples of a run.
 
 pub mod cmd;
@@ -13,6 +14,7 @@ pub mod error;
 pub mod floor;
 pub mod queries;
 pub mod report;
+pub mod rss;
 pub mod stats;
 
 pub use error::{BenchError, Result};

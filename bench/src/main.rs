@@ -2,15 +2,17 @@
 //! line: `corpus measure tool metric value`, tab-separated, for `fandex-bench report`.
 
 use std::ffi::OsString;
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use fandex::IndexDir;
 use fandex_bench::cmd::{Program, time_program};
 use fandex_bench::engine::{self, Target};
-use fandex_bench::{floor, queries, report};
+use fandex_bench::{floor, queries, report, rss};
 
 #[derive(Debug, Parser)]
 #[command(about = "Measurements for fandex's benchmark harness (see bench/run)")]
@@ -97,6 +99,28 @@ enum Sub {
         #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<OsString>,
     },
+    /// Run a command (stdio inherited) sampling its resident memory; append the peaks as samples
+    /// (`rss_anon_kb`, `rss_file_kb`) to a file; exit with the command's exit code
+    WatchRss {
+        /// Append the samples to this file
+        #[arg(long)]
+        samples: PathBuf,
+        /// Corpus name for the samples
+        #[arg(long)]
+        corpus: String,
+        /// Measure name for the samples
+        #[arg(long)]
+        measure: String,
+        /// Tool name for the samples
+        #[arg(long)]
+        tool: String,
+        /// Milliseconds between samples
+        #[arg(long, default_value_t = 20)]
+        every_ms: u64,
+        /// The command
+        #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
     /// Render the tables of a samples file as Markdown
     Report {
         /// The samples file (results.tsv of a run)
@@ -108,7 +132,7 @@ fn sample(corpus: &str, measure: &str, tool: &str, metric: &str, value: impl std
     println!("{corpus}\t{measure}\t{tool}\t{metric}\t{value}");
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Sub::Floor { corpus, runs, root } => {
             for r in floor::measure(&root, runs)? {
@@ -197,9 +221,35 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let status = t.status.map_or("signal".to_owned(), |c| c.to_string());
             sample(&corpus, &measure, &tool, "status", status);
         }
+        Sub::WatchRss {
+            samples,
+            corpus,
+            measure,
+            tool,
+            every_ms,
+            args,
+        } => {
+            let (code, peaks) = rss::run_watched(&args, Duration::from_millis(every_ms))?;
+            let mut out = std::fs::OpenOptions::new()
+                .append(true)
+                .create(true)
+                .open(&samples)
+                .with_context(|| format!("cannot open {}", samples.display()))?;
+            for (metric, value) in [
+                ("rss_anon_kb", peaks.anon_kb),
+                ("rss_file_kb", peaks.file_kb),
+            ] {
+                writeln!(out, "{corpus}\t{measure}\t{tool}\t{metric}\t{value}")
+                    .with_context(|| format!("cannot write {}", samples.display()))?;
+            }
+            return Ok(match code {
+                Some(c) => ExitCode::from(u8::try_from(c).unwrap_or(2)),
+                None => ExitCode::from(2),
+            });
+        }
         Sub::Report { file } => print!("{}", report::render_file(&file)?),
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
 fn main() -> ExitCode {
@@ -211,7 +261,7 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     match run(Cli::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(err) => {
             eprintln!("fandex-bench: {err:#}");
             ExitCode::from(2)

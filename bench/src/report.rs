@@ -5,7 +5,7 @@
 //!
 //! - `corpus` (tool `-`): `files`, `bytes`, `gz_files` of each corpus;
 //! - `index` (tools `fandex`, `recollindex`, `tantivy-alone`, `read-floor`): `wall_s`, `rss_kb`,
-//!   `size_kb`, `docs`;
+//!   `rss_anon_kb`, `rss_file_kb`, `size_kb`, `docs`;
 //! - `noop` and `change100` (tools `fandex`, `recollindex`): `wall_s`, `rss_kb`;
 //! - `q:CLASS` (tools `fandex-cli`, `fandex-lib`, `fandex-lib-nosnip`, `recollq`, `rg`): `p50_ms`,
 //!   `p99_ms`; files matched are `hits` for `fandex-lib` and `recollq` and `lines` (of `rg -l`) for
@@ -279,6 +279,15 @@ fn full_index(d: &Data, out: &mut String) {
                 fmt(div(files, wall)),
                 fmt(div(bytes.map(|b| b / 1e6), wall)),
                 fmt(d.med(c, "index", tool, "rss_kb").map(|k| k / KIB_PER_MIB)),
+                format!(
+                    "{} / {}",
+                    fmt(d
+                        .med(c, "index", tool, "rss_anon_kb")
+                        .map(|k| k / KIB_PER_MIB)),
+                    fmt(d
+                        .med(c, "index", tool, "rss_file_kb")
+                        .map(|k| k / KIB_PER_MIB))
+                ),
                 fmt(d.med(c, "index", tool, "size_kb").map(|k| k / KIB_PER_MIB)),
                 count(d.med(c, "index", tool, "docs")),
                 ratio(div(wall, fandex_wall)),
@@ -316,6 +325,7 @@ fn full_index(d: &Data, out: &mut String) {
             "files/s",
             "MB/s",
             "peak RSS MiB",
+            "anon / file MiB",
             "index MiB",
             "docs",
             "time ÷ fandex",
@@ -323,8 +333,10 @@ fn full_index(d: &Data, out: &mut String) {
         &rows,
     );
     out.push_str(
-        "files/s and MB/s divide the corpus's files and bytes by the wall time, for every tool. \
-         `docs` is what each tool reports it holds.\n\n",
+        "files/s and MB/s divide the corpus's files and bytes by the wall time, for every tool. Peak \
+         RSS is `/usr/bin/time`'s; anon / file are the peaks of anonymous and file-backed (mmap) \
+         resident memory sampled every 20 ms from /proc (main process only). `docs` is what each \
+         tool reports it holds.\n\n",
     );
     table(
         out,
@@ -586,13 +598,17 @@ mod tests {
             ["code", "index", "fandex", "wall_s", "3.0"],
             ["code", "index", "fandex", "wall_s", "2.0"],
             ["code", "index", "fandex", "rss_kb", "102400"],
+            ["code", "index", "fandex", "rss_anon_kb", "61440"],
+            ["code", "index", "fandex", "rss_file_kb", "30720"],
             ["code", "index", "recollindex", "wall_s", "10.0"],
             ["code", "index", "tantivy-alone", "wall_s", "1.0"],
         ]);
         let out = render(&parse_samples(&text, "r").unwrap());
         // median 2.0 s: 500 files/s, 5.00 MB/s, 100 MiB; recoll 5x slower; tantivy 50% -> not met.
         assert!(
-            out.contains("| code | fandex | 2.00 | 3 | 500 | 5.00 | 100 | — | — | 1.00× |"),
+            out.contains(
+                "| code | fandex | 2.00 | 3 | 500 | 5.00 | 100 | 60.0 / 30.0 | — | — | 1.00× |"
+            ),
             "{out}"
         );
         assert!(out.contains("| code | recollindex | 10.0 | 1 |"), "{out}");
