@@ -115,18 +115,14 @@ mod tests {
 
     #[test]
     fn sees_a_child_allocate_memory() {
-        // python3 is on every machine the harness runs on (make-corpora.sh needs it).
-        let argv: Vec<OsString> = [
-            "python3",
-            "-c",
-            "import time; b = bytearray(64 << 20); b[::4096] = b'x' * len(b[::4096]); time.sleep(0.3)",
-        ]
-        .iter()
-        .map(OsString::from)
-        .collect();
+        // dd's 64 MiB block buffer is anonymous memory, touched by every read.
+        let argv: Vec<OsString> = ["dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=40"]
+            .iter()
+            .map(OsString::from)
+            .collect();
         let (code, peaks) = run_watched(&argv, Duration::from_millis(10)).unwrap();
         assert_eq!(code, Some(0));
-        assert!(peaks.samples > 3, "{peaks:?}");
+        assert!(peaks.samples >= 2, "{peaks:?}");
         assert!(peaks.anon_kb >= 60 << 10, "{peaks:?}");
         assert!(peaks.hwm_kb >= peaks.anon_kb, "{peaks:?}");
     }
