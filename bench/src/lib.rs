@@ -1,0 +1,20 @@
+//! Measurements for fandex's benchmark harness (`bench/run`) that a shell cannot take honestly:
+//!
+//! - [`engine`]: tantivy alone indexing already-extracted text held in memory (the engine's limit);
+//! - [`floor`]: reading every byte of a corpus from the page cache (the I/O floor);
+//! - [`queries`]: query latency through the library, per query class;
+//! - [`cmd`]: latency of whole commands (CLI searches, `recollq`, `rg`), p50/p99 over many runs;
+//! - [`rss`]: anonymous and file-backed peaks of a process's resident memory;
+//! - [`report`]: the tables of `BENCHMARKS.md` from the raw samples of a run.
+
+pub mod cmd;
+pub mod corpus;
+pub mod engine;
+pub mod error;
+pub mod floor;
+pub mod queries;
+pub mod report;
+pub mod rss;
+pub mod stats;
+
+pub use error::{BenchError, Result};
