@@ -131,6 +131,7 @@ pub fn measure(
             limit,
             cwd: PathBuf::from("/"),
             snippets,
+            home: None,
         };
         let run = || {
             engine.search(&request).map_err(|source| BenchError::Query {
