@@ -138,6 +138,8 @@ pub(crate) struct Cookie {
     pub registered: Instant,
     /// The generation that made everything before it searchable, once committed.
     pub done: Option<u64>,
+    /// Its own event has been applied (it may still wait for a postponed rescan).
+    pub seen: bool,
 }
 
 /// Catalog figures, recomputed at most every few seconds (they need a scan).
@@ -301,6 +303,7 @@ impl Inner {
                 Cookie {
                     registered: Instant::now(),
                     done: None,
+                    seen: false,
                 },
             );
             match cookie::create_from_child(&path) {

@@ -98,9 +98,14 @@ impl RescanLimiter {
             .collect()
     }
 
-    /// Whether a postponed rescan covers `path`.
-    fn covers(&self, path: &std::path::Path) -> bool {
-        self.deferred.iter().any(|(s, _, _)| path.starts_with(s))
+    /// Whether a postponed rescan blocks the sync cookie at `cookie`: any postponed rescan in the cookie's
+    /// root (its parent directory) means events from before the cookie may still be missing there, so the
+    /// cookie is settled only once that rescan has run.
+    fn blocks(&self, cookie: &std::path::Path) -> bool {
+        let root = cookie.parent().unwrap_or(cookie);
+        self.deferred
+            .iter()
+            .any(|(s, _, _)| s.starts_with(root) || root.starts_with(s))
     }
 
     fn next_due(&self) -> Option<Instant> {
@@ -264,17 +269,16 @@ fn apply(
         }
         return;
     }
-    if cookie_paths.is_empty() && scanned.is_empty() {
-        return;
-    }
+    // Every batch re-checks the waiting cookies: one held back by a postponed rescan is settled by the
+    // batch in which that rescan finally runs.
     let mut cookies = lock(&inner.cookies);
     for (path, cookie) in cookies.iter_mut() {
         // Its own event settles a cookie: every change before it was queued before it. A rescan settles
         // it only if the cookie existed before the batch was taken (the walk sees changes made before it
         // starts). A postponed rescan covering the cookie means events may still be missing.
-        let own_event = cookie_paths.contains(path);
+        cookie.seen |= cookie_paths.contains(path);
         let walked = cookie.registered < taken && scanned.iter().any(|s| path.starts_with(s));
-        if cookie.done.is_none() && !limiter.covers(path) && (own_event || walked) {
+        if cookie.done.is_none() && !limiter.blocks(path) && (cookie.seen || walked) {
             cookie.done = Some(generation);
         }
     }
