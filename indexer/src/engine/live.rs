@@ -308,19 +308,7 @@ impl Engine {
                     job.content = content;
                     jobs.push(job);
                 }
-                Plan::Move {
-                    id,
-                    old,
-                    path,
-                    meta,
-                    displaced,
-                } => outcomes.push(Outcome::Move {
-                    id,
-                    old,
-                    path,
-                    meta,
-                    displaced,
-                }),
+                Plan::Move(job) => outcomes.push(Outcome::Move(job)),
             }
         }
         let limits = super::limits_of(&self.config);
@@ -329,8 +317,8 @@ impl Engine {
             if let Outcome::Extracted { job, .. } | Outcome::Vanished(job) = &outcome {
                 pending.dirty.push(job.path.clone());
             }
-            if let Outcome::Move { path, .. } = &outcome {
-                pending.dirty.push(path.clone());
+            if let Outcome::Move(job) = &outcome {
+                pending.dirty.push(job.path.clone());
             }
             applier.apply(outcome, &mut pending.batch, summary, progress)
         };

@@ -118,13 +118,17 @@ enum Plan {
     /// Read and index the file under `id`.
     Extract(ExtractJob),
     /// Known content at a new path: rewrite the path only.
-    Move {
-        id: u64,
-        old: FileRecord,
-        path: PathBuf,
-        meta: std::fs::Metadata,
-        displaced: Option<(u64, FileRecord)>,
-    },
+    Move(MoveJob),
+}
+
+/// A known file found at a new path: its record and document move, the file is not read.
+struct MoveJob {
+    id: u64,
+    old: FileRecord,
+    path: PathBuf,
+    meta: std::fs::Metadata,
+    /// A record of another file that had the new path before, to remove.
+    displaced: Option<(u64, FileRecord)>,
 }
 
 struct ExtractJob {
@@ -150,13 +154,7 @@ enum Outcome {
     },
     /// The file disappeared (or stopped being a regular file) between the walk and the read.
     Vanished(ExtractJob),
-    Move {
-        id: u64,
-        old: FileRecord,
-        path: PathBuf,
-        meta: std::fs::Metadata,
-        displaced: Option<(u64, FileRecord)>,
-    },
+    Move(MoveJob),
 }
 
 fn mtime_ns(meta: &std::fs::Metadata) -> i64 {
@@ -705,13 +703,13 @@ impl Applier<'_> {
                 })?;
                 batch.put(job.id, &record, job.old.as_ref());
             }
-            Outcome::Move {
+            Outcome::Move(MoveJob {
                 id,
                 old,
                 path,
                 meta,
                 displaced,
-            } => {
+            }) => {
                 self.remove_displaced(displaced, batch);
                 let mut record = old.clone();
                 record.path = path.as_os_str().as_bytes().to_vec();
@@ -813,21 +811,7 @@ fn classify_all(
                 match classify(catalog, &mut claimed, path, &meta, false)? {
                     Plan::Unchanged => out_tx.send(Outcome::Unchanged).is_ok(),
                     Plan::Extract(job) => job_tx.send(job).is_ok(),
-                    Plan::Move {
-                        id,
-                        old,
-                        path,
-                        meta,
-                        displaced,
-                    } => out_tx
-                        .send(Outcome::Move {
-                            id,
-                            old,
-                            path,
-                            meta,
-                            displaced,
-                        })
-                        .is_ok(),
+                    Plan::Move(job) => out_tx.send(Outcome::Move(job)).is_ok(),
                 }
             }
         };
@@ -898,13 +882,13 @@ fn classify(
             && rec.size == meta.size()
             && rec.mtime_ns == mtime_ns(meta);
         if same_content {
-            return Ok(Plan::Move {
+            return Ok(Plan::Move(MoveJob {
                 id,
                 old: rec,
                 path,
                 meta: meta.clone(),
                 displaced,
-            });
+            }));
         }
         return Ok(Plan::Extract(ExtractJob {
             id,
