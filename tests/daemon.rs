@@ -69,8 +69,6 @@ fn convergence_fanotify() {
 }
 
 #[test]
-#[ignore = "known bug (issue 3): with fanotify content and inotify renames, about 1 run in 8 of this heavy \
-            workload ends with some files missing after sync; pure fanotify and pure inotify converge"]
 fn convergence_fanotify_content_inotify_renames() {
     convergence("fanotify", "inotify", 2);
 }
@@ -421,9 +419,6 @@ fn readiness_is_reported_to_systemd_after_reconciling() {
 }
 
 #[test]
-#[ignore = "known bug (issue 3): under a hard limit of 1024 descriptors, a 5,000-file burst on fanotify \
-            sometimes leaves a file with stale content after sync (the watcher's fd budget loses a \
-            close-write instead of reporting a rescan)"]
 fn a_daemon_short_of_file_descriptors_still_converges() {
     if !require_root("daemon fd exhaustion") {
         return;
@@ -435,25 +430,31 @@ fn a_daemon_short_of_file_descriptors_still_converges() {
     // delivered must become a rescan, never a silent loss.
     let fandex = env!("CARGO_BIN_EXE_fandex");
     let log = std::fs::File::create(s.env.tmp.path().join("daemon.log")).unwrap();
-    let mut child = {
-        let _guard = sysctl_lock(false);
-        std::process::Command::new("prlimit")
-            .args(["--nofile=1024:1024", "--"])
-            .arg(fandex)
-            .args([
-                "daemon",
-                "--backend",
-                "fanotify",
-                "--rename-source",
-                "fanotify",
-            ])
-            .arg(&work.root)
-            .env("FANDEX_INDEX_DIR", &s.env.index)
-            .env("XDG_CONFIG_HOME", s.env.tmp.path().join("no-config"))
-            .env("RUST_LOG", "info")
-            .stderr(log)
-            .spawn()
-            .expect("prlimit (util-linux)")
+    // Killed when dropped, also when an assertion fails.
+    let daemon = DaemonProc {
+        child: {
+            let _guard = sysctl_lock(false);
+            std::process::Command::new("prlimit")
+                .args(["--nofile=1024:1024", "--"])
+                .arg(fandex)
+                .args([
+                    "daemon",
+                    "--backend",
+                    "fanotify",
+                    "--rename-source",
+                    "fanotify",
+                ])
+                .arg(&work.root)
+                .env("FANDEX_INDEX_DIR", &s.env.index)
+                .env("XDG_CONFIG_HOME", s.env.tmp.path().join("no-config"))
+                .env(
+                    "RUST_LOG",
+                    std::env::var("FANDEX_TEST_LOG").unwrap_or_else(|_| "info".into()),
+                )
+                .stderr(log)
+                .spawn()
+                .expect("prlimit (util-linux)")
+        },
     };
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     while s.env.run(&["status"]).status.code() != Some(0) {
@@ -476,6 +477,5 @@ fn a_daemon_short_of_file_descriptors_still_converges() {
     verify(&s.env, &work.root);
     let status = s.env.status_json();
     assert_eq!(status["state"], "watching", "{status}");
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(daemon);
 }

@@ -153,6 +153,14 @@ impl Coalescer {
         }
     }
 
+    /// Schedules a walk of `scope` (a directory, or a single file), like a rescan from the watcher: used to
+    /// retry files that could not be read for want of a system resource.
+    pub fn push_rescan(&mut self, scope: PathBuf, reason: String, now: Instant) {
+        self.first.get_or_insert(now);
+        self.last = Some(now);
+        self.scan(scope, reason);
+    }
+
     fn scan(&mut self, scope: PathBuf, reason: String) {
         if self.scans.iter().any(|(s, _)| scope.starts_with(s)) {
             return;

@@ -29,6 +29,10 @@ pub enum OpenError {
     /// The file or one of its directories may not be read by this process.
     #[error("permission denied")]
     PermissionDenied,
+    /// The system is short of a resource (descriptors, memory) or the file is briefly locked: nothing is
+    /// wrong with the file, so it should be read again later rather than recorded as unreadable.
+    #[error("temporarily unavailable: {0}")]
+    Transient(#[source] io::Error),
     /// Any other I/O failure.
     #[error("I/O error: {0}")]
     Io(#[source] io::Error),
@@ -122,6 +126,10 @@ fn classify_error(path: &Path, e: io::Error) -> OpenError {
     match e.raw_os_error() {
         Some(libc::ENOENT) | Some(libc::ENOTDIR) => OpenError::NotFound,
         Some(libc::EACCES) | Some(libc::EPERM) => OpenError::PermissionDenied,
+        // EAGAIN: O_NONBLOCK and a conflicting lease.
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOMEM | libc::ENOBUFS | libc::EAGAIN) => {
+            OpenError::Transient(e)
+        }
         Some(libc::ELOOP) | Some(libc::ENXIO) | Some(libc::EISDIR) => {
             match std::fs::symlink_metadata(path) {
                 Ok(m) if !m.file_type().is_file() => OpenError::NotRegular {
@@ -142,6 +150,24 @@ mod tests {
     use std::os::unix::fs::PermissionsExt;
     use std::os::unix::net::UnixListener;
     use std::time::{Duration, Instant};
+
+    #[test]
+    fn resource_shortages_are_transient_not_the_files_fault() {
+        let p = Path::new("/nonexistent/fandex-test");
+        for code in [libc::EMFILE, libc::ENFILE, libc::ENOMEM, libc::EAGAIN] {
+            assert!(
+                matches!(
+                    classify_error(p, io::Error::from_raw_os_error(code)),
+                    OpenError::Transient(_)
+                ),
+                "errno {code}"
+            );
+        }
+        assert!(matches!(
+            classify_error(p, io::Error::from_raw_os_error(libc::EIO)),
+            OpenError::Io(_)
+        ));
+    }
 
     /// Open-file flags as the kernel reports them in `/proc/self/fdinfo`.
     fn fd_flags(file: &File) -> i32 {

@@ -91,6 +91,13 @@ pub fn run(common: &Common, args: &IndexArgs) -> anyhow::Result<ExitCode> {
             human_bytes(summary.bytes),
             summary.seconds,
         );
+        if summary.deferred > 0 {
+            println!(
+                "{} files could not be opened for want of system resources (descriptors or memory); \
+                 the next run reads them",
+                summary.deferred
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

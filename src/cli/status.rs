@@ -89,8 +89,14 @@ fn print_human(s: &serde_json::Value) {
     }
     let t = &s["totals"];
     println!(
-        "since start: {} indexed, {} moved, {} removed, {} failed, rescans {} ({} deferred)",
-        t["indexed"], t["moved"], t["removed"], t["failed"], t["rescans"], t["rescans_deferred"]
+        "since start: {} indexed, {} moved, {} removed, {} failed, {} retried for want of resources, rescans {} ({} deferred)",
+        t["indexed"],
+        t["moved"],
+        t["removed"],
+        t["failed"],
+        t["deferred"],
+        t["rescans"],
+        t["rescans_deferred"]
     );
     for f in s["catalog"]["recent_failures"]
         .as_array()

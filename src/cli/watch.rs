@@ -56,6 +56,7 @@ pub fn run(common: &Common, args: &WatchArgs) -> anyhow::Result<ExitCode> {
             backend: Backend::from(args.backend),
             rename_source: RenameSource::from(args.rename_source),
             excluded: vec![],
+            barrier_prefix: None,
         },
         tx,
     )

@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
 use fandex_indexer::catalog::{Catalog, Status as RecordStatus};
-use fandex_indexer::coalesce::{BatchLimits, Coalescer};
+use fandex_indexer::coalesce::{BatchLimits, Coalescer, Work};
 use fandex_indexer::config::SYNC_COOKIE_PREFIX;
 use fandex_indexer::engine::{Progress, UpdateRequest};
 use fandex_indexer::exclude::Exclusions;
@@ -128,6 +128,54 @@ pub(crate) struct Queue {
     pub stopping: bool,
     /// A sync cookie arrived: hand the batch on now instead of waiting for the batch window.
     pub urgent: bool,
+    /// The number the next change pushed gets (changes are numbered in arrival order).
+    next_seq: u64,
+    /// The number of the first change pushed since the coalescer was last empty.
+    oldest_pending: Option<u64>,
+}
+
+impl Queue {
+    fn new(coalescer: Coalescer) -> Self {
+        Self {
+            coalescer,
+            stopping: false,
+            urgent: false,
+            next_seq: 0,
+            oldest_pending: None,
+        }
+    }
+
+    /// Adds a change to the coalescer; returns its number.
+    pub fn push(&mut self, change: Change, now: Instant) -> u64 {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.oldest_pending.get_or_insert(seq);
+        self.coalescer.push(change, now);
+        seq
+    }
+
+    /// Schedules a walk of `scope` (see [`Coalescer::push_rescan`]); returns its number.
+    pub fn push_rescan(&mut self, scope: PathBuf, reason: String, now: Instant) -> u64 {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.oldest_pending.get_or_insert(seq);
+        self.coalescer.push_rescan(scope, reason, now);
+        seq
+    }
+
+    /// Takes the next batch, with its watermark: every change numbered below it is in this batch or an
+    /// earlier one. (A partial batch leaves the rest pending: its watermark stays at the oldest change
+    /// still possibly pending.)
+    pub fn take(&mut self) -> (Vec<Work>, u64) {
+        let work = self.coalescer.take();
+        let watermark = if self.coalescer.is_empty() {
+            self.oldest_pending = None;
+            self.next_seq
+        } else {
+            self.oldest_pending.unwrap_or(self.next_seq)
+        };
+        (work, watermark)
+    }
 }
 
 /// A sync cookie waiting for its commit.
@@ -138,8 +186,19 @@ pub(crate) struct Cookie {
     pub registered: Instant,
     /// The generation that made everything before it searchable, once committed.
     pub done: Option<u64>,
-    /// Its own event has been applied (it may still wait for a postponed rescan).
-    pub seen: bool,
+    /// The number of its `Created` change (from the namespace source), once it arrived.
+    pub created: Option<u64>,
+    /// The number of its close-write (`Modified`, from the content source), once it arrived. With content
+    /// and names from different kernel queues (fanotify + inotify) either may come first; only once both
+    /// have arrived has every change made before the cookie arrived from both queues.
+    pub written: Option<u64>,
+}
+
+impl Cookie {
+    /// Whether both of its events are in batches taken up to `watermark`.
+    pub fn seen_by(&self, watermark: u64) -> bool {
+        matches!((self.created, self.written), (Some(c), Some(w)) if c.max(w) < watermark)
+    }
 }
 
 /// Catalog figures, recomputed at most every few seconds (they need a scan).
@@ -303,7 +362,8 @@ impl Inner {
                 Cookie {
                     registered: Instant::now(),
                     done: None,
-                    seen: false,
+                    created: None,
+                    written: None,
                 },
             );
             match cookie::create_from_child(&path) {
@@ -434,6 +494,7 @@ impl Daemon {
                 backend,
                 rename_source,
                 excluded: pruned,
+                barrier_prefix: Some(SYNC_COOKIE_PREFIX.into()),
             },
             tx,
         )?;
@@ -455,11 +516,7 @@ impl Daemon {
             reader: engine.text_index().reader().clone(),
             catalog: engine.catalog().clone(),
             shared: Mutex::new(shared),
-            queue: Mutex::new(Queue {
-                coalescer: Coalescer::new(batch_limits(&opts.config)),
-                stopping: false,
-                urgent: false,
-            }),
+            queue: Mutex::new(Queue::new(Coalescer::new(batch_limits(&opts.config)))),
             wake: Condvar::new(),
             exclusions: Mutex::new(exclusions),
             config: Mutex::new(opts.config.clone()),
@@ -560,7 +617,7 @@ impl Daemon {
             let now = Instant::now();
             q.coalescer.set_limits(batch_limits(&config));
             for root in &roots {
-                q.coalescer.push(
+                q.push(
                     Change::Rescan {
                         scope: root.clone(),
                         reason: fandex_watcher::RescanReason::WatchFailed(

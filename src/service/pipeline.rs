@@ -27,9 +27,28 @@ const MAX_BACKOFF: Duration = Duration::from_secs(60);
 pub(crate) fn intake(inner: &Inner, events: Receiver<Change>) {
     for change in events.iter() {
         let urgent = is_cookie(change.path());
+        let sighting = match &change {
+            Change::Created {
+                path,
+                is_dir: false,
+            } if urgent => Some((path.clone(), true)),
+            Change::Modified { path, .. } if urgent => Some((path.clone(), false)),
+            _ => None,
+        };
         let mut queue = lock(&inner.queue);
         queue.urgent |= urgent;
-        queue.coalescer.push(change, Instant::now());
+        let seq = queue.push(change, Instant::now());
+        if let Some((path, created)) = sighting
+            && let Some(cookie) = lock(&inner.cookies).get_mut(&path)
+        {
+            // Numbered under the queue lock: no batch can be taken between the push and this.
+            let slot = if created {
+                &mut cookie.created
+            } else {
+                &mut cookie.written
+            };
+            slot.get_or_insert(seq);
+        }
         if queue.coalescer.len() > MAX_PENDING {
             let roots = lock(&inner.shared).roots.clone();
             warn!(
@@ -113,21 +132,42 @@ impl RescanLimiter {
     }
 }
 
-/// Waits for the next batch; the flag says the daemon is stopping (this is the last batch). The
-/// instant is when the batch was taken: rescans in it see every change made before then.
-fn next_batch(inner: &Inner, limiter: &mut RescanLimiter) -> (Vec<Work>, bool, Instant) {
+/// The next batch of work and what the pipeline needs to know about it.
+struct Batch {
+    work: Vec<Work>,
+    /// The daemon is stopping: this is the last batch.
+    last: bool,
+    /// When the batch was taken: rescans in it see every change made before then.
+    taken: Instant,
+    /// Every change numbered below this is in this batch or an earlier one.
+    watermark: u64,
+}
+
+/// Waits for the next batch.
+fn next_batch(inner: &Inner, limiter: &mut RescanLimiter) -> Batch {
     let mut queue = lock(&inner.queue);
     loop {
         let now = Instant::now();
         if queue.stopping {
-            return (queue.coalescer.take(), true, now);
+            let (work, watermark) = queue.take();
+            return Batch {
+                work,
+                last: true,
+                taken: now,
+                watermark,
+            };
         }
         let due = limiter.take_due(now);
         if !due.is_empty() || queue.urgent || queue.coalescer.is_ready(now) {
             queue.urgent = false;
-            let mut work = queue.coalescer.take();
+            let (mut work, watermark) = queue.take();
             work.extend(due);
-            return (work, false, now);
+            return Batch {
+                work,
+                last: false,
+                taken: now,
+                watermark,
+            };
         }
         let wake_at = match (queue.coalescer.deadline(), limiter.next_due()) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -146,6 +186,27 @@ fn next_batch(inner: &Inner, limiter: &mut RescanLimiter) -> (Vec<Work>, bool, I
     }
 }
 
+/// Schedules another read of files the engine could not open for want of a system resource (descriptors,
+/// memory). They go through the rescan limiter like any rescan, so a lasting shortage backs off.
+fn retry_deferred(inner: &Inner, summary: &fandex_indexer::engine::Summary) {
+    warn!(
+        files = summary.deferred,
+        "files could not be opened for want of system resources; retrying them"
+    );
+    let scopes = if summary.retry_list_truncated() {
+        lock(&inner.shared).roots.clone()
+    } else {
+        summary.retry.clone()
+    };
+    let now = Instant::now();
+    let mut queue = lock(&inner.queue);
+    for scope in scopes {
+        queue.push_rescan(scope, "retry after a resource shortage".into(), now);
+    }
+    drop(queue);
+    inner.wake.notify_all();
+}
+
 fn is_cookie(path: &std::path::Path) -> bool {
     path.file_name().is_some_and(|n| {
         n.as_encoded_bytes()
@@ -158,9 +219,10 @@ pub(crate) fn run(inner: &Inner, mut engine: Engine) {
     let mut limiter = RescanLimiter::default();
     let progress = Progress::default();
     loop {
-        let (work, last, taken) = next_batch(inner, &mut limiter);
-        if !work.is_empty() {
-            apply(inner, &mut engine, work, taken, &progress, &mut limiter);
+        let batch = next_batch(inner, &mut limiter);
+        let last = batch.last;
+        if !batch.work.is_empty() {
+            apply(inner, &mut engine, batch, &progress, &mut limiter);
         }
         if last {
             break;
@@ -175,11 +237,16 @@ pub(crate) fn run(inner: &Inner, mut engine: Engine) {
 fn apply(
     inner: &Inner,
     engine: &mut Engine,
-    work: Vec<Work>,
-    taken: Instant,
+    batch: Batch,
     progress: &Progress,
     limiter: &mut RescanLimiter,
 ) {
+    let Batch {
+        work,
+        taken,
+        watermark,
+        ..
+    } = batch;
     let now = Instant::now();
     let work = {
         let mut shared = lock(&inner.shared);
@@ -188,21 +255,14 @@ fn apply(
     if work.is_empty() {
         return;
     }
-    // Which sync cookies this batch settles: their own events, or a rescan that covers them.
-    let mut cookie_paths = Vec::new();
-    let mut scanned = Vec::new();
-    for item in &work {
-        match item {
-            Work::Refresh { path, .. } | Work::Remove { path } if is_cookie(path) => {
-                cookie_paths.push(path.clone())
-            }
-            Work::Move { from, to } => {
-                cookie_paths.extend([from, to].into_iter().filter(|p| is_cookie(p)).cloned());
-            }
-            Work::Rescan { scope, .. } => scanned.push(scope.clone()),
-            _ => {}
-        }
-    }
+    // Rescans in this batch settle the sync cookies they cover.
+    let scanned: Vec<PathBuf> = work
+        .iter()
+        .filter_map(|item| match item {
+            Work::Rescan { scope, .. } => Some(scope.clone()),
+            _ => None,
+        })
+        .collect();
     let exclusions = lock(&inner.exclusions).clone();
     let config = lock(&inner.config).clone();
     engine.set_config(config);
@@ -211,15 +271,23 @@ fn apply(
     let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
         engine.apply_work(work, &exclusions, progress)
     }));
+    let mut deferred = false;
     let failure = match result {
         Ok(Ok(summary)) => {
-            let mut shared = lock(&inner.shared);
-            let totals = &mut shared.totals;
-            totals.batches += 1;
-            totals.indexed += summary.indexed;
-            totals.moved += summary.moved;
-            totals.removed += summary.removed;
-            totals.failed += summary.failed;
+            {
+                let mut shared = lock(&inner.shared);
+                let totals = &mut shared.totals;
+                totals.batches += 1;
+                totals.indexed += summary.indexed;
+                totals.moved += summary.moved;
+                totals.removed += summary.removed;
+                totals.failed += summary.failed;
+                totals.deferred += summary.deferred;
+            }
+            if summary.deferred > 0 {
+                deferred = true;
+                retry_deferred(inner, &summary);
+            }
             None
         }
         Ok(Err(err)) => Some(err.to_string()),
@@ -257,7 +325,7 @@ fn apply(
         let roots = lock(&inner.shared).roots.clone();
         let mut queue = lock(&inner.queue);
         for root in roots {
-            queue.coalescer.push(
+            queue.push(
                 Change::Rescan {
                     scope: root,
                     reason: fandex_watcher::RescanReason::WatchFailed(format!(
@@ -269,16 +337,21 @@ fn apply(
         }
         return;
     }
+    if deferred {
+        // Files from before a cookie may be among those to retry: cookies wait for the retry's batch.
+        return;
+    }
     // Every batch re-checks the waiting cookies: one held back by a postponed rescan is settled by the
     // batch in which that rescan finally runs.
     let mut cookies = lock(&inner.cookies);
     for (path, cookie) in cookies.iter_mut() {
-        // Its own event settles a cookie: every change before it was queued before it. A rescan settles
-        // it only if the cookie existed before the batch was taken (the walk sees changes made before it
-        // starts). A postponed rescan covering the cookie means events may still be missing.
-        cookie.seen |= cookie_paths.contains(path);
+        // Its own events settle a cookie once every change that arrived before them has been applied.
+        // A rescan settles it only if the cookie existed before the batch was taken (the walk sees
+        // changes made before it starts). A postponed rescan covering the cookie means events may still
+        // be missing.
+        let seen = cookie.seen_by(watermark);
         let walked = cookie.registered < taken && scanned.iter().any(|s| path.starts_with(s));
-        if cookie.done.is_none() && !limiter.blocks(path) && (cookie.seen || walked) {
+        if cookie.done.is_none() && !limiter.blocks(path) && (seen || walked) {
             cookie.done = Some(generation);
         }
     }
@@ -324,5 +397,55 @@ mod tests {
         // Other scopes are independent.
         assert_eq!(limiter.filter(vec![rescan("/s")], t1, &mut totals).len(), 1);
         assert_eq!(totals.rescans["queue overflow"], 3);
+    }
+
+    fn modified(p: &str) -> Change {
+        Change::Modified {
+            path: p.into(),
+            content: None,
+        }
+    }
+
+    #[test]
+    fn a_partial_batch_keeps_the_watermark_at_the_oldest_pending_change() {
+        use fandex_indexer::coalesce::{BatchLimits, Coalescer};
+        let limits = BatchLimits {
+            max_items: 2,
+            max_delay: Duration::from_millis(10),
+            settle: Duration::from_millis(10),
+            max_fds: 0,
+        };
+        let mut queue = super::super::Queue::new(Coalescer::new(limits));
+        let now = Instant::now();
+        for p in ["/r/a", "/r/b", "/r/c"] {
+            queue.push(modified(p), now);
+        }
+        let cookie = queue.push(modified("/r/.fandex-sync-1"), now);
+        // Two refreshes fit: the rest (and any rescan) is still pending, so nothing from the first change
+        // on is known to be applied.
+        let (work, watermark) = queue.take();
+        assert_eq!(work.len(), 2);
+        assert_eq!(watermark, 0);
+        let (work, watermark) = queue.take();
+        assert_eq!(work.len(), 2);
+        assert!(cookie < watermark);
+        assert_eq!(watermark, 4);
+        // Nothing pending: the next change starts a new window.
+        let next = queue.push(modified("/r/d"), now);
+        assert_eq!(queue.take().1, next + 1);
+    }
+
+    #[test]
+    fn a_cookie_needs_both_of_its_events() {
+        let mut cookie = super::super::Cookie {
+            registered: Instant::now(),
+            done: None,
+            created: Some(3),
+            written: None,
+        };
+        assert!(!cookie.seen_by(100));
+        cookie.written = Some(7);
+        assert!(!cookie.seen_by(7));
+        assert!(cookie.seen_by(8));
     }
 }

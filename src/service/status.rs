@@ -55,6 +55,8 @@ pub struct Totals {
     pub removed: u64,
     /// Files that failed (unreadable or malformed).
     pub failed: u64,
+    /// Files whose read was put off for want of system resources (descriptors, memory) and retried.
+    pub deferred: u64,
     /// Rescans run, by reason.
     pub rescans: BTreeMap<String, u64>,
     /// Rescans postponed by the backoff (no recrawl storms).

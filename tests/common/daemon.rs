@@ -472,8 +472,16 @@ pub fn verify(env: &Env, root: &Path) {
         if found != expected {
             let missing: Vec<_> = expected.difference(&found).collect();
             let extra: Vec<_> = found.difference(&expected).collect();
+            // Tell a late update (sync returned too early) from a lost one.
+            std::thread::sleep(std::time::Duration::from_secs(3));
+            let again = env.search(&word);
+            let diag = format!(
+                "3 s later still missing {:?}, extra {:?}",
+                expected.difference(&again).collect::<Vec<_>>(),
+                again.difference(&expected).collect::<Vec<_>>()
+            );
             panic!(
-                "hits for {word} differ: missing {missing:?}, extra {extra:?}\n{}",
+                "hits for {word} differ: missing {missing:?}, extra {extra:?}\n{diag}\n{}",
                 env.daemon_log()
             );
         }

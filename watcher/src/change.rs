@@ -3,35 +3,90 @@
 use std::fmt;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// An open, read-only file descriptor on the content of a changed file, as delivered by a fanotify event.
 ///
 /// The indexer reads content through it instead of reopening the path, so it sees the exact file that was
-/// written even if the name has since moved. Dropping it closes the descriptor.
-pub struct ContentFd(OwnedFd);
+/// written even if the name has since moved. Dropping it closes the descriptor. Descriptors made by the
+/// watcher count against its budget until they are dropped (or turned into an [`OwnedFd`]).
+pub struct ContentFd {
+    fd: OwnedFd,
+    _permit: Option<Permit>,
+}
 
 impl ContentFd {
-    /// Wraps a descriptor the caller owns.
+    /// Wraps a descriptor the caller owns (not counted against any budget).
     pub fn new(fd: OwnedFd) -> Self {
-        Self(fd)
+        Self { fd, _permit: None }
     }
 
-    /// Gives the descriptor back, for example to turn it into a [`std::fs::File`].
+    /// Gives the descriptor back, for example to turn it into a [`std::fs::File`]; it no longer counts
+    /// against the watcher's budget.
     pub fn into_owned_fd(self) -> OwnedFd {
-        self.0
+        self.fd
+    }
+}
+
+/// Counts the content descriptors alive anywhere (held by the watcher, queued, or in a consumer's hands)
+/// against a cap, so a burst of events cannot fill the process's descriptor table: beyond the cap, files
+/// are reported without a descriptor and read by path instead.
+#[derive(Debug)]
+pub(crate) struct FdBudget {
+    held: AtomicUsize,
+    cap: usize,
+}
+
+impl FdBudget {
+    /// A budget of `cap` descriptors.
+    pub(crate) fn new(cap: usize) -> Arc<Self> {
+        Arc::new(Self {
+            held: AtomicUsize::new(0),
+            cap,
+        })
+    }
+
+    /// A budget for this process: a quarter of the soft descriptor limit, between 16 and 4096.
+    pub(crate) fn for_process() -> Arc<Self> {
+        let limit = crate::fanotify::sys::nofile_soft_limit().unwrap_or(1024);
+        Self::new(usize::try_from(limit / 4).unwrap_or(4096).clamp(16, 4096))
+    }
+
+    /// How many more descriptors may be made now.
+    pub(crate) fn room(&self) -> usize {
+        self.cap.saturating_sub(self.held.load(Ordering::Relaxed))
+    }
+
+    /// Counts `fd` (made whether or not there was room: the kernel already installed it).
+    pub(crate) fn wrap(self: &Arc<Self>, fd: OwnedFd) -> ContentFd {
+        self.held.fetch_add(1, Ordering::Relaxed);
+        ContentFd {
+            fd,
+            _permit: Some(Permit(self.clone())),
+        }
+    }
+}
+
+/// One counted descriptor; released when dropped.
+struct Permit(Arc<FdBudget>);
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        self.0.held.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
 impl AsFd for ContentFd {
     fn as_fd(&self) -> BorrowedFd<'_> {
-        self.0.as_fd()
+        self.fd.as_fd()
     }
 }
 
 impl fmt::Debug for ContentFd {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use std::os::fd::AsRawFd;
-        write!(f, "ContentFd({})", self.0.as_raw_fd())
+        write!(f, "ContentFd({})", self.fd.as_raw_fd())
     }
 }
 
@@ -125,5 +180,31 @@ impl Change {
             | Self::Rescan { scope: path, .. } => path,
             Self::Renamed { to, .. } => to,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_budget_counts_live_descriptors() {
+        let budget = FdBudget::new(2);
+        let open = || OwnedFd::from(std::fs::File::open("/dev/null").unwrap());
+        let a = budget.wrap(open());
+        let b = budget.wrap(open());
+        assert_eq!(budget.room(), 0);
+        // Over the cap still counts (the kernel made it), and room never underflows.
+        let c = budget.wrap(open());
+        assert_eq!(budget.room(), 0);
+        drop(c);
+        drop(a);
+        assert_eq!(budget.room(), 1);
+        let owned = b.into_owned_fd();
+        assert_eq!(budget.room(), 2);
+        drop(owned);
+        // Uncounted descriptors do not touch it.
+        let _d = ContentFd::new(open());
+        assert_eq!(budget.room(), 2);
     }
 }

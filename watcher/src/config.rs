@@ -40,6 +40,10 @@ pub struct WatchConfig {
     pub rename_source: RenameSource,
     /// Subtrees whose events are dropped (the index directory); never watched by inotify.
     pub excluded: Vec<PathBuf>,
+    /// File names starting with this prefix are *barriers* (sync markers): before the creation of one is
+    /// reported, every modification still waiting for its close-write is delivered, so a consumer that
+    /// has seen a barrier's `Created` and `Modified` has seen every change observed before it.
+    pub barrier_prefix: Option<std::ffi::OsString>,
 }
 
 /// The source chosen for one aspect of one filesystem.

@@ -56,7 +56,7 @@ pub(crate) enum Raw {
     /// An fd-group event on a filesystem whose namespace comes from inotify.
     Content {
         path: PathBuf,
-        fd: OwnedFd,
+        fd: ContentFd,
         final_: bool,
     },
     /// Something was lost.
@@ -138,7 +138,7 @@ struct Pending {
     since: Instant,
     deadline: Instant,
     handle: Option<Handle>,
-    fd: Option<OwnedFd>,
+    fd: Option<ContentFd>,
     /// Seen by inotify only, where the fd group also watches: drop it if the fd group saw our own write.
     check_own: bool,
 }
@@ -282,6 +282,10 @@ impl Engine {
             self.stats.add_dropped_outside(1);
             return Ok(());
         }
+        if self.filter.is_barrier(&path) {
+            // Nothing observed before a barrier may be delivered after it.
+            self.flush_pending(None)?;
+        }
         self.emit(Change::Created {
             path: path.clone(),
             is_dir,
@@ -383,7 +387,7 @@ impl Engine {
         path: PathBuf,
         final_: bool,
         handle: Option<Handle>,
-        fd: Option<OwnedFd>,
+        fd: Option<ContentFd>,
     ) -> Result<(), Stopped> {
         self.on_content_checked(path, final_, handle, fd, false)
     }
@@ -395,7 +399,7 @@ impl Engine {
         path: PathBuf,
         final_: bool,
         handle: Option<Handle>,
-        fd: Option<OwnedFd>,
+        fd: Option<ContentFd>,
         check_own: bool,
     ) -> Result<(), Stopped> {
         if !self.filter.in_scope(&path) {
@@ -413,10 +417,7 @@ impl Engine {
                     true,
                 ),
             };
-            return self.emit(Change::Modified {
-                path,
-                content: fd.map(ContentFd::new),
-            });
+            return self.emit(Change::Modified { path, content: fd });
         }
         let now = Instant::now();
         let entry = self.pending.entry(path).or_insert(Pending {
@@ -437,7 +438,7 @@ impl Engine {
     }
 
     /// The descriptor to attach to a modification found in the FID log, when content comes from fanotify.
-    fn content_fd(&self, handle: Option<&Handle>, join: bool) -> Option<OwnedFd> {
+    fn content_fd(&self, handle: Option<&Handle>, join: bool) -> Option<ContentFd> {
         if !self.content_fds {
             return None;
         }
@@ -448,10 +449,14 @@ impl Engine {
                 return Some(fd);
             }
         }
+        if self.store.fds().room() == 0 {
+            // Out of descriptors: the file is read by path instead.
+            return None;
+        }
         let mount = self.mounts.get(&handle.fsid)?;
         let fd = sys::open_by_handle(mount.as_fd(), handle, EVENT_FD_FLAGS as libc::c_int).ok()?;
         match sys::fd_stat(fd.as_fd()) {
-            Ok((_, _, nlink, false)) if nlink > 0 => Some(fd),
+            Ok((_, _, nlink, false)) if nlink > 0 => Some(self.store.fds().wrap(fd)),
             _ => None,
         }
     }
@@ -464,14 +469,17 @@ impl Engine {
         }
     }
 
-    fn flush_pending(&mut self, now: Instant) -> Result<(), Stopped> {
-        let due: Vec<PathBuf> = self
+    /// Delivers the pending modifications that are due at `now` (all of them with `None`).
+    fn flush_pending(&mut self, now: Option<Instant>) -> Result<(), Stopped> {
+        let mut due: Vec<(Instant, PathBuf)> = self
             .pending
             .iter()
-            .filter(|(_, p)| p.deadline <= now)
-            .map(|(k, _)| k.clone())
+            .filter(|(_, p)| now.is_none_or(|now| p.deadline <= now))
+            .map(|(k, p)| (p.since, k.clone()))
             .collect();
-        for path in due {
+        // In the order they were observed.
+        due.sort();
+        for (_, path) in due {
             if let Some(p) = self.pending.remove(&path) {
                 if p.check_own && self.own_write(&path, p.since) {
                     self.stats.add_dropped_own(1);
@@ -480,13 +488,13 @@ impl Engine {
                 let fd = match p.fd {
                     Some(fd) => Some(fd),
                     // inotify has no descriptor: open the file ourselves (our reads are not reported).
-                    None if p.check_own => open_content(&path),
+                    None if p.check_own && self.store.fds().room() > 0 => {
+                        open_content(&path).map(|fd| self.store.fds().wrap(fd))
+                    }
+                    None if p.check_own => None,
                     None => self.content_fd(p.handle.as_ref(), false),
                 };
-                self.emit(Change::Modified {
-                    path,
-                    content: fd.map(ContentFd::new),
-                })?;
+                self.emit(Change::Modified { path, content: fd })?;
             }
         }
         Ok(())
@@ -606,7 +614,7 @@ impl Engine {
             }
             self.announce_notify_overflow()?;
             let now = Instant::now();
-            self.flush_pending(now)?;
+            self.flush_pending(Some(now))?;
             self.inotify_tick(now)?;
         }
     }

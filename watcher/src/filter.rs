@@ -1,5 +1,7 @@
 //! Which paths belong to the watched set: under a root and not under an excluded subtree.
 
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 /// The roots and excluded subtrees, compared component-wise on raw bytes.
@@ -7,11 +9,28 @@ use std::path::{Path, PathBuf};
 pub(crate) struct Filter {
     roots: Vec<PathBuf>,
     excluded: Vec<PathBuf>,
+    barrier_prefix: Option<OsString>,
 }
 
 impl Filter {
-    pub(crate) fn new(roots: Vec<PathBuf>, excluded: Vec<PathBuf>) -> Self {
-        Self { roots, excluded }
+    pub(crate) fn new(
+        roots: Vec<PathBuf>,
+        excluded: Vec<PathBuf>,
+        barrier_prefix: Option<OsString>,
+    ) -> Self {
+        Self {
+            roots,
+            excluded,
+            barrier_prefix,
+        }
+    }
+
+    /// Whether `p` names a barrier (a sync marker: see [`crate::WatchConfig::barrier_prefix`]).
+    pub(crate) fn is_barrier(&self, p: &Path) -> bool {
+        match (&self.barrier_prefix, p.file_name()) {
+            (Some(prefix), Some(name)) => name.as_bytes().starts_with(prefix.as_bytes()),
+            _ => false,
+        }
     }
 
     /// Whether `p` is excluded.
@@ -40,7 +59,11 @@ mod tests {
 
     #[test]
     fn scope_is_component_wise() {
-        let f = Filter::new(vec!["/w/r".into()], vec!["/w/r/.idx".into()]);
+        let f = Filter::new(
+            vec!["/w/r".into()],
+            vec!["/w/r/.idx".into()],
+            Some(".sync-".into()),
+        );
         assert!(f.in_scope(Path::new("/w/r")));
         assert!(f.in_scope(Path::new("/w/r/a")));
         assert!(!f.in_scope(Path::new("/w/rr/a")));
@@ -48,5 +71,8 @@ mod tests {
         assert!(f.in_scope(Path::new("/w/r/.idx2")));
         assert_eq!(f.roots_under(Path::new("/w")), vec![PathBuf::from("/w/r")]);
         assert!(f.roots_under(Path::new("/w/r/a")).is_empty());
+        assert!(f.is_barrier(Path::new("/w/r/.sync-1")));
+        assert!(!f.is_barrier(Path::new("/w/r/.sync-1/x")));
+        assert!(!f.is_barrier(Path::new("/w/r/x.sync-1")));
     }
 }

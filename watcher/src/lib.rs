@@ -77,7 +77,7 @@ impl Watcher {
         })?);
         let (stop_tx, stop_rx) = bounded::<()>(0);
         let (raw_tx, raw_rx) = bounded(RAW_CAPACITY);
-        let store = Arc::new(fanotify::ContentStore::default());
+        let store = Arc::new(fanotify::ContentStore::new(change::FdBudget::for_process()));
         let mounts = select::mounts(&sel.filesystems);
         let fid_roots: Vec<_> = sel
             .filesystems
@@ -86,7 +86,11 @@ impl Watcher {
             .flat_map(|f| f.roots.clone())
             .collect();
 
-        let filter = filter::Filter::new(config.roots.clone(), config.excluded.clone());
+        let filter = filter::Filter::new(
+            config.roots.clone(),
+            config.excluded.clone(),
+            config.barrier_prefix.clone(),
+        );
         let mut engine = Engine::new(
             filter,
             sink,

@@ -85,6 +85,30 @@ combos!(truncate_by_path, |c| {
     }
 });
 
+combos!(barrier_comes_after_pending_modifications, |c| {
+    // A truncate by path has no close-write: its modification waits a while for one. A barrier (a sync
+    // marker) created just after must not overtake it.
+    let h = Harness::new(
+        c,
+        Opts {
+            setup: "printf hello > $R/a",
+            barrier_prefix: Some(".sync-"),
+            ..Opts::default()
+        },
+    );
+    h.sh("python3 -c 'import os,sys; os.truncate(sys.argv[1], 2)' $R/a && : > $R/.sync-1");
+    let got = h.norm(&h.events());
+    let at = |s: &str| got.iter().position(|g| g == s);
+    let modified = at("MODIFIED root/a").unwrap_or_else(|| panic!("{c:?}: no MODIFIED: {got:?}"));
+    let barrier =
+        at("CREATED root/.sync-1").unwrap_or_else(|| panic!("{c:?}: no barrier: {got:?}"));
+    assert!(
+        modified < barrier,
+        "{c:?}: barrier overtook a modification: {got:?}"
+    );
+    assert!(at("MODIFIED root/.sync-1").is_some(), "{c:?}: {got:?}");
+});
+
 combos!(rename_file, |c| {
     let h = h(c, "printf x > $R/a");
     h.sh("mv $R/a $R/b");

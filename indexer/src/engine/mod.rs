@@ -53,6 +53,9 @@ pub struct Progress {
     pub bytes: AtomicU64,
 }
 
+/// Longest list of deferred paths a [`Summary`] keeps.
+pub const RETRY_LIST_MAX: usize = 10_000;
+
 /// What an update did.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Summary {
@@ -68,6 +71,12 @@ pub struct Summary {
     pub skipped: u64,
     /// Files or directories that could not be read or extracted (recorded, not retried until changed).
     pub failed: u64,
+    /// Files that could not be opened for want of a system resource (descriptors, memory): left as they
+    /// were, to be read again (the daemon retries them; `fandex index` on its next run).
+    pub deferred: u64,
+    /// The paths of up to [`RETRY_LIST_MAX`] deferred files, for the daemon to retry.
+    #[serde(skip)]
+    pub retry: Vec<PathBuf>,
     /// Records removed because their files are gone.
     pub removed: u64,
     /// Bytes read.
@@ -87,6 +96,23 @@ impl Summary {
         self.failed += other.failed;
         self.removed += other.removed;
         self.bytes += other.bytes;
+        self.deferred += other.deferred;
+        for path in &other.retry {
+            self.note_retry(path.clone());
+        }
+    }
+
+    /// Records a deferred file (its path only while the list is short: beyond that the daemon retries
+    /// whole roots).
+    fn note_retry(&mut self, path: PathBuf) {
+        if self.retry.len() < RETRY_LIST_MAX {
+            self.retry.push(path);
+        }
+    }
+
+    /// Whether more files were deferred than [`Summary::retry`] lists.
+    pub fn retry_list_truncated(&self) -> bool {
+        self.deferred > self.retry.len() as u64
     }
 }
 
@@ -154,6 +180,8 @@ enum Outcome {
     },
     /// The file disappeared (or stopped being a regular file) between the walk and the read.
     Vanished(ExtractJob),
+    /// The file could not be opened for want of a system resource: left as it was, to be read again.
+    Deferred(ExtractJob, String),
     Move(MoveJob),
 }
 
@@ -256,6 +284,7 @@ fn run_extract(mut job: ExtractJob, limits: &Limits, progress: &Progress) -> Out
     let (mut file, meta) = match opened {
         Ok(opened) => opened,
         Err(OpenError::NotFound | OpenError::NotRegular { .. }) => return Outcome::Vanished(job),
+        Err(OpenError::Transient(err)) => return Outcome::Deferred(job, err.to_string()),
         Err(err) => {
             // Unreadable: record the error; the file is still found by name. We have no fstat, so take
             // lstat for the identity (the walk saw a regular file here).
@@ -665,6 +694,12 @@ impl Applier<'_> {
             Outcome::Unchanged => summary.unchanged += 1,
             Outcome::Special => summary.skipped += 1,
             Outcome::WalkError => summary.failed += 1,
+            Outcome::Deferred(job, why) => {
+                // Nothing is recorded: the old record (if any) stays until the file can be read.
+                debug!(path = %job.path.display(), why, "deferred");
+                summary.deferred += 1;
+                summary.note_retry(job.path);
+            }
             Outcome::Vanished(job) => {
                 summary.skipped += 1;
                 self.remove_displaced(job.displaced, batch);

@@ -18,6 +18,7 @@ use crossbeam_channel::Sender;
 use sys::{Handle, RawEvent};
 
 use crate::RescanReason;
+use crate::change::{ContentFd, FdBudget};
 use crate::engine::{NsEvent, Raw};
 
 /// Flags of the event descriptors the fd group installs.
@@ -99,14 +100,30 @@ pub(crate) struct FsInfo {
 ///
 /// It also remembers which files our own process wrote recently (by device and inode), so that an inotify
 /// modification without a pid can be recognized as ours.
-#[derive(Default)]
 pub(crate) struct ContentStore {
-    map: Mutex<HashMap<Handle, (OwnedFd, Instant)>>,
+    map: Mutex<HashMap<Handle, (ContentFd, Instant)>>,
     cond: Condvar,
     own: Mutex<HashMap<(u64, u64), Instant>>,
+    /// Every content descriptor made by the watcher counts here.
+    fds: Arc<FdBudget>,
 }
 
 impl ContentStore {
+    /// An empty store; its descriptors (and all others the watcher makes) count against `fds`.
+    pub(crate) fn new(fds: Arc<FdBudget>) -> Self {
+        Self {
+            map: Mutex::new(HashMap::new()),
+            cond: Condvar::new(),
+            own: Mutex::new(HashMap::new()),
+            fds,
+        }
+    }
+
+    /// The descriptor budget.
+    pub(crate) fn fds(&self) -> &Arc<FdBudget> {
+        &self.fds
+    }
+
     fn note_own(&self, dev: u64, ino: u64) {
         if let Ok(mut own) = self.own.lock() {
             let now = Instant::now();
@@ -128,7 +145,7 @@ impl ContentStore {
             .is_some_and(|t| t >= since)
     }
 
-    fn insert(&self, handle: Handle, fd: OwnedFd) {
+    fn insert(&self, handle: Handle, fd: ContentFd) {
         let Ok(mut map) = self.map.lock() else { return };
         let now = Instant::now();
         map.insert(handle, (fd, now));
@@ -139,7 +156,7 @@ impl ContentStore {
     }
 
     /// Takes the descriptor for `handle`, waiting up to `wait` for the fd thread to deliver it.
-    pub(crate) fn take(&self, handle: &Handle, wait: Duration) -> Option<OwnedFd> {
+    pub(crate) fn take(&self, handle: &Handle, wait: Duration) -> Option<ContentFd> {
         let deadline = Instant::now() + wait;
         let mut map = self.map.lock().ok()?;
         loop {
@@ -180,6 +197,9 @@ fn content_fd_budget() -> u64 {
 fn content_buffer_len(budget: u64) -> usize {
     budget.min(65_536 / 24) as usize * 24
 }
+
+/// How long the fd thread waits when every budgeted descriptor is out.
+const FULL_BUDGET_WAIT: Duration = Duration::from_millis(5);
 
 /// How often the fd thread counts open descriptors (walking /proc/self/fd is O(open fds)).
 const RECOUNT_EVERY: Duration = Duration::from_millis(250);
@@ -229,7 +249,14 @@ pub(crate) fn run_content(
                 continue;
             }
         }
-        let mut buf = vec![0u8; content_buffer_len(budget)];
+        // Descriptors already out (stored, queued, or being read by the indexer) count too: without room,
+        // the events wait in the kernel queue.
+        let room = store.fds().room() as u64;
+        if room == 0 {
+            std::thread::sleep(FULL_BUDGET_WAIT);
+            continue;
+        }
+        let mut buf = vec![0u8; content_buffer_len(budget.min(room))];
         let n = match sys::read_nonblocking(group.as_fd(), &mut buf) {
             Ok(n) => n,
             Err(e) => {
@@ -285,7 +312,7 @@ fn handle_content_event(
     stats: &crate::engine::Stats,
     fd_error_episode: &mut bool,
 ) -> bool {
-    let fd = sys::adopt_event_fd(ev.fd);
+    let fd = sys::adopt_event_fd(ev.fd).map(|fd| store.fds().wrap(fd));
     if ev.mask & libc::FAN_Q_OVERFLOW != 0 {
         tracing::warn!("fanotify content queue overflowed");
         return tx

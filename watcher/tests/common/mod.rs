@@ -145,6 +145,7 @@ pub struct Opts<'a> {
     pub excluded: Option<&'a str>,
     pub sink_capacity: usize,
     pub lower_queues: bool,
+    pub barrier_prefix: Option<&'a str>,
 }
 
 impl Default for Opts<'_> {
@@ -155,6 +156,7 @@ impl Default for Opts<'_> {
             excluded: None,
             sink_capacity: 100_000,
             lower_queues: false,
+            barrier_prefix: None,
         }
     }
 }
@@ -182,6 +184,7 @@ impl Harness {
                 .excluded
                 .map(|e| vec![root.join(e)])
                 .unwrap_or_default(),
+            barrier_prefix: opts.barrier_prefix.map(Into::into),
         };
         let (tx, rx) = bounded(opts.sink_capacity);
         let watcher = if opts.lower_queues {
