@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(build-essential pkg-config ca-certificates curl e2fsprogs util-linux mount acl)
+# btrfs-progs and bindfs (FUSE): the watcher's per-filesystem fallback tests.
+packages=(build-essential pkg-config ca-certificates curl e2fsprogs util-linux mount acl btrfs-progs bindfs)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -88,6 +88,9 @@ pub const DEFAULT_EXCLUDES: &[&str] = &[
     ".Trash-*/",
     "lost+found/",
     "*.swp",
+    // libfuse keeps a file unlinked while open under this name until the last descriptor closes, and
+    // then deletes it behind the FUSE mount's back (no event reports it).
+    ".fuse_hidden*",
     "*.swx",
     "*~",
     ".#*",

@@ -89,15 +89,22 @@ fn print_human(s: &serde_json::Value) {
     }
     let t = &s["totals"];
     println!(
-        "since start: {} indexed, {} moved, {} removed, {} failed, {} retried for want of resources, rescans {} ({} deferred)",
-        t["indexed"],
-        t["moved"],
-        t["removed"],
-        t["failed"],
-        t["deferred"],
-        t["rescans"],
-        t["rescans_deferred"]
+        "since start: {} indexed, {} moved, {} removed, {} failed, {} put off for want of resources",
+        t["indexed"], t["moved"], t["removed"], t["failed"], t["deferred"]
     );
+    let rescans: Vec<String> = t["rescans"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(reason, n)| format!("{n} for {reason}"))
+        .collect();
+    if !rescans.is_empty() {
+        println!(
+            "rescans: {} ({} postponed by the backoff)",
+            rescans.join(", "),
+            t["rescans_deferred"]
+        );
+    }
     for f in s["catalog"]["recent_failures"]
         .as_array()
         .into_iter()

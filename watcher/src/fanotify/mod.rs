@@ -352,21 +352,29 @@ fn handle_content_event(
         stats.add_dropped_outside(1);
         return true;
     };
-    let Ok(handle) = sys::handle_of_fd(fd.as_fd(), fs.fsid) else {
-        return true;
-    };
     if fs.fid {
-        store.insert(handle, fd);
+        // Joined by handle with the FID group's event (which falls back to reading by path).
+        if let Ok(handle) = sys::handle_of_fd(fd.as_fd(), fs.fsid) {
+            store.insert(handle, fd);
+        }
         return true;
     }
-    // Namespace from inotify: resolve the path through our own mount of a root, not the writer's mount.
-    let path =
-        match sys::open_by_handle(fs.mount_fd.as_fd(), &handle, libc::O_PATH | libc::O_CLOEXEC)
-            .and_then(|p| sys::fd_path(p.as_fd()))
-        {
+    // Namespace from inotify: resolve the path through our own mount of a root, not the writer's mount. A
+    // filesystem without file handles (overlayfs without nfs_export) gives the descriptor's own path.
+    let path = match sys::handle_of_fd(fd.as_fd(), fs.fsid) {
+        Ok(handle) => {
+            match sys::open_by_handle(fs.mount_fd.as_fd(), &handle, libc::O_PATH | libc::O_CLOEXEC)
+                .and_then(|p| sys::fd_path(p.as_fd()))
+            {
+                Ok(p) => p,
+                Err(_) => return true,
+            }
+        }
+        Err(_) => match sys::fd_path(fd.as_fd()) {
             Ok(p) => p,
             Err(_) => return true,
-        };
+        },
+    };
     let final_ = ev.mask & libc::FAN_CLOSE_WRITE != 0;
     tx.send(Raw::Content { path, fd, final_ }).is_ok()
 }
