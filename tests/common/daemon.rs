@@ -445,7 +445,10 @@ pub fn scan(root: &Path) -> BTreeMap<PathBuf, BTreeSet<String>> {
     let mut stack = vec![root.to_owned()];
     while let Some(d) = stack.pop() {
         for e in fs::read_dir(&d).unwrap().flatten() {
-            if e.file_name().as_encoded_bytes().starts_with(b".fuse_hidden") {
+            if e.file_name()
+                .as_encoded_bytes()
+                .starts_with(b".fuse_hidden")
+            {
                 continue;
             }
             let p = e.path();

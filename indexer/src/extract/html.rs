@@ -103,12 +103,57 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
+/// How much of a document's start is searched for its `<title>`.
+const TITLE_SCAN: usize = 64 * 1024;
+
+/// Finds the document's `<title>` (html2text drops the `<head>`, but a page's title is what users search
+/// for first) in the markup seen before `<body>` or [`TITLE_SCAN`] bytes.
+#[derive(Default)]
+struct TitleScan {
+    /// Markup seen so far, while still looking.
+    head: String,
+    done: bool,
+    title: Option<String>,
+}
+
+impl TitleScan {
+    fn feed(&mut self, html: &str) {
+        if self.done {
+            return;
+        }
+        self.head.push_str(html);
+        let lower = self.head.to_ascii_lowercase();
+        let body = lower.find("<body");
+        if let Some(open) = lower.find("<title").filter(|&t| body.is_none_or(|b| t < b)) {
+            let inner_start = lower[open..].find('>').map(|e| open + e + 1);
+            let inner_end = inner_start.and_then(|st| lower[st..].find("</title").map(|e| st + e));
+            if let (Some(start), Some(end)) = (inner_start, inner_end) {
+                self.title = render(&self.head[start..end])
+                    .ok()
+                    .map(|t| t.split_whitespace().collect::<Vec<_>>().join(" "))
+                    .filter(|t| !t.is_empty());
+                self.finish_scan();
+                return;
+            }
+        }
+        if body.is_some() || self.head.len() > TITLE_SCAN {
+            self.finish_scan();
+        }
+    }
+
+    fn finish_scan(&mut self) {
+        self.done = true;
+        self.head = String::new();
+    }
+}
+
 /// Collects the text of an HTML stream: cuts it into pieces, renders each, stops once the text cap
-/// is exceeded.
+/// is exceeded. The document's title, if any, comes first.
 pub(crate) struct HtmlSink {
     chunker: Chunker,
     out: String,
     max_text: usize,
+    title: TitleScan,
 }
 
 impl HtmlSink {
@@ -123,10 +168,13 @@ impl HtmlSink {
             chunker,
             out: String::new(),
             max_text,
+            title: TitleScan::default(),
         }
     }
 
-    fn append(&mut self, html: &str) -> Result<(), ExtractError> {
+    /// Renders one piece; its first `reopened` bytes repeat the tags still open from earlier pieces.
+    fn append(&mut self, html: &str, reopened: usize) -> Result<(), ExtractError> {
+        self.title.feed(html.get(reopened..).unwrap_or(html));
         let text = render(html)?;
         let text = text.trim_end_matches(['\n', '\r']);
         if text.trim().is_empty() {
@@ -145,7 +193,7 @@ impl Sink for HtmlSink {
         self.chunker.push(text);
         while !self.is_full() {
             match self.chunker.next_chunk() {
-                Some(piece) => self.append(&piece.text)?,
+                Some(piece) => self.append(&piece.text, piece.reopened)?,
                 None => break,
             }
         }
@@ -159,7 +207,7 @@ impl Sink for HtmlSink {
     fn finish(mut self) -> Result<(String, bool), ExtractError> {
         if !self.is_full() {
             while let Some(piece) = self.chunker.next_chunk() {
-                self.append(&piece.text)?;
+                self.append(&piece.text, piece.reopened)?;
                 if self.is_full() {
                     break;
                 }
@@ -168,7 +216,14 @@ impl Sink for HtmlSink {
         if !self.is_full()
             && let Some(piece) = self.chunker.finish()
         {
-            self.append(&piece.text)?;
+            self.append(&piece.text, piece.reopened)?;
+        }
+        if let Some(title) = self.title.title.take() {
+            self.out = if self.out.is_empty() {
+                title
+            } else {
+                format!("{title}\n{}", self.out)
+            };
         }
         let cut = cut_at_char_boundary(&mut self.out, self.max_text);
         Ok((self.out, cut))
@@ -221,6 +276,12 @@ mod tests {
                     "target {target}: {hidden:?} in {text:?}"
                 );
             }
+            if target >= 64 {
+                assert!(
+                    text.starts_with("Page title\n"),
+                    "target {target}: {text:?}"
+                );
+            }
             for shown in [
                 "Main heading",
                 "Fish & chips cost £5 — café ☺ <tag>",
@@ -252,6 +313,24 @@ mod tests {
                 "{text:?}"
             );
         }
+    }
+
+    #[test]
+    fn the_title_comes_first_even_when_split_across_pieces() {
+        let page =
+            "<html><head><TITLE>Fish &amp; chips\n  recipes</TITLE></head><body><p>body text</p>";
+        for target in [usize::MAX / 2, 16, 8] {
+            let text = convert(page, target);
+            assert!(
+                text.starts_with("Fish & chips recipes\n"),
+                "target {target}: {text:?}"
+            );
+            assert!(text.contains("body text"), "target {target}: {text:?}");
+        }
+        // No title, or a title after the body started: nothing is made up.
+        assert_eq!(convert("<p>just text</p>", 64), "just text");
+        let late = convert("<body><p>text</p><title>late</title>", 64);
+        assert!(!late.starts_with("late"), "{late:?}");
     }
 
     #[test]
