@@ -479,3 +479,46 @@ fn a_daemon_short_of_file_descriptors_still_converges() {
     assert_eq!(status["state"], "watching", "{status}");
     drop(daemon);
 }
+
+#[test]
+fn status_lists_the_most_recently_modified_failures_first() {
+    if !require_root("daemon status failures") {
+        return;
+    }
+    let env = Env::new();
+    let fs = Tmpfs::mount(&env.tmp.path().join("fs"));
+    let root = fs.path.join("root");
+    std::fs::create_dir_all(&root).unwrap();
+    // 25 corrupt gzip files, modified one minute apart, in an order unrelated to their names.
+    for i in 0..25u64 {
+        let path = root.join(format!("bad{:02}.txt.gz", (i * 7) % 25));
+        std::fs::write(&path, b"\x1f\x8b\x08\x00 not really gzip").unwrap();
+        let when = 1_700_000_000 + i * 60;
+        let status = std::process::Command::new("touch")
+            .arg("-d")
+            .arg(format!("@{when}"))
+            .arg(&path)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    let daemon = DaemonProc::start(&env, &root, "inotify", "inotify");
+    let status = env.status_json();
+    assert_eq!(status["catalog"]["failed"], 25, "{status}");
+    let listed: Vec<String> = status["catalog"]["recent_failures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap().to_owned())
+        .collect();
+    let expected: Vec<String> = (5..25u64)
+        .rev()
+        .map(|i| {
+            root.join(format!("bad{:02}.txt.gz", (i * 7) % 25))
+                .display()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(listed, expected);
+    drop(daemon);
+}

@@ -47,6 +47,8 @@ const EVENT_CHANNEL: usize = 4096;
 const MAX_PENDING: usize = 200_000;
 /// Event descriptors held while pending.
 const MAX_PENDING_FDS: usize = 256;
+/// Failing files listed by `status`.
+pub const RECENT_FAILURES: usize = 20;
 
 /// Why the daemon could not start or a request failed.
 #[derive(Debug, thiserror::Error)]
@@ -208,7 +210,7 @@ pub struct CatalogStats {
     pub records: u64,
     /// Records whose file failed to read or extract.
     pub failed: u64,
-    /// Some of those failures.
+    /// The most recently modified of those files (at most [`RECENT_FAILURES`]), newest first.
     pub recent_failures: Vec<Failure>,
 }
 
@@ -330,18 +332,35 @@ impl Inner {
             return stats.clone();
         }
         let mut stats = CatalogStats::default();
-        for (_, rec) in self.catalog.iter().flatten() {
+        // The most recently modified failing files: a min-heap on mtime keeps the newest few.
+        let mut newest: std::collections::BinaryHeap<std::cmp::Reverse<(i64, u64)>> =
+            std::collections::BinaryHeap::new();
+        let mut failures: HashMap<u64, Failure> = HashMap::new();
+        for (id, rec) in self.catalog.iter().flatten() {
             stats.records += 1;
             if rec.status == RecordStatus::Failed {
                 stats.failed += 1;
-                if stats.recent_failures.len() < 20 {
-                    stats.recent_failures.push(Failure {
+                newest.push(std::cmp::Reverse((rec.mtime_ns, id)));
+                failures.insert(
+                    id,
+                    Failure {
                         path: rec.path().display().to_string(),
                         error: rec.error.clone().unwrap_or_default(),
-                    });
+                    },
+                );
+                if newest.len() > RECENT_FAILURES
+                    && let Some(std::cmp::Reverse((_, old))) = newest.pop()
+                {
+                    failures.remove(&old);
                 }
             }
         }
+        let mut kept = newest.into_vec();
+        kept.sort_by(|a, b| b.0.cmp(&a.0));
+        stats.recent_failures = kept
+            .into_iter()
+            .filter_map(|std::cmp::Reverse((_, id))| failures.remove(&id))
+            .collect();
         *cache = Some((Instant::now(), stats.clone()));
         stats
     }
