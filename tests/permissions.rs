@@ -223,6 +223,10 @@ fn an_unprivileged_user_runs_a_private_daemon() {
         chown(p, a);
     }
     chmod(&home, 0o700);
+    // A directory the user may not list: the walk says so in `status`.
+    let locked = docs.join("locked");
+    std::fs::create_dir(&locked).unwrap();
+    chmod(&locked, 0o700);
     let as_a = |args: &[&str]| {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_fandex"));
         cmd.env_clear()
@@ -234,10 +238,13 @@ fn an_unprivileged_user_runs_a_private_daemon() {
             .gid(a.1);
         cmd
     };
-    let mut daemon = as_a(&["daemon", docs.to_str().unwrap()])
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    // Killed when dropped, also when an assertion fails.
+    let daemon = DaemonProc {
+        child: as_a(&["daemon", docs.to_str().unwrap()])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     let status = loop {
         let out = as_a(&["status", "--json"]).output().unwrap();
@@ -254,6 +261,19 @@ fn an_unprivileged_user_runs_a_private_daemon() {
         status["watcher"]["filesystems"][0]["content"], "inotify",
         "{status}"
     );
+    let unreadable: Vec<&str> = status["walk_errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f["path"].as_str())
+        .collect();
+    assert_eq!(unreadable, [locked.to_str().unwrap()], "{status}");
+    let human = as_a(&["status"]).output().unwrap();
+    let human = String::from_utf8_lossy(&human.stdout);
+    assert!(
+        human.contains(&format!("could not read: {}", locked.display())),
+        "{human}"
+    );
     let index = home.join(".local/share/fandex");
     let meta = std::fs::metadata(&index).unwrap();
     assert_eq!(
@@ -269,6 +289,5 @@ fn an_unprivileged_user_runs_a_private_daemon() {
         common::parse_paths(&out.stdout),
         BTreeSet::from([docs.join("later.txt")])
     );
-    let _ = daemon.kill();
-    let _ = daemon.wait();
+    drop(daemon);
 }

@@ -112,6 +112,13 @@ fn print_human(s: &serde_json::Value) {
     {
         println!("failed: {}: {}", str_of(&f["path"]), str_of(&f["error"]));
     }
+    for f in s["walk_errors"].as_array().into_iter().flatten() {
+        println!(
+            "could not read: {}: {}",
+            str_of(&f["path"]),
+            str_of(&f["error"])
+        );
+    }
     if let Some(e) = s["last_error"].as_str() {
         println!("last error: {e}");
     }

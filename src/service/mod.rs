@@ -272,6 +272,8 @@ pub struct StatusReport {
     pub totals: status::Totals,
     /// The last error, if any.
     pub last_error: Option<String>,
+    /// Paths the walks could not read since start (the newest few), with the reason.
+    pub walk_errors: Vec<Failure>,
     /// Resident memory.
     pub rss_bytes: Option<u64>,
 }
@@ -320,6 +322,7 @@ impl Inner {
             reconcile: shared.reconcile,
             totals: shared.totals,
             last_error: shared.last_error,
+            walk_errors: shared.walk_errors.into_iter().collect(),
             rss_bytes: status::rss_bytes(),
         }
     }
@@ -356,7 +359,7 @@ impl Inner {
             }
         }
         let mut kept = newest.into_vec();
-        kept.sort_by(|a, b| b.0.cmp(&a.0));
+        kept.sort_by_key(|k| std::cmp::Reverse(k.0));
         stats.recent_failures = kept
             .into_iter()
             .filter_map(|std::cmp::Reverse((_, id))| failures.remove(&id))
@@ -568,6 +571,7 @@ impl Daemon {
         {
             let mut shared = lock(&inner.shared);
             shared.reconcile_seconds = Some(started.elapsed().as_secs_f64());
+            shared.note_walk_errors(&summary);
             shared.reconcile = Some(summary);
             shared.state = State::Watching;
         }

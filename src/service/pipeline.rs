@@ -283,6 +283,7 @@ fn apply(
                 totals.removed += summary.removed;
                 totals.failed += summary.failed;
                 totals.deferred += summary.deferred;
+                shared.note_walk_errors(&summary);
             }
             if summary.deferred > 0 {
                 deferred = true;

@@ -267,6 +267,7 @@ fn handle(request: Request, inner: &Inner, peer: &Peer) -> Response {
                     status[key] = serde_json::Value::Null;
                 }
                 status["catalog"]["recent_failures"] = serde_json::json!([]);
+                status["walk_errors"] = serde_json::json!([]);
             }
             status
         }) {

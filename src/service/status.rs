@@ -42,6 +42,27 @@ pub struct Failure {
     pub error: String,
 }
 
+/// Walk errors `status` shows.
+pub const WALK_ERRORS_SHOWN: usize = 20;
+
+impl Shared {
+    /// Remembers the walk errors of an update (the newest [`WALK_ERRORS_SHOWN`]).
+    pub fn note_walk_errors(&mut self, summary: &fandex_indexer::Summary) {
+        for (path, error) in &summary.walk_errors {
+            let path_text = path.display().to_string();
+            // A path that failed again moves to the back (rescans walk it again).
+            self.walk_errors.retain(|f| f.path != path_text);
+            if self.walk_errors.len() == WALK_ERRORS_SHOWN {
+                self.walk_errors.pop_front();
+            }
+            self.walk_errors.push_back(Failure {
+                path: path_text,
+                error: error.clone(),
+            });
+        }
+    }
+}
+
 /// Totals since the daemon started.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Totals {
@@ -74,7 +95,8 @@ pub struct Shared {
     pub totals: Totals,
     pub last_commit: Option<CommitInfo>,
     pub last_error: Option<String>,
-    pub recent_failures: VecDeque<Failure>,
+    /// Paths the walks could not read (a directory it may not list, a path too long), newest last.
+    pub walk_errors: VecDeque<Failure>,
     pub reconcile_seconds: Option<f64>,
     pub reconcile: Option<fandex_indexer::Summary>,
 }
@@ -100,7 +122,7 @@ impl Shared {
             totals: Totals::default(),
             last_commit: None,
             last_error: None,
-            recent_failures: VecDeque::new(),
+            walk_errors: VecDeque::new(),
             reconcile_seconds: None,
             reconcile: None,
         }

@@ -55,6 +55,8 @@ pub struct Progress {
 
 /// Longest list of deferred paths a [`Summary`] keeps.
 pub const RETRY_LIST_MAX: usize = 10_000;
+/// Longest list of walk errors a [`Summary`] keeps.
+pub const WALK_ERRORS_MAX: usize = 20;
 
 /// What an update did.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -77,6 +79,10 @@ pub struct Summary {
     /// The paths of up to [`RETRY_LIST_MAX`] deferred files, for the daemon to retry.
     #[serde(skip)]
     pub retry: Vec<PathBuf>,
+    /// The first [`WALK_ERRORS_MAX`] paths the walk could not read (a directory it may not list, a path
+    /// too long), with the reason; counted in `failed`.
+    #[serde(skip)]
+    pub walk_errors: Vec<(PathBuf, String)>,
     /// Records removed because their files are gone.
     pub removed: u64,
     /// Bytes read.
@@ -99,6 +105,15 @@ impl Summary {
         self.deferred += other.deferred;
         for path in &other.retry {
             self.note_retry(path.clone());
+        }
+        for (path, why) in &other.walk_errors {
+            self.note_walk_error(path.clone(), why.clone());
+        }
+    }
+
+    fn note_walk_error(&mut self, path: PathBuf, why: String) {
+        if self.walk_errors.len() < WALK_ERRORS_MAX {
+            self.walk_errors.push((path, why));
         }
     }
 
@@ -172,7 +187,8 @@ struct ExtractJob {
 enum Outcome {
     Unchanged,
     Special,
-    WalkError,
+    /// The walk could not read a path (when known) for this reason.
+    WalkError(Option<PathBuf>, String),
     Extracted {
         job: ExtractJob,
         record: FileRecord,
@@ -693,7 +709,12 @@ impl Applier<'_> {
         match outcome {
             Outcome::Unchanged => summary.unchanged += 1,
             Outcome::Special => summary.skipped += 1,
-            Outcome::WalkError => summary.failed += 1,
+            Outcome::WalkError(path, why) => {
+                summary.failed += 1;
+                if let Some(path) = path {
+                    summary.note_walk_error(path, why);
+                }
+            }
             Outcome::Deferred(job, why) => {
                 // Nothing is recorded: the old record (if any) stays until the file can be read.
                 debug!(path = %job.path.display(), why, "deferred");
@@ -836,10 +857,10 @@ fn classify_all(
             }
             WalkItem::Error { path, message } => {
                 warn!(path = ?path, "{message}");
-                if let Some(path) = path {
-                    error_dirs.push(path);
+                if let Some(path) = &path {
+                    error_dirs.push(path.clone());
                 }
-                out_tx.send(Outcome::WalkError).is_ok()
+                out_tx.send(Outcome::WalkError(path, message)).is_ok()
             }
             WalkItem::File { path, meta } => {
                 progress.seen.fetch_add(1, Ordering::Relaxed);
