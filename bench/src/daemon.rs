@@ -11,11 +11,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::error::{BenchError, Result};
 
-/// A daemon that announced `READY=1`; it keeps running when this value is dropped.
+/// A daemon that announced `READY=1`; it keeps running when this value is dropped (wait for it, or it
+/// becomes a zombie once it exits).
 #[derive(Debug)]
 pub struct Ready {
-    /// Its process id.
-    pub pid: u32,
+    /// The daemon.
+    pub child: Child,
     /// Seconds from spawn to the `READY=1` datagram.
     pub seconds: f64,
 }
@@ -77,10 +78,7 @@ pub fn start_until_ready(argv: &[OsString], log: &Path, timeout: Duration) -> Re
         match socket.recv(&mut buf) {
             Ok(n) if is_ready_message(&buf[..n]) => {
                 let seconds = started.elapsed().as_secs_f64();
-                return Ok(Ready {
-                    pid: child.id(),
-                    seconds,
-                });
+                return Ok(Ready { child, seconds });
             }
             Ok(_) => {}
             Err(e)
@@ -172,14 +170,11 @@ mod tests {
             .iter()
             .map(OsString::from)
             .collect();
-        let ready = start_until_ready(&argv, &log, Duration::from_secs(20)).unwrap();
+        let mut ready = start_until_ready(&argv, &log, Duration::from_secs(20)).unwrap();
         assert!(ready.seconds >= 0.2, "{ready:?}");
-        assert!(Path::new(&format!("/proc/{}", ready.pid)).exists());
-        let killed = Command::new("kill")
-            .args(["-9", &ready.pid.to_string()])
-            .status()
-            .unwrap();
-        assert!(killed.success());
+        assert_eq!(ready.child.try_wait().unwrap(), None);
+        ready.child.kill().unwrap();
+        ready.child.wait().unwrap();
     }
 
     #[test]

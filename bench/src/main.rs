@@ -122,7 +122,8 @@ enum Sub {
         args: Vec<OsString>,
     },
     /// Spawn a daemon with `NOTIFY_SOCKET` set, wait for `READY=1`, print `PID<TAB>SECONDS` (spawn to
-    /// ready) and exit, leaving the daemon running (its stdout and stderr go to the log)
+    /// ready), then wait for the daemon to exit and exit with its status (2 when killed by a signal).
+    /// Its stdout and stderr go to the log. Run it in the background and read its first line.
     DaemonStart {
         /// Append the daemon's stdout and stderr to this file
         #[arg(long)]
@@ -370,8 +371,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             timeout_s,
             args,
         } => {
-            let ready = daemon::start_until_ready(&args, &log, secs(timeout_s)?)?;
-            println!("{}\t{}", ready.pid, ready.seconds);
+            let mut ready = daemon::start_until_ready(&args, &log, secs(timeout_s)?)?;
+            let mut stdout = std::io::stdout().lock();
+            writeln!(stdout, "{}\t{}", ready.child.id(), ready.seconds)
+                .and_then(|()| stdout.flush())
+                .context("cannot write to stdout")?;
+            drop(stdout);
+            let status = ready.child.wait().context("waiting for the daemon")?;
+            if !status.success() {
+                tracing::warn!("the daemon exited with {status}");
+            }
+            return Ok(match status.code() {
+                Some(c) => ExitCode::from(u8::try_from(c).unwrap_or(2)),
+                None => ExitCode::from(2),
+            });
         }
         Sub::Latency {
             corpus,
