@@ -19,6 +19,8 @@ pub struct Ready {
     pub child: Child,
     /// Seconds from spawn to the `READY=1` datagram.
     pub seconds: f64,
+    /// The notification socket, kept open so later messages (`STOPPING=1`) are received, not refused.
+    pub notify: UnixDatagram,
 }
 
 fn describe(argv: &[OsString]) -> String {
@@ -78,7 +80,11 @@ pub fn start_until_ready(argv: &[OsString], log: &Path, timeout: Duration) -> Re
         match socket.recv(&mut buf) {
             Ok(n) if is_ready_message(&buf[..n]) => {
                 let seconds = started.elapsed().as_secs_f64();
-                return Ok(Ready { child, seconds });
+                return Ok(Ready {
+                    child,
+                    seconds,
+                    notify: socket,
+                });
             }
             Ok(_) => {}
             Err(e)

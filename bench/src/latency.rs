@@ -397,6 +397,15 @@ fn poll_until_seen(
             && done.elapsed() > poll.timeout
         {
             out.missed = open.values().map(|p| p.len() as u64).sum();
+            for (group, pending) in &open {
+                for path in pending.keys().take(10) {
+                    tracing::warn!(
+                        "missed: {} (group {})",
+                        String::from_utf8_lossy(path),
+                        group_token(tag, *group)
+                    );
+                }
+            }
             break;
         }
         if !open.is_empty() {

@@ -636,7 +636,10 @@ fn restart(d: &Data, out: &mut String) {
         &rows,
     );
     out.push_str(
-        "Ready is the daemon's systemd notification: spawn to the `READY=1` datagram on          `NOTIFY_SOCKET`, sent once it watches, has reconciled the roots and listens on its socket.          The corpus is a copy on a private tmpfs; the index is on another filesystem. Medians.\n\n",
+        "Ready is the daemon's systemd notification: spawn to the `READY=1` datagram on \
+         `NOTIFY_SOCKET`, sent once it watches, has reconciled the roots and listens on its \
+         socket. The corpus is a copy on a private tmpfs; the index is on another filesystem. \
+         Medians.\n\n",
     );
 }
 
@@ -717,7 +720,15 @@ fn latency(d: &Data, out: &mut String) {
         &rows,
     );
     out.push_str(
-        "A writer changes files at a steady rate on a private tmpfs holding a copy of the corpus          (every other change creates a file, the others rewrite an existing one with one line added;          each change holds a unique word and its group's word, groups of 100 changes for fandex and of          one second for recoll). Latency: end of the write to the first search answer (no sync) that          lists the path under its group's word; fandex is searched through its daemon socket (the          `fandex::query::client` the CLI uses, no snippets), recoll with `recollq -b`, one process per          search. A missed change (never seen before the timeout) counts as infinite; a superseded one          (rewritten again before it was seen) is left out. Resolution: the measured poll cycle.\n\n",
+        "A writer changes files at a steady rate on a private tmpfs holding a copy of the corpus \
+         (every other change creates a file, the others rewrite an existing one with one line \
+         added; each change holds a unique word and its group's word, groups of 100 changes for \
+         fandex and of one second for recoll). Latency: end of the write to the first search \
+         answer (no sync) that lists the path under its group's word; fandex is searched through \
+         its daemon socket (the `fandex::query::client` the CLI uses, no snippets), recoll with \
+         `recollq -b`, one process per search. A missed change (never seen before the timeout) \
+         counts as infinite; a superseded one (rewritten again before it was seen) is left out. \
+         Resolution: the measured poll cycle.\n\n",
     );
     if !targets.is_empty() {
         for t in targets {
@@ -769,7 +780,8 @@ fn watch_setup(d: &Data, out: &mut String) {
         &rows,
     );
     out.push_str(
-        "Empty directories on a private tmpfs; ready as in 2b (watches placed and reconcile walk          done). Medians.\n\n",
+        "Empty directories on a private tmpfs; ready as in 2b (watches placed and reconcile walk \
+         done). Medians.\n\n",
     );
 }
 
@@ -834,7 +846,11 @@ fn burst(d: &Data, out: &mut String) {
         &rows,
     );
     out.push_str(
-        "Small files created as fast as one thread can (1,000 per new subdirectory) under a running          daemon on a private tmpfs, then one sync through the daemon socket (what `fandex sync` sends)          and a count of the files holding the burst's word. Until all searchable: first create to the          count's answer. fds sampled every 10 ms from /proc/PID/fd during the burst; VmHWM is the          daemon's peak since it started.\n\n",
+        "Small files created as fast as one thread can (1,000 per new subdirectory) under a \
+         running daemon on a private tmpfs, then one sync through the daemon socket (what `fandex \
+         sync` sends) and a count of the files holding the burst's word. Until all searchable: \
+         first create to the count's answer. fds sampled every 10 ms from /proc/PID/fd during the \
+         burst; VmHWM is the daemon's peak since it started.\n\n",
     );
     for t in targets {
         let _ = writeln!(out, "- {t}");
@@ -884,7 +900,9 @@ fn moves(d: &Data, out: &mut String) {
         &rows,
     );
     out.push_str(
-        "The directory is created in the root of the corpus copy, synced, then renamed within the root;          two counts (`WORD path:NEW`, `WORD path:OLD`) through the daemon socket every poll, no          sync.\n\n",
+        "The directory is created in the root of the corpus copy, synced, then renamed within the \
+         root; two counts (`WORD path:NEW`, `WORD path:OLD`) through the daemon socket every \
+         poll, no sync.\n\n",
     );
 }
 
@@ -936,7 +954,8 @@ fn idle(d: &Data, out: &mut String) {
         &rows,
     );
     out.push_str(
-        "After indexing the corpus copy, a sync and 5 s of rest: utime + stime from /proc/PID/stat          over the period, VmRSS sampled every second.\n\n",
+        "After indexing the corpus copy, a sync and 5 s of rest: utime + stime from \
+         /proc/PID/stat over the period, VmRSS sampled every second.\n\n",
     );
     for t in targets {
         let _ = writeln!(out, "- {t}");
