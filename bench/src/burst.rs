@@ -274,7 +274,7 @@ mod tests {
             new_every: 2,
             group: 10,
             new_dir: root.join("new"),
-            pool: crate::latency::rewrite_pool(&root, &root.join("new")).unwrap(),
+            pool: crate::latency::rewrite_pool(&root, &root.join("new"), &[]).unwrap(),
         };
         let poll = crate::latency::Poll {
             every: Duration::from_millis(5),

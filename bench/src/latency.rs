@@ -213,12 +213,21 @@ pub fn run_tag() -> String {
     letters((nanos as u64) ^ u64::from(std::process::id()), 7)
 }
 
+/// The extensions rewritten by default: text that recoll's stock configuration indexes by content too
+/// (a file it indexes by name only would never be found by the word a rewrite adds).
+pub const DEFAULT_POOL_EXTENSIONS: &str = "py,txt,html,htm,md,rst,c,h";
+
 /// The files of `root` that may be rewritten: regular, not `.gz` (appending would corrupt them), at
-/// most [`MAX_REWRITE_BYTES`], not under `exclude`; in path order.
-pub fn rewrite_pool(root: &Path, exclude: &Path) -> Result<Vec<PathBuf>> {
+/// most [`MAX_REWRITE_BYTES`], not under `exclude`, with one of `extensions` (any when empty); in path
+/// order.
+pub fn rewrite_pool(root: &Path, exclude: &Path, extensions: &[String]) -> Result<Vec<PathBuf>> {
     let mut pool = Vec::new();
     for path in list_files(root)? {
         if path.starts_with(exclude) || path.extension() == Some(OsStr::new("gz")) {
+            continue;
+        }
+        let ext = path.extension().map(OsStr::as_encoded_bytes);
+        if !extensions.is_empty() && !extensions.iter().any(|e| Some(e.as_bytes()) == ext) {
             continue;
         }
         let meta = std::fs::metadata(&path).map_err(|e| BenchError::io("cannot stat", &path, e))?;
@@ -498,8 +507,11 @@ mod tests {
         for i in 0..files {
             std::fs::write(old.join(format!("f{i}.txt")), format!("original {i}\n")).unwrap();
         }
-        let pool = rewrite_pool(tmp.path(), &tmp.path().join("new")).unwrap();
+        std::fs::write(old.join("Makefile"), "all:\n").unwrap();
+        let pool = rewrite_pool(tmp.path(), &tmp.path().join("new"), &["txt".to_owned()]).unwrap();
         assert_eq!(pool.len(), files);
+        let any = rewrite_pool(tmp.path(), &tmp.path().join("new"), &[]).unwrap();
+        assert_eq!(any.len(), files + 1);
         (tmp, pool)
     }
 

@@ -169,6 +169,9 @@ enum Sub {
         /// Rewrite files found under this directory (not .gz, at most 1 MiB, not under --new-dir)
         #[arg(long)]
         pool_root: PathBuf,
+        /// Only rewrite files with these extensions (comma-separated; empty: any)
+        #[arg(long, default_value = latency::DEFAULT_POOL_EXTENSIONS)]
+        pool_ext: String,
         /// Search through the fandex daemon listening here
         #[arg(
             long,
@@ -397,9 +400,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             timeout_s,
             new_dir,
             pool_root,
+            pool_ext,
             socket,
             recoll_config,
         } => {
+            let exts: Vec<String> = pool_ext
+                .split(',')
+                .filter(|e| !e.is_empty())
+                .map(|e| e.trim_start_matches('.').to_owned())
+                .collect();
             let group = group.unwrap_or(if recoll_config.is_some() {
                 (rate.round() as u64).max(1)
             } else {
@@ -410,7 +419,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 seconds,
                 new_every,
                 group,
-                pool: latency::rewrite_pool(&pool_root, &new_dir)?,
+                pool: latency::rewrite_pool(&pool_root, &new_dir, &exts)?,
                 new_dir,
             };
             let poll = latency::Poll {

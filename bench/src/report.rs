@@ -721,9 +721,10 @@ fn latency(d: &Data, out: &mut String) {
     );
     out.push_str(
         "A writer changes files at a steady rate on a private tmpfs holding a copy of the corpus \
-         (every other change creates a file, the others rewrite an existing one with one line \
-         added; each change holds a unique word and its group's word, groups of 100 changes for \
-         fandex and of one second for recoll). Latency: end of the write to the first search \
+         (every other change creates a file, the others rewrite an existing text file, by default \
+         one of the extensions `fandex-bench latency --pool-ext` lists, with one line added, cycling \
+         through them when there are fewer than the rewrites; each change holds a unique word and \
+         its group's word, groups of 100 changes for fandex and of one second for recoll). Latency: end of the write to the first search \
          answer (no sync) that lists the path under its group's word; fandex is searched through \
          its daemon socket (the `fandex::query::client` the CLI uses, no snippets), recoll with \
          `recollq -b`, one process per search. A missed change (never seen before the timeout) \
