@@ -5,13 +5,21 @@
 //! - [`queries`]: query latency through the library, per query class;
 //! - [`cmd`]: latency of whole commands (CLI searches, `recollq`, `rg`), p50/p99 over many runs;
 //! - [`rss`]: anonymous and file-backed peaks of a process's resident memory;
+//! - [`daemon`]: a daemon's time from spawn to `READY=1` (systemd's readiness notification);
+//! - [`latency`]: change-to-searchable latency under a steady write load, polled without sync;
+//! - [`burst`]: a burst of new files and a directory move under a running daemon;
+//! - [`procfs`]: descriptors, memory and CPU time of a running process;
 //! - [`report`]: the tables of `BENCHMARKS.md` from the raw samples of a run.
 
+pub mod burst;
 pub mod cmd;
 pub mod corpus;
+pub mod daemon;
 pub mod engine;
 pub mod error;
 pub mod floor;
+pub mod latency;
+pub mod procfs;
 pub mod queries;
 pub mod report;
 pub mod rss;

@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand};
 use fandex::IndexDir;
 use fandex_bench::cmd::{Program, time_program};
 use fandex_bench::engine::{self, Target};
-use fandex_bench::{floor, queries, report, rss};
+use fandex_bench::{burst, daemon, floor, latency, queries, report, rss};
 
 #[derive(Debug, Parser)]
 #[command(about = "Measurements for fandex's benchmark harness (see bench/run)")]
@@ -121,6 +121,124 @@ enum Sub {
         #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<OsString>,
     },
+    /// Spawn a daemon with `NOTIFY_SOCKET` set, wait for `READY=1`, print `PID<TAB>SECONDS` (spawn to
+    /// ready), then wait for the daemon to exit and exit with its status (2 when killed by a signal).
+    /// Its stdout and stderr go to the log. Run it in the background and read its first line.
+    DaemonStart {
+        /// Append the daemon's stdout and stderr to this file
+        #[arg(long)]
+        log: PathBuf,
+        /// Kill it and fail if it is not ready after this many seconds
+        #[arg(long, default_value_t = 600.0)]
+        timeout_s: f64,
+        /// The daemon's command line
+        #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
+    /// Change-to-searchable latency: write changes at a steady rate and poll searches (no sync) for
+    /// each one, through a fandex daemon's socket (--socket) or recollq (--recoll-config)
+    Latency {
+        /// Corpus name for the samples
+        #[arg(long)]
+        corpus: String,
+        /// Tool name for the samples
+        #[arg(long)]
+        tool: String,
+        /// Changes per second
+        #[arg(long)]
+        rate: f64,
+        /// Seconds of writing
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+        /// Every Nth change creates a new file, the others rewrite an existing one (0: rewrites only)
+        #[arg(long, default_value_t = 2)]
+        new_every: u64,
+        /// Changes sharing one group token (one search per group with unseen changes) [default: 100,
+        /// or the rate with --recoll-config]
+        #[arg(long)]
+        group: Option<u64>,
+        /// Least milliseconds between the starts of two polling rounds
+        #[arg(long, default_value_t = 10)]
+        poll_ms: u64,
+        /// Count changes not seen this many seconds after the last write as missed
+        #[arg(long, default_value_t = 60.0)]
+        timeout_s: f64,
+        /// Directory for the new files (under a watched root)
+        #[arg(long)]
+        new_dir: PathBuf,
+        /// Rewrite files found under this directory (not .gz, at most 1 MiB, not under --new-dir)
+        #[arg(long)]
+        pool_root: PathBuf,
+        /// Only rewrite files with these extensions (comma-separated; empty: any)
+        #[arg(long, default_value = latency::DEFAULT_POOL_EXTENSIONS)]
+        pool_ext: String,
+        /// Search through the fandex daemon listening here
+        #[arg(
+            long,
+            conflicts_with = "recoll_config",
+            required_unless_present = "recoll_config"
+        )]
+        socket: Option<PathBuf>,
+        /// Search with `recollq -c DIR`
+        #[arg(long)]
+        recoll_config: Option<PathBuf>,
+    },
+    /// Create many small files under a running daemon as fast as possible, then one sync and a count;
+    /// samples the daemon's descriptors and memory meanwhile
+    Burst {
+        /// Corpus name for the samples
+        #[arg(long)]
+        corpus: String,
+        /// Tool name for the samples
+        #[arg(long)]
+        tool: String,
+        /// Files to create
+        #[arg(long, default_value_t = 100_000)]
+        files: u64,
+        /// Files per new subdirectory
+        #[arg(long, default_value_t = 1000)]
+        per_dir: u64,
+        /// Where to create them (under a watched root)
+        #[arg(long)]
+        dir: PathBuf,
+        /// The daemon's pid (for /proc)
+        #[arg(long)]
+        pid: u32,
+        /// The daemon's socket
+        #[arg(long)]
+        socket: PathBuf,
+        /// Milliseconds between /proc samples
+        #[arg(long, default_value_t = 10)]
+        every_ms: u64,
+        /// Seconds the sync may take
+        #[arg(long, default_value_t = 600.0)]
+        sync_timeout_s: f64,
+    },
+    /// Move a directory of many files within a watched root and poll (no sync) until every file is
+    /// found at its new path and none at the old one
+    Move {
+        /// Corpus name for the samples
+        #[arg(long)]
+        corpus: String,
+        /// Tool name for the samples
+        #[arg(long)]
+        tool: String,
+        /// Files in the moved directory
+        #[arg(long, default_value_t = 10_000)]
+        files: u64,
+        /// The watched root to create and move the directory in
+        #[arg(long)]
+        root: PathBuf,
+        /// The daemon's socket
+        #[arg(long)]
+        socket: PathBuf,
+        /// Least milliseconds between the starts of two counting rounds
+        #[arg(long, default_value_t = 10)]
+        poll_ms: u64,
+        /// Give up after this many seconds
+        #[arg(long, default_value_t = 120.0)]
+        timeout_s: f64,
+    },
     /// Render the tables of a samples file as Markdown
     Report {
         /// The samples file (results.tsv of a run)
@@ -130,6 +248,10 @@ enum Sub {
 
 fn sample(corpus: &str, measure: &str, tool: &str, metric: &str, value: impl std::fmt::Display) {
     println!("{corpus}\t{measure}\t{tool}\t{metric}\t{value}");
+}
+
+fn secs(s: f64) -> anyhow::Result<Duration> {
+    Duration::try_from_secs_f64(s).map_err(|e| anyhow::anyhow!("bad number of seconds {s}: {e}"))
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -246,6 +368,161 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Some(c) => ExitCode::from(u8::try_from(c).unwrap_or(2)),
                 None => ExitCode::from(2),
             });
+        }
+        Sub::DaemonStart {
+            log,
+            timeout_s,
+            args,
+        } => {
+            let mut ready = daemon::start_until_ready(&args, &log, secs(timeout_s)?)?;
+            let mut stdout = std::io::stdout().lock();
+            writeln!(stdout, "{}\t{}", ready.child.id(), ready.seconds)
+                .and_then(|()| stdout.flush())
+                .context("cannot write to stdout")?;
+            drop(stdout);
+            let status = ready.child.wait().context("waiting for the daemon")?;
+            if !status.success() {
+                tracing::warn!("the daemon exited with {status}");
+            }
+            return Ok(match status.code() {
+                Some(c) => ExitCode::from(u8::try_from(c).unwrap_or(2)),
+                None => ExitCode::from(2),
+            });
+        }
+        Sub::Latency {
+            corpus,
+            tool,
+            rate,
+            seconds,
+            new_every,
+            group,
+            poll_ms,
+            timeout_s,
+            new_dir,
+            pool_root,
+            pool_ext,
+            socket,
+            recoll_config,
+        } => {
+            let exts: Vec<String> = pool_ext
+                .split(',')
+                .filter(|e| !e.is_empty())
+                .map(|e| e.trim_start_matches('.').to_owned())
+                .collect();
+            let group = group.unwrap_or(if recoll_config.is_some() {
+                (rate.round() as u64).max(1)
+            } else {
+                100
+            });
+            let load = latency::Load {
+                rate,
+                seconds,
+                new_every,
+                group,
+                pool: latency::rewrite_pool(&pool_root, &new_dir, &exts)?,
+                new_dir,
+            };
+            let poll = latency::Poll {
+                every: Duration::from_millis(poll_ms),
+                timeout: secs(timeout_s)?,
+            };
+            let mut searcher: Box<dyn latency::Searcher> = match (socket, recoll_config) {
+                (Some(s), _) => Box::new(latency::DaemonSearcher::connect(&s)?),
+                (None, Some(config)) => Box::new(latency::RecollSearcher { config }),
+                (None, None) => anyhow::bail!("--socket or --recoll-config is required"),
+            };
+            let pool_len = load.pool.len();
+            let o = latency::run(&load, poll, searcher.as_mut())?;
+            let m = format!("latency:{rate}");
+            for (metric, p) in [("p50_ms", 50.0), ("p95_ms", 95.0), ("p99_ms", 99.0)] {
+                if let Some(v) = o.percentile_ms(p) {
+                    sample(&corpus, &m, &tool, metric, v);
+                }
+            }
+            let max = if o.missed > 0 {
+                Some(f64::INFINITY)
+            } else {
+                o.seen_ms.last().copied()
+            };
+            if let Some(v) = max {
+                sample(&corpus, &m, &tool, "max_ms", v);
+            }
+            sample(&corpus, &m, &tool, "changes", o.changes);
+            sample(&corpus, &m, &tool, "created", o.created);
+            sample(&corpus, &m, &tool, "rewritten", o.rewritten);
+            sample(&corpus, &m, &tool, "rewrite_pool", pool_len);
+            sample(&corpus, &m, &tool, "seen", o.seen_ms.len());
+            sample(&corpus, &m, &tool, "missed", o.missed);
+            sample(&corpus, &m, &tool, "superseded", o.superseded);
+            sample(&corpus, &m, &tool, "achieved_rate", o.achieved_rate);
+            sample(&corpus, &m, &tool, "poll_ms", poll_ms);
+            sample(&corpus, &m, &tool, "poll_cycle_ms", o.mean_poll_ms);
+            sample(&corpus, &m, &tool, "group", group);
+            sample(&corpus, &m, &tool, "searches", o.searches);
+            sample(&corpus, &m, &tool, "timeout_s", timeout_s);
+        }
+        Sub::Burst {
+            corpus,
+            tool,
+            files,
+            per_dir,
+            dir,
+            pid,
+            socket,
+            every_ms,
+            sync_timeout_s,
+        } => {
+            let mut searcher = latency::DaemonSearcher::connect(&socket)?;
+            let o = burst::burst(
+                &dir,
+                files,
+                per_dir,
+                pid,
+                &mut searcher,
+                secs(sync_timeout_s)?,
+                Duration::from_millis(every_ms),
+            )?;
+            let m = "burst";
+            sample(&corpus, m, &tool, "files", o.files);
+            sample(&corpus, m, &tool, "create_s", o.create_s);
+            sample(&corpus, m, &tool, "sync_s", o.sync_s);
+            sample(&corpus, m, &tool, "searchable_s", o.searchable_s);
+            sample(&corpus, m, &tool, "found", o.found);
+            sample(&corpus, m, &tool, "fds_before", o.fds_before);
+            sample(&corpus, m, &tool, "peak_fds", o.peaks.fds);
+            sample(&corpus, m, &tool, "hwm_before_kb", o.hwm_before_kb);
+            sample(&corpus, m, &tool, "hwm_kb", o.peaks.rss.hwm_kb);
+            sample(&corpus, m, &tool, "rss_anon_kb", o.peaks.rss.anon_kb);
+            sample(&corpus, m, &tool, "rss_after_kb", o.rss_after_kb);
+            sample(&corpus, m, &tool, "proc_samples", o.peaks.rss.samples);
+        }
+        Sub::Move {
+            corpus,
+            tool,
+            files,
+            root,
+            socket,
+            poll_ms,
+            timeout_s,
+        } => {
+            let mut searcher = latency::DaemonSearcher::connect(&socket)?;
+            let o = burst::move_dir(
+                &root,
+                files,
+                &mut searcher,
+                Duration::from_millis(poll_ms),
+                secs(timeout_s)?,
+            )?;
+            let m = "move";
+            sample(&corpus, m, &tool, "files", o.files);
+            let or_inf = |v: Option<f64>| v.unwrap_or(f64::INFINITY);
+            sample(&corpus, m, &tool, "all_new_s", or_inf(o.all_new_s));
+            sample(&corpus, m, &tool, "none_old_s", or_inf(o.none_old_s));
+            sample(&corpus, m, &tool, "found_new", o.found_new);
+            sample(&corpus, m, &tool, "left_old", o.left_old);
+            sample(&corpus, m, &tool, "polls", o.polls);
+            sample(&corpus, m, &tool, "poll_ms", poll_ms);
+            sample(&corpus, m, &tool, "timeout_s", timeout_s);
         }
         Sub::Report { file } => print!("{}", report::render_file(&file)?),
     }

@@ -11,7 +11,20 @@
 //!   `p99_ms`; files matched are `hits` for `fandex-lib` and `recollq` and `lines` (of `rg -l`) for
 //!   `rg`; tool `-` metric `query` holds the fandex query text;
 //! - `count:TERM` (tools `fandex`, `rg`, `rg-z`, `recollq`, `recollq-stem`): `files`;
-//! - `run` (corpus `-`, tool `-`): facts about the run, printed as a list.
+//! - `run` (corpus `-`, tool `-`): facts about the run, printed as a list;
+//! - the daemon's, tools `fandex-fanotify` and `fandex-inotify` (and `recoll-monitor` for latency):
+//!   - `restart`: `first_start_s`, `restart_s`, `reconcile_s`, `reconcile_indexed`, `ready_rss_kb`,
+//!     `stop_s`;
+//!   - `latency:RATE`: `p50_ms`, `p95_ms`, `p99_ms`, `max_ms` (`inf` when changes were missed),
+//!     `changes`, `created`, `rewritten`, `seen`, `missed`, `superseded`, `achieved_rate`, `poll_ms`,
+//!     `poll_cycle_ms`, `timeout_s`;
+//!   - `watchsetup` (corpus `dirs-N`): `dirs` (tool `-`), `first_start_s`, `restart_s`, `reconcile_s`,
+//!     `ready_rss_kb`;
+//!   - `burst` (corpus `files-N`): `files`, `create_s`, `sync_s`, `searchable_s`, `found`,
+//!     `fds_before`, `peak_fds`, `hwm_before_kb`, `hwm_kb`, `rss_after_kb`;
+//!   - `move`: `files`, `all_new_s`, `none_old_s` (`inf`: timed out), `found_new`, `left_old`,
+//!     `poll_ms`;
+//!   - `idle`: `seconds`, `cpu_pct`, `rss_kb`, `rss_max_kb`, `rss_anon_kb`.
 //!
 //! Any other measure is listed in a generic table, so new measurements (the daemon's) show up before
 //! they get a table of their own.
@@ -206,6 +219,12 @@ pub fn render(samples: &[Sample]) -> String {
     incremental(&d, &mut out);
     queries(&d, &mut out);
     counts(&d, &mut out);
+    restart(&d, &mut out);
+    latency(&d, &mut out);
+    watch_setup(&d, &mut out);
+    burst(&d, &mut out);
+    moves(&d, &mut out);
+    idle(&d, &mut out);
     others(&d, &mut out);
     out
 }
@@ -526,9 +545,423 @@ fn counts(d: &Data, out: &mut String) {
 }
 
 fn is_known(measure: &str) -> bool {
-    matches!(measure, "corpus" | "index" | "noop" | "change100" | "run")
-        || measure.starts_with("q:")
+    matches!(
+        measure,
+        "corpus"
+            | "index"
+            | "noop"
+            | "change100"
+            | "run"
+            | "restart"
+            | "watchsetup"
+            | "burst"
+            | "move"
+            | "idle"
+    ) || measure.starts_with("q:")
         || measure.starts_with("count:")
+        || measure.starts_with("latency:")
+}
+
+const DAEMON_TOOLS: [&str; 2] = ["fandex-fanotify", "fandex-inotify"];
+
+/// Like [`fmt`], but an infinite figure (a change never seen, a move never completed) says so.
+fn fmt_or_missed(x: Option<f64>) -> String {
+    match x {
+        Some(v) if v.is_infinite() => "never (timeout)".into(),
+        other => fmt(other),
+    }
+}
+
+fn mib(kb: Option<f64>) -> Option<f64> {
+    kb.map(|k| k / KIB_PER_MIB)
+}
+
+/// (corpus, tool) pairs with samples of `measure`, in order of appearance.
+fn pairs<'a>(d: &Data<'a>, measure: &str, tools: &[&'a str]) -> Vec<(&'a str, &'a str)> {
+    let mut out = Vec::new();
+    for c in d.ordered(|s| (s.measure == measure).then_some(s.corpus.as_str())) {
+        for tool in tools {
+            if d.samples
+                .iter()
+                .any(|s| s.corpus == c && s.measure == measure && s.tool == *tool)
+            {
+                out.push((c, *tool));
+            }
+        }
+    }
+    out
+}
+
+fn restart(d: &Data, out: &mut String) {
+    let rows: Vec<Vec<String>> = pairs(d, "restart", &DAEMON_TOOLS)
+        .into_iter()
+        .map(|(c, tool)| {
+            let m = "restart";
+            vec![
+                c.to_owned(),
+                tool.to_owned(),
+                fmt(d.med(c, m, tool, "first_start_s")),
+                format!(
+                    "{} ({})",
+                    fmt(d.med(c, m, tool, "restart_s")),
+                    d.values(c, m, tool, "restart_s").len()
+                ),
+                fmt(d.med(c, m, tool, "reconcile_s")),
+                count(d.med(c, m, tool, "reconcile_indexed")),
+                fmt(mib(d.med(c, m, tool, "ready_rss_kb"))),
+                fmt(d.med(c, m, tool, "stop_s")),
+            ]
+        })
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    out.push_str(
+        "### 2b. Daemon start and restart
+
+",
+    );
+    table(
+        out,
+        &[
+            "corpus",
+            "daemon",
+            "first start, fresh index: s to ready",
+            "restart after SIGTERM, unchanged corpus: s to ready (runs)",
+            "of which reconcile s",
+            "files re-read on restart",
+            "RSS at ready MiB",
+            "stop (SIGTERM to exit) s",
+        ],
+        &rows,
+    );
+    out.push_str(
+        "Ready is the daemon's systemd notification: spawn to the `READY=1` datagram on \
+         `NOTIFY_SOCKET`, sent once it watches, has reconciled the roots and listens on its \
+         socket. The corpus is a copy on a private tmpfs; the index is on another filesystem. \
+         Medians.\n\n",
+    );
+}
+
+fn latency(d: &Data, out: &mut String) {
+    let measures = d.ordered(|s| {
+        s.measure
+            .starts_with("latency:")
+            .then_some(s.measure.as_str())
+    });
+    if measures.is_empty() {
+        return;
+    }
+    let tools = ["fandex-fanotify", "fandex-inotify", "recoll-monitor"];
+    let mut rows = Vec::new();
+    let mut targets = Vec::new();
+    for m in &measures {
+        let rate = m.trim_start_matches("latency:");
+        for (c, tool) in pairs(d, m, &tools) {
+            let med = |metric: &str| d.med(c, m, tool, metric);
+            rows.push(vec![
+                c.to_owned(),
+                rate.to_owned(),
+                tool.to_owned(),
+                fmt_or_missed(med("p50_ms")),
+                fmt_or_missed(med("p95_ms")),
+                fmt_or_missed(med("p99_ms")),
+                fmt_or_missed(med("max_ms")),
+                format!(
+                    "{} ({} new, {} rewrites)",
+                    count(med("changes")),
+                    count(med("created")),
+                    count(med("rewritten"))
+                ),
+                format!(
+                    "{} / {} / {}",
+                    count(med("seen")),
+                    count(med("missed")),
+                    count(med("superseded"))
+                ),
+                fmt(med("achieved_rate")),
+                format!("{} ({})", fmt(med("poll_ms")), fmt(med("poll_cycle_ms"))),
+            ]);
+            let limit = match rate.parse::<f64>() {
+                Ok(r) if r <= 100.0 => Some(300.0),
+                Ok(r) if r <= 1000.0 => Some(1000.0),
+                _ => None,
+            };
+            if let (Some(limit), true) = (limit, tool.starts_with("fandex-")) {
+                let p99 = med("p99_ms");
+                targets.push(format!(
+                    "{c}, {rate}/s, {tool}: p99 {} ms (target < {limit} ms: {})",
+                    fmt_or_missed(p99),
+                    verdict(p99.map(|v| v < limit))
+                ));
+            }
+        }
+    }
+    out.push_str(
+        "### 3. Change-to-searchable latency under load
+
+",
+    );
+    table(
+        out,
+        &[
+            "corpus",
+            "changes/s",
+            "tool",
+            "p50 ms",
+            "p95 ms",
+            "p99 ms",
+            "max ms",
+            "changes",
+            "seen / missed / superseded",
+            "achieved changes/s",
+            "poll interval ms (measured cycle)",
+        ],
+        &rows,
+    );
+    out.push_str(
+        "A writer changes files at a steady rate on a private tmpfs holding a copy of the corpus \
+         (every other change creates a file, the others rewrite an existing text file, by default \
+         one of the extensions `fandex-bench latency --pool-ext` lists, with one line added, cycling \
+         through them when there are fewer than the rewrites; each change holds a unique word and \
+         its group's word, groups of 100 changes for fandex and of one second for recoll). Latency: end of the write to the first search \
+         answer (no sync) that lists the path under its group's word; fandex is searched through \
+         its daemon socket (the `fandex::query::client` the CLI uses, no snippets), recoll with \
+         `recollq -b`, one process per search. A missed change (never seen before the timeout) \
+         counts as infinite; a superseded one (rewritten again before it was seen) is left out. \
+         Resolution: the measured poll cycle.\n\n",
+    );
+    if !targets.is_empty() {
+        for t in targets {
+            let _ = writeln!(out, "- {t}");
+        }
+        out.push('\n');
+    }
+}
+
+fn watch_setup(d: &Data, out: &mut String) {
+    let rows: Vec<Vec<String>> = pairs(d, "watchsetup", &DAEMON_TOOLS)
+        .into_iter()
+        .map(|(c, tool)| {
+            let m = "watchsetup";
+            vec![
+                c.to_owned(),
+                tool.to_owned(),
+                count(d.med(c, m, "-", "dirs")),
+                format!(
+                    "{} ({})",
+                    fmt(d.med(c, m, tool, "first_start_s")),
+                    d.values(c, m, tool, "first_start_s").len()
+                ),
+                fmt(d.med(c, m, tool, "restart_s")),
+                fmt(d.med(c, m, tool, "reconcile_s")),
+                fmt(mib(d.med(c, m, tool, "ready_rss_kb"))),
+            ]
+        })
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    out.push_str(
+        "### 4. Watch setup and reconcile on a large tree
+
+",
+    );
+    table(
+        out,
+        &[
+            "tree",
+            "daemon",
+            "directories",
+            "start, fresh index: s to ready (runs)",
+            "restart: s to ready",
+            "of which reconcile s",
+            "RSS at ready MiB",
+        ],
+        &rows,
+    );
+    out.push_str(
+        "Empty directories on a private tmpfs; ready as in 2b (watches placed and reconcile walk \
+         done). Medians.\n\n",
+    );
+}
+
+fn burst(d: &Data, out: &mut String) {
+    let mut targets = Vec::new();
+    let rows: Vec<Vec<String>> = pairs(d, "burst", &DAEMON_TOOLS)
+        .into_iter()
+        .map(|(c, tool)| {
+            let m = "burst";
+            let hwm = mib(d.med(c, m, tool, "hwm_kb"));
+            targets.push(format!(
+                "{c}, {tool}: peak RSS {} MiB (target < 150 MiB: {})",
+                fmt(hwm),
+                verdict(hwm.map(|v| v < 150.0))
+            ));
+            vec![
+                c.to_owned(),
+                tool.to_owned(),
+                format!(
+                    "{} / {}",
+                    count(d.med(c, m, tool, "found")),
+                    count(d.med(c, m, tool, "files"))
+                ),
+                fmt(d.med(c, m, tool, "create_s")),
+                fmt(d.med(c, m, tool, "sync_s")),
+                fmt(d.med(c, m, tool, "searchable_s")),
+                format!(
+                    "{} ({})",
+                    count(d.med(c, m, tool, "peak_fds")),
+                    count(d.med(c, m, tool, "fds_before"))
+                ),
+                format!(
+                    "{} ({})",
+                    fmt(hwm),
+                    fmt(mib(d.med(c, m, tool, "hwm_before_kb")))
+                ),
+                fmt(mib(d.med(c, m, tool, "rss_after_kb"))),
+            ]
+        })
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    out.push_str(
+        "### 5. A burst of new files
+
+",
+    );
+    table(
+        out,
+        &[
+            "burst",
+            "daemon",
+            "found / created",
+            "create s",
+            "sync s",
+            "until all searchable s",
+            "peak fds (before)",
+            "peak RSS (VmHWM) MiB (before)",
+            "RSS after MiB",
+        ],
+        &rows,
+    );
+    out.push_str(
+        "Small files created as fast as one thread can (1,000 per new subdirectory) under a \
+         running daemon on a private tmpfs, then one sync through the daemon socket (what `fandex \
+         sync` sends) and a count of the files holding the burst's word. Until all searchable: \
+         first create to the count's answer. fds sampled every 10 ms from /proc/PID/fd during the \
+         burst; VmHWM is the daemon's peak since it started.\n\n",
+    );
+    for t in targets {
+        let _ = writeln!(out, "- {t}");
+    }
+    out.push('\n');
+}
+
+fn moves(d: &Data, out: &mut String) {
+    let rows: Vec<Vec<String>> = pairs(d, "move", &DAEMON_TOOLS)
+        .into_iter()
+        .map(|(c, tool)| {
+            let m = "move";
+            vec![
+                c.to_owned(),
+                tool.to_owned(),
+                count(d.med(c, m, tool, "files")),
+                fmt_or_missed(d.med(c, m, tool, "all_new_s")),
+                fmt_or_missed(d.med(c, m, tool, "none_old_s")),
+                format!(
+                    "{} / {}",
+                    count(d.med(c, m, tool, "found_new")),
+                    count(d.med(c, m, tool, "left_old"))
+                ),
+                fmt(d.med(c, m, tool, "poll_ms")),
+            ]
+        })
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    out.push_str(
+        "### 6. A directory move
+
+",
+    );
+    table(
+        out,
+        &[
+            "corpus",
+            "daemon",
+            "files in the directory",
+            "rename to all found at the new path s",
+            "rename to none left at the old path s",
+            "at the end: new / old",
+            "poll ms",
+        ],
+        &rows,
+    );
+    out.push_str(
+        "The directory is created in the root of the corpus copy, synced, then renamed within the \
+         root; two counts (`WORD path:NEW`, `WORD path:OLD`) through the daemon socket every \
+         poll, no sync.\n\n",
+    );
+}
+
+fn idle(d: &Data, out: &mut String) {
+    let mut targets = Vec::new();
+    let rows: Vec<Vec<String>> = pairs(d, "idle", &DAEMON_TOOLS)
+        .into_iter()
+        .map(|(c, tool)| {
+            let m = "idle";
+            let cpu = d.med(c, m, tool, "cpu_pct");
+            let rss = mib(d.med(c, m, tool, "rss_kb"));
+            targets.push(format!(
+                "{c}, {tool}: idle CPU {}% (target < 0.5%: {}); idle RSS {} MiB (target < 50 MiB: {})",
+                fmt(cpu),
+                verdict(cpu.map(|v| v < 0.5)),
+                fmt(rss),
+                verdict(rss.map(|v| v < 50.0))
+            ));
+            vec![
+                c.to_owned(),
+                tool.to_owned(),
+                fmt(d.med(c, m, tool, "seconds")),
+                fmt(cpu),
+                fmt(rss),
+                fmt(mib(d.med(c, m, tool, "rss_max_kb"))),
+                fmt(mib(d.med(c, m, tool, "rss_anon_kb"))),
+            ]
+        })
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    out.push_str(
+        "### 8. Idle daemon
+
+",
+    );
+    table(
+        out,
+        &[
+            "corpus",
+            "daemon",
+            "seconds",
+            "CPU % of one core",
+            "RSS MiB (end)",
+            "max RSS MiB (1 s samples)",
+            "anonymous RSS MiB (end)",
+        ],
+        &rows,
+    );
+    out.push_str(
+        "After indexing the corpus copy, a sync and 5 s of rest: utime + stime from \
+         /proc/PID/stat over the period, VmRSS sampled every second.\n\n",
+    );
+    for t in targets {
+        let _ = writeln!(out, "- {t}");
+    }
+    out.push('\n');
 }
 
 fn others(d: &Data, out: &mut String) {
@@ -660,6 +1093,69 @@ mod tests {
         assert!(out.contains("### Other measurements"), "{out}");
         assert!(
             out.contains("| code | latency100 | fandex-inotify | p99_ms | 100 | 2 |"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn daemon_tables_and_targets() {
+        let text = tsv(&[
+            ["code", "restart", "fandex-fanotify", "first_start_s", "1.5"],
+            ["code", "restart", "fandex-fanotify", "restart_s", "0.05"],
+            ["code", "restart", "fandex-fanotify", "restart_s", "0.07"],
+            ["code", "restart", "fandex-fanotify", "restart_s", "0.06"],
+            ["code", "latency:100", "fandex-inotify", "p99_ms", "120"],
+            ["code", "latency:100", "fandex-inotify", "max_ms", "inf"],
+            ["code", "latency:1000", "fandex-inotify", "p99_ms", "inf"],
+            ["code", "latency:1000", "recoll-monitor", "p50_ms", "30000"],
+            ["files-10", "burst", "fandex-fanotify", "hwm_kb", "204800"],
+            ["files-10", "burst", "fandex-fanotify", "found", "10"],
+            ["files-10", "burst", "fandex-fanotify", "files", "10"],
+            ["code", "move", "fandex-inotify", "all_new_s", "inf"],
+            ["code", "idle", "fandex-inotify", "cpu_pct", "0.1"],
+            ["code", "idle", "fandex-inotify", "rss_kb", "40960"],
+        ]);
+        let out = render(&parse_samples(&text, "r").unwrap());
+        assert!(!out.contains("### Other measurements"), "{out}");
+        assert!(
+            out.contains("| code | fandex-fanotify | 1.50 | 0.060 (3) |"),
+            "{out}"
+        );
+        assert!(
+            out.contains("| code | 100 | fandex-inotify | — | — | 120 | never (timeout) |"),
+            "{out}"
+        );
+        assert!(
+            out.contains("| code | 1000 | recoll-monitor | 30000 |"),
+            "{out}"
+        );
+        assert!(
+            out.contains("code, 100/s, fandex-inotify: p99 120 ms (target < 300 ms: met)"),
+            "{out}"
+        );
+        assert!(
+            out.contains(
+                "code, 1000/s, fandex-inotify: p99 never (timeout) ms (target < 1000 ms: **not met**)"
+            ),
+            "{out}"
+        );
+        assert!(!out.contains("recoll-monitor: p99"), "{out}");
+        assert!(
+            out.contains("| files-10 | fandex-fanotify | 10 / 10 |"),
+            "{out}"
+        );
+        assert!(
+            out.contains("peak RSS 200 MiB (target < 150 MiB: **not met**)"),
+            "{out}"
+        );
+        assert!(
+            out.contains("| code | fandex-inotify | — | never (timeout) |"),
+            "{out}"
+        );
+        assert!(
+            out.contains(
+                "idle CPU 0.100% (target < 0.5%: met); idle RSS 40.0 MiB (target < 50 MiB: met)"
+            ),
             "{out}"
         );
     }
