@@ -522,3 +522,43 @@ fn status_lists_the_most_recently_modified_failures_first() {
     assert_eq!(listed, expected);
     drop(daemon);
 }
+
+#[test]
+fn starting_on_inotify_over_many_directories_loses_no_events() {
+    if !require_root("inotify start over many directories") {
+        return;
+    }
+    let env = Env::new();
+    let fs = Tmpfs::mount(&env.tmp.path().join("fs"));
+    let root = fs.path.join("root");
+    // More directories than the kernel queues events (16384 by default): listing each one while adding
+    // its watch must not queue an event per directory (notify 8 watched IN_OPEN, and every start ended
+    // in a queue overflow and a rescan of the whole root).
+    for i in 0..200 {
+        for j in 0..100 {
+            std::fs::create_dir_all(root.join(format!("d{i}/e{j}"))).unwrap();
+        }
+        std::fs::write(root.join(format!("d{i}/f.txt")), "word1z").unwrap();
+    }
+    let _guard = sysctl_lock(false);
+    let daemon = DaemonProc::start(&env, &root, "inotify", "inotify");
+    // Reading files (the daemon's own reads included) queues nothing either.
+    for i in 0..200 {
+        std::fs::read(root.join(format!("d{i}/f.txt"))).unwrap();
+    }
+    std::fs::write(root.join("d0/new.txt"), "word2z").unwrap();
+    env.sync();
+    let status = env.status_json();
+    assert_eq!(
+        status["watcher"]["counters"]["rescans"],
+        serde_json::json!({}),
+        "{status}"
+    );
+    assert_eq!(
+        status["totals"]["rescans"],
+        serde_json::json!({}),
+        "{status}"
+    );
+    assert_eq!(env.search("word2z").len(), 1);
+    drop(daemon);
+}

@@ -114,9 +114,12 @@ impl Watcher {
                         .store(true, std::sync::atomic::Ordering::SeqCst);
                 }
             };
+            // Not IN_OPEN (nor IN_CLOSE_NOWRITE): every read of a file or listing of a directory in the
+            // tree, ours included, would queue an event, and a walk of a large tree overflows the queue.
+            let kinds = notify::EventKindMask::CORE | notify::EventKindMask::ACCESS_CLOSE;
             let w = <notify::INotifyWatcher as notify::Watcher>::new(
                 handler,
-                notify::Config::default(),
+                notify::Config::default().with_event_kinds(kinds),
             )
             .map_err(|e| WatchError::Inotify(e.to_string()))?;
             engine.inotify = Some(inotify::InotifyState::new(
