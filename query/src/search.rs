@@ -3,11 +3,15 @@
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
 use std::time::Instant;
 
-use fandex_indexer::schema::{Fields, FileDoc};
+use fandex_indexer::schema::Fields;
 use tantivy::collector::{Collector, Count, SegmentCollector};
 use tantivy::columnar::Column;
+use tantivy::schema::Value;
 use tantivy::{
     DocAddress, DocId, IndexReader, Score, SegmentOrdinal, SegmentReader, TantivyDocument,
 };
@@ -121,17 +125,17 @@ impl QueryEngine {
         let mut hits = Vec::with_capacity(ranked.len());
         for doc in ranked {
             let stored: TantivyDocument = searcher.doc(doc.address)?;
-            let Some(file) = FileDoc::from_document(&stored, &self.fields) else {
+            let Some(file) = StoredFile::of(&stored, &self.fields) else {
                 warn!(
                     file_id = doc.file_id,
                     "a matching document lacks stored fields; it is left out of the results"
                 );
                 continue;
             };
-            let snippet = snippets
-                .as_ref()
-                .map(|s| s.make(&file.text))
-                .unwrap_or_else(Snippet::default);
+            let snippet = match &snippets {
+                Some(maker) => maker.make(&searcher, doc.address, file.text)?,
+                None => Snippet::default(),
+            };
             hits.push(Hit {
                 file_id: file.file_id,
                 path: file.path,
@@ -149,6 +153,32 @@ impl QueryEngine {
             "search"
         );
         Ok(SearchResults { hits, total })
+    }
+}
+
+/// The stored fields of a hit, the text borrowed from the stored document (it can be megabytes, and
+/// only the snippet needs it).
+struct StoredFile<'a> {
+    file_id: u64,
+    path: PathBuf,
+    size: u64,
+    mtime_ns: i64,
+    text: &'a str,
+}
+
+impl<'a> StoredFile<'a> {
+    /// Reads the fields; `None` when one is missing (the text may be: binary files have none).
+    fn of(doc: &'a TantivyDocument, fields: &Fields) -> Option<Self> {
+        Some(Self {
+            file_id: doc.get_first(fields.file_id)?.as_u64()?,
+            path: PathBuf::from(OsStr::from_bytes(doc.get_first(fields.path)?.as_bytes()?)),
+            size: doc.get_first(fields.size)?.as_u64()?,
+            mtime_ns: doc.get_first(fields.mtime)?.as_i64()?,
+            text: doc
+                .get_first(fields.content)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default(),
+        })
     }
 }
 
