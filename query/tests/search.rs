@@ -377,6 +377,29 @@ fn total_counts_beyond_limit_and_ties_break_by_file_id() {
     let results = run(&e, "ext:txt", "/", 0, false);
     assert_eq!(results.total, 5);
     assert!(results.hits.is_empty());
+    // Enough hits to be loaded on two threads: still in order, each with its own snippet.
+    for snippets in [false, true] {
+        let results = run(&e, "-absent", "/", 100, snippets);
+        let ids: Vec<u64> = results.hits.iter().map(|h| h.file_id).collect();
+        assert_eq!(ids, (1..=12).collect::<Vec<u64>>());
+        for hit in &results.hits {
+            assert_eq!(hit.path, path_of(hit.file_id));
+        }
+        if snippets {
+            assert!(
+                results.hits[0]
+                    .snippet
+                    .text
+                    .starts_with("The quick brown fox")
+            );
+            assert!(
+                results.hits[11]
+                    .snippet
+                    .text
+                    .starts_with("line 0 of filler")
+            );
+        }
+    }
 }
 
 #[test]
