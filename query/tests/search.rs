@@ -377,6 +377,29 @@ fn total_counts_beyond_limit_and_ties_break_by_file_id() {
     let results = run(&e, "ext:txt", "/", 0, false);
     assert_eq!(results.total, 5);
     assert!(results.hits.is_empty());
+    // Enough hits to be loaded on two threads: still in order, each with its own snippet.
+    for snippets in [false, true] {
+        let results = run(&e, "-absent", "/", 100, snippets);
+        let ids: Vec<u64> = results.hits.iter().map(|h| h.file_id).collect();
+        assert_eq!(ids, (1..=12).collect::<Vec<u64>>());
+        for hit in &results.hits {
+            assert_eq!(hit.path, path_of(hit.file_id));
+        }
+        if snippets {
+            assert!(
+                results.hits[0]
+                    .snippet
+                    .text
+                    .starts_with("The quick brown fox")
+            );
+            assert!(
+                results.hits[11]
+                    .snippet
+                    .text
+                    .starts_with("line 0 of filler")
+            );
+        }
+    }
 }
 
 #[test]
@@ -570,4 +593,102 @@ fn tilde_is_the_callers_home_when_the_request_names_it() {
     };
     assert_eq!(with_home("/home/u"), [4, 5]);
     assert!(with_home("/home/nobody").is_empty());
+}
+
+/// An engine over `docs` (file id, text), each at `/long/ID.txt` (`/long/needle.txt` for id 5), in one
+/// segment.
+fn engine_of(docs: &[(u64, String)]) -> QueryEngine {
+    let (schema, fields) = schema::build_schema();
+    let index = Index::create_in_ram(schema);
+    schema::register_analyzers(&index);
+    let mut writer: IndexWriter = index.writer_with_num_threads(1, 15_000_000).unwrap();
+    for (file_id, text) in docs {
+        let doc = FileDoc {
+            file_id: *file_id,
+            path: PathBuf::from(match file_id {
+                5 => "/long/needle.txt".to_owned(),
+                _ => format!("/long/{file_id}.txt"),
+            }),
+            size: text.len() as u64,
+            mtime_ns: 0,
+            text: text.clone(),
+        };
+        writer.add_document(doc.to_document(&fields)).unwrap();
+    }
+    writer.commit().unwrap();
+    QueryEngine::new(index.reader().unwrap(), fields)
+}
+
+/// `n` bytes (rounded up to whole repetitions) of `unit` repeated.
+fn filler(unit: &str, n: usize) -> String {
+    unit.repeat(n.div_ceil(unit.len()))
+}
+
+#[test]
+fn snippets_of_long_documents_find_far_matches() {
+    let plain = filler("some filler words here ", 3 << 20);
+    let docs = vec![
+        // Far into a 3 MiB text, mid-line, in capitals.
+        (1, format!("{plain}then the NEEDLE shows up {plain}")),
+        // At the very end, no trailing blank; earlier near-misses are not matches.
+        (
+            2,
+            format!("needles xneedle needle9 {plain}ends with needle"),
+        ),
+        // Multibyte text on both sides, so window edges fall inside characters and words.
+        (
+            3,
+            format!(
+                "{}needle{}",
+                filler("日本語のテキストé ", 1 << 20),
+                filler(" ünïcödé漢字", 1 << 20)
+            ),
+        ),
+        // Only written with an accent: no byte scan finds it, the index says it is there.
+        (4, format!("{plain}le Café {plain}")),
+        // Matched by its name only, with a long text that lacks the word.
+        (5, plain.clone()),
+    ];
+    let e = engine_of(&docs);
+    let s = snippet_highlights(&e, "needle", 1, &["needle"]);
+    assert!(s.text.contains("then the NEEDLE shows up"), "{s:?}");
+    let s = snippet_highlights(&e, "needle", 2, &["needle"]);
+    assert!(s.text.ends_with("ends with needle"), "{s:?}");
+    // The near-misses at the start are not what was highlighted: the highlight is the last word.
+    assert_eq!(s.highlights.last().map(|r| r.end), Some(s.text.len()));
+    let s = snippet_highlights(&e, "needle", 3, &["needle"]);
+    assert!(s.text.contains("needle ünïcödé漢字"), "{s:?}");
+    assert!(s.text.contains("テキストé needle"), "{s:?}");
+    let s = snippet_highlights(&e, "cafe", 4, &["cafe"]);
+    assert!(s.text.contains("le Café"), "{s:?}");
+    let results = run(&e, "needle", "/", 10, true);
+    assert_eq!(results.total, 4);
+    let s = &results
+        .hits
+        .iter()
+        .find(|h| h.file_id == 5)
+        .unwrap()
+        .snippet;
+    assert!(s.highlights.is_empty(), "{s:?}");
+    assert!(s.text.starts_with("some filler words here"), "{s:?}");
+    assert!(s.text.len() <= fandex_query::LEAD_BYTES);
+}
+
+#[test]
+fn snippets_never_highlight_part_of_a_word() {
+    // Words that contain the query word, or that a window edge could cut, around the real match: each
+    // highlight must analyze to exactly the query word (checked by `snippet_highlights`).
+    let long_word = "needle".repeat(30); // longer than any indexed word
+    let docs = vec![(
+        1,
+        format!(
+            "{}{long_word} needlework aneedle {} Needle.",
+            filler("x ", 500),
+            filler("abcdefghij", 300)
+        ),
+    )];
+    let e = engine_of(&docs);
+    let s = snippet_highlights(&e, "needle", 1, &["needle"]);
+    assert_eq!(s.highlights.len(), 1, "{s:?}");
+    assert!(s.text.ends_with("Needle."), "{s:?}");
 }

@@ -116,6 +116,45 @@ pub fn init_logging(config_level: Option<&str>, default: &str) {
     };
 }
 
+/// Sets glibc malloc's thresholds for the work `command` does, unless the user set them
+/// (`MALLOC_MMAP_THRESHOLD_`, `MALLOC_TRIM_THRESHOLD_`). Measured on this project's corpora:
+///
+/// - indexing and the daemon allocate and free many buffers of hundreds of KiB to MiB (file texts,
+///   tantivy's store blocks) from several threads. glibc's dynamic threshold soon serves them from its
+///   heaps, which then stay fragmented and resident: a fixed 256 KiB threshold maps them separately and
+///   returns them on free (peak RSS indexing `docs` 348 -> 191 MiB, `big` 384 -> 263 MiB);
+/// - `search` reads megabytes of stored text per hit and exits: serving those from the heap and never
+///   trimming it avoids a page fault per 4 KiB on every fresh buffer (rare query on `big`, CLI p50
+///   ~2 ms less).
+fn tune_allocator(command: &Command) {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        let settings: &[(libc::c_int, libc::c_int, &str)] = match command {
+            Command::Index(_) | Command::Daemon(_) => {
+                &[(libc::M_MMAP_THRESHOLD, 256 << 10, "MALLOC_MMAP_THRESHOLD_")]
+            }
+            // 32 MiB is glibc's largest mmap threshold on 64-bit.
+            Command::Search(_) => &[
+                (libc::M_MMAP_THRESHOLD, 32 << 20, "MALLOC_MMAP_THRESHOLD_"),
+                (libc::M_TRIM_THRESHOLD, 256 << 20, "MALLOC_TRIM_THRESHOLD_"),
+            ],
+            Command::Sync(_) | Command::Status(_) | Command::Watch(_) => &[],
+        };
+        for &(param, value, env) in settings {
+            if std::env::var_os(env).is_some() {
+                continue;
+            }
+            // SAFETY: mallopt only changes glibc malloc's tunables, takes plain integers, and is
+            // called before this process starts any thread; a value it rejects is ignored (returns 0).
+            unsafe {
+                libc::mallopt(param, value);
+            }
+        }
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    let _ = command;
+}
+
 /// Parses the command line, runs the subcommand, and turns errors into exit code 2.
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -126,6 +165,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    tune_allocator(&cli.command);
     let result = match &cli.command {
         Command::Index(args) => index::run(&cli.common, args),
         Command::Daemon(args) => daemon::run(&cli.common, args),
