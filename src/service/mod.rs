@@ -236,6 +236,17 @@ pub(crate) struct Inner {
     pub catalog_stats: Mutex<Option<(Instant, CatalogStats)>>,
 }
 
+/// Hands memory that is free in the allocator's heap back to the system (glibc keeps it otherwise, and
+/// an idle daemon would show the peak of its last batch as resident).
+pub(crate) fn release_free_memory() {
+    #[cfg(target_env = "gnu")]
+    // SAFETY: malloc_trim only walks glibc's own heap under its own locks and releases free pages; it
+    // takes a plain integer and touches no memory of ours.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// Locks a mutex, recovering the data if a thread panicked while holding it (the daemon keeps going).
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())

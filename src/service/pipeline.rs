@@ -20,6 +20,8 @@ use super::{Inner, MAX_PENDING, lock};
 
 /// Shortest wait before the same scope is rescanned again.
 const MIN_BACKOFF: Duration = Duration::from_secs(1);
+/// How long the pipeline waits with nothing to do before it returns freed memory to the system.
+const IDLE_TRIM_AFTER: Duration = Duration::from_secs(2);
 /// Longest wait between rescans of one scope during a storm.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
@@ -143,9 +145,11 @@ struct Batch {
     watermark: u64,
 }
 
-/// Waits for the next batch.
-fn next_batch(inner: &Inner, limiter: &mut RescanLimiter) -> Batch {
+/// Waits for the next batch. With `idle_after`, gives up once nothing has been pending for that long and
+/// returns an empty batch (the daemon went idle).
+fn next_batch(inner: &Inner, limiter: &mut RescanLimiter, idle_after: Option<Duration>) -> Batch {
     let mut queue = lock(&inner.queue);
+    let idle_since = Instant::now();
     loop {
         let now = Instant::now();
         if queue.stopping {
@@ -181,7 +185,25 @@ fn next_batch(inner: &Inner, limiter: &mut RescanLimiter) -> Batch {
                     .unwrap_or_else(|p| p.into_inner())
                     .0
             }
-            None => inner.wake.wait(queue).unwrap_or_else(|p| p.into_inner()),
+            None => match idle_after {
+                Some(wait) => {
+                    let left = (idle_since + wait).saturating_duration_since(now);
+                    if left.is_zero() {
+                        return Batch {
+                            work: Vec::new(),
+                            last: false,
+                            taken: now,
+                            watermark: 0,
+                        };
+                    }
+                    inner
+                        .wake
+                        .wait_timeout(queue, left)
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0
+                }
+                None => inner.wake.wait(queue).unwrap_or_else(|p| p.into_inner()),
+            },
         };
     }
 }
@@ -218,11 +240,18 @@ fn is_cookie(path: &std::path::Path) -> bool {
 pub(crate) fn run(inner: &Inner, mut engine: Engine) {
     let mut limiter = RescanLimiter::default();
     let progress = Progress::default();
+    // Whether memory freed since the last batch was handed back to the system.
+    let mut trimmed = true;
     loop {
-        let batch = next_batch(inner, &mut limiter);
+        let batch = next_batch(inner, &mut limiter, (!trimmed).then_some(IDLE_TRIM_AFTER));
         let last = batch.last;
         if !batch.work.is_empty() {
             apply(inner, &mut engine, batch, &progress, &mut limiter);
+            trimmed = false;
+        } else if !last && !trimmed {
+            // Idle: the batch's buffers are free but glibc keeps them; give them back once.
+            super::release_free_memory();
+            trimmed = true;
         }
         if last {
             break;
