@@ -725,8 +725,67 @@ mod tests {
         assert_eq!(render("<p>fine</p>"), "fine");
     }
 
+    #[test]
+    fn attributes_comments_and_declarations_are_never_text() {
+        let html = r#"<!DOCTYPE html PUBLIC "x"><?xml version="1.0"?><a title='a > b' data-x="it's > here" alt=x>one</a>
+<img src=pic.png alt="alt text"><p class = "c" id=i/>two</p><!-- c1 --><!-->three<!--->four<!-- x --!>five
+<!-- a -- b -->six</ x>seven<![CDATA[ hidden ]]>eight"#;
+        assert_eq!(render(html), "one\ntwo\nthreefourfive sixseveneight");
+        // An attribute cut by the end of the piece, or an unclosed comment, hides the rest.
+        assert_eq!(render("text <a href=\"x y"), "text");
+        assert_eq!(render("text <!-- never closed <p>x"), "text");
+        assert_eq!(render("text <?pi"), "text");
+    }
+
+    #[test]
+    fn hidden_and_raw_text_elements() {
+        let html = "a<script>x = '</scriptx>' < 1 </SCRIPT >b<style>p{}</style>c\
+                    <template><p>tmpl <template>inner</template> still</p></template>d\
+                    <noscript>e</noscript><iframe><p>f</iframe>g<title>t</title>\
+                    <textarea>&lt;h&gt; <b></textarea><xmp>&amp; <i></xmp>";
+        assert_eq!(render(html), "a b c\nd\ne\ng <h> <b>\n&amp; <i>");
+        assert_eq!(render("x<plaintext><p>&amp;</p>"), "x\n<p>&amp;</p>");
+        // A raw-text element cut by the end of the piece hides everything after it.
+        assert_eq!(render("x<script>var y = 1;"), "x");
+    }
+
+    #[test]
+    fn blocks_break_lines_and_whitespace_collapses() {
+        let html = "<div>one</div><div>  two \n\t three</div>in<b>li</b>ne<br>after br\
+                    <ul><li>i1</li><li>i2</ul><table><tr><td>c1<td>c2<tr><th>h</table>\
+                    a&nbsp;&nbsp;b&#32;&#10;c";
+        assert_eq!(
+            render(html),
+            "one\ntwo three\ninline\nafter br\ni1\ni2\nc1 c2\nh\na b c"
+        );
+        assert_eq!(render("   \n "), "");
+        assert_eq!(render("<p></p><div> </div>"), "");
+    }
+
+    #[test]
+    fn character_references_and_stray_markup_characters() {
+        assert_eq!(
+            render(
+                "&amp &lt;b&gt; &copy2026 &notit; &#8364;&#x263a; &#150; &bogus; & &#; a<1 a < b"
+            ),
+            "& <b> ©2026 ¬it; €☺ – &bogus; & &#; a<1 a < b"
+        );
+        // Tags that are not tags: `<` before a digit, a space or the end.
+        assert_eq!(render("1<2 x <\u{e9}t\u{e9} <"), "1<2 x <\u{e9}t\u{e9} <");
+        assert_eq!(render("a</>b</ 3>c"), "abc");
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(64))]
+        /// Any input converts, and the text is trimmed with whitespace collapsed.
+        #[test]
+        fn any_input_converts_to_collapsed_text(html in "(<[a-zA-Z!/?]{0,4}|[a-z \n\"'=>&;#x0-9-]|<script>|</script>|<template>|&nbsp|é){0,200}") {
+            let text = render(&html);
+            prop_assert_eq!(text.trim(), text.as_str());
+            prop_assert!(!text.contains("  ") && !text.contains(" \n") && !text.contains("\n "), "{:?}", text);
+            prop_assert!(!text.contains("\n\n") && !text.contains('\t'), "{:?}", text);
+        }
+
         /// Scripts never leak into the text however the document is cut into pieces.
         #[test]
         fn scripts_never_leak(words in proptest::collection::vec("[a-z]{3,8}", 1..30),
