@@ -1,11 +1,10 @@
 //! Splitting a decoded HTML stream into pieces that are converted one at a time.
 //!
-//! html2text builds a DOM and a render tree of the whole input: measured on this machine it holds
-//! about 50 times the input size (115 times for tables), and html5ever's parse time grows with the
-//! square of the element nesting depth (100 KB of nested `<div><ul><li>` take 1.5 s, 8 MB would take
-//! hours). Feeding it pieces of about [`TARGET`] bytes, with at most [`MAX_DEPTH`] elements left open
-//! in a piece, bounds both memory and time and lets extraction stop reading once the text cap is
-//! reached.
+//! Converting pieces of about [`TARGET`] bytes, with at most [`MAX_DEPTH`] elements left open in a
+//! piece, bounds the converter's working memory and lets extraction stop reading once the text cap
+//! is reached. (The pieces were first needed by html2text, whose DOM held about 50 times the input
+//! and whose parse time grew with the square of the nesting depth; the streaming converter in
+//! `html` needs neither bound but keeps the pieces for the text cap.)
 //!
 //! The splitter is a small approximation of the HTML tokenizer that only chooses where to cut: in
 //! text, just before a tag or comment, or at whitespace; never inside a tag. Inside the content of a

@@ -1,52 +1,373 @@
-//! HTML to text with html2text, piece by piece (see [`super::chunk`]), behind `catch_unwind`.
-
-use std::panic::{AssertUnwindSafe, catch_unwind};
+//! HTML to text with a streaming converter, piece by piece (see [`super::chunk`]).
+//!
+//! The converter is a small approximation of the HTML tokenizer over one piece: no DOM, one pass,
+//! one output allocation. Comments, doctypes, processing instructions, attributes and the content
+//! of `script`, `style`, `template`, `title` (see [`TitleScan`]) and other hidden raw-text elements
+//! are dropped; block-level tags break lines; character references are decoded (see
+//! [`super::entity`]); runs of whitespace collapse to one space. Any input, however malformed or
+//! truncated, gives some text.
 
 use encoding_rs::Encoding;
-use html2text::render::TrivialDecorator;
+use memchr::{memchr, memchr2};
 
 use super::chunk::Chunker;
+use super::entity::{self, Decoded};
 use super::{ExtractError, Sink, cut_at_char_boundary};
-
-/// Render width: wider than any piece, so html2text never wraps lines. In raw mode without table
-/// borders html2text allocates nothing in proportion to the width.
-const RENDER_WIDTH: usize = 1 << 24;
 
 /// Only the first this many bytes are searched for a `<meta charset>` (as browsers do).
 const META_PRESCAN: usize = 1024;
 
-/// Converts one piece of HTML to text: no script or style content, no link footnotes or markup
-/// decoration, entities decoded, tables as plain cells, no line wrapping. A failure or a panic inside
-/// html2text becomes [`ExtractError::Malformed`].
-pub(crate) fn render(html: &str) -> Result<String, ExtractError> {
-    guarded(|| {
-        html2text::config::with_decorator(TrivialDecorator::new())
-            .link_footnotes(false)
-            .no_table_borders()
-            .raw_mode(true)
-            .string_from_read(html.as_bytes(), RENDER_WIDTH)
-    })
+/// Longest tag name worth recognising (`blockquote`, `figcaption`: 10 bytes).
+const TAG_CAP: usize = 10;
+
+/// What separates the text before an element boundary from the text after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Gap {
+    /// Nothing: inline markup inside a word (`<b>bo</b>ld`).
+    None,
+    /// A space: whitespace, table cells.
+    Space,
+    /// A line break: block-level elements.
+    Line,
 }
 
-/// Runs a conversion, turning its error or its panic into [`ExtractError::Malformed`].
-fn guarded(
-    convert: impl FnOnce() -> Result<String, html2text::Error>,
-) -> Result<String, ExtractError> {
-    match catch_unwind(AssertUnwindSafe(convert)) {
-        Ok(Ok(text)) => Ok(text),
-        Ok(Err(e)) => Err(ExtractError::Malformed(format!("html: {e}"))),
-        Err(payload) => {
-            let msg = payload
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".to_string());
-            tracing::warn!(panic = %msg, "html2text panicked");
-            Err(ExtractError::Malformed(format!(
-                "html: converter panicked: {msg}"
-            )))
+/// How the content of an element up to its end tag is treated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Raw {
+    /// Ordinary markup.
+    No,
+    /// Raw text that is not shown (`script`, `style`, `title`, ...): skipped.
+    Hidden,
+    /// Raw text shown as it is (`xmp`).
+    Shown,
+    /// Text with character references but no tags (`textarea`).
+    Rcdata,
+    /// Everything to the end is text (`plaintext`).
+    Rest,
+}
+
+/// The effect of a tag name on the text.
+fn classify(name: &[u8]) -> (Gap, Raw) {
+    match name {
+        b"script" | b"style" | b"title" | b"iframe" | b"noembed" | b"noframes" => {
+            (Gap::Space, Raw::Hidden)
+        }
+        b"xmp" => (Gap::Line, Raw::Shown),
+        b"textarea" => (Gap::Space, Raw::Rcdata),
+        b"plaintext" => (Gap::Line, Raw::Rest),
+        b"td" | b"th" | b"img" | b"input" | b"select" | b"button" | b"label" => {
+            (Gap::Space, Raw::No)
+        }
+        // The BLOCK list of `chunk`, plus a few more elements browsers lay out as blocks.
+        b"address" | b"article" | b"aside" | b"blockquote" | b"body" | b"br" | b"caption"
+        | b"center" | b"dd" | b"details" | b"dialog" | b"dir" | b"div" | b"dl" | b"dt"
+        | b"fieldset" | b"figcaption" | b"figure" | b"footer" | b"form" | b"frameset" | b"h1"
+        | b"h2" | b"h3" | b"h4" | b"h5" | b"h6" | b"head" | b"header" | b"hgroup" | b"hr"
+        | b"html" | b"legend" | b"li" | b"link" | b"main" | b"menu" | b"meta" | b"nav"
+        | b"noscript" | b"ol" | b"optgroup" | b"option" | b"p" | b"pre" | b"search"
+        | b"section" | b"summary" | b"table" | b"tbody" | b"template" | b"tfoot" | b"thead"
+        | b"tr" | b"ul" => (Gap::Line, Raw::No),
+        _ => (Gap::None, Raw::No),
+    }
+}
+
+/// Text being built: words joined by the widest gap seen between them.
+struct Out {
+    text: String,
+    gap: Gap,
+}
+
+impl Out {
+    fn gap(&mut self, gap: Gap) {
+        self.gap = self.gap.max(gap);
+    }
+
+    /// Appends text, collapsing whitespace.
+    fn text(&mut self, text: &str) {
+        let bytes = text.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            if is_space(bytes[i]) {
+                self.gap(Gap::Space);
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < bytes.len() && !is_space(bytes[i]) {
+                i += 1;
+            }
+            // Cut at ASCII whitespace or the ends: always char boundaries.
+            self.word(text.get(start..i).unwrap_or_default());
         }
     }
+
+    /// Appends text without whitespace.
+    fn word(&mut self, word: &str) {
+        if !self.text.is_empty() {
+            match self.gap {
+                Gap::None => {}
+                Gap::Space => self.text.push(' '),
+                Gap::Line => self.text.push('\n'),
+            }
+        }
+        self.gap = Gap::None;
+        self.text.push_str(word);
+    }
+
+    /// Appends a decoded character reference (a no-break space counts as whitespace).
+    fn decoded(&mut self, decoded: Decoded) {
+        match decoded {
+            Decoded::Str("\u{a0}") | Decoded::Char('\u{a0}') => self.gap(Gap::Space),
+            Decoded::Str(s) => self.text(s),
+            Decoded::Char(c) => {
+                let mut buf = [0; 4];
+                self.text(c.encode_utf8(&mut buf));
+            }
+        }
+    }
+
+    /// Appends text in which character references are decoded.
+    fn text_with_refs(&mut self, text: &str) {
+        let bytes = text.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            let amp = memchr(b'&', &bytes[i..]).map_or(bytes.len(), |p| i + p);
+            self.text(text.get(i..amp).unwrap_or_default());
+            if amp >= bytes.len() {
+                break;
+            }
+            i = amp + 1 + self.reference(&bytes[amp + 1..]);
+        }
+    }
+
+    /// Decodes the reference after an `&` and returns the bytes it used; a literal `&` uses none.
+    fn reference(&mut self, after: &[u8]) -> usize {
+        match entity::decode(after) {
+            Some((decoded, used)) => {
+                self.decoded(decoded);
+                used
+            }
+            None => {
+                self.word("&");
+                0
+            }
+        }
+    }
+}
+
+/// HTML's ASCII whitespace.
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'\x0c')
+}
+
+/// Converts one piece of HTML to text: no script or style content, no comments, no attributes,
+/// character references decoded, a line per block, whitespace collapsed, no line wrapping. Never
+/// fails: malformed or truncated markup still gives the text a browser would show, or close to it.
+pub(crate) fn render(html: &str) -> String {
+    let b = html.as_bytes();
+    let mut out = Out {
+        text: String::with_capacity(html.len() / 2),
+        gap: Gap::None,
+    };
+    // Depth of `<template>` elements: their content is not shown.
+    let mut hidden = 0usize;
+    let mut i = 0;
+    while i < b.len() {
+        let next = memchr2(b'<', b'&', &b[i..]).map_or(b.len(), |p| i + p);
+        if hidden == 0 {
+            out.text(html.get(i..next).unwrap_or_default());
+        }
+        i = next;
+        if i >= b.len() {
+            break;
+        }
+        if b[i] == b'&' {
+            i += 1;
+            if hidden == 0 {
+                i += out.reference(&b[i..]);
+            }
+            continue;
+        }
+        match b.get(i + 1) {
+            Some(c) if c.is_ascii_alphabetic() => {
+                let (name, end) = tag(b, i + 1);
+                let (gap, raw) = classify(name.as_slice());
+                out.gap(gap);
+                i = end;
+                if name.as_slice() == b"template" {
+                    hidden += 1;
+                } else if raw != Raw::No {
+                    let close = raw_end(b, i, name.as_slice(), raw);
+                    let content = html.get(i..close).unwrap_or_default();
+                    if hidden == 0 {
+                        match raw {
+                            Raw::Shown | Raw::Rest => out.text(content),
+                            Raw::Rcdata => out.text_with_refs(content),
+                            Raw::No | Raw::Hidden => {}
+                        }
+                    }
+                    i = close;
+                }
+            }
+            Some(b'/') => match b.get(i + 2) {
+                Some(c) if c.is_ascii_alphabetic() => {
+                    let (name, end) = tag(b, i + 2);
+                    out.gap(classify(name.as_slice()).0);
+                    if name.as_slice() == b"template" {
+                        hidden = hidden.saturating_sub(1);
+                    }
+                    i = end;
+                }
+                Some(b'>') => i += 3,
+                _ => i = past_gt(b, i + 2),
+            },
+            Some(b'!') => {
+                i = if b[i + 1..].starts_with(b"!--") {
+                    comment_end(b, i + 4)
+                } else {
+                    past_gt(b, i + 2)
+                };
+            }
+            Some(b'?') => i = past_gt(b, i + 2),
+            _ => {
+                if hidden == 0 {
+                    out.word("<");
+                }
+                i += 1;
+            }
+        }
+    }
+    out.text
+}
+
+/// A tag name, lowercased; names longer than [`TAG_CAP`] are kept empty (they are not recognised).
+#[derive(Default)]
+struct TagName {
+    bytes: [u8; TAG_CAP],
+    len: usize,
+}
+
+impl TagName {
+    fn as_slice(&self) -> &[u8] {
+        self.bytes.get(..self.len).unwrap_or_default()
+    }
+}
+
+/// Reads the tag whose name starts at `from`: returns its name and the position after its `>` (or
+/// the end of the input). Attributes are skipped, quoted values included.
+fn tag(b: &[u8], from: usize) -> (TagName, usize) {
+    let mut name = TagName::default();
+    let mut i = from;
+    let mut long = false;
+    while let Some(&c) = b.get(i) {
+        if is_space(c) || c == b'/' || c == b'>' {
+            break;
+        }
+        match name.bytes.get_mut(name.len) {
+            Some(slot) if !long => {
+                *slot = c.to_ascii_lowercase();
+                name.len += 1;
+            }
+            _ => long = true,
+        }
+        i += 1;
+    }
+    if long {
+        name.len = 0;
+    }
+    (name, skip_attributes(b, i))
+}
+
+/// Skips the attributes of a tag from `i`, returning the position after its `>` (or the end).
+fn skip_attributes(b: &[u8], mut i: usize) -> usize {
+    loop {
+        while b.get(i).is_some_and(|&c| is_space(c) || c == b'/') {
+            i += 1;
+        }
+        match b.get(i) {
+            None => return b.len(),
+            Some(b'>') => return i + 1,
+            Some(_) => {}
+        }
+        // An attribute name: at least one byte (even `=` or a quote), up to space, `/`, `>`, `=`.
+        i += 1;
+        while b
+            .get(i)
+            .is_some_and(|&c| !(is_space(c) || matches!(c, b'/' | b'>' | b'=')))
+        {
+            i += 1;
+        }
+        while b.get(i).is_some_and(|&c| is_space(c)) {
+            i += 1;
+        }
+        if b.get(i) != Some(&b'=') {
+            continue;
+        }
+        i += 1;
+        while b.get(i).is_some_and(|&c| is_space(c)) {
+            i += 1;
+        }
+        match b.get(i) {
+            Some(&q @ (b'"' | b'\'')) => {
+                i = memchr(q, &b[i + 1..]).map_or(b.len(), |p| i + 1 + p + 1);
+            }
+            _ => {
+                while b.get(i).is_some_and(|&c| !(is_space(c) || c == b'>')) {
+                    i += 1;
+                }
+            }
+        }
+    }
+}
+
+/// Where the raw-text content starting at `from` ends: at the `<` of `</name` followed by space,
+/// `/`, `>` or the end (any case), or at the end of the input.
+fn raw_end(b: &[u8], from: usize, name: &[u8], raw: Raw) -> usize {
+    if raw == Raw::Rest {
+        return b.len();
+    }
+    let mut i = from;
+    while let Some(p) = memchr(b'<', b.get(i..).unwrap_or_default()) {
+        let lt = i + p;
+        let after = lt + 2 + name.len();
+        if b.get(lt + 1) == Some(&b'/')
+            && b.get(lt + 2..after)
+                .is_some_and(|n| n.eq_ignore_ascii_case(name))
+            && b.get(after)
+                .is_none_or(|&c| is_space(c) || c == b'/' || c == b'>')
+        {
+            return lt;
+        }
+        i = lt + 1;
+    }
+    b.len()
+}
+
+/// The position after the `-->` (or `--!>`) ending a comment whose content starts at `from`, or
+/// the end of the input. `<!-->` and `<!--->` end at once, as in browsers.
+fn comment_end(b: &[u8], from: usize) -> usize {
+    let rest = b.get(from..).unwrap_or_default();
+    if rest.starts_with(b">") {
+        return from + 1;
+    }
+    if rest.starts_with(b"->") {
+        return from + 2;
+    }
+    let mut i = from;
+    while let Some(p) = memchr(b'>', b.get(i..).unwrap_or_default()) {
+        let gt = i + p;
+        let before = b.get(from..gt).unwrap_or_default();
+        if before.ends_with(b"--") || before.ends_with(b"--!") {
+            return gt + 1;
+        }
+        i = gt + 1;
+    }
+    b.len()
+}
+
+/// The position after the next `>` from `from`, or the end of the input.
+fn past_gt(b: &[u8], from: usize) -> usize {
+    memchr(b'>', b.get(from..).unwrap_or_default()).map_or(b.len(), |p| from + p + 1)
 }
 
 /// The encoding declared by a `<meta charset=...>` or `<meta http-equiv content="...; charset=...">`
@@ -106,8 +427,8 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 /// How much of a document's start is searched for its `<title>`.
 const TITLE_SCAN: usize = 64 * 1024;
 
-/// Finds the document's `<title>` (html2text drops the `<head>`, but a page's title is what users search
-/// for first) in the markup seen before `<body>` or [`TITLE_SCAN`] bytes.
+/// Finds the document's `<title>` (the converter drops the `<title>` element, but a page's title is what
+/// users search for first) in the markup seen before `<body>` or [`TITLE_SCAN`] bytes.
 #[derive(Default)]
 struct TitleScan {
     /// Markup seen so far, while still looking.
@@ -128,8 +449,7 @@ impl TitleScan {
             let inner_start = lower[open..].find('>').map(|e| open + e + 1);
             let inner_end = inner_start.and_then(|st| lower[st..].find("</title").map(|e| st + e));
             if let (Some(start), Some(end)) = (inner_start, inner_end) {
-                self.title = render(&self.head[start..end])
-                    .ok()
+                self.title = Some(render(&self.head[start..end]))
                     .map(|t| t.split_whitespace().collect::<Vec<_>>().join(" "))
                     .filter(|t| !t.is_empty());
                 self.finish_scan();
@@ -175,7 +495,7 @@ impl HtmlSink {
     /// Renders one piece; its first `reopened` bytes repeat the tags still open from earlier pieces.
     fn append(&mut self, html: &str, reopened: usize) -> Result<(), ExtractError> {
         self.title.feed(html.get(reopened..).unwrap_or(html));
-        let text = render(html)?;
+        let text = render(html);
         let text = text.trim_end_matches(['\n', '\r']);
         if text.trim().is_empty() {
             return Ok(());
@@ -376,21 +696,96 @@ mod tests {
     }
 
     #[test]
-    fn panics_and_errors_become_malformed() {
-        let n = 7;
-        match guarded(|| panic!("boom {n}")) {
-            Err(ExtractError::Malformed(m)) => assert_eq!(m, "html: converter panicked: boom 7"),
-            other => panic!("{other:?}"),
+    fn malformed_markup_never_fails_the_file() {
+        for bad in [
+            "<",
+            "<<",
+            "</",
+            "<!",
+            "<!-",
+            "<!--",
+            "<?",
+            "&",
+            "&#",
+            "&#x",
+            "<a href=\"",
+            "<a b='",
+            "<script>",
+            "</script",
+            "<p",
+            "<p/",
+            "<![CDATA[",
+            "<a =>",
+            "\u{0}<\u{0}>",
+        ] {
+            let mut sink = HtmlSink::new(1000);
+            sink.push(bad).unwrap();
+            assert!(sink.finish().is_ok(), "{bad:?}");
         }
-        match guarded(|| Err(html2text::Error::Fail)) {
-            Err(ExtractError::Malformed(m)) => assert!(m.starts_with("html: "), "{m}"),
-            other => panic!("{other:?}"),
-        }
-        assert_eq!(render("<p>fine</p>").unwrap().trim(), "fine");
+        assert_eq!(render("<p>fine</p>"), "fine");
+    }
+
+    #[test]
+    fn attributes_comments_and_declarations_are_never_text() {
+        let html = r#"<!DOCTYPE html PUBLIC "x"><?xml version="1.0"?><a title='a > b' data-x="it's > here" alt=x>one</a>
+<img src=pic.png alt="alt text"><p class = "c" id=i/>two</p><!-- c1 --><!-->three<!--->four<!-- x --!>five
+<!-- a -- b -->six</ x>seven<![CDATA[ hidden ]]>eight"#;
+        assert_eq!(render(html), "one\ntwo\nthreefourfive sixseveneight");
+        // An attribute cut by the end of the piece, or an unclosed comment, hides the rest.
+        assert_eq!(render("text <a href=\"x y"), "text");
+        assert_eq!(render("text <!-- never closed <p>x"), "text");
+        assert_eq!(render("text <?pi"), "text");
+    }
+
+    #[test]
+    fn hidden_and_raw_text_elements() {
+        let html = "a<script>x = '</scriptx>' < 1 </SCRIPT >b<style>p{}</style>c\
+                    <template><p>tmpl <template>inner</template> still</p></template>d\
+                    <noscript>e</noscript><iframe><p>f</iframe>g<title>t</title>\
+                    <textarea>&lt;h&gt; <b></textarea><xmp>&amp; <i></xmp>";
+        assert_eq!(render(html), "a b c\nd\ne\ng <h> <b>\n&amp; <i>");
+        assert_eq!(render("x<plaintext><p>&amp;</p>"), "x\n<p>&amp;</p>");
+        // A raw-text element cut by the end of the piece hides everything after it.
+        assert_eq!(render("x<script>var y = 1;"), "x");
+    }
+
+    #[test]
+    fn blocks_break_lines_and_whitespace_collapses() {
+        let html = "<div>one</div><div>  two \n\t three</div>in<b>li</b>ne<br>after br\
+                    <ul><li>i1</li><li>i2</ul><table><tr><td>c1<td>c2<tr><th>h</table>\
+                    a&nbsp;&nbsp;b&#32;&#10;c";
+        assert_eq!(
+            render(html),
+            "one\ntwo three\ninline\nafter br\ni1\ni2\nc1 c2\nh\na b c"
+        );
+        assert_eq!(render("   \n "), "");
+        assert_eq!(render("<p></p><div> </div>"), "");
+    }
+
+    #[test]
+    fn character_references_and_stray_markup_characters() {
+        assert_eq!(
+            render(
+                "&amp &lt;b&gt; &copy2026 &notit; &#8364;&#x263a; &#150; &bogus; & &#; a<1 a < b"
+            ),
+            "& <b> ©2026 ¬it; €☺ – &bogus; & &#; a<1 a < b"
+        );
+        // Tags that are not tags: `<` before a digit, a space or the end.
+        assert_eq!(render("1<2 x <\u{e9}t\u{e9} <"), "1<2 x <\u{e9}t\u{e9} <");
+        assert_eq!(render("a</>b</ 3>c"), "abc");
     }
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(64))]
+        /// Any input converts, and the text is trimmed with whitespace collapsed.
+        #[test]
+        fn any_input_converts_to_collapsed_text(html in "(<[a-zA-Z!/?]{0,4}|[a-z \n\"'=>&;#x0-9-]|<script>|</script>|<template>|&nbsp|é){0,200}") {
+            let text = render(&html);
+            prop_assert_eq!(text.trim(), text.as_str());
+            prop_assert!(!text.contains("  ") && !text.contains(" \n") && !text.contains("\n "), "{:?}", text);
+            prop_assert!(!text.contains("\n\n") && !text.contains('\t'), "{:?}", text);
+        }
+
         /// Scripts never leak into the text however the document is cut into pieces.
         #[test]
         fn scripts_never_leak(words in proptest::collection::vec("[a-z]{3,8}", 1..30),

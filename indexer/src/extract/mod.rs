@@ -3,14 +3,16 @@
 //! [`extract`] reads through a capped, counting, hashing reader; detects gzip (and decompresses it
 //! with a cap on the output); classifies the content as empty, binary, HTML or text; decodes it from
 //! its encoding (BOM, HTML `<meta charset>`, UTF-8, or a legacy encoding picked by chardetng); and
-//! for HTML converts it to text with html2text. Memory stays bounded by the caps in [`Limits`]: text
+//! for HTML converts it to text with a streaming converter. Memory stays bounded by the caps in [`Limits`]: text
 //! is decoded and converted in pieces, and reading stops once the text cap is reached.
 //!
 //! Modules: `reader` (capped hashing reader), `sniff` (classification), `decode` (encodings),
-//! `gzip`, `chunk` (cutting HTML into pieces) and `html` (html2text).
+//! `gzip`, `chunk` (cutting HTML into pieces), `html` (HTML to text) and `entity` (character
+//! references).
 
 mod chunk;
 mod decode;
+mod entity;
 mod gzip;
 mod html;
 mod reader;
