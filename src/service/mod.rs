@@ -149,20 +149,22 @@ impl Queue {
 
     /// Adds a change to the coalescer; returns its number.
     pub fn push(&mut self, change: Change, now: Instant) -> u64 {
+        self.coalescer.push(change, now);
+        self.number()
+    }
+
+    /// Numbers the change just added to the coalescer.
+    fn number(&mut self) -> u64 {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.oldest_pending.get_or_insert(seq);
-        self.coalescer.push(change, now);
         seq
     }
 
     /// Schedules a walk of `scope` (see [`Coalescer::push_rescan`]); returns its number.
     pub fn push_rescan(&mut self, scope: PathBuf, reason: String, now: Instant) -> u64 {
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        self.oldest_pending.get_or_insert(seq);
         self.coalescer.push_rescan(scope, reason, now);
-        seq
+        self.number()
     }
 
     /// Takes the next batch, with its watermark: every change numbered below it is in this batch or an
@@ -346,35 +348,32 @@ impl Inner {
             return stats.clone();
         }
         let mut stats = CatalogStats::default();
-        // The most recently modified failing files: a min-heap on mtime keeps the newest few.
-        let mut newest: std::collections::BinaryHeap<std::cmp::Reverse<(i64, u64)>> =
-            std::collections::BinaryHeap::new();
-        let mut failures: HashMap<u64, Failure> = HashMap::new();
+        // The most recently modified failing files, newest first: trimmed as they come, so memory stays
+        // bounded however many records failed.
+        let mut newest: Vec<(i64, u64, Failure)> = Vec::new();
+        let keep_newest = |v: &mut Vec<(i64, u64, Failure)>| {
+            v.sort_by_key(|f| std::cmp::Reverse((f.0, f.1)));
+            v.truncate(RECENT_FAILURES);
+        };
         for (id, rec) in self.catalog.iter().flatten() {
             stats.records += 1;
             if rec.status == RecordStatus::Failed {
                 stats.failed += 1;
-                newest.push(std::cmp::Reverse((rec.mtime_ns, id)));
-                failures.insert(
+                newest.push((
+                    rec.mtime_ns,
                     id,
                     Failure {
                         path: rec.path().display().to_string(),
                         error: rec.error.clone().unwrap_or_default(),
                     },
-                );
-                if newest.len() > RECENT_FAILURES
-                    && let Some(std::cmp::Reverse((_, old))) = newest.pop()
-                {
-                    failures.remove(&old);
+                ));
+                if newest.len() >= 2 * RECENT_FAILURES {
+                    keep_newest(&mut newest);
                 }
             }
         }
-        let mut kept = newest.into_vec();
-        kept.sort_by_key(|k| std::cmp::Reverse(k.0));
-        stats.recent_failures = kept
-            .into_iter()
-            .filter_map(|std::cmp::Reverse((_, id))| failures.remove(&id))
-            .collect();
+        keep_newest(&mut newest);
+        stats.recent_failures = newest.into_iter().map(|(_, _, f)| f).collect();
         *cache = Some((Instant::now(), stats.clone()));
         stats
     }

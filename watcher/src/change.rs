@@ -58,6 +58,18 @@ impl FdBudget {
         self.cap.saturating_sub(self.held.load(Ordering::Relaxed))
     }
 
+    /// Runs `open` only if there is room, and counts what it opened. Without room the file is to be
+    /// read by path instead.
+    pub(crate) fn open_within(
+        self: &Arc<Self>,
+        open: impl FnOnce() -> Option<OwnedFd>,
+    ) -> Option<ContentFd> {
+        if self.room() == 0 {
+            return None;
+        }
+        open().map(|fd| self.wrap(fd))
+    }
+
     /// Counts `fd` (made whether or not there was room: the kernel already installed it).
     pub(crate) fn wrap(self: &Arc<Self>, fd: OwnedFd) -> ContentFd {
         self.held.fetch_add(1, Ordering::Relaxed);

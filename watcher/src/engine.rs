@@ -449,16 +449,15 @@ impl Engine {
                 return Some(fd);
             }
         }
-        if self.store.fds().room() == 0 {
-            // Out of descriptors: the file is read by path instead.
-            return None;
-        }
         let mount = self.mounts.get(&handle.fsid)?;
-        let fd = sys::open_by_handle(mount.as_fd(), handle, EVENT_FD_FLAGS as libc::c_int).ok()?;
-        match sys::fd_stat(fd.as_fd()) {
-            Ok((_, _, nlink, false)) if nlink > 0 => Some(self.store.fds().wrap(fd)),
-            _ => None,
-        }
+        self.store.fds().open_within(|| {
+            let fd =
+                sys::open_by_handle(mount.as_fd(), handle, EVENT_FD_FLAGS as libc::c_int).ok()?;
+            match sys::fd_stat(fd.as_fd()) {
+                Ok((_, _, nlink, false)) if nlink > 0 => Some(fd),
+                _ => None,
+            }
+        })
     }
 
     fn own_write(&self, path: &Path, since: Instant) -> bool {
@@ -488,10 +487,7 @@ impl Engine {
                 let fd = match p.fd {
                     Some(fd) => Some(fd),
                     // inotify has no descriptor: open the file ourselves (our reads are not reported).
-                    None if p.check_own && self.store.fds().room() > 0 => {
-                        open_content(&path).map(|fd| self.store.fds().wrap(fd))
-                    }
-                    None if p.check_own => None,
+                    None if p.check_own => self.store.fds().open_within(|| open_content(&path)),
                     None => self.content_fd(p.handle.as_ref(), false),
                 };
                 self.emit(Change::Modified { path, content: fd })?;
