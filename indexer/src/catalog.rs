@@ -8,11 +8,17 @@
 //! | `f` + file id (u64 BE) | [`FileRecord`] (bincode) |
 //! | `p` + path bytes | file id |
 //! | `i` + dev (u64 BE) + inode (u64 BE) + file id | empty (several ids for hard links) |
-//! | `m` + name | metadata: generation, roots |
+//! | `m` + name | metadata: generation, roots, whether owner totals are complete |
+//! | `u` + uid (u32 BE) | text bytes indexed for files of that owner (u64 BE) |
+//!
+//! The owner totals are the sum of [`FileRecord::owner`] over all records. They are never written by a
+//! caller: [`Catalog::apply`] derives them from the records a batch replaces, so they stay exact and are
+//! committed in the same atomic batch as the records (a crash leaves both old or both new).
 //!
 //! The catalog and the tantivy index are not committed atomically together; both record a generation
 //! number, and [`crate::engine`] repairs a mismatch when it opens them.
 
+use std::collections::{BTreeMap, HashMap};
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -33,6 +39,24 @@ pub enum Status {
     Failed,
     /// The record may not match the index (found by the repair after a crash): re-read on the next crawl.
     Stale,
+    /// Indexed by name and metadata only: the owner's text budget was reached (the error says so). Read
+    /// again when the file changes, or on a walk once its owner is under the budget again.
+    OverBudget,
+}
+
+/// The error recorded for a file indexed by name only because its owner's text budget was reached.
+pub const OWNER_BUDGET_REACHED: &str = "owner's text budget reached";
+
+/// Who owns a file and how much of the index its text takes, for the per-owner budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Owner {
+    /// The file's owner.
+    pub uid: u32,
+    /// Bytes of text indexed (and stored) for this record's document.
+    pub text_bytes: u64,
+    /// Bytes of text left out because the budget was reached ([`Status::OverBudget`]; else 0): the file
+    /// is read again once they fit.
+    pub dropped_bytes: u64,
 }
 
 /// What the catalog knows about one file.
@@ -61,6 +85,50 @@ pub struct FileRecord {
     /// The file changed within a clock tick of being read: equal timestamps later prove nothing, so the
     /// next walk reads it again.
     pub racy: bool,
+    /// The owner and the text bytes this record's document holds; `None` only in records written before
+    /// owners were counted (the engine fills them in once when it opens such a catalog).
+    pub owner: Option<Owner>,
+}
+
+/// A record as written before owners were counted (same fields, without `owner`).
+#[derive(Deserialize)]
+struct LegacyRecord {
+    path: Vec<u8>,
+    dev: u64,
+    ino: u64,
+    size: u64,
+    mtime_ns: i64,
+    ctime_ns: i64,
+    hash: Option<[u8; 32]>,
+    status: Status,
+    truncated: bool,
+    error: Option<String>,
+    racy: bool,
+}
+
+impl From<LegacyRecord> for FileRecord {
+    fn from(old: LegacyRecord) -> Self {
+        Self {
+            path: old.path,
+            dev: old.dev,
+            ino: old.ino,
+            size: old.size,
+            mtime_ns: old.mtime_ns,
+            ctime_ns: old.ctime_ns,
+            hash: old.hash,
+            status: old.status,
+            truncated: old.truncated,
+            error: old.error,
+            racy: old.racy,
+            owner: None,
+        }
+    }
+}
+
+/// Decodes a record, in today's layout or the one before owners were counted.
+fn decode_record(bytes: &[u8]) -> std::result::Result<FileRecord, bincode::Error> {
+    bincode::deserialize::<FileRecord>(bytes)
+        .or_else(|_| bincode::deserialize::<LegacyRecord>(bytes).map(FileRecord::from))
 }
 
 impl FileRecord {
@@ -84,6 +152,15 @@ const PATH: u8 = b'p';
 const INODE: u8 = b'i';
 const GENERATION: &[u8] = b"mgeneration";
 const ROOTS: &[u8] = b"mroots";
+/// Present once every record carries its owner (see [`Catalog::owners_counted`]).
+const OWNERS_COUNTED: &[u8] = b"mowners";
+const OWNER_TOTAL: u8 = b'u';
+
+fn owner_key(uid: u32) -> [u8; 5] {
+    let mut k = [OWNER_TOTAL; 5];
+    k[1..].copy_from_slice(&uid.to_be_bytes());
+    k
+}
 
 fn file_key(id: u64) -> [u8; 9] {
     let mut k = [FILE; 9];
@@ -167,7 +244,7 @@ impl Catalog {
     /// The record with this id.
     pub fn get(&self, id: u64) -> Result<Option<FileRecord>> {
         match self.tree.get(file_key(id)).map_err(|e| self.err(e))? {
-            Some(bytes) => Ok(Some(bincode::deserialize(&bytes).map_err(|e| self.err(e))?)),
+            Some(bytes) => Ok(Some(decode_record(&bytes).map_err(|e| self.err(e))?)),
             None => Ok(None),
         }
     }
@@ -220,7 +297,7 @@ impl Catalog {
         self.tree.scan_prefix([FILE]).map(|kv| {
             let (k, v) = kv.map_err(|e| self.err(e))?;
             let id = id_of(&k[1..]).ok_or_else(|| self.err("malformed file key"))?;
-            Ok((id, bincode::deserialize(&v).map_err(|e| self.err(e))?))
+            Ok((id, decode_record(&v).map_err(|e| self.err(e))?))
         })
     }
 
@@ -256,12 +333,91 @@ impl Catalog {
             .collect())
     }
 
-    /// Applies a batch atomically together with its generation number, then flushes to disk.
+    /// Text bytes indexed for files owned by `uid` (committed state).
+    pub fn owner_total(&self, uid: u32) -> Result<u64> {
+        Ok(self
+            .tree
+            .get(owner_key(uid))
+            .map_err(|e| self.err(e))?
+            .and_then(|v| id_of(&v))
+            .unwrap_or(0))
+    }
+
+    /// Text bytes indexed per owner (owners with none are absent), as maintained with every batch.
+    pub fn owner_totals(&self) -> Result<BTreeMap<u32, u64>> {
+        self.tree
+            .scan_prefix([OWNER_TOTAL])
+            .map(|kv| {
+                let (k, v) = kv.map_err(|e| self.err(e))?;
+                let uid = k[1..]
+                    .try_into()
+                    .map(u32::from_be_bytes)
+                    .map_err(|_| self.err("malformed owner key"))?;
+                Ok((
+                    uid,
+                    id_of(&v).ok_or_else(|| self.err("malformed owner total"))?,
+                ))
+            })
+            .collect()
+    }
+
+    /// The owner totals recomputed from the records (a full scan): equal to [`Catalog::owner_totals`]
+    /// at every commit.
+    pub fn recount_owners(&self) -> Result<BTreeMap<u32, u64>> {
+        let mut totals = BTreeMap::new();
+        for entry in self.iter() {
+            if let Some(owner) = entry?.1.owner
+                && owner.text_bytes > 0
+            {
+                *totals.entry(owner.uid).or_insert(0) += owner.text_bytes;
+            }
+        }
+        Ok(totals)
+    }
+
+    /// Whether every record carries its owner: false for a catalog written before owners were counted,
+    /// until the engine has filled them in.
+    pub fn owners_counted(&self) -> Result<bool> {
+        Ok(self
+            .tree
+            .contains_key(OWNERS_COUNTED)
+            .map_err(|e| self.err(e))?)
+    }
+
+    /// Applies a batch atomically together with its generation number and the owner totals it changes,
+    /// then flushes to disk.
     pub fn apply(&self, batch: CatalogBatch, generation: u64) -> Result<()> {
         let mut b = batch.inner;
         b.insert(GENERATION, &generation.to_be_bytes());
         if let Some(roots) = batch.roots {
             b.insert(ROOTS, roots);
+        }
+        if batch.owners_counted {
+            b.insert(OWNERS_COUNTED, &[][..]);
+        }
+        // Exact deltas: what each touched record ends as, minus what is stored now (whatever the callers
+        // believed the old record was).
+        let mut deltas: HashMap<u32, i128> = HashMap::new();
+        for (id, last) in &batch.owners {
+            if let Some(stored) = self.get(*id)?.and_then(|r| r.owner) {
+                *deltas.entry(stored.uid).or_insert(0) -= i128::from(stored.text_bytes);
+            }
+            if let Some(owner) = last {
+                *deltas.entry(owner.uid).or_insert(0) += i128::from(owner.text_bytes);
+            }
+        }
+        for (uid, delta) in deltas {
+            if delta == 0 {
+                continue;
+            }
+            let total = i128::from(self.owner_total(uid)?) + delta;
+            let total = u64::try_from(total)
+                .map_err(|_| self.err(format!("owner {uid}: text total would become {total}")))?;
+            if total == 0 {
+                b.remove(&owner_key(uid)[..]);
+            } else {
+                b.insert(&owner_key(uid)[..], &total.to_be_bytes()[..]);
+            }
         }
         self.tree.apply_batch(b).map_err(|e| self.err(e))?;
         self.flush()
@@ -279,6 +435,11 @@ impl Catalog {
 pub struct CatalogBatch {
     inner: sled::Batch,
     roots: Option<Vec<u8>>,
+    /// The owner each record touched by the batch ends with (`None`: removed, or no owner).
+    owners: HashMap<u64, Option<Owner>>,
+    /// Text bytes the batch adds per owner (negative: frees), as seen from the callers' old records.
+    pending: HashMap<u32, i64>,
+    owners_counted: bool,
     len: usize,
 }
 
@@ -294,6 +455,7 @@ impl CatalogBatch {
                 self.inner.remove(&inode_key(old.dev, old.ino, id)[..]);
             }
         }
+        self.note_owner(id, old, record.owner);
         // Serializing plain data into a Vec cannot fail.
         let value = bincode::serialize(record).unwrap_or_default();
         self.inner.insert(&file_key(id)[..], value);
@@ -306,10 +468,41 @@ impl CatalogBatch {
 
     /// Removes record `id` and its lookup keys.
     pub fn remove(&mut self, id: u64, record: &FileRecord) {
+        self.note_owner(id, Some(record), None);
         self.inner.remove(&file_key(id)[..]);
         self.inner.remove(path_key(&record.path));
         self.inner
             .remove(&inode_key(record.dev, record.ino, id)[..]);
+        self.len += 1;
+    }
+
+    /// The owner record `id` has as of this batch: its last put here, else `old`'s.
+    pub fn owner_of(&self, id: u64, old: Option<&FileRecord>) -> Option<Owner> {
+        match self.owners.get(&id) {
+            Some(last) => *last,
+            None => old.and_then(|r| r.owner),
+        }
+    }
+
+    /// Text bytes this batch adds for `uid` so far (negative when it frees more than it adds).
+    pub fn pending_text_bytes(&self, uid: u32) -> i64 {
+        self.pending.get(&uid).copied().unwrap_or(0)
+    }
+
+    fn note_owner(&mut self, id: u64, old: Option<&FileRecord>, new: Option<Owner>) {
+        let bytes = |o: &Owner| i64::try_from(o.text_bytes).unwrap_or(i64::MAX);
+        if let Some(prev) = self.owner_of(id, old) {
+            *self.pending.entry(prev.uid).or_insert(0) -= bytes(&prev);
+        }
+        if let Some(new) = new {
+            *self.pending.entry(new.uid).or_insert(0) += bytes(&new);
+        }
+        self.owners.insert(id, new);
+    }
+
+    /// Marks every record as carrying its owner (after the one-time count of an older catalog).
+    pub fn set_owners_counted(&mut self) {
+        self.owners_counted = true;
         self.len += 1;
     }
 
@@ -348,7 +541,175 @@ mod tests {
             truncated: false,
             error: None,
             racy: false,
+            owner: Some(Owner {
+                uid: 1000,
+                text_bytes: 3,
+                dropped_bytes: 0,
+            }),
         }
+    }
+
+    fn owned(path: &[u8], ino: u64, uid: u32, text_bytes: u64) -> FileRecord {
+        FileRecord {
+            owner: Some(Owner {
+                uid,
+                text_bytes,
+                dropped_bytes: 0,
+            }),
+            ..rec(path, ino)
+        }
+    }
+
+    fn totals(cat: &Catalog) -> Vec<(u32, u64)> {
+        let kept = cat.owner_totals().unwrap();
+        assert_eq!(
+            kept,
+            cat.recount_owners().unwrap(),
+            "totals equal a recount"
+        );
+        kept.into_iter().collect()
+    }
+
+    #[test]
+    fn owner_totals_follow_index_reindex_remove_move_and_chown() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cat = Catalog::open(tmp.path()).unwrap();
+        let (a, b) = (cat.new_id().unwrap(), cat.new_id().unwrap());
+        let a1 = owned(b"/r/a", 1, 7, 100);
+        let b1 = owned(b"/r/b", 2, 7, 50);
+        let mut batch = CatalogBatch::default();
+        batch.put(a, &a1, None);
+        batch.put(b, &b1, None);
+        assert_eq!(batch.pending_text_bytes(7), 150);
+        cat.apply(batch, 1).unwrap();
+        assert_eq!(totals(&cat), [(7, 150)]);
+        // Re-indexed larger, then smaller.
+        let a2 = owned(b"/r/a", 1, 7, 400);
+        let mut batch = CatalogBatch::default();
+        batch.put(a, &a2, Some(&a1));
+        cat.apply(batch, 2).unwrap();
+        assert_eq!(totals(&cat), [(7, 450)]);
+        let a3 = owned(b"/r/a", 1, 7, 10);
+        let mut batch = CatalogBatch::default();
+        batch.put(a, &a3, Some(&a2));
+        assert_eq!(batch.pending_text_bytes(7), -390);
+        cat.apply(batch, 3).unwrap();
+        assert_eq!(totals(&cat), [(7, 60)]);
+        // Moved: the owner and bytes stay.
+        let a4 = owned(b"/r/moved", 1, 7, 10);
+        let mut batch = CatalogBatch::default();
+        batch.put(a, &a4, Some(&a3));
+        cat.apply(batch, 4).unwrap();
+        assert_eq!(totals(&cat), [(7, 60)]);
+        // Chowned: the bytes move to the new owner.
+        let b2 = owned(b"/r/b", 2, 8, 50);
+        let mut batch = CatalogBatch::default();
+        batch.put(b, &b2, Some(&b1));
+        cat.apply(batch, 5).unwrap();
+        assert_eq!(totals(&cat), [(7, 10), (8, 50)]);
+        // Removed: gone from the totals (an owner at zero has no entry).
+        let mut batch = CatalogBatch::default();
+        batch.remove(b, &b2);
+        cat.apply(batch, 6).unwrap();
+        assert_eq!(totals(&cat), [(7, 10)]);
+    }
+
+    #[test]
+    fn owner_totals_are_exact_whatever_the_caller_thought_was_stored() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cat = Catalog::open(tmp.path()).unwrap();
+        let id = cat.new_id().unwrap();
+        let first = owned(b"/r/a", 1, 7, 100);
+        let mut batch = CatalogBatch::default();
+        batch.put(id, &first, None);
+        cat.apply(batch, 1).unwrap();
+        // The same record put twice in one batch, both times "replacing" the stored one (hard links
+        // updated through another name), and a stale `old` in the next batch.
+        let second = owned(b"/r/a", 1, 7, 30);
+        let third = owned(b"/r/a", 1, 7, 20);
+        let mut batch = CatalogBatch::default();
+        batch.put(id, &second, Some(&first));
+        batch.put(id, &third, Some(&first));
+        assert_eq!(batch.pending_text_bytes(7), -80);
+        cat.apply(batch, 2).unwrap();
+        assert_eq!(totals(&cat), [(7, 20)]);
+        let mut batch = CatalogBatch::default();
+        batch.remove(id, &first);
+        batch.remove(id, &first);
+        cat.apply(batch, 3).unwrap();
+        assert_eq!(totals(&cat), []);
+    }
+
+    #[test]
+    fn owner_totals_survive_a_reopen_without_flush_on_drop() {
+        let tmp = tempfile::tempdir().unwrap();
+        {
+            let cat = Catalog::open(tmp.path()).unwrap();
+            let mut batch = CatalogBatch::default();
+            for i in 0..50u64 {
+                let id = cat.new_id().unwrap();
+                batch.put(
+                    id,
+                    &owned(format!("/r/{i}").as_bytes(), i, (i % 3) as u32, i),
+                    None,
+                );
+            }
+            cat.apply(batch, 1).unwrap();
+            // Dropped without a clean close: apply already made the batch durable.
+        }
+        let cat = Catalog::open(tmp.path()).unwrap();
+        assert_eq!(totals(&cat).len(), 3);
+        assert_eq!(
+            cat.owner_totals().unwrap().values().sum::<u64>(),
+            (0..50u64).sum::<u64>()
+        );
+    }
+
+    #[test]
+    fn records_written_before_owners_were_counted_still_decode() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cat = Catalog::open(tmp.path()).unwrap();
+        // Today's main wrote exactly these fields, without `owner`.
+        #[derive(Serialize)]
+        struct Old<'a>(
+            &'a [u8],
+            u64,
+            u64,
+            u64,
+            i64,
+            i64,
+            Option<[u8; 32]>,
+            Status,
+            bool,
+            Option<String>,
+            bool,
+        );
+        let old = Old(
+            b"/r/old",
+            1,
+            2,
+            3,
+            4,
+            5,
+            Some([9; 32]),
+            Status::Indexed,
+            false,
+            None,
+            false,
+        );
+        let mut batch = sled::Batch::default();
+        batch.insert(&file_key(42)[..], bincode::serialize(&old).unwrap());
+        batch.insert(path_key(b"/r/old"), &42u64.to_be_bytes()[..]);
+        cat.tree.apply_batch(batch).unwrap();
+        let (id, rec) = cat.get_by_path(b"/r/old").unwrap().unwrap();
+        assert_eq!((id, rec.size, rec.owner), (42, 3, None));
+        assert!(!cat.owners_counted().unwrap());
+        let mut batch = CatalogBatch::default();
+        batch.put(42, &owned(b"/r/old", 2, 5, 77), Some(&rec));
+        batch.set_owners_counted();
+        cat.apply(batch, 1).unwrap();
+        assert!(cat.owners_counted().unwrap());
+        assert_eq!(totals(&cat), [(5, 77)]);
     }
 
     #[test]

@@ -36,6 +36,15 @@ pub struct IndexConfig {
     pub max_read_bytes: u64,
     /// At most this many bytes are decompressed from one `.gz` file.
     pub max_decompressed_bytes: u64,
+    /// At most this many bytes of text are indexed for all the files of one owner (uid) together; 0 means
+    /// no limit. Further files of an owner at the limit are indexed by name only, with the reason in their
+    /// record, and `status` names the owner. This bounds how much one user's files can grow a shared
+    /// index: the per-file caps do not, since a 1 KB `.gz` can inflate to `max_text_bytes` of text and a
+    /// user can write many. Measured, the index grows by 0.2 (repetitive text) to 1.5 (random words)
+    /// times the text it holds. The default, 4 GiB, is above the text of a large home directory or
+    /// several big source trees (a Linux kernel checkout is about 1.3 GB), so no ordinary owner meets it,
+    /// while one user can make the index grow by at most about 6 GiB.
+    pub max_text_bytes_per_owner: u64,
     /// Extra exclusions, gitignore-style globs matched relative to each root (`*.log`, `build/`, `/tmp`).
     pub exclude: Vec<String>,
     /// Apply the built-in exclusions (VCS internals, caches, editor swap files): see [`DEFAULT_EXCLUDES`].
@@ -111,6 +120,7 @@ impl Default for IndexConfig {
             max_text_bytes: 10 << 20,
             max_read_bytes: 64 << 20,
             max_decompressed_bytes: 64 << 20,
+            max_text_bytes_per_owner: 4 << 30,
             exclude: Vec::new(),
             default_excludes: true,
             hidden: true,
@@ -191,9 +201,10 @@ mod tests {
     #[test]
     fn values_are_read() {
         let c = Config::parse(
-            "roots = [\"/srv\"]\n[index]\nexclude = [\"*.log\"]\nmax_text_bytes = 5\n[daemon]\nbatch_ms = 7\n",
+            "roots = [\"/srv\"]\n[index]\nexclude = [\"*.log\"]\nmax_text_bytes = 5\nmax_text_bytes_per_owner = 0\n[daemon]\nbatch_ms = 7\n",
         )
         .unwrap();
+        assert_eq!(c.index.max_text_bytes_per_owner, 0);
         assert_eq!(c.roots, [PathBuf::from("/srv")]);
         assert_eq!(c.index.exclude, ["*.log"]);
         assert_eq!(c.index.max_text_bytes, 5);

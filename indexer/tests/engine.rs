@@ -4,6 +4,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use fandex_indexer::catalog::{OWNER_BUDGET_REACHED, Status};
 use fandex_indexer::engine::{Progress, UpdateRequest};
 use fandex_indexer::text_index::TextIndex;
 use fandex_indexer::{Config, Engine, IndexDir, Summary};
@@ -257,5 +258,131 @@ fn interrupted_commit_is_repaired_on_open() {
     assert_eq!(
         indexed(&f),
         pairs(&[("a", "apple"), ("b", "banana"), ("c", "cherry")])
+    );
+}
+
+/// Opens the engine with a per-owner text budget, updates, and checks the kept totals against a recount.
+fn update_with_budget(f: &Fixture, budget: u64) -> (Summary, Engine) {
+    std::thread::sleep(std::time::Duration::from_millis(60));
+    let mut config = Config::default();
+    config.index.max_text_bytes_per_owner = budget;
+    let mut engine = Engine::open(IndexDir::at(&f.index), config).unwrap();
+    let request = UpdateRequest {
+        add_roots: vec![f.root.clone()],
+        forget_roots: vec![],
+    };
+    let summary = engine.update(&request, &Progress::default()).unwrap();
+    let catalog = engine.catalog();
+    assert_eq!(
+        catalog.owner_totals().unwrap(),
+        catalog.recount_owners().unwrap(),
+        "kept totals equal a recount"
+    );
+    (summary, engine)
+}
+
+fn uid() -> u32 {
+    nix::unistd::geteuid().as_raw()
+}
+
+#[test]
+fn owner_budget_drops_text_past_it_and_gives_it_back_below_it() {
+    let hundred = |w: &str| format!("{w} {}", "x".repeat(99 - w.len()));
+    let f = fixture(&[
+        ("a.txt", &hundred("alpha")),
+        ("b.txt", &hundred("beta")),
+        ("c.txt", &hundred("gamma")),
+    ]);
+    let (s, engine) = update_with_budget(&f, 250);
+    assert_eq!((s.indexed, s.over_budget), (3, 1), "{s:?}");
+    assert_eq!(engine.catalog().owner_total(uid()).unwrap(), 200);
+    let dropped: Vec<_> = engine
+        .catalog()
+        .iter()
+        .map(|r| r.unwrap().1)
+        .filter(|r| r.status == Status::OverBudget)
+        .collect();
+    assert_eq!(dropped.len(), 1);
+    assert_eq!(dropped[0].error.as_deref(), Some(OWNER_BUDGET_REACHED));
+    let doc = engine
+        .text_index()
+        .get(
+            engine
+                .catalog()
+                .get_by_path(&dropped[0].path)
+                .unwrap()
+                .unwrap()
+                .0,
+        )
+        .unwrap()
+        .unwrap();
+    assert_eq!(doc.text, "", "indexed by name only");
+    engine.close().unwrap();
+    // Unchanged, still over: nothing is read again.
+    let (s, engine) = update_with_budget(&f, 250);
+    assert_eq!((s.indexed, s.unchanged), (0, 3), "{s:?}");
+    engine.close().unwrap();
+
+    // Re-indexed smaller: room again. The dropped file is read again on a walk once its owner is under
+    // the budget (on this one when it is applied after the shrunk file, else on the next).
+    let first_kept = ["a.txt", "b.txt", "c.txt"]
+        .into_iter()
+        .find(|n| f.root.join(n).as_os_str().as_encoded_bytes() != dropped[0].path.as_slice())
+        .unwrap();
+    fs::write(f.root.join(first_kept), "tiny").unwrap();
+    let (_, engine) = update_with_budget(&f, 250);
+    engine.close().unwrap();
+    let (s, engine) = update_with_budget(&f, 250);
+    assert_eq!(s.over_budget, 0, "{s:?}");
+    assert_eq!(engine.catalog().owner_total(uid()).unwrap(), 204);
+    engine.close().unwrap();
+    // Re-indexed larger, past the budget: that file is dropped, its old text no longer counts.
+    fs::write(f.root.join(first_kept), "y".repeat(300)).unwrap();
+    let (s, engine) = update_with_budget(&f, 250);
+    assert_eq!(s.over_budget, 1, "{s:?}");
+    assert_eq!(engine.catalog().owner_total(uid()).unwrap(), 200);
+    engine.close().unwrap();
+    // Moved and removed.
+    let others: Vec<&str> = ["a.txt", "b.txt", "c.txt"]
+        .into_iter()
+        .filter(|n| *n != first_kept)
+        .collect();
+    fs::rename(f.root.join(others[0]), f.root.join("moved.txt")).unwrap();
+    let (s, engine) = update_with_budget(&f, 250);
+    assert_eq!(s.moved, 1, "{s:?}");
+    assert_eq!(engine.catalog().owner_total(uid()).unwrap(), 200);
+    engine.close().unwrap();
+    fs::remove_file(f.root.join("moved.txt")).unwrap();
+    fs::remove_file(f.root.join(others[1])).unwrap();
+    // With everything else gone, the 300-byte file fits a larger budget: read again on the walk.
+    let (s, engine) = update_with_budget(&f, 1000);
+    assert_eq!((s.removed, s.indexed), (2, 1), "{s:?}");
+    assert_eq!(engine.catalog().owner_total(uid()).unwrap(), 300);
+    engine.close().unwrap();
+    // A budget of 0 means no limit.
+    fs::write(f.root.join("big.txt"), "z".repeat(5000)).unwrap();
+    let (s, engine) = update_with_budget(&f, 0);
+    assert_eq!(s.over_budget, 0, "{s:?}");
+    assert_eq!(engine.catalog().owner_total(uid()).unwrap(), 5300);
+    engine.close().unwrap();
+}
+
+#[test]
+fn owner_totals_equal_a_recount_after_an_interrupted_commit() {
+    let f = fixture(&[("a", "apple"), ("b", "banana"), ("c", "cherry")]);
+    update(&f, &[&f.root]);
+    // The index moved on without the catalog (a crash between the two commits).
+    {
+        let dir = IndexDir::at(&f.index);
+        let mut index = TextIndex::open_or_create(&dir.tantivy_dir()).unwrap();
+        let generation = index.committed_generation().unwrap();
+        index.commit(generation + 1).unwrap();
+        index.close().unwrap();
+    }
+    fs::write(f.root.join("b"), "blueberry pie").unwrap();
+    let (_, engine) = update_with_budget(&f, 0);
+    assert_eq!(
+        engine.catalog().owner_total(uid()).unwrap(),
+        ("apple".len() + "blueberry pie".len() + "cherry".len()) as u64
     );
 }

@@ -16,6 +16,7 @@ use tracing::{debug, info_span};
 
 use super::{
     Engine, ExtractJob, Outcome, Plan, Progress, Summary, classify, ctime_ns, run_extract,
+    set_owner_uid,
 };
 use crate::catalog::{CatalogBatch, FileRecord};
 use crate::coalesce::{Work, rebase};
@@ -185,6 +186,7 @@ impl Engine {
             record.path = new_path.as_os_str().as_bytes().to_vec();
             if let Ok(meta) = std::fs::symlink_metadata(&new_path) {
                 record.ctime_ns = ctime_ns(&meta);
+                set_owner_uid(&mut record, &meta);
             }
             match self.index.get(id)? {
                 Some(mut doc) => {
@@ -294,15 +296,25 @@ impl Engine {
                 && rec.status != crate::catalog::Status::Stale
                 && !rec.racy
             {
-                // chmod, chown, link count: the content is the same; only the record changes.
+                // chmod, chown, link count: the content is the same; only the record changes (a chown
+                // moves the file's text to its new owner's share).
                 let mut record = rec.clone();
                 record.ctime_ns = ctime_ns(&meta);
+                set_owner_uid(&mut record, &meta);
                 pending.batch.put(id, &record, Some(&rec));
                 summary.unchanged += 1;
                 claimed.insert(id);
                 continue;
             }
-            match classify(&self.catalog, &mut claimed, path, &meta, !metadata_only)? {
+            let owner_budget = self.config.index.max_text_bytes_per_owner;
+            match classify(
+                &self.catalog,
+                &mut claimed,
+                path,
+                &meta,
+                !metadata_only,
+                owner_budget,
+            )? {
                 Plan::Unchanged => summary.unchanged += 1,
                 Plan::Extract(mut job) => {
                     job.content = content;

@@ -25,7 +25,7 @@ use rayon::iter::{ParallelBridge, ParallelIterator};
 use serde::Serialize;
 use tracing::{debug, info, info_span, warn};
 
-use crate::catalog::{Catalog, CatalogBatch, FileRecord, Status};
+use crate::catalog::{Catalog, CatalogBatch, FileRecord, OWNER_BUDGET_REACHED, Owner, Status};
 use crate::config::Config;
 use crate::crawl::{self, WalkItem};
 use crate::error::{Error, Result};
@@ -83,6 +83,8 @@ pub struct Summary {
     /// too long), with the reason; counted in `failed`.
     #[serde(skip)]
     pub walk_errors: Vec<(PathBuf, String)>,
+    /// Files indexed by name only because their owner's text budget was reached.
+    pub over_budget: u64,
     /// Records removed because their files are gone.
     pub removed: u64,
     /// Bytes read.
@@ -101,6 +103,7 @@ impl Summary {
         self.skipped += other.skipped;
         self.failed += other.failed;
         self.removed += other.removed;
+        self.over_budget += other.over_budget;
         self.bytes += other.bytes;
         self.deferred += other.deferred;
         for path in &other.retry {
@@ -223,6 +226,18 @@ fn record_from(path: &Path, meta: &std::fs::Metadata) -> FileRecord {
         truncated: false,
         error: None,
         racy: false,
+        owner: Some(Owner {
+            uid: meta.uid(),
+            text_bytes: 0,
+            dropped_bytes: 0,
+        }),
+    }
+}
+
+/// Sets the owner of `record` to the file's current owner (a chown changes it), keeping its text bytes.
+fn set_owner_uid(record: &mut FileRecord, meta: &std::fs::Metadata) {
+    if let Some(owner) = &mut record.owner {
+        owner.uid = meta.uid();
     }
 }
 
@@ -374,7 +389,58 @@ impl Engine {
             );
             engine.repair(indexed)?;
         }
+        if !engine.catalog.owners_counted()? {
+            engine.count_owners()?;
+        }
         Ok(engine)
+    }
+
+    /// Fills in the owner of records written before owners were counted: one pass, once per catalog
+    /// (interrupted, it resumes where it stopped). The uid comes from the file, the text bytes from the
+    /// stored document; a record whose file is gone or replaced keeps none (the next walk removes or
+    /// re-reads it, counting it then).
+    fn count_owners(&mut self) -> Result<()> {
+        let started = Instant::now();
+        let mut uncounted = Vec::new();
+        for entry in self.catalog.iter() {
+            let (id, rec) = entry?;
+            if rec.owner.is_none() {
+                uncounted.push(id);
+            }
+        }
+        let mut batch = CatalogBatch::default();
+        for &id in &uncounted {
+            let Some(rec) = self.catalog.get(id)? else {
+                continue;
+            };
+            let Ok(meta) = std::fs::symlink_metadata(rec.path()) else {
+                continue;
+            };
+            if (meta.dev(), meta.ino()) != (rec.dev, rec.ino) {
+                continue;
+            }
+            let text_bytes = self.index.get(id)?.map_or(0, |doc| doc.text.len() as u64);
+            let mut counted = rec.clone();
+            counted.owner = Some(Owner {
+                uid: meta.uid(),
+                text_bytes,
+                dropped_bytes: 0,
+            });
+            batch.put(id, &counted, Some(&rec));
+            if batch.len() >= COMMIT_EVERY_OPS {
+                self.commit(std::mem::take(&mut batch))?;
+            }
+        }
+        batch.set_owners_counted();
+        self.commit(batch)?;
+        if !uncounted.is_empty() {
+            info!(
+                records = uncounted.len(),
+                seconds = started.elapsed().as_secs_f64(),
+                "owners of existing records counted"
+            );
+        }
+        Ok(())
     }
 
     fn open_catalog(dir: &IndexDir) -> Result<Catalog> {
@@ -430,6 +496,7 @@ impl Engine {
     fn applier(&mut self) -> Applier<'_> {
         Applier {
             limits: limits_of(&self.config),
+            owner_budget: self.config.index.max_text_bytes_per_owner,
             index: &mut self.index,
             catalog: &self.catalog,
             generation: &mut self.generation,
@@ -615,8 +682,17 @@ impl Engine {
                 Ok(())
             });
             let classify_out = out_tx.clone();
-            let classifier =
-                s.spawn(move || classify_all(catalog, walk_rx, job_tx, classify_out, progress));
+            let owner_budget = applier.owner_budget;
+            let classifier = s.spawn(move || {
+                classify_all(
+                    catalog,
+                    walk_rx,
+                    job_tx,
+                    classify_out,
+                    progress,
+                    owner_budget,
+                )
+            });
             let extract_out = out_tx;
             let limits_ref = &limits;
             s.spawn(move || {
@@ -685,6 +761,8 @@ struct Applier<'a> {
     catalog: &'a Catalog,
     generation: &'a mut u64,
     limits: Limits,
+    /// [`crate::config::IndexConfig::max_text_bytes_per_owner`].
+    owner_budget: u64,
 }
 
 impl Applier<'_> {
@@ -736,8 +814,9 @@ impl Applier<'_> {
                     summary.failed += 1;
                 }
                 self.remove_displaced(job.displaced, batch);
+                let (mut record, mut text) = (record, text);
                 let same_content = job.old.as_ref().is_some_and(|old| {
-                    old.status != Status::Stale
+                    !matches!(old.status, Status::Stale | Status::OverBudget)
                         && old.hash.is_some()
                         && (&old.hash, &old.path, old.mtime_ns, old.size)
                             == (&record.hash, &record.path, record.mtime_ns, record.size)
@@ -746,10 +825,20 @@ impl Applier<'_> {
                     // A close-after-write that changed nothing: no re-indexing.
                     summary.indexed -= 1;
                     summary.unchanged += 1;
+                    // The document keeps its text, so the record keeps its share (under the file's
+                    // current owner).
+                    if let (Some(owner), Some(kept)) =
+                        (&mut record.owner, batch.owner_of(job.id, job.old.as_ref()))
+                    {
+                        owner.text_bytes = kept.text_bytes;
+                    }
                     batch.put(job.id, &record, job.old.as_ref());
                     return Ok(());
                 }
-                self.update_hard_links(job.id, &record, &text, batch)?;
+                if self.charge_owner(job.id, job.old.as_ref(), &mut record, &mut text, batch)? {
+                    summary.over_budget += 1;
+                }
+                self.update_hard_links(job.id, &record, &text, batch, summary)?;
                 self.index.upsert(&FileDoc {
                     file_id: job.id,
                     path: job.path,
@@ -770,6 +859,7 @@ impl Applier<'_> {
                 let mut record = old.clone();
                 record.path = path.as_os_str().as_bytes().to_vec();
                 record.ctime_ns = ctime_ns(&meta);
+                set_owner_uid(&mut record, &meta);
                 match self.index.get(id)? {
                     Some(mut doc) => {
                         summary.moved += 1;
@@ -803,6 +893,7 @@ impl Applier<'_> {
         record: &FileRecord,
         text: &str,
         batch: &mut CatalogBatch,
+        summary: &mut Summary,
     ) -> Result<()> {
         for other in self.catalog.ids_by_inode(record.dev, record.ino)? {
             if other == id {
@@ -818,16 +909,62 @@ impl Applier<'_> {
             }
             let mut linked = record.clone();
             linked.path = old.path.clone();
+            // Each name is a document holding the whole text: each is charged.
+            let mut text = text.to_owned();
+            if self.charge_owner(other, Some(&old), &mut linked, &mut text, batch)? {
+                summary.over_budget += 1;
+            }
             self.index.upsert(&FileDoc {
                 file_id: other,
                 path: old.path().to_owned(),
                 size: record.size,
                 mtime_ns: record.mtime_ns,
-                text: text.to_owned(),
+                text,
             })?;
             batch.put(other, &linked, Some(&old));
         }
         Ok(())
+    }
+
+    /// Charges `text` to the owner of `record` (replacing what record `id` held before). When it would
+    /// take the owner past the budget, the text is dropped instead: the file is indexed by name only and
+    /// its record says why. Returns whether the text was dropped.
+    fn charge_owner(
+        &self,
+        id: u64,
+        old: Option<&FileRecord>,
+        record: &mut FileRecord,
+        text: &mut String,
+        batch: &CatalogBatch,
+    ) -> Result<bool> {
+        let Some(owner) = record.owner else {
+            return Ok(false);
+        };
+        let wanted = text.len() as u64;
+        let mut dropped = false;
+        if self.owner_budget > 0 && wanted > 0 {
+            let freed = batch
+                .owner_of(id, old)
+                .filter(|o| o.uid == owner.uid)
+                .map_or(0, |o| o.text_bytes);
+            let used = i128::from(self.catalog.owner_total(owner.uid)?)
+                + i128::from(batch.pending_text_bytes(owner.uid))
+                - i128::from(freed);
+            dropped = used + i128::from(wanted) > i128::from(self.owner_budget);
+        }
+        if dropped {
+            debug!(path = %record.path().display(), uid = owner.uid, "owner's text budget reached");
+            text.clear();
+            record.status = Status::OverBudget;
+            record.error = Some(OWNER_BUDGET_REACHED.to_owned());
+            record.truncated = false;
+        }
+        record.owner = Some(Owner {
+            uid: owner.uid,
+            text_bytes: text.len() as u64,
+            dropped_bytes: if dropped { wanted } else { 0 },
+        });
+        Ok(dropped)
     }
 
     fn remove_displaced(&mut self, displaced: Option<(u64, FileRecord)>, batch: &mut CatalogBatch) {
@@ -846,6 +983,7 @@ fn classify_all(
     job_tx: Sender<ExtractJob>,
     out_tx: Sender<Outcome>,
     progress: &Progress,
+    owner_budget: u64,
 ) -> Result<(HashSet<u64>, Vec<PathBuf>)> {
     let mut claimed = HashSet::new();
     let mut error_dirs = Vec::new();
@@ -864,7 +1002,7 @@ fn classify_all(
             }
             WalkItem::File { path, meta } => {
                 progress.seen.fetch_add(1, Ordering::Relaxed);
-                match classify(catalog, &mut claimed, path, &meta, false)? {
+                match classify(catalog, &mut claimed, path, &meta, false, owner_budget)? {
                     Plan::Unchanged => out_tx.send(Outcome::Unchanged).is_ok(),
                     Plan::Extract(job) => job_tx.send(job).is_ok(),
                     Plan::Move(job) => out_tx.send(Outcome::Move(job)).is_ok(),
@@ -882,12 +1020,15 @@ fn classify_all(
 ///
 /// `content_event` says a kernel event reported a content change: then the file is always read (equal
 /// size and timestamps prove nothing within one clock tick; the hash decides whether to re-index).
+/// A file indexed by name only for its owner's budget is read again once its text fits `owner_budget`
+/// (as of the last commit).
 fn classify(
     catalog: &Catalog,
     claimed: &mut HashSet<u64>,
     path: PathBuf,
     meta: &std::fs::Metadata,
     content_event: bool,
+    owner_budget: u64,
 ) -> Result<Plan> {
     let (dev, ino) = (meta.dev(), meta.ino());
     let mut displaced = None;
@@ -899,6 +1040,7 @@ fn classify(
             let same = !content_event
                 && !rec.racy
                 && rec.status != Status::Stale
+                && !budget_allows_retry(catalog, &rec, owner_budget)?
                 && rec.size == meta.size()
                 && rec.mtime_ns == mtime_ns(meta)
                 && rec.ctime_ns == ctime_ns(meta);
@@ -963,6 +1105,20 @@ fn classify(
         old: None,
         displaced,
     }))
+}
+
+/// Whether `rec` was indexed by name only for its owner's budget and its text would fit now.
+fn budget_allows_retry(catalog: &Catalog, rec: &FileRecord, owner_budget: u64) -> Result<bool> {
+    if rec.status != Status::OverBudget {
+        return Ok(false);
+    }
+    let Some(owner) = rec.owner else {
+        return Ok(true);
+    };
+    let needed = catalog
+        .owner_total(owner.uid)?
+        .saturating_add(owner.dropped_bytes);
+    Ok(owner_budget == 0 || needed <= owner_budget)
 }
 
 #[cfg(test)]
