@@ -98,6 +98,13 @@ pub fn run(common: &Common, args: &IndexArgs) -> anyhow::Result<ExitCode> {
                 summary.deferred
             );
         }
+        if summary.over_budget > 0 {
+            println!(
+                "{} files indexed by name only: their owner's text budget \
+                 (index.max_text_bytes_per_owner) was reached",
+                summary.over_budget
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

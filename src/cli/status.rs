@@ -112,6 +112,19 @@ fn print_human(s: &serde_json::Value) {
     {
         println!("failed: {}: {}", str_of(&f["path"]), str_of(&f["error"]));
     }
+    for o in s["catalog"]["owners_over_budget"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        println!(
+            "owner uid {}: text budget reached ({} of {} indexed; {} files by name only)",
+            o["uid"],
+            human_bytes(o["text_bytes"].as_u64().unwrap_or(0)),
+            human_bytes(o["budget"].as_u64().unwrap_or(0)),
+            o["files_without_text"]
+        );
+    }
     for f in s["walk_errors"].as_array().into_iter().flatten() {
         println!(
             "could not read: {}: {}",

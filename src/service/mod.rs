@@ -20,7 +20,7 @@ mod sdnotify;
 mod server;
 pub mod status;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -214,6 +214,22 @@ pub struct CatalogStats {
     pub failed: u64,
     /// The most recently modified of those files (at most [`RECENT_FAILURES`]), newest first.
     pub recent_failures: Vec<Failure>,
+    /// Owners whose text budget (`index.max_text_bytes_per_owner`) was reached, by uid. A caller who
+    /// is not the index owner sees only their own entry.
+    pub owners_over_budget: Vec<OwnerOverBudget>,
+}
+
+/// An owner whose text budget was reached: further files of theirs are indexed by name only.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct OwnerOverBudget {
+    /// The owner.
+    pub uid: u32,
+    /// Text bytes indexed for their files.
+    pub text_bytes: u64,
+    /// The budget.
+    pub budget: u64,
+    /// Their files indexed by name only because of it.
+    pub files_without_text: u64,
 }
 
 /// State shared by the daemon's threads.
@@ -355,8 +371,14 @@ impl Inner {
             v.sort_by_key(|f| std::cmp::Reverse((f.0, f.1)));
             v.truncate(RECENT_FAILURES);
         };
+        let mut without_text: BTreeMap<u32, u64> = BTreeMap::new();
         for (id, rec) in self.catalog.iter().flatten() {
             stats.records += 1;
+            if rec.status == RecordStatus::OverBudget
+                && let Some(owner) = rec.owner
+            {
+                *without_text.entry(owner.uid).or_insert(0) += 1;
+            }
             if rec.status == RecordStatus::Failed {
                 stats.failed += 1;
                 newest.push((
@@ -374,6 +396,28 @@ impl Inner {
         }
         keep_newest(&mut newest);
         stats.recent_failures = newest.into_iter().map(|(_, _, f)| f).collect();
+        let budget = lock(&self.config).index.max_text_bytes_per_owner;
+        let totals = self.catalog.owner_totals().unwrap_or_default();
+        let mut uids: Vec<u32> = without_text.keys().copied().collect();
+        if budget > 0 {
+            uids.extend(
+                totals
+                    .iter()
+                    .filter(|(_, t)| **t >= budget)
+                    .map(|(u, _)| *u),
+            );
+        }
+        uids.sort_unstable();
+        uids.dedup();
+        stats.owners_over_budget = uids
+            .into_iter()
+            .map(|uid| OwnerOverBudget {
+                uid,
+                text_bytes: totals.get(&uid).copied().unwrap_or(0),
+                budget,
+                files_without_text: without_text.get(&uid).copied().unwrap_or(0),
+            })
+            .collect();
         *cache = Some((Instant::now(), stats.clone()));
         stats
     }

@@ -267,6 +267,10 @@ fn handle(request: Request, inner: &Inner, peer: &Peer) -> Response {
                     status[key] = serde_json::Value::Null;
                 }
                 status["catalog"]["recent_failures"] = serde_json::json!([]);
+                // Only their own budget: other owners' entries would tell whose files exist.
+                if let Some(owners) = status["catalog"]["owners_over_budget"].as_array_mut() {
+                    owners.retain(|o| o["uid"].as_u64() == Some(u64::from(peer.uid)));
+                }
                 status["walk_errors"] = serde_json::json!([]);
             }
             status
