@@ -378,10 +378,9 @@ impl Catalog {
     /// Whether every record carries its owner: false for a catalog written before owners were counted,
     /// until the engine has filled them in.
     pub fn owners_counted(&self) -> Result<bool> {
-        Ok(self
-            .tree
+        self.tree
             .contains_key(OWNERS_COUNTED)
-            .map_err(|e| self.err(e))?)
+            .map_err(|e| self.err(e))
     }
 
     /// Applies a batch atomically together with its generation number and the owner totals it changes,
@@ -427,6 +426,51 @@ impl Catalog {
     pub fn flush(&self) -> Result<()> {
         self.db.flush().map_err(|e| self.err(e))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+impl Catalog {
+    /// Rewrites the catalog as it was before owners were counted: records without `owner` (in the old
+    /// layout), no totals, no marker.
+    pub(crate) fn downgrade_for_test(&self) {
+        #[derive(Serialize)]
+        struct Old<'a>(
+            &'a [u8],
+            u64,
+            u64,
+            u64,
+            i64,
+            i64,
+            Option<[u8; 32]>,
+            Status,
+            bool,
+            &'a Option<String>,
+            bool,
+        );
+        let mut batch = sled::Batch::default();
+        for (id, r) in self.iter().map(|e| e.unwrap()) {
+            let old = Old(
+                &r.path,
+                r.dev,
+                r.ino,
+                r.size,
+                r.mtime_ns,
+                r.ctime_ns,
+                r.hash,
+                r.status,
+                r.truncated,
+                &r.error,
+                r.racy,
+            );
+            batch.insert(&file_key(id)[..], bincode::serialize(&old).unwrap());
+        }
+        for uid in self.owner_totals().unwrap().keys() {
+            batch.remove(&owner_key(*uid)[..]);
+        }
+        batch.remove(OWNERS_COUNTED);
+        self.tree.apply_batch(batch).unwrap();
+        self.flush().unwrap();
     }
 }
 
@@ -669,38 +713,12 @@ mod tests {
     fn records_written_before_owners_were_counted_still_decode() {
         let tmp = tempfile::tempdir().unwrap();
         let cat = Catalog::open(tmp.path()).unwrap();
-        // Today's main wrote exactly these fields, without `owner`.
-        #[derive(Serialize)]
-        struct Old<'a>(
-            &'a [u8],
-            u64,
-            u64,
-            u64,
-            i64,
-            i64,
-            Option<[u8; 32]>,
-            Status,
-            bool,
-            Option<String>,
-            bool,
-        );
-        let old = Old(
-            b"/r/old",
-            1,
-            2,
-            3,
-            4,
-            5,
-            Some([9; 32]),
-            Status::Indexed,
-            false,
-            None,
-            false,
-        );
-        let mut batch = sled::Batch::default();
-        batch.insert(&file_key(42)[..], bincode::serialize(&old).unwrap());
-        batch.insert(path_key(b"/r/old"), &42u64.to_be_bytes()[..]);
-        cat.tree.apply_batch(batch).unwrap();
+        let mut batch = CatalogBatch::default();
+        batch.put(42, &rec(b"/r/old", 2), None);
+        cat.apply(batch, 0).unwrap();
+        // Rewritten in exactly the layout today's main writes, without `owner`.
+        cat.downgrade_for_test();
+        assert!(cat.owner_totals().unwrap().is_empty());
         let (id, rec) = cat.get_by_path(b"/r/old").unwrap().unwrap();
         assert_eq!((id, rec.size, rec.owner), (42, 3, None));
         assert!(!cat.owners_counted().unwrap());
