@@ -181,13 +181,6 @@ fn each_user_sees_only_what_they_may_read() {
         Some(0),
         "B must not read the index directly"
     );
-    // Status for B carries global totals only.
-    let status = fandex_as(&env, Some(b), &public, &["status", "--json"]);
-    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
-    assert!(
-        status["roots"].is_null() && status["catalog"]["recent_failures"] == serde_json::json!([])
-    );
-
     // Permission changes apply to the very next query, event or not.
     chmod(&private, 0o644);
     assert_eq!(hits(&env, Some(b), &public, "word2z"), set(&[&private]));
@@ -204,6 +197,157 @@ fn each_user_sees_only_what_they_may_read() {
     );
     chmod(&private, 0o600);
     assert!(hits(&env, Some(b), &public, "word2z").is_empty());
+    drop(daemon);
+}
+
+/// Every leaf of a JSON value with its path (`watcher.filesystems.0.content`); keys count as leaves too.
+fn leaves(value: &serde_json::Value, at: &str, out: &mut Vec<(String, serde_json::Value)>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, v) in map {
+                out.push((
+                    format!("{at}.{key}#key"),
+                    serde_json::Value::String(key.clone()),
+                ));
+                leaves(v, &format!("{at}.{key}"), out);
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                leaves(v, &format!("{at}.{i}"), out);
+            }
+        }
+        leaf => out.push((at.to_owned(), leaf.clone())),
+    }
+}
+
+/// `fandex status --json` as `who` through `socket`.
+fn status_as(env: &Env, who: Option<(u32, u32)>, socket: &Path) -> serde_json::Value {
+    let out = fandex_as(env, who, socket, &["status", "--json"]);
+    assert!(
+        out.status.success(),
+        "status as {who:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Issue 10 item 4: what `status` tells a user who does not own the index depends on no file: no path or
+/// name anywhere in it, no count that moves when files the caller cannot see are added, no pid. Root on
+/// the private socket still gets everything.
+#[test]
+fn status_for_other_users_depends_on_no_file() {
+    if !require_root("status redaction") {
+        return;
+    }
+    let a = user("fandex-test-a");
+    let b = user("fandex-test-b");
+    let env = Env::new();
+    chmod(env.tmp.path(), 0o755);
+    let fs = Tmpfs::mount(&env.tmp.path().join("fs"));
+    let root = fs.path.join("rootdir");
+    std::fs::create_dir_all(&root).unwrap();
+    chmod(&root, 0o755);
+    std::fs::write(root.join("shared.txt"), "word1z").unwrap();
+    // The victim's private directory, with a file that fails to extract (listed in root's status).
+    let victim = root.join("victimdir");
+    std::fs::create_dir(&victim).unwrap();
+    std::fs::write(victim.join("victimname.txt"), "word2z").unwrap();
+    let broken = victim.join("victimbroken.txt.gz");
+    std::fs::write(&broken, b"\x1f\x8b\x08\x00 not really gzip").unwrap();
+    chown(&victim, a);
+    chmod(&victim, 0o700);
+
+    let public = env.tmp.path().join("public/fandex.sock");
+    let config = env.tmp.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!("[daemon]\npublic_socket = {:?}\n", public.to_str().unwrap()),
+    )
+    .unwrap();
+    let config_arg = config.to_str().unwrap().to_owned();
+    let daemon = {
+        let _guard = sysctl_lock(false);
+        DaemonProc::start_with(
+            &env,
+            &root,
+            "fanotify",
+            "fanotify",
+            &["--config", &config_arg],
+        )
+    };
+    env.sync();
+
+    // Root, on the private socket, gets everything: the test below would see these if they leaked.
+    let full = env.status_json();
+    let full_text = full.to_string();
+    for needle in [root.to_str().unwrap(), "victimbroken"] {
+        assert!(full_text.contains(needle), "{needle} in {full}");
+    }
+    assert!(full["pid"].as_u64().is_some() && full["documents"].as_u64() >= Some(3));
+    assert_eq!(full["catalog"]["failed"], 1, "{full}");
+    // So does root on the public socket.
+    assert_eq!(status_as(&env, None, &public)["catalog"]["failed"], 1);
+
+    let forbidden = [
+        fs.path.to_str().unwrap().to_owned(),
+        env.tmp.path().to_str().unwrap().to_owned(),
+        "rootdir".to_owned(),
+        "victim".to_owned(),
+        "shared".to_owned(),
+        daemon.child.id().to_string(),
+    ];
+    let check = |status: &serde_json::Value| -> Vec<(String, serde_json::Value)> {
+        let mut all = Vec::new();
+        leaves(status, "", &mut all);
+        for (at, leaf) in &all {
+            if let Some(text) = leaf.as_str() {
+                for needle in &forbidden[..5] {
+                    assert!(
+                        !text.contains(needle.as_str()),
+                        "{at} = {text:?} in {status}"
+                    );
+                }
+            }
+            if leaf.is_number() {
+                // Nothing counts files or work: the only number is the daemon's uptime.
+                assert_eq!(at, ".uptime_seconds", "a number at {at} in {status}");
+                assert_ne!(leaf.to_string(), forbidden[5], "the pid at {at}");
+            }
+        }
+        all.into_iter()
+            .filter(|(at, _)| at != ".uptime_seconds")
+            .collect()
+    };
+    let before = status_as(&env, Some(b), &public);
+    assert_eq!(before["state"], "watching", "{before}");
+    assert_eq!(before["redacted"], true, "{before}");
+    assert_eq!(
+        before["watcher"]["filesystems"][0]["content"], "fanotify",
+        "{before}"
+    );
+    let before_leaves = check(&before);
+
+    // More hidden files, and another failure: nothing B receives changes.
+    for i in 0..40 {
+        std::fs::write(victim.join(format!("more{i}.txt")), "word3z").unwrap();
+    }
+    std::fs::write(victim.join("victimbroken2.txt.gz"), b"\x1f\x8b\x08\x00 bad").unwrap();
+    env.sync();
+    assert!(env.status_json()["documents"].as_u64() >= Some(44));
+    let after = status_as(&env, Some(b), &public);
+    assert_eq!(check(&after), before_leaves, "{before}\n{after}");
+
+    // The human form prints what is there, cleanly.
+    let human = fandex_as(&env, Some(b), &public, &["status"]);
+    assert!(human.status.success());
+    let human = String::from_utf8(human.stdout).unwrap();
+    assert!(human.starts_with("fandex daemon "), "{human}");
+    assert!(human.contains("watching"), "{human}");
+    assert!(human.contains("shown only to root"), "{human}");
+    for absent in ["?", "null", "root:", "documents", "victim", "pid"] {
+        assert!(!human.contains(absent), "{absent} in {human}");
+    }
     drop(daemon);
 }
 

@@ -1,8 +1,10 @@
 //! Terminal output helpers: colour decisions, exact-but-printable paths, sizes.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+
+use anyhow::Context;
 
 /// When to colour output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -56,6 +58,18 @@ pub fn printable_path(path: &Path) -> String {
         }
     }
     out
+}
+
+/// Runs `print` on locked stdout and flushes it. A reader that closed the pipe early (`fandex status |
+/// head -3`) is a normal end, not an error: whatever it did not read is simply not printed.
+pub fn write_stdout(
+    print: impl FnOnce(&mut std::io::StdoutLock<'static>) -> std::io::Result<()>,
+) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match print(&mut out).and_then(|()| out.flush()) {
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        result => result.context("cannot write to stdout"),
+    }
 }
 
 /// A byte count for humans (`1.5 MB`).

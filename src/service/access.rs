@@ -44,10 +44,18 @@ impl Peer {
         Ok(Self { uid, gid, groups })
     }
 
-    /// Whether answers for this peer must be filtered: the daemon runs as root and the peer is not root.
-    /// (A daemon running as a user is reachable only by that user: its socket is in a 0700 directory.)
+    /// Whether the peer owns the index: root, or the user the daemon runs as. Owners see every file and
+    /// the full status report.
+    pub fn is_owner(&self) -> bool {
+        self.uid == 0 || self.uid == nix::unistd::geteuid().as_raw()
+    }
+
+    /// Whether answers for this peer must be filtered: it does not own the index. (A daemon running as a
+    /// user is normally reachable only by that user, its socket being in a 0700 directory; through a
+    /// configured public socket other users get only what they may read, which a daemon without the
+    /// privilege to take their identity cannot check: nothing.)
     pub fn needs_filtering(&self) -> bool {
-        nix::unistd::geteuid().is_root() && self.uid != 0
+        !self.is_owner()
     }
 }
 

@@ -270,11 +270,14 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// The status report (`fandex status --json`).
+/// The status report (`fandex status --json`) as the index's owner sees it; other callers get
+/// [`status::PublicStatus`] (see [`StatusReport::redacted_for`]).
 #[derive(Debug, Clone, Serialize)]
 pub struct StatusReport {
     /// Life-cycle state.
     pub state: State,
+    /// The daemon's version.
+    pub version: String,
     /// Process id.
     pub pid: u32,
     /// Seconds since start.
@@ -329,6 +332,7 @@ impl Inner {
         };
         StatusReport {
             state: shared.state,
+            version: env!("CARGO_PKG_VERSION").to_owned(),
             pid: std::process::id(),
             uptime_seconds: shared.started.elapsed().as_secs(),
             index_dir: self.dir.path().display().to_string(),

@@ -260,21 +260,7 @@ fn handle(request: Request, inner: &Inner, peer: &Peer) -> Response {
                 },
             }
         }
-        Request::Status {} => match serde_json::to_value(inner.status()).map(|mut status| {
-            if peer.needs_filtering() {
-                // Other users see global totals only: no paths, no errors naming files.
-                for key in ["roots", "index_dir", "last_error"] {
-                    status[key] = serde_json::Value::Null;
-                }
-                status["catalog"]["recent_failures"] = serde_json::json!([]);
-                // Only their own budget: other owners' entries would tell whose files exist.
-                if let Some(owners) = status["catalog"]["owners_over_budget"].as_array_mut() {
-                    owners.retain(|o| o["uid"].as_u64() == Some(u64::from(peer.uid)));
-                }
-                status["walk_errors"] = serde_json::json!([]);
-            }
-            status
-        }) {
+        Request::Status {} => match serde_json::to_value(inner.status().redacted_for(peer)) {
             Ok(status) => Response::Status { status },
             Err(e) => Response::Error {
                 kind: ErrorKind::Internal,

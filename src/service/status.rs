@@ -142,3 +142,154 @@ pub fn rss_bytes() -> Option<u64> {
 pub fn now_rfc3339() -> String {
     humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
 }
+
+/// What the status of the daemon's watcher tells a caller who does not own the index: which kernel
+/// interfaces are in use, and whether part of the tree is unwatched, without roots, devices or counts.
+#[derive(Debug, Clone, Serialize)]
+pub struct PublicWatcher {
+    /// One entry per watched filesystem: the sources chosen for it.
+    pub filesystems: Vec<PublicFilesystem>,
+    /// Whether part of the tree is not watched (periodic rescans cover it).
+    pub degraded: bool,
+}
+
+/// The sources chosen for one watched filesystem.
+#[derive(Debug, Clone, Serialize)]
+pub struct PublicFilesystem {
+    /// Where content events come from.
+    pub content: fandex_watcher::Source,
+    /// Where namespace events come from.
+    pub namespace: fandex_watcher::Source,
+}
+
+/// The status report for a caller who is neither root nor the daemon's own user. Nothing in it depends
+/// on files: no paths or names, no counts of documents, records, failures or queued work, no pid, no
+/// timings of work. Its fields keep the names and places they have in the full report, so one reader
+/// prints both.
+#[derive(Debug, Clone, Serialize)]
+pub struct PublicStatus {
+    /// Life-cycle state.
+    pub state: State,
+    /// The daemon's version.
+    pub version: String,
+    /// Seconds since start.
+    pub uptime_seconds: u64,
+    /// Kernel interfaces in use and whether the watcher is degraded.
+    pub watcher: Option<PublicWatcher>,
+    /// The caller's own text budget, when reached.
+    pub catalog: PublicCatalog,
+    /// Always `true`: the rest of the report is shown only to root and the daemon's own user.
+    pub redacted: bool,
+}
+
+/// What a caller who does not own the index learns from the catalog: about their own files only.
+#[derive(Debug, Clone, Serialize)]
+pub struct PublicCatalog {
+    /// The caller's own entry, if their text budget was reached (at most one).
+    pub owners_over_budget: Vec<crate::service::OwnerOverBudget>,
+}
+
+/// The status report as one caller may see it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum CallerStatus {
+    /// Root or the daemon's own user: everything.
+    Owner(Box<crate::service::StatusReport>),
+    /// Anyone else.
+    Public(PublicStatus),
+}
+
+impl crate::service::StatusReport {
+    /// The report as `caller` may see it: all of it for the index's owner (root, or the user the daemon
+    /// runs as), [`PublicStatus`] for anyone else. The one place where status fields are redacted.
+    pub fn redacted_for(self, caller: &crate::service::access::Peer) -> CallerStatus {
+        if caller.is_owner() {
+            CallerStatus::Owner(Box::new(self))
+        } else {
+            CallerStatus::Public(self.public(caller.uid))
+        }
+    }
+
+    /// The fields a caller `uid` who does not own the index gets. Every field is named here, so a field
+    /// added to the report does not compile until it is classified: kept (it depends on no file, or only
+    /// on the caller's own), or dropped (it names files, counts them, or measures work done on them).
+    pub fn public(&self, uid: u32) -> PublicStatus {
+        let Self {
+            // Kept: the daemon's own life cycle.
+            state,
+            version,
+            uptime_seconds,
+            watcher,
+            // Dropped: the pid lets a caller predict names the daemon creates in the roots.
+            pid: _,
+            // Dropped: paths.
+            index_dir: _,
+            roots: _,
+            walk_errors: _,
+            last_error: _,
+            // Dropped: counts of documents, records, failures (with their paths) and queued work; of the
+            // catalog, only the caller's own budget entry is kept (below).
+            documents: _,
+            catalog,
+            queue: _,
+            // Dropped: the commit generation and batch sizes move with every commit of anyone's files.
+            last_commit: _,
+            // Dropped: counts and timings of work on files, rescan reasons (some name paths).
+            reconcile_seconds: _,
+            reconcile: _,
+            totals: _,
+            // Dropped: memory grows with the index.
+            rss_bytes: _,
+        } = self;
+        let crate::service::CatalogStats {
+            // Kept: the caller's own entry; other owners' entries would tell whose files exist.
+            owners_over_budget,
+            records: _,
+            failed: _,
+            recent_failures: _,
+        } = catalog;
+        PublicStatus {
+            state: *state,
+            version: version.clone(),
+            uptime_seconds: *uptime_seconds,
+            watcher: watcher.as_ref().map(|w| {
+                let fandex_watcher::WatchStatus {
+                    filesystems,
+                    degraded,
+                    // Dropped: it counts unwatched subtrees.
+                    degraded_reason: _,
+                    // Dropped: event and rescan counts follow activity on every file.
+                    counters: _,
+                } = w;
+                PublicWatcher {
+                    filesystems: filesystems
+                        .iter()
+                        .map(|fs| {
+                            let fandex_watcher::FilesystemStatus {
+                                content,
+                                namespace,
+                                // Dropped: roots are paths; the device and the reason say where they are.
+                                roots: _,
+                                dev: _,
+                                reason: _,
+                            } = fs;
+                            PublicFilesystem {
+                                content: *content,
+                                namespace: *namespace,
+                            }
+                        })
+                        .collect(),
+                    degraded: *degraded,
+                }
+            }),
+            catalog: PublicCatalog {
+                owners_over_budget: owners_over_budget
+                    .iter()
+                    .filter(|o| o.uid == uid)
+                    .cloned()
+                    .collect(),
+            },
+            redacted: true,
+        }
+    }
+}
