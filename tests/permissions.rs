@@ -435,3 +435,170 @@ fn an_unprivileged_user_runs_a_private_daemon() {
     );
     drop(daemon);
 }
+
+/// Opens `n` connections to `socket` as `who`, from a thread that took that identity (raw system calls
+/// change only the calling thread's credentials; the socket remembers the connecting thread's).
+fn connect_as(who: (u32, u32), socket: &Path, n: usize) -> Vec<std::os::unix::net::UnixStream> {
+    let socket = socket.to_owned();
+    std::thread::spawn(move || {
+        // SAFETY: raw setresgid/setresuid change the credentials of this thread only (glibc's wrappers
+        // would change every thread of the test process); the arguments are plain ids.
+        unsafe {
+            assert_eq!(
+                libc::syscall(libc::SYS_setresgid, who.1, who.1, who.1),
+                0,
+                "setresgid"
+            );
+            assert_eq!(
+                libc::syscall(libc::SYS_setresuid, who.0, who.0, who.0),
+                0,
+                "setresuid"
+            );
+        }
+        (0..n)
+            .map(|_| std::os::unix::net::UnixStream::connect(&socket).unwrap())
+            .collect()
+    })
+    .join()
+    .unwrap()
+}
+
+/// What a connection that sent nothing receives within `wait`: `Some(line)` when the daemon answered
+/// and closed it, `None` when it is still open and silent.
+fn refusal(stream: &std::os::unix::net::UnixStream, wait: std::time::Duration) -> Option<String> {
+    use std::io::Read;
+    stream.set_read_timeout(Some(wait)).unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 512];
+    loop {
+        match (&*stream).read(&mut buf) {
+            Ok(0) => return Some(String::from_utf8_lossy(&got).into_owned()),
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                assert!(got.is_empty(), "a partial answer: {got:?}");
+                return None;
+            }
+            Err(e) => panic!("read: {e}"),
+        }
+    }
+}
+
+/// Issue 10 item 5: one user holding many idle connections locks out nobody. Their connections beyond
+/// the per-user cap get one `unavailable` line and are closed; other users and root (on the private
+/// socket, which has its own capacity) are answered at once; idle connections, and one trickling a
+/// request byte by byte, are closed after `daemon.idle_timeout_ms`.
+#[test]
+fn one_user_flooding_connections_locks_out_nobody() {
+    use std::io::Write;
+    use std::time::{Duration, Instant};
+    if !require_root("connection limits") {
+        return;
+    }
+    let a = user("fandex-test-a");
+    let b = user("fandex-test-b");
+    let env = Env::new();
+    chmod(env.tmp.path(), 0o755);
+    let fs = Tmpfs::mount(&env.tmp.path().join("fs"));
+    let root = fs.path.join("root");
+    std::fs::create_dir_all(&root).unwrap();
+    chmod(&root, 0o755);
+    std::fs::write(root.join("shared.txt"), "word1z").unwrap();
+    let public = env.tmp.path().join("public/fandex.sock");
+    let config = env.tmp.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[daemon]\npublic_socket = {:?}\nidle_timeout_ms = 2000\n",
+            public.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let config_arg = config.to_str().unwrap().to_owned();
+    let daemon = {
+        let _guard = sysctl_lock(false);
+        DaemonProc::start_with(
+            &env,
+            &root,
+            "fanotify",
+            "fanotify",
+            &["--config", &config_arg],
+        )
+    };
+    env.sync();
+
+    // A opens more connections than the daemon used to serve in all.
+    let opened = Instant::now();
+    let flood = connect_as(a, &public, 80);
+    let mut held = Vec::new();
+    for stream in flood {
+        match refusal(&stream, Duration::from_millis(100)) {
+            None => held.push(stream),
+            Some(line) => {
+                let v: serde_json::Value = serde_json::from_str(line.trim_end()).unwrap();
+                assert_eq!(v["kind"], "unavailable", "{line}");
+                assert_eq!(line.lines().count(), 1, "{line}");
+            }
+        }
+    }
+    assert_eq!(held.len(), 16, "A holds its own share only");
+
+    // B and root are answered promptly meanwhile.
+    let started = Instant::now();
+    assert_eq!(
+        hits(&env, Some(b), &public, "word1z"),
+        BTreeSet::from([root.join("shared.txt")])
+    );
+    assert!(
+        fandex_as(&env, Some(b), &public, &["status"])
+            .status
+            .success()
+    );
+    assert!(env.run(&["status"]).status.success(), "root's status");
+    assert!(
+        env.run(&["sync", "--timeout", "10"]).status.success(),
+        "root's sync"
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+
+    // A connection trickling a request byte by byte gets no more time than an idle one.
+    let mut trickle = connect_as(b, &public, 1).pop().unwrap();
+    let trickle_opened = Instant::now();
+    trickle.write_all(b"{").unwrap();
+    let closed = loop {
+        std::thread::sleep(Duration::from_millis(250));
+        if trickle.write_all(b" ").is_err() {
+            break trickle_opened.elapsed();
+        }
+        assert!(
+            trickle_opened.elapsed() < Duration::from_secs(6),
+            "a trickling client kept its connection"
+        );
+    };
+    assert!(
+        closed >= Duration::from_millis(1900),
+        "closed after {closed:?}"
+    );
+
+    // A's idle connections are closed after the timeout, and A is served again.
+    for stream in &held {
+        let left = Duration::from_secs(6).saturating_sub(opened.elapsed());
+        assert_eq!(
+            refusal(stream, left.max(Duration::from_millis(10))),
+            Some(String::new()),
+            "an idle connection still open after {:?}",
+            opened.elapsed()
+        );
+    }
+    assert!(opened.elapsed() >= Duration::from_millis(1900));
+    assert!(
+        fandex_as(&env, Some(a), &public, &["status"])
+            .status
+            .success()
+    );
+    drop(daemon);
+}

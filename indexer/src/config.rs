@@ -81,6 +81,10 @@ pub struct DaemonConfig {
     /// are identified by their credentials and see only files they may read. Default: for a root daemon
     /// on the default index, `/run/fandex/fandex.sock`; otherwise none.
     pub public_socket: Option<PathBuf>,
+    /// A client of the daemon's sockets must send each complete request within this many milliseconds
+    /// of connecting or of its previous answer, or the connection is closed (handling a request, a long
+    /// `sync` included, does not count).
+    pub idle_timeout_ms: u64,
 }
 
 /// Built-in exclusions (gitignore syntax): version-control internals, caches, trash and editor temporaries.
@@ -137,6 +141,7 @@ impl Default for DaemonConfig {
             batch_ms: 100,
             settle_ms: 30,
             public_socket: None,
+            idle_timeout_ms: 10_000,
         }
     }
 }
@@ -168,7 +173,34 @@ impl Config {
 
     /// Parses configuration text; the error is one line naming the offending key or value.
     pub fn parse(text: &str) -> std::result::Result<Self, String> {
-        toml::from_str(text).map_err(|e| e.message().trim().to_owned())
+        let config: Self = toml::from_str(text).map_err(|e| e.message().trim().to_owned())?;
+        config.daemon.check()?;
+        Ok(config)
+    }
+}
+
+/// Longest time a setting in milliseconds may hold: one day. Longer ones are mistakes, and would overflow
+/// the clock arithmetic they feed.
+pub const MAX_SETTING_MS: u64 = 24 * 3600 * 1000;
+
+impl DaemonConfig {
+    /// Rejects durations out of range, naming the key.
+    fn check(&self) -> std::result::Result<(), String> {
+        for (key, ms) in [
+            ("batch_ms", self.batch_ms),
+            ("settle_ms", self.settle_ms),
+            ("idle_timeout_ms", self.idle_timeout_ms),
+        ] {
+            if ms > MAX_SETTING_MS {
+                return Err(format!(
+                    "daemon.{key} = {ms} is too long: at most {MAX_SETTING_MS} (one day)"
+                ));
+            }
+        }
+        if self.idle_timeout_ms == 0 {
+            return Err("daemon.idle_timeout_ms must be at least 1".into());
+        }
+        Ok(())
     }
 }
 
@@ -218,6 +250,15 @@ mod tests {
         assert!(err.contains("exclud"), "{err}");
         let err = Config::parse("colour = true\n").unwrap_err();
         assert!(err.contains("colour"), "{err}");
+    }
+
+    #[test]
+    fn durations_out_of_range_are_named() {
+        let err = Config::parse("[daemon]\nbatch_ms = 18446744073709551615\n").unwrap_err();
+        assert!(err.contains("daemon.batch_ms"), "{err}");
+        let err = Config::parse("[daemon]\nidle_timeout_ms = 0\n").unwrap_err();
+        assert!(err.contains("daemon.idle_timeout_ms"), "{err}");
+        assert!(Config::parse("[daemon]\nidle_timeout_ms = 500\n").is_ok());
     }
 
     #[test]

@@ -59,6 +59,13 @@ impl Peer {
     }
 }
 
+/// The user id of the process at the other end of `stream` (`SO_PEERCRED`, without the group lookups of
+/// [`Peer::of`]: cheap enough for the accept loop).
+pub fn peer_uid(stream: &UnixStream) -> std::io::Result<u32> {
+    let creds = getsockopt(stream, PeerCredentials).map_err(std::io::Error::from)?;
+    Ok(creds.uid())
+}
+
 /// For each path, whether `peer` may open it for reading now (every ancestor searchable, the file
 /// readable). Runs the checks on a separate thread with the peer's filesystem identity.
 pub fn readable_by(peer: &Peer, paths: Vec<PathBuf>) -> std::io::Result<Vec<bool>> {

@@ -460,7 +460,8 @@ impl Inner {
                 errors.join("; ")
             )));
         }
-        let deadline = Instant::now() + timeout;
+        // A timeout too long to represent is no deadline at all.
+        let deadline = Instant::now().checked_add(timeout);
         let mut cookies = lock(&self.cookies);
         let result = loop {
             let done: Option<u64> = placed
@@ -471,16 +472,19 @@ impl Inner {
                 break Ok(generation);
             }
             let now = Instant::now();
-            if now >= deadline || self.stopping.load(Ordering::Relaxed) {
-                break Err(if now >= deadline {
+            let expired = deadline.is_some_and(|d| now >= d);
+            if expired || self.stopping.load(Ordering::Relaxed) {
+                break Err(if expired {
                     DaemonError::SyncTimeout(timeout)
                 } else {
                     DaemonError::Stopping
                 });
             }
+            // Without a deadline, wake now and then anyway to notice a stop.
+            let wait = deadline.map_or(Duration::from_secs(1), |d| d - now);
             cookies = self
                 .cookie_done
-                .wait_timeout(cookies, deadline - now)
+                .wait_timeout(cookies, wait)
                 .map(|(g, _)| g)
                 .unwrap_or_else(|p| p.into_inner().0);
         };

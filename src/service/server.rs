@@ -1,28 +1,123 @@
-//! The Unix socket server: JSON-lines requests (search, status, sync), one thread per connection, with a
-//! cap on connections and on request size.
+//! The Unix socket server: JSON-lines requests (search, status, sync), one thread per connection.
+//!
+//! No client can lock out the others: each socket has its own capacity (the owner's private socket is
+//! never filled by other users), the public socket also caps the connections of each user, and a
+//! connection must send each complete request within `daemon.idle_timeout_ms` of connecting or of its
+//! previous answer (a deadline, not renewed by trickling bytes). A connection over a limit gets one
+//! `unavailable` error line and is closed.
 
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use fandex_query::protocol::{ErrorKind, MAX_LINE_BYTES, Request, Response};
 use fandex_query::{QueryError, SearchRequest};
 use tracing::{debug, info_span, warn};
 
 use super::access::{self, Peer};
-use super::{DaemonError, Inner};
+use super::{DaemonError, Inner, lock};
 
-/// Connections served at once; more are answered with an error and closed.
-const MAX_CONNECTIONS: usize = 64;
-/// An idle connection is closed after this long.
-const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+/// Connections served at once on the private socket (the index owner's); more are refused.
+const MAX_PRIVATE_CONNECTIONS: usize = 64;
+/// Connections served at once on the public socket, all users together.
+const MAX_PUBLIC_CONNECTIONS: usize = 128;
+/// Connections one user may hold at once on the public socket.
+pub const MAX_CONNECTIONS_PER_USER: usize = 16;
 /// Largest `limit` a search may ask for.
 const MAX_LIMIT: usize = 1_000_000;
+/// Longest wait a `sync` request may ask for.
+const MAX_SYNC_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
+/// How long the accept loop waits to hand a refused client its error line.
+const REFUSAL_WRITE_TIMEOUT: Duration = Duration::from_millis(100);
+
+/// The connections a socket serves at once, in total and per user.
+struct Capacity {
+    total: usize,
+    per_user: Option<usize>,
+    held: Mutex<Held>,
+}
+
+#[derive(Default)]
+struct Held {
+    total: usize,
+    by_uid: HashMap<u32, usize>,
+}
+
+/// One connection's place in a [`Capacity`], given back when dropped (also if its thread panics).
+struct Slot {
+    capacity: Arc<Capacity>,
+    uid: u32,
+}
+
+impl Capacity {
+    fn new(total: usize, per_user: Option<usize>) -> Arc<Self> {
+        Arc::new(Self {
+            total,
+            per_user,
+            held: Mutex::new(Held::default()),
+        })
+    }
+
+    /// A place for a connection of `uid`, or why there is none.
+    fn take(self: &Arc<Self>, uid: u32) -> Result<Slot, String> {
+        let mut held = lock(&self.held);
+        let mine = held.by_uid.get(&uid).copied().unwrap_or(0);
+        if let Some(per_user) = self.per_user
+            && mine >= per_user
+        {
+            return Err(format!(
+                "too many connections from your user (at most {per_user} at once); try again"
+            ));
+        }
+        if held.total >= self.total {
+            return Err("the daemon is busy (too many connections); try again".into());
+        }
+        held.total += 1;
+        *held.by_uid.entry(uid).or_default() += 1;
+        Ok(Slot {
+            capacity: self.clone(),
+            uid,
+        })
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut held = lock(&self.capacity.held);
+        held.total -= 1;
+        if let Some(n) = held.by_uid.get_mut(&self.uid) {
+            *n -= 1;
+            if *n == 0 {
+                held.by_uid.remove(&self.uid);
+            }
+        }
+    }
+}
+
+/// Reads from a connection until a deadline: each read waits only for the time left, so a client
+/// trickling bytes cannot keep a connection past it.
+struct DeadlineReader<'a> {
+    stream: &'a UnixStream,
+    until: Instant,
+}
+
+impl Read for DeadlineReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let left = self.until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(std::io::ErrorKind::TimedOut.into());
+        }
+        self.stream.set_read_timeout(Some(left))?;
+        let mut stream = self.stream;
+        stream.read(buf)
+    }
+}
 
 /// A running socket server: the private socket in the index directory and, optionally, a public one.
 pub(crate) struct Server {
@@ -53,7 +148,10 @@ impl Server {
     /// directory created 0755), and starts accepting on both.
     pub fn start(inner: Arc<Inner>, public: Option<PathBuf>) -> Result<Self, DaemonError> {
         let path = inner.dir.socket_path();
-        let mut listeners = vec![bind(&path, 0o600)?];
+        let mut listeners = vec![(
+            bind(&path, 0o600)?,
+            Capacity::new(MAX_PRIVATE_CONNECTIONS, None),
+        )];
         if let Some(public) = &public {
             if let Some(parent) = public.parent() {
                 std::fs::DirBuilder::new()
@@ -65,16 +163,17 @@ impl Server {
                         source,
                     })?;
             }
-            listeners.push(bind(public, 0o666)?);
+            listeners.push((
+                bind(public, 0o666)?,
+                Capacity::new(MAX_PUBLIC_CONNECTIONS, Some(MAX_CONNECTIONS_PER_USER)),
+            ));
         }
-        let active = Arc::new(AtomicUsize::new(0));
         let mut threads = Vec::new();
-        for listener in listeners {
+        for (listener, capacity) in listeners {
             let inner = inner.clone();
-            let active = active.clone();
             let thread = std::thread::Builder::new()
                 .name("fandex-socket".into())
-                .spawn(move || accept_loop(&listener, &inner, &active))
+                .spawn(move || accept_loop(&listener, &inner, &capacity))
                 .map_err(|source| DaemonError::Socket {
                     path: path.display().to_string(),
                     source,
@@ -113,7 +212,7 @@ impl Server {
     }
 }
 
-fn accept_loop(listener: &UnixListener, inner: &Arc<Inner>, active: &Arc<AtomicUsize>) {
+fn accept_loop(listener: &UnixListener, inner: &Arc<Inner>, capacity: &Arc<Capacity>) {
     for stream in listener.incoming() {
         if inner.stopping.load(Ordering::Relaxed) {
             break;
@@ -126,24 +225,34 @@ fn accept_loop(listener: &UnixListener, inner: &Arc<Inner>, active: &Arc<AtomicU
                 continue;
             }
         };
-        if active.fetch_add(1, Ordering::AcqRel) >= MAX_CONNECTIONS {
-            active.fetch_sub(1, Ordering::AcqRel);
-            let _ = write_response(
-                &mut stream,
-                &Response::Error {
-                    kind: ErrorKind::Unavailable,
-                    message: "the daemon is busy (too many connections); try again".into(),
-                },
-            );
-            continue;
-        }
+        let uid = match access::peer_uid(&stream) {
+            Ok(uid) => uid,
+            Err(e) => {
+                warn!("cannot identify a client: {e}");
+                continue;
+            }
+        };
+        let slot = match capacity.take(uid) {
+            Ok(slot) => slot,
+            Err(message) => {
+                debug!(uid, "refused a connection: {message}");
+                let _ = stream.set_write_timeout(Some(REFUSAL_WRITE_TIMEOUT));
+                let _ = write_response(
+                    &mut stream,
+                    &Response::Error {
+                        kind: ErrorKind::Unavailable,
+                        message,
+                    },
+                );
+                continue;
+            }
+        };
         let inner = inner.clone();
-        let active = active.clone();
         let spawned = std::thread::Builder::new()
             .name("fandex-client".into())
             .spawn(move || {
+                let _slot = slot;
                 serve(stream, &inner);
-                active.fetch_sub(1, Ordering::AcqRel);
             });
         if let Err(e) = spawned {
             warn!("cannot start a connection thread: {e}");
@@ -158,7 +267,9 @@ fn write_response(mut stream: impl Write, response: &Response) -> std::io::Resul
 }
 
 fn serve(stream: UnixStream, inner: &Inner) {
-    let _ = stream.set_read_timeout(Some(IDLE_TIMEOUT));
+    let idle_timeout = Duration::from_millis(lock(&inner.config).daemon.idle_timeout_ms.max(1));
+    // A client that stops reading its answers is dropped too.
+    let _ = stream.set_write_timeout(Some(idle_timeout));
     let peer = match Peer::of(&stream) {
         Ok(peer) => peer,
         Err(e) => {
@@ -169,8 +280,14 @@ fn serve(stream: UnixStream, inner: &Inner) {
     // Read and write through shared references: no second descriptor per connection (a dup can fail
     // with EMFILE exactly when the daemon is busiest).
     let mut writer = &stream;
-    let mut reader = BufReader::new(&stream);
+    let mut reader = BufReader::new(DeadlineReader {
+        stream: &stream,
+        until: Instant::now() + idle_timeout,
+    });
     loop {
+        // Each request must arrive whole within the idle timeout of the previous answer (or of the
+        // connection); the time a request takes to handle (a long `sync`) does not count.
+        reader.get_mut().until = Instant::now() + idle_timeout;
         let mut line = Vec::new();
         match (&mut reader)
             .take(MAX_LINE_BYTES as u64 + 1)
@@ -267,20 +384,22 @@ fn handle(request: Request, inner: &Inner, peer: &Peer) -> Response {
                 message: e.to_string(),
             },
         },
-        Request::Sync { timeout_ms } => match inner.sync(Duration::from_millis(timeout_ms)) {
-            Ok(generation) => Response::Synced { generation },
-            Err(e @ DaemonError::SyncTimeout(_)) => Response::Error {
-                kind: ErrorKind::Timeout,
-                message: e.to_string(),
-            },
-            Err(e @ DaemonError::Stopping) => Response::Error {
-                kind: ErrorKind::Unavailable,
-                message: e.to_string(),
-            },
-            Err(e) => Response::Error {
-                kind: ErrorKind::Internal,
-                message: e.to_string(),
-            },
-        },
+        Request::Sync { timeout_ms } => {
+            match inner.sync(Duration::from_millis(timeout_ms).min(MAX_SYNC_TIMEOUT)) {
+                Ok(generation) => Response::Synced { generation },
+                Err(e @ DaemonError::SyncTimeout(_)) => Response::Error {
+                    kind: ErrorKind::Timeout,
+                    message: e.to_string(),
+                },
+                Err(e @ DaemonError::Stopping) => Response::Error {
+                    kind: ErrorKind::Unavailable,
+                    message: e.to_string(),
+                },
+                Err(e) => Response::Error {
+                    kind: ErrorKind::Internal,
+                    message: e.to_string(),
+                },
+            }
+        }
     }
 }
