@@ -93,3 +93,109 @@ fn user_errors_are_one_clear_line_with_exit_code_2() {
         "999\n"
     );
 }
+
+/// Issue 10 item 11: a duration that is not a finite, non-negative number of seconds of at most a day
+/// is refused with one line and exit code 2 (`1e99`, `inf` and `99999999999999999999` panicked, `nan`
+/// and `-0.5` were taken as 0); so is a configured duration out of range.
+#[test]
+fn bad_durations_are_one_line_errors() {
+    let env = Env::new();
+    env.write(b"a.txt", b"alpha");
+    // With a daemon to talk to, where the bad values used to panic or wait for nothing.
+    let daemon = common::daemon::DaemonProc::start(&env, &env.root, "inotify", "inotify");
+    for bad in [
+        "1e99",
+        "inf",
+        "99999999999999999999",
+        "nan",
+        "-0.5",
+        "abc",
+        "90000",
+    ] {
+        let out = env.run(&["sync", "--timeout", bad]);
+        let err = stderr_of(&out);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{bad}: {err}");
+        assert!(
+            err.starts_with("fandex: error:") && err.contains("--timeout") && err.contains(bad),
+            "{bad}: {err}"
+        );
+    }
+    let out = env.run(&["sync", "--timeout", "30"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    drop(daemon);
+
+    let config = env.tmp.path().join("durations.toml");
+    std::fs::write(&config, "[daemon]\nbatch_ms = 18446744073709551615\n").unwrap();
+    let out = env.run(&["--config", config.to_str().unwrap(), "index", "."]);
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("daemon.batch_ms"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+}
+
+/// `fandex ARGS` with its stdout a pipe whose reader is already gone: every write fails with EPIPE.
+fn run_into_closed_pipe(env: &Env, args: &[&str]) -> std::process::Output {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    env.cmd()
+        .args(args)
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap()
+}
+
+/// Issue 10 item 11: a reader that stops early (`fandex status | head -3`) is a normal end for every
+/// command that prints: no panic, the command's usual exit code.
+#[test]
+fn a_closed_stdout_is_a_normal_end() {
+    let env = Env::new();
+    for i in 0..50 {
+        env.write(format!("f{i}.txt").as_bytes(), b"alpha");
+    }
+    let root = env.root.to_str().unwrap().to_owned();
+    let check = |args: &[&str], code: i32| {
+        let out = run_into_closed_pipe(&env, args);
+        let err = stderr_of(&out);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {err}");
+    };
+    check(&["index", &root], 0);
+    check(&["index", "--json"], 0);
+    check(&["search", "alpha"], 0);
+    check(&["search", "--json", "alpha"], 0);
+    check(&["status"], 3);
+    check(&["status", "--json"], 3);
+
+    let daemon = common::daemon::DaemonProc::start(&env, &env.root, "inotify", "inotify");
+    check(&["status"], 0);
+    check(&["status", "--json"], 0);
+    check(&["search", "alpha"], 0);
+    drop(daemon);
+}
+
+/// A `sync` asking for a wait too long for the daemon's clock (it panicked the connection's thread, whose
+/// place was then never given back) is answered.
+#[test]
+fn a_sync_without_end_is_answered() {
+    use std::io::{BufRead, Write};
+    let env = Env::new();
+    env.write(b"a.txt", b"alpha");
+    let daemon = common::daemon::DaemonProc::start(&env, &env.root, "inotify", "inotify");
+    let mut stream =
+        std::os::unix::net::UnixStream::connect(env.index.join("fandex.sock")).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    stream
+        .write_all(b"{\"op\":\"sync\",\"timeout_ms\":18446744073709551615}\n")
+        .unwrap();
+    let mut answer = String::new();
+    std::io::BufReader::new(&stream)
+        .read_line(&mut answer)
+        .unwrap();
+    let answer: serde_json::Value = serde_json::from_str(&answer).unwrap_or_default();
+    assert_eq!(answer["type"], "synced", "{answer}\n{}", env.daemon_log());
+    drop(daemon);
+}

@@ -130,7 +130,10 @@ impl Client {
             timeout_ms: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
         };
         // The daemon enforces the timeout; allow it a moment to say so.
-        match self.call(&request, Some(timeout + Duration::from_secs(5)))? {
+        match self.call(
+            &request,
+            Some(timeout.saturating_add(Duration::from_secs(5))),
+        )? {
             Response::Synced { generation } => Ok(generation),
             other => Err(ClientError::Protocol(format!("{other:?}"))),
         }

@@ -1,6 +1,6 @@
 //! `fandex index`: crawl once and bring the index up to date.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
@@ -12,7 +12,7 @@ use fandex::Engine;
 use fandex::indexer::engine::{Progress, UpdateRequest};
 
 use super::Common;
-use super::output::human_bytes;
+use super::output::{human_bytes, write_stdout};
 
 /// Arguments of `fandex index`.
 #[derive(Debug, Args)]
@@ -76,10 +76,13 @@ pub fn run(common: &Common, args: &IndexArgs) -> anyhow::Result<ExitCode> {
         result
     })?;
     engine.close()?;
-    if args.json {
-        println!("{}", serde_json::to_string(&summary)?);
-    } else {
-        println!(
+    write_stdout(|out| {
+        if args.json {
+            let json = serde_json::to_string(&summary).map_err(std::io::Error::other)?;
+            return writeln!(out, "{json}");
+        }
+        writeln!(
+            out,
             "{} files seen, {} indexed, {} unchanged, {} moved, {} skipped, {} failed, {} removed, {} read in {:.2} s",
             summary.seen,
             summary.indexed,
@@ -90,21 +93,24 @@ pub fn run(common: &Common, args: &IndexArgs) -> anyhow::Result<ExitCode> {
             summary.removed,
             human_bytes(summary.bytes),
             summary.seconds,
-        );
+        )?;
         if summary.deferred > 0 {
-            println!(
+            writeln!(
+                out,
                 "{} files could not be opened for want of system resources (descriptors or memory); \
                  the next run reads them",
                 summary.deferred
-            );
+            )?;
         }
         if summary.over_budget > 0 {
-            println!(
+            writeln!(
+                out,
                 "{} files indexed by name only: their owner's text budget \
                  (index.max_text_bytes_per_owner) was reached",
                 summary.over_budget
-            );
+            )?;
         }
-    }
+        Ok(())
+    })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -13,6 +13,7 @@ mod watch;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use fandex::indexer::config::SYSTEM_SOCKET;
@@ -97,6 +98,27 @@ impl Common {
     }
 }
 
+/// Longest duration a command line option takes: one day.
+const MAX_SECONDS: f64 = 86_400.0;
+
+/// Parses a duration given in seconds (`60`, `0.5`): a finite, non-negative number of at most a day.
+pub fn parse_seconds(text: &str) -> Result<Duration, String> {
+    let seconds: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| "not a number of seconds".to_owned())?;
+    if !seconds.is_finite() {
+        return Err("not a finite number of seconds".into());
+    }
+    if seconds < 0.0 {
+        return Err("a duration cannot be negative".into());
+    }
+    if seconds > MAX_SECONDS {
+        return Err(format!("longer than a day ({MAX_SECONDS} s)"));
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
 /// Logs go to stderr; the level comes from RUST_LOG, else the config's `log_level`, else `default`.
 /// On a terminal they are coloured; under systemd (`JOURNAL_STREAM` set) they carry no timestamp (the
 /// journal adds its own) and no colour, one event per line.
@@ -159,6 +181,16 @@ fn tune_allocator(command: &Command) {
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
+        Err(err) if err.kind() == clap::error::ErrorKind::ValueValidation => {
+            // A bad value is one line naming the option and what is wrong with it.
+            let rendered = err.to_string();
+            let line = rendered.lines().next().unwrap_or_default();
+            eprintln!(
+                "fandex: error: {}",
+                line.strip_prefix("error: ").unwrap_or(line)
+            );
+            return ExitCode::from(2);
+        }
         Err(err) => {
             let code = if err.use_stderr() { 2 } else { 0 };
             let _ = err.print();
@@ -181,6 +213,32 @@ pub fn main() -> ExitCode {
             let chain: Vec<String> = err.chain().map(|e| e.to_string()).collect();
             eprintln!("fandex: error: {}", chain.join(": "));
             ExitCode::from(2)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_in_seconds_are_checked() {
+        assert_eq!(parse_seconds("60"), Ok(Duration::from_secs(60)));
+        assert_eq!(parse_seconds("0.5"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_seconds("0"), Ok(Duration::ZERO));
+        assert_eq!(parse_seconds("86400"), Ok(Duration::from_secs(86_400)));
+        for bad in [
+            "1e99",
+            "inf",
+            "-inf",
+            "nan",
+            "-0.5",
+            "99999999999999999999",
+            "86400.5",
+            "",
+            "5s",
+        ] {
+            assert!(parse_seconds(bad).is_err(), "{bad}");
         }
     }
 }

@@ -10,9 +10,15 @@ use super::Common;
 /// Arguments of `fandex sync`.
 #[derive(Debug, Args)]
 pub struct SyncArgs {
-    /// Give up after this many seconds
-    #[arg(long, default_value_t = 60.0)]
-    timeout: f64,
+    /// Give up after this many seconds (at most a day)
+    #[arg(
+        long,
+        default_value = "60",
+        value_name = "SECONDS",
+        value_parser = super::parse_seconds,
+        allow_negative_numbers = true
+    )]
+    timeout: Duration,
 }
 
 /// Runs `fandex sync`.
@@ -26,6 +32,6 @@ pub fn run(common: &Common, args: &SyncArgs) -> anyhow::Result<ExitCode> {
             dir.path().display()
         );
     };
-    client.sync(Duration::from_secs_f64(args.timeout.max(0.0)))?;
+    client.sync(args.timeout)?;
     Ok(ExitCode::SUCCESS)
 }
