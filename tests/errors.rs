@@ -199,3 +199,28 @@ fn a_sync_without_end_is_answered() {
     assert_eq!(answer["type"], "synced", "{answer}\n{}", env.daemon_log());
     drop(daemon);
 }
+
+/// The daemon closes idle connections (`daemon.idle_timeout_ms`); the library's client then connects
+/// again for its next request instead of failing.
+#[test]
+fn an_idle_client_connects_again() {
+    let env = Env::new();
+    env.write(b"a.txt", b"alpha");
+    let config = env.tmp.path().join("idle.toml");
+    std::fs::write(&config, "[daemon]\nidle_timeout_ms = 300\n").unwrap();
+    let daemon = common::daemon::DaemonProc::start_with(
+        &env,
+        &env.root,
+        "inotify",
+        "inotify",
+        &["--config", config.to_str().unwrap()],
+    );
+    let mut client = fandex::query::client::Client::connect(&env.index.join("fandex.sock"))
+        .unwrap()
+        .unwrap();
+    client.status().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    client.status().unwrap();
+    client.sync(std::time::Duration::from_secs(30)).unwrap();
+    drop(daemon);
+}

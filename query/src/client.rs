@@ -2,7 +2,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::protocol::{ErrorKind, MAX_LINE_BYTES, Request, Response};
@@ -32,9 +32,11 @@ pub enum ClientError {
     },
 }
 
-/// A connection to a running daemon.
+/// A connection to a running daemon. The daemon closes connections that stay idle (`daemon.idle_timeout_ms`);
+/// the client then connects again for its next request (every request is safe to send twice).
 pub struct Client {
     socket: String,
+    path: PathBuf,
     reader: BufReader<UnixStream>,
 }
 
@@ -45,6 +47,7 @@ impl Client {
         match UnixStream::connect(socket) {
             Ok(stream) => Ok(Some(Self {
                 socket: socket.display().to_string(),
+                path: socket.to_owned(),
                 reader: BufReader::new(stream),
             })),
             Err(e)
@@ -69,7 +72,8 @@ impl Client {
         }
     }
 
-    /// Sends one request and reads one answer; daemon errors become [`ClientError::Remote`].
+    /// Sends one request and reads one answer; daemon errors become [`ClientError::Remote`]. If the daemon
+    /// had closed the connection (it was idle too long), connects again and sends the request once more.
     pub fn call(
         &mut self,
         request: &Request,
@@ -78,30 +82,54 @@ impl Client {
         let mut line =
             serde_json::to_vec(request).map_err(|e| ClientError::Protocol(e.to_string()))?;
         line.push(b'\n');
+        let answer = match self.exchange(&line, timeout)? {
+            Some(answer) => answer,
+            None => {
+                let stream = UnixStream::connect(&self.path).map_err(|e| self.io(e))?;
+                self.reader = BufReader::new(stream);
+                self.exchange(&line, timeout)?.ok_or_else(|| {
+                    ClientError::Protocol("the daemon closed the connection".into())
+                })?
+            }
+        };
+        let response: Response =
+            serde_json::from_slice(&answer).map_err(|e| ClientError::Protocol(e.to_string()))?;
+        match response {
+            Response::Error { kind, message } => Err(ClientError::Remote { kind, message }),
+            other => Ok(other),
+        }
+    }
+
+    /// Writes `line` and reads one answer line; `None` when the connection turned out closed before
+    /// any of the answer arrived.
+    fn exchange(
+        &mut self,
+        line: &[u8],
+        timeout: Option<Duration>,
+    ) -> Result<Option<Vec<u8>>, ClientError> {
+        let closed = |e: &std::io::Error| {
+            matches!(
+                e.kind(),
+                std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset
+            )
+        };
         let stream = self.reader.get_mut();
         stream.set_read_timeout(timeout).map_err(|e| self.io(e))?;
         let stream = self.reader.get_mut();
-        if let Err(e) = stream.write_all(&line) {
-            return Err(self.io(e));
+        match stream.write_all(line) {
+            Err(e) if closed(&e) => return Ok(None),
+            Err(e) => return Err(self.io(e)),
+            Ok(()) => {}
         }
         let mut answer = Vec::new();
         let read = (&mut self.reader)
             .take(MAX_LINE_BYTES as u64)
             .read_until(b'\n', &mut answer);
         match read {
-            Ok(0) => {
-                return Err(ClientError::Protocol(
-                    "the daemon closed the connection".into(),
-                ));
-            }
-            Ok(_) => {}
-            Err(e) => return Err(self.io(e)),
-        }
-        let response: Response =
-            serde_json::from_slice(&answer).map_err(|e| ClientError::Protocol(e.to_string()))?;
-        match response {
-            Response::Error { kind, message } => Err(ClientError::Remote { kind, message }),
-            other => Ok(other),
+            Ok(0) => Ok(None),
+            Err(e) if closed(&e) && answer.is_empty() => Ok(None),
+            Ok(_) => Ok(Some(answer)),
+            Err(e) => Err(self.io(e)),
         }
     }
 
