@@ -338,6 +338,24 @@ fn status_for_other_users_depends_on_no_file() {
     let after = status_as(&env, Some(b), &public);
     assert_eq!(check(&after), before_leaves, "{before}\n{after}");
 
+    // Nor does a sync answer carry the commit generation (it counts everyone's commits).
+    {
+        use std::io::{BufRead, Write};
+        let mut stream = connect_as(b, &public, 1).pop().unwrap();
+        stream
+            .write_all(b"{\"op\":\"sync\",\"timeout_ms\":30000}\n")
+            .unwrap();
+        let mut answer = String::new();
+        std::io::BufReader::new(&stream)
+            .read_line(&mut answer)
+            .unwrap();
+        let answer: serde_json::Value = serde_json::from_str(&answer).unwrap();
+        assert_eq!(
+            answer,
+            serde_json::json!({"type": "synced", "generation": 0})
+        );
+    }
+
     // The human form prints what is there, cleanly.
     let human = fandex_as(&env, Some(b), &public, &["status"]);
     assert!(human.status.success());

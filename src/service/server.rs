@@ -386,7 +386,10 @@ fn handle(request: Request, inner: &Inner, peer: &Peer) -> Response {
         },
         Request::Sync { timeout_ms } => {
             match inner.sync(Duration::from_millis(timeout_ms).min(MAX_SYNC_TIMEOUT)) {
-                Ok(generation) => Response::Synced { generation },
+                // The generation counts every commit, of anyone's files: only owners get it.
+                Ok(generation) => Response::Synced {
+                    generation: if peer.is_owner() { generation } else { 0 },
+                },
                 Err(e @ DaemonError::SyncTimeout(_)) => Response::Error {
                     kind: ErrorKind::Timeout,
                     message: e.to_string(),
