@@ -7,7 +7,7 @@
 //! - [`schema`]: the tantivy schema and analyzer, shared with the query crate.
 //! - [`text_index`]: the tantivy index behind an API keyed by file id.
 //! - [`extract`]: bytes to text (encodings, HTML, gzip) and [`fileio`]: opening files without blocking.
-//! - [`crawl`]: the parallel walk with exclusions.
+//! - [`crawl`]: the parallel walk with exclusions; [`pseudofs`]: the filesystems refused as roots.
 //! - [`engine`]: ties them together: bring the index up to date with the filesystem.
 
 pub mod catalog;
@@ -20,6 +20,7 @@ pub mod exclude;
 pub mod extract;
 pub mod fileio;
 pub mod layout;
+pub mod pseudofs;
 pub mod schema;
 pub mod text_index;
 
