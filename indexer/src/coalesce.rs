@@ -16,7 +16,79 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use fandex_watcher::{Change, ContentFd};
+use fandex_watcher::{Change, ContentFd, RescanReason};
+
+/// Why a scope is walked again, by kind: a small fixed set, so counters keyed by it stay bounded (the
+/// details, such as an error message, go to the log where they arise).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RescanKind {
+    /// The kernel's event queue overflowed.
+    QueueOverflow,
+    /// An event's descriptor could not be opened.
+    EventFdUnavailable,
+    /// A watch or mark could not be placed, or the watcher lost track.
+    WatchFailed,
+    /// A directory appeared: its contents may predate its watch.
+    NewDirectory,
+    /// A watched root was moved or deleted.
+    RootChanged,
+    /// The configuration was reloaded: exclusions may have changed.
+    ConfigReloaded,
+    /// A batch failed: walking again converges whatever it left half done.
+    BatchFailed,
+    /// Files could not be opened for want of a system resource and are read again.
+    ResourceShortage,
+    /// Too many changes were pending: they were replaced by rescans of the roots.
+    QueueCollapsed,
+}
+
+impl RescanKind {
+    /// Every kind.
+    pub const ALL: [Self; 9] = [
+        Self::QueueOverflow,
+        Self::EventFdUnavailable,
+        Self::WatchFailed,
+        Self::NewDirectory,
+        Self::RootChanged,
+        Self::ConfigReloaded,
+        Self::BatchFailed,
+        Self::ResourceShortage,
+        Self::QueueCollapsed,
+    ];
+
+    /// Its name in `status`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::QueueOverflow => "queue overflow",
+            Self::EventFdUnavailable => "event fd unavailable",
+            Self::WatchFailed => "watch failed",
+            Self::NewDirectory => "new directory",
+            Self::RootChanged => "root moved or deleted",
+            Self::ConfigReloaded => "configuration reloaded",
+            Self::BatchFailed => "recovery after a failed batch",
+            Self::ResourceShortage => "retry after a resource shortage",
+            Self::QueueCollapsed => "too many pending changes",
+        }
+    }
+}
+
+impl std::fmt::Display for RescanKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<&RescanReason> for RescanKind {
+    fn from(reason: &RescanReason) -> Self {
+        match reason {
+            RescanReason::QueueOverflow => Self::QueueOverflow,
+            RescanReason::EventFdUnavailable => Self::EventFdUnavailable,
+            RescanReason::WatchFailed(_) => Self::WatchFailed,
+            RescanReason::NewDirectory => Self::NewDirectory,
+            RescanReason::RootChanged => Self::RootChanged,
+        }
+    }
+}
 
 /// One unit of work for the engine.
 #[derive(Debug)]
@@ -47,7 +119,7 @@ pub enum Work {
         /// The directory (or file) to walk.
         scope: PathBuf,
         /// Why, for status and logs.
-        reason: String,
+        reason: RescanKind,
     },
 }
 
@@ -71,7 +143,7 @@ pub struct Coalescer {
     barriers: Vec<Work>,
     refreshes: HashMap<PathBuf, (Option<ContentFd>, bool)>,
     /// Scopes to walk again, none inside another.
-    scans: Vec<(PathBuf, String)>,
+    scans: Vec<(PathBuf, RescanKind)>,
     /// Paths in arrival order of their first refresh (so batches are deterministic).
     order: Vec<PathBuf>,
     first: Option<Instant>,
@@ -138,7 +210,7 @@ impl Coalescer {
             } => self.refresh(path, None, false),
             Change::Created { path, is_dir: true } => {
                 // Its contents may predate any event (moved in from outside, or created before a watch).
-                self.scan(path, "new directory".into());
+                self.scan(path, RescanKind::NewDirectory);
             }
             Change::Removed { path, .. } => {
                 self.drop_under(&path);
@@ -149,19 +221,19 @@ impl Coalescer {
                 self.rewrite(&from, &to);
                 self.barriers.push(Work::Move { from, to });
             }
-            Change::Rescan { scope, reason } => self.scan(scope, reason.to_string()),
+            Change::Rescan { scope, reason } => self.scan(scope, RescanKind::from(&reason)),
         }
     }
 
     /// Schedules a walk of `scope` (a directory, or a single file), like a rescan from the watcher: used to
     /// retry files that could not be read for want of a system resource.
-    pub fn push_rescan(&mut self, scope: PathBuf, reason: String, now: Instant) {
+    pub fn push_rescan(&mut self, scope: PathBuf, reason: RescanKind, now: Instant) {
         self.first.get_or_insert(now);
         self.last = Some(now);
         self.scan(scope, reason);
     }
 
-    fn scan(&mut self, scope: PathBuf, reason: String) {
+    fn scan(&mut self, scope: PathBuf, reason: RescanKind) {
         if self.scans.iter().any(|(s, _)| scope.starts_with(s)) {
             return;
         }
@@ -229,7 +301,7 @@ impl Coalescer {
 
     /// Replaces everything pending with a rescan of each scope: used when too much is pending to keep in
     /// memory, so memory stays bounded and nothing is lost.
-    pub fn collapse(&mut self, scopes: &[PathBuf], reason: &str, now: Instant) {
+    pub fn collapse(&mut self, scopes: &[PathBuf], reason: RescanKind, now: Instant) {
         self.barriers.clear();
         self.refreshes.clear();
         self.order.clear();
@@ -238,7 +310,7 @@ impl Coalescer {
         self.first.get_or_insert(now);
         self.last = Some(now);
         for scope in scopes {
-            self.scan(scope.clone(), reason.to_owned());
+            self.scan(scope.clone(), reason);
         }
     }
 
@@ -553,7 +625,7 @@ mod tests {
             },
             now,
         );
-        c.collapse(&["/r".into()], "too many pending changes", now);
+        c.collapse(&["/r".into()], RescanKind::QueueCollapsed, now);
         assert_eq!(describe(&c.take()), ["rescan /r"]);
     }
 

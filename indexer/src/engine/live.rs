@@ -131,7 +131,7 @@ impl Engine {
                 self.move_records(&from, &to, exclusions, pending, summary)
             }
             Work::Rescan { scope, reason } => {
-                debug!(scope = %scope.display(), reason, "rescan");
+                debug!(scope = %scope.display(), %reason, "rescan");
                 pending.scans.push(scope);
                 Ok(())
             }
