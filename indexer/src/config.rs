@@ -85,6 +85,9 @@ pub struct DaemonConfig {
     /// of connecting or of its previous answer, or the connection is closed (handling a request, a long
     /// `sync` included, does not count).
     pub idle_timeout_ms: u64,
+    /// On SIGTERM the daemon commits its pending batch; if that has not finished after this many
+    /// milliseconds (a writer stuck on a broken disk), it exits anyway with an error.
+    pub stop_timeout_ms: u64,
 }
 
 /// Built-in exclusions (gitignore syntax): version-control internals, caches, trash and editor temporaries.
@@ -142,6 +145,7 @@ impl Default for DaemonConfig {
             settle_ms: 30,
             public_socket: None,
             idle_timeout_ms: 10_000,
+            stop_timeout_ms: 30_000,
         }
     }
 }

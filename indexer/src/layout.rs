@@ -10,7 +10,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, Write};
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use nix::fcntl::{Flock, FlockArg};
@@ -105,6 +105,50 @@ impl IndexDir {
         }
     }
 
+    /// Takes group and other permissions off everything inside the directory (files end up at most
+    /// 0600, directories 0700), so an index written before files were created private, or a directory
+    /// loosened by hand, leaks nothing once made accessible. Symbolic links are left alone (never
+    /// followed).
+    pub fn make_private(&self) -> Result<()> {
+        let mut stack = vec![self.root.clone()];
+        while let Some(dir) = stack.pop() {
+            let entries = fs::read_dir(&dir)
+                .map_err(|e| Error::io(format!("cannot list {}", dir.display()), e))?;
+            for entry in entries {
+                let entry =
+                    entry.map_err(|e| Error::io(format!("cannot list {}", dir.display()), e))?;
+                let path = entry.path();
+                let meta = match fs::symlink_metadata(&path) {
+                    Ok(meta) => meta,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(Error::io(format!("cannot stat {}", path.display()), e)),
+                };
+                let kind = meta.file_type();
+                if kind.is_symlink() {
+                    continue;
+                }
+                if kind.is_dir() {
+                    stack.push(path.clone());
+                }
+                let mode = meta.permissions().mode() & 0o7777;
+                let private = if kind.is_dir() { 0o700 } else { mode & 0o700 };
+                if mode != private {
+                    match fs::set_permissions(&path, fs::Permissions::from_mode(private)) {
+                        Ok(()) => {}
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                        Err(e) => {
+                            return Err(Error::io(
+                                format!("cannot make {} private", path.display()),
+                                e,
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Checks that an index exists here and has this build's format.
     pub fn check_format(&self) -> Result<()> {
         match self.read_format()? {
@@ -181,10 +225,94 @@ pub struct WriterLock {
     _lock: Flock<File>,
 }
 
+impl WriterLock {
+    /// A guard that tells whether the index directory `dir` (whose lock this is) is still in place.
+    pub fn guard(&self, dir: &IndexDir) -> Result<IndexGuard> {
+        let lock = self
+            ._lock
+            .try_clone()
+            .map_err(|e| Error::io(format!("cannot watch {}", dir.lock_file().display()), e))?;
+        let identity = |meta: &fs::Metadata| (meta.dev(), meta.ino());
+        let lock_meta = lock
+            .metadata()
+            .map_err(|e| Error::io(format!("cannot stat {}", dir.lock_file().display()), e))?;
+        let dir_meta = fs::metadata(dir.path())
+            .map_err(|e| Error::io(format!("cannot stat {}", dir.path().display()), e))?;
+        Ok(IndexGuard {
+            dir: dir.path().to_owned(),
+            lock_path: dir.lock_file(),
+            lock,
+            dir_identity: identity(&dir_meta),
+            lock_identity: identity(&lock_meta),
+        })
+    }
+}
+
+/// Tells whether an index directory is still the one a writer opened: `rm -rf` of the directory, or a
+/// directory or lock file put in its place, leaves the writer with files nobody can find again and no
+/// lock, so it must stop.
+#[derive(Debug)]
+pub struct IndexGuard {
+    dir: PathBuf,
+    lock_path: PathBuf,
+    /// The writer's lock file (a second descriptor on it).
+    lock: File,
+    dir_identity: (u64, u64),
+    lock_identity: (u64, u64),
+}
+
+impl IndexGuard {
+    /// `Err` with a one-line description when the directory or its lock file was removed or replaced.
+    /// (A check that cannot be made, for want of a descriptor, say, counts as intact.)
+    pub fn check(&self) -> std::result::Result<(), String> {
+        let identity = |meta: &fs::Metadata| (meta.dev(), meta.ino());
+        let gone = |e: &std::io::Error| {
+            matches!(
+                e.raw_os_error(),
+                Some(libc::ENOENT) | Some(libc::ENOTDIR) | Some(libc::ESTALE)
+            )
+        };
+        match fs::symlink_metadata(&self.dir) {
+            Ok(meta) if identity(&meta) != self.dir_identity => {
+                return Err(format!(
+                    "the index directory {} was replaced",
+                    self.dir.display()
+                ));
+            }
+            Ok(_) => {}
+            Err(e) if gone(&e) => {
+                return Err(format!(
+                    "the index directory {} was removed",
+                    self.dir.display()
+                ));
+            }
+            Err(_) => {}
+        }
+        if let Ok(meta) = self.lock.metadata()
+            && meta.nlink() == 0
+        {
+            return Err(format!(
+                "the index's lock file {} was deleted",
+                self.lock_path.display()
+            ));
+        }
+        match fs::symlink_metadata(&self.lock_path) {
+            Ok(meta) if identity(&meta) != self.lock_identity => Err(format!(
+                "the index's lock file {} was replaced",
+                self.lock_path.display()
+            )),
+            Err(e) if gone(&e) => Err(format!(
+                "the index's lock file {} was removed",
+                self.lock_path.display()
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::MetadataExt;
 
     #[test]
     fn create_makes_a_private_dir_with_a_format() {
@@ -200,6 +328,31 @@ mod tests {
     }
 
     #[test]
+    fn make_private_tightens_everything_inside() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = IndexDir::at(tmp.path().join("idx"));
+        dir.create().unwrap();
+        let sub = dir.path().join("tantivy");
+        fs::create_dir(&sub).unwrap();
+        fs::set_permissions(&sub, fs::Permissions::from_mode(0o755)).unwrap();
+        let file = sub.join("segment");
+        fs::write(&file, "x").unwrap();
+        fs::set_permissions(&file, fs::Permissions::from_mode(0o644)).unwrap();
+        let outside = tmp.path().join("outside");
+        fs::write(&outside, "y").unwrap();
+        fs::set_permissions(&outside, fs::Permissions::from_mode(0o644)).unwrap();
+        std::os::unix::fs::symlink(&outside, dir.path().join("link")).unwrap();
+        dir.make_private().unwrap();
+        assert_eq!(fs::metadata(&sub).unwrap().mode() & 0o7777, 0o700);
+        assert_eq!(fs::metadata(&file).unwrap().mode() & 0o7777, 0o600);
+        assert_eq!(
+            fs::metadata(&outside).unwrap().mode() & 0o7777,
+            0o644,
+            "a symlink is not followed"
+        );
+    }
+
+    #[test]
     fn missing_and_incompatible_indexes_are_told_apart() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = IndexDir::at(tmp.path());
@@ -208,6 +361,31 @@ mod tests {
         let err = dir.check_format().unwrap_err();
         assert!(matches!(err, Error::IncompatibleIndex { found: 999, .. }));
         assert!(dir.create().is_err());
+    }
+
+    #[test]
+    fn the_guard_notices_a_removed_or_replaced_index() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = IndexDir::at(tmp.path().join("idx"));
+        dir.create().unwrap();
+        let held = dir.lock().unwrap();
+        let guard = held.guard(&dir).unwrap();
+        assert_eq!(guard.check(), Ok(()));
+        // The lock file replaced by another.
+        fs::remove_file(dir.lock_file()).unwrap();
+        let err = guard.check().unwrap_err();
+        assert!(err.contains("lock file"), "{err}");
+        // The whole directory removed, then recreated.
+        fs::remove_dir_all(dir.path()).unwrap();
+        let err = guard.check().unwrap_err();
+        assert!(
+            err.contains("directory") && err.contains("removed"),
+            "{err}"
+        );
+        dir.create().unwrap();
+        let other = IndexDir::at(tmp.path().join("idx"));
+        drop(other.lock().unwrap());
+        assert!(guard.check().is_err());
     }
 
     #[test]

@@ -2,10 +2,11 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use fandex::service::{Daemon, DaemonOptions};
+use fandex::service::{Daemon, DaemonError, DaemonOptions};
 use fandex::watcher::{Backend, RenameSource};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
@@ -58,10 +59,15 @@ pub struct DaemonArgs {
     rename_source: Option<BackendArg>,
 }
 
-/// Runs `fandex daemon` until SIGTERM or SIGINT; SIGHUP reloads the configuration.
+/// Exit code of a daemon that stopped abnormally: its index was lost, or stopping hung.
+const EXIT_ABNORMAL: u8 = 4;
+
+/// Runs `fandex daemon` until SIGTERM or SIGINT, or until its index directory is lost; SIGHUP reloads the
+/// configuration.
 pub fn run(common: &Common, args: &DaemonArgs) -> anyhow::Result<ExitCode> {
     let config = common.config()?;
     super::init_logging(config.log_level.as_deref(), "info");
+    let mut stop_timeout = Duration::from_millis(config.daemon.stop_timeout_ms);
     // Register signal handlers before starting, so an early SIGTERM still stops cleanly.
     let mut signals =
         Signals::new([SIGTERM, SIGINT, SIGHUP]).context("cannot install signal handlers")?;
@@ -76,12 +82,25 @@ pub fn run(common: &Common, args: &DaemonArgs) -> anyhow::Result<ExitCode> {
     })
     .with_context(|| format!("cannot start the daemon on {}", dir.path().display()))?;
     info!(socket = ?daemon.socket_path(), "ready");
+    // A daemon that fails by itself (its index removed) ends the wait for signals.
+    let failures = daemon.failure_watch();
+    let signal_handle = signals.handle();
+    std::thread::Builder::new()
+        .name("fandex-failure".into())
+        .spawn(move || {
+            if failures.wait().is_some() {
+                signal_handle.close();
+            }
+        })
+        .context("cannot start a thread")?;
     for signal in signals.forever() {
         match signal {
             SIGHUP => match common.config() {
                 Ok(config) => {
-                    if let Err(err) = daemon.reload(config) {
-                        error!("reload failed, keeping the old configuration: {err}");
+                    let timeout = Duration::from_millis(config.daemon.stop_timeout_ms);
+                    match daemon.reload(config) {
+                        Ok(()) => stop_timeout = timeout,
+                        Err(err) => error!("reload failed, keeping the old configuration: {err}"),
                     }
                 }
                 Err(err) => error!("reload failed, keeping the old configuration: {err:#}"),
@@ -90,7 +109,15 @@ pub fn run(common: &Common, args: &DaemonArgs) -> anyhow::Result<ExitCode> {
         }
     }
     info!("stopping: committing the last batch");
-    daemon.stop().context("stopping the daemon")?;
-    info!("stopped");
-    Ok(ExitCode::SUCCESS)
+    match daemon.stop_within(stop_timeout) {
+        Ok(()) => {
+            info!("stopped");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(err @ (DaemonError::IndexLost(_) | DaemonError::StopTimeout(_))) => {
+            eprintln!("fandex: error: {err}");
+            Ok(ExitCode::from(EXIT_ABNORMAL))
+        }
+        Err(err) => Err(anyhow::Error::new(err).context("stopping the daemon")),
+    }
 }

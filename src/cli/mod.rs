@@ -197,6 +197,10 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    // Before any thread starts: everything this process creates (the index's files, written by sled and
+    // tantivy with 0644) is private to its owner. Files meant for others (the public socket and its
+    // directory) get their modes explicitly.
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
     tune_allocator(&cli.command);
     let result = match &cli.command {
         Command::Index(args) => index::run(&cli.common, args),

@@ -29,15 +29,16 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
 use fandex_indexer::catalog::{Catalog, Status as RecordStatus};
-use fandex_indexer::coalesce::{BatchLimits, Coalescer, Work};
+use fandex_indexer::coalesce::{BatchLimits, Coalescer, RescanKind, Work};
 use fandex_indexer::config::SYNC_COOKIE_PREFIX;
 use fandex_indexer::engine::{Progress, UpdateRequest};
 use fandex_indexer::exclude::Exclusions;
+use fandex_indexer::layout::IndexGuard;
 use fandex_indexer::{Config, Engine, IndexDir};
 use fandex_query::QueryEngine;
 use fandex_watcher::{Backend, Change, RenameSource, WatchConfig, Watcher};
 use serde::Serialize;
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 use status::{Failure, Shared, State};
 
@@ -81,6 +82,12 @@ pub enum DaemonError {
     /// The daemon is stopping.
     #[error("the daemon is stopping")]
     Stopping,
+    /// The index directory was removed or replaced while the daemon ran: it stopped.
+    #[error("{0}")]
+    IndexLost(String),
+    /// The orderly stop did not finish in time (see [`Daemon::stop_within`]).
+    #[error("the daemon did not finish stopping within {0:?}; exiting without a clean stop")]
+    StopTimeout(Duration),
 }
 
 /// How to run the daemon.
@@ -162,7 +169,7 @@ impl Queue {
     }
 
     /// Schedules a walk of `scope` (see [`Coalescer::push_rescan`]); returns its number.
-    pub fn push_rescan(&mut self, scope: PathBuf, reason: String, now: Instant) -> u64 {
+    pub fn push_rescan(&mut self, scope: PathBuf, reason: RescanKind, now: Instant) -> u64 {
         self.coalescer.push_rescan(scope, reason, now);
         self.number()
     }
@@ -249,7 +256,14 @@ pub(crate) struct Inner {
     /// Sync cookies waiting for their commit.
     pub cookies: Mutex<HashMap<PathBuf, Cookie>>,
     pub cookie_done: Condvar,
-    pub cookie_counter: AtomicU64,
+    /// Makes and recognizes this daemon's cookie names.
+    pub cookie_key: cookie::CookieKey,
+    /// Tells whether the index directory is still the one opened.
+    pub guard: IndexGuard,
+    /// Why the daemon failed (the index was lost), once it did: it stops.
+    pub failure: Mutex<Option<String>>,
+    /// Signalled when `failure` is set and when the daemon stops.
+    pub failure_changed: Condvar,
     pub generation: AtomicU64,
     pub catalog_stats: Mutex<Option<(Instant, CatalogStats)>>,
 }
@@ -323,7 +337,51 @@ pub struct QueueDepths {
     pub pending_fds: usize,
 }
 
+/// How often the index directory is checked for removal.
+const GUARD_INTERVAL: Duration = Duration::from_millis(500);
+
 impl Inner {
+    /// Stops the daemon for good because the index is gone: nothing more is applied (the writer's files
+    /// are unreachable and its lock is gone), waiting syncs fail, and [`FailureWatch::wait`] returns.
+    pub(crate) fn fail(&self, why: &str) {
+        let message =
+            format!("{why} while the daemon ran: stopping (start it again to rebuild the index)");
+        {
+            let mut failure = lock(&self.failure);
+            if failure.is_some() {
+                return;
+            }
+            error!("{message}");
+            *failure = Some(message.clone());
+            self.stopping.store(true, Ordering::Relaxed);
+            self.failure_changed.notify_all();
+        }
+        {
+            let mut shared = lock(&self.shared);
+            shared.state = State::Failed;
+            shared.last_error = Some(message);
+        }
+        lock(&self.queue).stopping = true;
+        self.wake.notify_all();
+        self.cookie_done.notify_all();
+    }
+
+    /// Why the daemon failed, if it did.
+    pub(crate) fn failure(&self) -> Option<String> {
+        lock(&self.failure).clone()
+    }
+
+    /// Checks the index directory; a lost one makes the daemon fail. Returns whether it is intact.
+    pub(crate) fn check_index(&self) -> bool {
+        match self.guard.check() {
+            Ok(()) => true,
+            Err(lost) => {
+                self.fail(&lost);
+                false
+            }
+        }
+    }
+
     fn status(&self) -> StatusReport {
         let shared = lock(&self.shared).clone_view();
         let (pending, pending_fds) = {
@@ -432,26 +490,26 @@ impl Inner {
             return Err(DaemonError::Stopping);
         }
         let roots = lock(&self.shared).roots.clone();
-        let n = self.cookie_counter.fetch_add(1, Ordering::Relaxed);
         let mut placed = Vec::new();
         let mut errors = Vec::new();
         for root in &roots {
-            let path = root.join(format!("{SYNC_COOKIE_PREFIX}{}-{n}", std::process::id()));
-            lock(&self.cookies).insert(
-                path.clone(),
-                Cookie {
-                    registered: Instant::now(),
-                    done: None,
-                    created: None,
-                    written: None,
-                },
-            );
-            match cookie::create_from_child(&path) {
-                Ok(()) => placed.push(path),
-                Err(err) => {
-                    lock(&self.cookies).remove(&path);
-                    errors.push(format!("{}: {err}", root.display()));
-                }
+            let register = |path: &Path| {
+                lock(&self.cookies).insert(
+                    path.to_owned(),
+                    Cookie {
+                        registered: Instant::now(),
+                        done: None,
+                        created: None,
+                        written: None,
+                    },
+                );
+            };
+            let unregister = |path: &Path| {
+                lock(&self.cookies).remove(path);
+            };
+            match cookie::place(root, &self.cookie_key, register, unregister) {
+                Ok(cookie) => placed.push(cookie),
+                Err(err) => errors.push(format!("{}: {err}", root.display())),
             }
         }
         if placed.is_empty() {
@@ -466,7 +524,7 @@ impl Inner {
         let result = loop {
             let done: Option<u64> = placed
                 .iter()
-                .map(|p| cookies.get(p).and_then(|c| c.done))
+                .map(|p| cookies.get(&p.path).and_then(|c| c.done))
                 .try_fold(0u64, |acc, g| g.map(|g| acc.max(g)));
             if let Some(generation) = done {
                 break Ok(generation);
@@ -476,6 +534,8 @@ impl Inner {
             if expired || self.stopping.load(Ordering::Relaxed) {
                 break Err(if expired {
                     DaemonError::SyncTimeout(timeout)
+                } else if let Some(failure) = self.failure() {
+                    DaemonError::IndexLost(failure)
                 } else {
                     DaemonError::Stopping
                 });
@@ -489,32 +549,36 @@ impl Inner {
                 .unwrap_or_else(|p| p.into_inner().0);
         };
         for p in &placed {
-            cookies.remove(p);
+            cookies.remove(&p.path);
         }
         drop(cookies);
-        for p in &placed {
-            let _ = std::fs::remove_file(p);
+        for p in placed {
+            p.remove();
         }
         result
     }
 }
 
-/// Removes sync cookies a killed daemon left in the roots (they are only ever created at a root's top).
-fn remove_stale_cookies(roots: &[PathBuf]) {
-    for root in roots {
-        let Ok(entries) = std::fs::read_dir(root) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let name = entry.file_name();
-            if name
-                .as_encoded_bytes()
-                .starts_with(SYNC_COOKIE_PREFIX.as_bytes())
-                && entry.file_type().is_ok_and(|t| t.is_file())
-            {
-                let _ = std::fs::remove_file(entry.path());
-            }
+/// Creates the public socket's directory and any missing parent with mode 0755 whatever the umask (the
+/// `fandex` binary runs with 0077); existing directories are left as they are.
+fn create_public_dir(dir: &Path) -> Result<(), DaemonError> {
+    use std::os::unix::fs::PermissionsExt;
+    if dir.exists() {
+        return Ok(());
+    }
+    if let Some(parent) = dir.parent() {
+        create_public_dir(parent)?;
+    }
+    let err = |source| DaemonError::Socket {
+        path: dir.display().to_string(),
+        source,
+    };
+    match std::fs::create_dir(dir) {
+        Ok(()) => {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).map_err(err)
         }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(err(e)),
     }
 }
 
@@ -524,6 +588,44 @@ pub struct Daemon {
     intake: Option<JoinHandle<()>>,
     pipeline: Option<JoinHandle<()>>,
     server: Option<server::Server>,
+    /// The index guard's thread, and the channel whose closing ends it.
+    guard: Option<(crossbeam_channel::Sender<()>, JoinHandle<()>)>,
+}
+
+/// Waits for a daemon to fail by itself (see [`Daemon::failure_watch`]).
+#[derive(Clone)]
+pub struct FailureWatch {
+    inner: Arc<Inner>,
+}
+
+impl FailureWatch {
+    /// Blocks until the daemon fails (returns why: the index was lost) or stops (returns `None`).
+    pub fn wait(&self) -> Option<String> {
+        let mut failure = lock(&self.inner.failure);
+        loop {
+            if let Some(why) = failure.as_ref() {
+                return Some(why.clone());
+            }
+            if self.inner.stopping.load(Ordering::Relaxed) {
+                return None;
+            }
+            failure = self
+                .inner
+                .failure_changed
+                .wait(failure)
+                .unwrap_or_else(|p| p.into_inner());
+        }
+    }
+}
+
+/// Checks the index directory every [`GUARD_INTERVAL`] until `stop` closes or the index is lost.
+fn guard_loop(inner: &Inner, stop: &crossbeam_channel::Receiver<()>) {
+    while let Err(crossbeam_channel::RecvTimeoutError::Timeout) = stop.recv_timeout(GUARD_INTERVAL)
+    {
+        if !inner.check_index() {
+            return;
+        }
+    }
 }
 
 fn batch_limits(config: &Config) -> BatchLimits {
@@ -566,7 +668,17 @@ impl Daemon {
         if roots.is_empty() {
             return Err(DaemonError::NoRoots);
         }
-        remove_stale_cookies(&roots);
+        let cookie_key = cookie::CookieKey::load_or_create(&opts.index_dir).map_err(|e| {
+            fandex_indexer::Error::io(
+                format!(
+                    "cannot set up sync cookies in {}",
+                    opts.index_dir.path().display()
+                ),
+                e,
+            )
+        })?;
+        cookie::remove_stale(&roots, &cookie_key);
+        let guard = engine.guard()?;
         let index_dir = std::fs::canonicalize(opts.index_dir.path())
             .unwrap_or_else(|_| opts.index_dir.path().to_owned());
         let pruned = vec![index_dir.clone()];
@@ -609,7 +721,10 @@ impl Daemon {
             stopping: AtomicBool::new(false),
             cookies: Mutex::new(HashMap::new()),
             cookie_done: Condvar::new(),
-            cookie_counter: AtomicU64::new(0),
+            cookie_key,
+            guard,
+            failure: Mutex::new(None),
+            failure_changed: Condvar::new(),
             generation: AtomicU64::new(engine.generation()),
             catalog_stats: Mutex::new(None),
         });
@@ -653,9 +768,23 @@ impl Daemon {
                 (nix::unistd::geteuid().is_root() && opts.index_dir.path() == default_index)
                     .then(|| PathBuf::from(fandex_indexer::config::SYSTEM_SOCKET))
             });
+            if let Some(parent) = public.as_deref().and_then(Path::parent) {
+                create_public_dir(parent)?;
+            }
             Some(server::Server::start(inner.clone(), public)?)
         } else {
             None
+        };
+        let (guard_stop, guard_stopped) = crossbeam_channel::bounded(0);
+        let guard = {
+            let inner = inner.clone();
+            std::thread::Builder::new()
+                .name("fandex-guard".into())
+                .spawn(move || guard_loop(&inner, &guard_stopped))
+                .map_err(|e| DaemonError::Socket {
+                    path: "thread".into(),
+                    source: e,
+                })?
         };
         sdnotify::notify(&format!("READY=1\nSTATUS=watching {} roots", roots.len()));
         Ok(Self {
@@ -663,6 +792,7 @@ impl Daemon {
             intake: Some(intake),
             pipeline: Some(pipeline),
             server,
+            guard: Some((guard_stop, guard)),
         })
     }
 
@@ -702,15 +832,7 @@ impl Daemon {
             let now = Instant::now();
             q.coalescer.set_limits(batch_limits(&config));
             for root in &roots {
-                q.push(
-                    Change::Rescan {
-                        scope: root.clone(),
-                        reason: fandex_watcher::RescanReason::WatchFailed(
-                            "configuration reloaded".into(),
-                        ),
-                    },
-                    now,
-                );
+                q.push_rescan(root.clone(), RescanKind::ConfigReloaded, now);
             }
         }
         *lock(&self.inner.config) = config;
@@ -719,21 +841,63 @@ impl Daemon {
         Ok(())
     }
 
+    /// A handle whose [`FailureWatch::wait`] returns once the daemon fails by itself (its index
+    /// directory was removed or replaced): then call [`Daemon::stop`], which reports why.
+    pub fn failure_watch(&self) -> FailureWatch {
+        FailureWatch {
+            inner: self.inner.clone(),
+        }
+    }
+
     /// Stops: no new changes are accepted, the pending batch is applied and committed, the index is
-    /// flushed and closed, the socket removed.
+    /// flushed and closed, the socket removed. Fails with [`DaemonError::IndexLost`] if the daemon had
+    /// failed by itself.
     pub fn stop(mut self) -> Result<(), DaemonError> {
         self.shutdown();
-        let error = lock(&self.inner.shared).last_error.clone();
-        match error {
-            Some(e) if e.starts_with("fatal:") => Err(DaemonError::Sync(e)),
-            _ => Ok(()),
+        match self.inner.failure() {
+            Some(why) => Err(DaemonError::IndexLost(why)),
+            None => Ok(()),
         }
+    }
+
+    /// [`Daemon::stop`], but gives up after `limit` (a writer stuck on a failing disk, say) with
+    /// [`DaemonError::StopTimeout`]; the stop goes on in the background and the caller should exit.
+    pub fn stop_within(self, limit: Duration) -> Result<(), DaemonError> {
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        std::thread::Builder::new()
+            .name("fandex-stop".into())
+            .spawn(move || {
+                let _ = tx.send(self.stop());
+            })
+            .map_err(|e| DaemonError::Socket {
+                path: "thread".into(),
+                source: e,
+            })?;
+        rx.recv_timeout(limit)
+            .unwrap_or(Err(DaemonError::StopTimeout(limit)))
     }
 
     fn shutdown(&mut self) {
         sdnotify::notify("STOPPING=1");
-        lock(&self.inner.shared).state = State::Stopping;
-        self.inner.stopping.store(true, Ordering::Relaxed);
+        // An index lost just before the stop was asked for: do not try to commit into it.
+        self.inner.check_index();
+        {
+            let mut shared = lock(&self.inner.shared);
+            if shared.state != State::Failed {
+                shared.state = State::Stopping;
+            }
+        }
+        {
+            let _failure = lock(&self.inner.failure);
+            self.inner.stopping.store(true, Ordering::Relaxed);
+            self.inner.failure_changed.notify_all();
+        }
+        if let Some((stop, guard)) = self.guard.take() {
+            drop(stop);
+            if guard.join().is_err() {
+                warn!("index guard thread panicked");
+            }
+        }
         self.inner.cookie_done.notify_all();
         // Stop accepting changes: the watcher's threads end and drop their sender.
         if let Some(watcher) = lock(&self.inner.watcher).take() {

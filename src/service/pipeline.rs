@@ -9,11 +9,11 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
 use fandex_indexer::Engine;
-use fandex_indexer::coalesce::Work;
+use fandex_indexer::coalesce::{RescanKind, Work};
 use fandex_indexer::config::SYNC_COOKIE_PREFIX;
 use fandex_indexer::engine::Progress;
 use fandex_watcher::Change;
-use tracing::{error, info_span, warn};
+use tracing::{error, info, info_span, warn};
 
 use super::status::{CommitInfo, Totals, now_rfc3339};
 use super::{Inner, MAX_PENDING, lock};
@@ -28,7 +28,8 @@ const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// Moves watcher events into the coalescer until the watcher stops.
 pub(crate) fn intake(inner: &Inner, events: Receiver<Change>) {
     for change in events.iter() {
-        let urgent = is_cookie(change.path());
+        // Only our own cookies hurry a batch along: anyone may create files with a cookie-like name.
+        let urgent = is_cookie(change.path()) && lock(&inner.cookies).contains_key(change.path());
         let sighting = match &change {
             Change::Created {
                 path,
@@ -59,7 +60,7 @@ pub(crate) fn intake(inner: &Inner, events: Receiver<Change>) {
             );
             queue
                 .coalescer
-                .collapse(&roots, "too many pending changes", Instant::now());
+                .collapse(&roots, RescanKind::QueueCollapsed, Instant::now());
             lock(&inner.shared).totals.queue_collapses += 1;
         }
         drop(queue);
@@ -73,7 +74,7 @@ struct RescanLimiter {
     /// Last rescan of each scope and the backoff in force for it.
     recent: HashMap<PathBuf, (Instant, Duration)>,
     /// Postponed rescans and when they are due.
-    deferred: Vec<(PathBuf, String, Instant)>,
+    deferred: Vec<(PathBuf, RescanKind, Instant)>,
 }
 
 impl RescanLimiter {
@@ -86,8 +87,7 @@ impl RescanLimiter {
                     && now < last + backoff
                 {
                     if !self.deferred.iter().any(|(s, _, _)| scope.starts_with(s)) {
-                        self.deferred
-                            .push((scope.clone(), reason.clone(), last + backoff));
+                        self.deferred.push((scope.clone(), *reason, last + backoff));
                     }
                     totals.rescans_deferred += 1;
                     continue;
@@ -97,7 +97,10 @@ impl RescanLimiter {
                     _ => MIN_BACKOFF,
                 };
                 self.recent.insert(scope.clone(), (now, backoff));
-                *totals.rescans.entry(reason.clone()).or_default() += 1;
+                *totals
+                    .rescans
+                    .entry(reason.as_str().to_owned())
+                    .or_default() += 1;
             }
             out.push(item);
         }
@@ -223,7 +226,7 @@ fn retry_deferred(inner: &Inner, summary: &fandex_indexer::engine::Summary) {
     let now = Instant::now();
     let mut queue = lock(&inner.queue);
     for scope in scopes {
-        queue.push_rescan(scope, "retry after a resource shortage".into(), now);
+        queue.push_rescan(scope, RescanKind::ResourceShortage, now);
     }
     drop(queue);
     inner.wake.notify_all();
@@ -244,6 +247,12 @@ pub(crate) fn run(inner: &Inner, mut engine: Engine) {
     let mut trimmed = true;
     loop {
         let batch = next_batch(inner, &mut limiter, (!trimmed).then_some(IDLE_TRIM_AFTER));
+        if inner.failure().is_some() {
+            // The index is gone: nothing more can be committed, and closing would wait on a writer
+            // whose files and lock are gone.
+            drop(engine);
+            return;
+        }
         let last = batch.last;
         if !batch.work.is_empty() {
             apply(inner, &mut engine, batch, &progress, &mut limiter);
@@ -340,11 +349,20 @@ fn apply(
             items,
             millis: u64::try_from(now.elapsed().as_millis()).unwrap_or(u64::MAX),
         });
-        if let Some(err) = &failure {
-            shared.last_error = Some(err.clone());
+        match &failure {
+            Some(err) => shared.last_error = Some(err.clone()),
+            // A batch was applied and committed: whatever failed before (a full disk) is over.
+            None => {
+                if let Some(old) = shared.last_error.take() {
+                    info!("recovered: a batch was committed after: {old}");
+                }
+            }
         }
     }
     if let Some(err) = failure {
+        if !inner.check_index() {
+            return;
+        }
         // The batch may be half applied: restart the writer (a killed writer would fail every later
         // batch), then converge by walking the roots again (rate limited).
         error!("batch failed: {err}; rescanning the roots to converge");
@@ -355,15 +373,7 @@ fn apply(
         let roots = lock(&inner.shared).roots.clone();
         let mut queue = lock(&inner.queue);
         for root in roots {
-            queue.push(
-                Change::Rescan {
-                    scope: root,
-                    reason: fandex_watcher::RescanReason::WatchFailed(format!(
-                        "recovering from: {err}"
-                    )),
-                },
-                Instant::now(),
-            );
+            queue.push_rescan(root, RescanKind::BatchFailed, Instant::now());
         }
         return;
     }
@@ -396,7 +406,7 @@ mod tests {
     fn rescan(p: &str) -> Work {
         Work::Rescan {
             scope: p.into(),
-            reason: "queue overflow".into(),
+            reason: RescanKind::QueueOverflow,
         }
     }
 

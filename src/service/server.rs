@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
@@ -124,6 +125,9 @@ pub(crate) struct Server {
     path: PathBuf,
     public: Option<PathBuf>,
     threads: Vec<JoinHandle<()>>,
+    /// Second descriptors on the listening sockets: shutting them down wakes the accept loops even when
+    /// the socket files are gone (the index directory was removed).
+    wakers: Vec<UnixListener>,
     inner: Arc<Inner>,
 }
 
@@ -169,7 +173,12 @@ impl Server {
             ));
         }
         let mut threads = Vec::new();
+        let mut wakers = Vec::new();
         for (listener, capacity) in listeners {
+            wakers.push(listener.try_clone().map_err(|source| DaemonError::Socket {
+                path: path.display().to_string(),
+                source,
+            })?);
             let inner = inner.clone();
             let thread = std::thread::Builder::new()
                 .name("fandex-socket".into())
@@ -184,6 +193,7 @@ impl Server {
             path,
             public,
             threads,
+            wakers,
             inner,
         })
     }
@@ -195,12 +205,13 @@ impl Server {
 
     /// Stops accepting and removes the socket (open connections finish their current request).
     pub fn stop(self) {
-        // `stopping` is set; a connection wakes each accept loop so it sees it.
+        // `stopping` is set; shutting the listeners down wakes each accept loop so it sees it.
         let sockets: Vec<&PathBuf> = std::iter::once(&self.path)
             .chain(self.public.as_ref())
             .collect();
-        for socket in &sockets {
-            let _ = UnixStream::connect(socket);
+        for waker in &self.wakers {
+            // A listening socket shut down fails its pending and later accepts (EINVAL).
+            let _ = nix::sys::socket::shutdown(waker.as_raw_fd(), nix::sys::socket::Shutdown::Both);
         }
         for thread in self.threads {
             let _ = thread.join();

@@ -18,6 +18,8 @@ pub enum State {
     Watching,
     /// Finishing the last batch.
     Stopping,
+    /// The index was lost (its directory removed or replaced): stopping with an error.
+    Failed,
 }
 
 /// The last commit.
@@ -78,7 +80,7 @@ pub struct Totals {
     pub failed: u64,
     /// Files whose read was put off for want of system resources (descriptors, memory) and retried.
     pub deferred: u64,
-    /// Rescans run, by reason.
+    /// Rescans run, by kind of reason (the names of `fandex_indexer::coalesce::RescanKind`, a fixed set).
     pub rescans: BTreeMap<String, u64>,
     /// Rescans postponed by the backoff (no recrawl storms).
     pub rescans_deferred: u64,

@@ -241,7 +241,8 @@ fn set_owner_uid(record: &mut FileRecord, meta: &std::fs::Metadata) {
     }
 }
 
-/// Makes a root absolute and canonical, and checks it is a directory.
+/// Makes a root absolute and canonical, and checks it is a directory on a filesystem that holds files
+/// (not a pseudo-filesystem such as `/proc` or `/sys`).
 pub fn canonical_root(root: &Path) -> Result<PathBuf> {
     let canonical = std::fs::canonicalize(root).map_err(|e| Error::BadRoot {
         path: root.to_owned(),
@@ -254,6 +255,14 @@ pub fn canonical_root(root: &Path) -> Result<PathBuf> {
         return Err(Error::BadRoot {
             path: root.to_owned(),
             reason: "is not a directory".to_owned(),
+        });
+    }
+    if let Some(fstype) = crate::pseudofs::pseudo_filesystem(&canonical) {
+        return Err(Error::BadRoot {
+            path: root.to_owned(),
+            reason: format!(
+                "is on a {fstype} filesystem, which presents kernel state, not files to index"
+            ),
         });
     }
     Ok(canonical)
@@ -365,10 +374,13 @@ fn run_extract(mut job: ExtractJob, limits: &Limits, progress: &Progress) -> Out
 impl Engine {
     /// Opens (creating if needed) the index in `dir` for writing: takes the writer lock, opens the catalog
     /// (rebuilding it when it is corrupt) and the full-text index, and repairs a generation mismatch left
-    /// by a crash.
+    /// by a crash. Files already in the directory are made private to their owner (see
+    /// [`IndexDir::make_private`]); files sled and tantivy create later get the process's umask, which
+    /// the `fandex` binary sets to 0077 (an embedding application should do the same).
     pub fn open(dir: IndexDir, config: Config) -> Result<Self> {
         dir.create()?;
         let lock = dir.lock()?;
+        dir.make_private()?;
         let catalog = Self::open_catalog(&dir)?;
         let index = TextIndex::open_or_create(&dir.tantivy_dir())?;
         let mut engine = Self {
@@ -501,6 +513,12 @@ impl Engine {
             catalog: &self.catalog,
             generation: &mut self.generation,
         }
+    }
+
+    /// A guard that tells whether the index directory is still the one this engine opened (see
+    /// [`crate::layout::IndexGuard`]).
+    pub fn guard(&self) -> Result<crate::layout::IndexGuard> {
+        self._lock.guard(&self.dir)
     }
 
     /// The index directory.
