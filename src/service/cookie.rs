@@ -197,11 +197,18 @@ pub struct PlacedCookie {
 }
 
 impl PlacedCookie {
-    /// Removes the cookie if its name still holds the file that was created (a user who can write the
-    /// root may have replaced it: their file stays).
+    /// Removes the cookie if its name still holds the file that was created: same inode, empty, owned
+    /// by this process's user (a user who can write the root may have replaced it: their file stays).
     pub fn remove(self) {
         match stat_at(&self.dir, &self.name) {
-            Ok(stat) if (stat.st_dev, stat.st_ino) == self.identity => {
+            // An inode number can be reused by a file made after ours was deleted: it must also still
+            // be an empty regular file of ours.
+            Ok(stat)
+                if (stat.st_dev, stat.st_ino) == self.identity
+                    && is_regular(&stat)
+                    && stat.st_size == 0
+                    && stat.st_uid == nix::unistd::geteuid().as_raw() =>
+            {
                 if let Err(err) = nix::unistd::unlinkat(
                     self.dir.as_fd(),
                     self.name.as_c_str(),
