@@ -5,6 +5,7 @@ use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::limits::{self, MAX_REQUEST_BYTES};
 use crate::protocol::{ErrorKind, MAX_LINE_BYTES, Request, Response};
 use crate::{SearchRequest, SearchResults};
 
@@ -82,6 +83,13 @@ impl Client {
         let mut line =
             serde_json::to_vec(request).map_err(|e| ClientError::Protocol(e.to_string()))?;
         line.push(b'\n');
+        if line.len() > MAX_REQUEST_BYTES {
+            // The daemon would read no further and answer this; say it without sending megabytes.
+            return Err(ClientError::Remote {
+                kind: ErrorKind::BadRequest,
+                message: format!("request too long: more than {MAX_REQUEST_BYTES} bytes"),
+            });
+        }
         let answer = match self.exchange(&line, timeout)? {
             Some(answer) => answer,
             None => {
@@ -133,8 +141,15 @@ impl Client {
         }
     }
 
-    /// Runs a search in the daemon.
+    /// Runs a search in the daemon. A query or limit beyond the bounds of [`crate::limits`] is refused
+    /// here, with the daemon's own answer (`bad_request`), without being sent.
     pub fn search(&mut self, request: &SearchRequest) -> Result<SearchResults, ClientError> {
+        limits::check_query_text(&request.query)
+            .and_then(|()| limits::check_limit(request.limit))
+            .map_err(|e| ClientError::Remote {
+                kind: ErrorKind::BadRequest,
+                message: e.to_string(),
+            })?;
         match self.call(&Request::search(request), None)? {
             Response::Results { total, hits } => Ok(SearchResults {
                 total,

@@ -18,11 +18,8 @@ use tantivy::schema::{Field, IndexRecordOption};
 
 use crate::QueryError;
 use crate::guard::ForwardOnly;
+use crate::limits::MAX_PHRASE_PREFIX_EXPANSIONS;
 use crate::parse::{Expr, Scope, TextMatch};
-
-/// How many dictionary terms the last word of a multi-word prefix (`foo-ba*`) may expand to in each
-/// segment. A single-word prefix (`ba*`) is a range on the term dictionary and has no such limit.
-pub const MAX_PHRASE_PREFIX_EXPANSIONS: u32 = 1000;
 
 /// Compiles `expr` for the given fields. Relative `path:` directories are joined to `cwd`; `~` expands
 /// to `home`. Fails (with the value's position) when a directory cannot be made absolute.
@@ -82,6 +79,32 @@ pub(crate) fn compile(
             filter(Box::new(TermQuery::new(term, IndexRecordOption::Basic)))
         }
     })
+}
+
+/// The queries whose scores add up to a document's score under [`compile`]'s query, in the query's order:
+/// each word, phrase or prefix not under a negation, on the content then the name field (for `name:`, the
+/// name only). Filters and exclusions score 0 and have none. A matching document's score is the sum of
+/// the scores of the leaves it matches.
+pub(crate) fn scoring_leaves(expr: &Expr, fields: &Fields) -> Vec<Box<dyn Query>> {
+    fn add(expr: &Expr, fields: &Fields, leaves: &mut Vec<Box<dyn Query>>) {
+        match expr {
+            Expr::And(children) | Expr::Or(children) => {
+                for child in children {
+                    add(child, fields, leaves);
+                }
+            }
+            Expr::Text(m) => {
+                if m.scope == Scope::ContentOrName {
+                    leaves.push(text_query(fields.content, m));
+                }
+                leaves.push(text_query(fields.name, m));
+            }
+            Expr::Not(_) | Expr::Ext(_) | Expr::Path { .. } => {}
+        }
+    }
+    let mut leaves = Vec::new();
+    add(expr, fields, &mut leaves);
+    leaves
 }
 
 /// Every document, scoring 0.

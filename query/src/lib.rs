@@ -97,15 +97,17 @@
 pub mod client;
 mod compile;
 mod guard;
+pub mod limits;
 pub mod parse;
 pub mod protocol;
 mod search;
 mod snippet;
+mod visible;
 
 use std::ops::Range;
 use std::path::PathBuf;
 
-pub use compile::MAX_PHRASE_PREFIX_EXPANSIONS;
+pub use limits::MAX_PHRASE_PREFIX_EXPANSIONS;
 pub use search::QueryEngine;
 pub use snippet::{LEAD_BYTES, MAX_FRAGMENT_BYTES};
 
@@ -137,8 +139,9 @@ pub struct SearchResults {
 /// One matching file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hit {
-    /// The catalog's id for the file.
-    pub file_id: u64,
+    /// The catalog's id for the file: always there from [`QueryEngine`]; `None` in answers from a daemon
+    /// to a caller who is not the index's owner (see [`protocol::WireHit::file_id`]).
+    pub file_id: Option<u64>,
     /// The exact path, bytes as stored (not necessarily UTF-8).
     pub path: PathBuf,
     /// Relevance; higher is better. Filters (`ext:`, `path:`) and pure exclusions contribute 0.
@@ -176,6 +179,18 @@ pub enum QueryError {
         message: String,
         /// 1-based character position in the query.
         position: usize,
+    },
+    /// The query or request is beyond one of the bounds of [`limits`] (nothing was searched).
+    #[error("{what}: {found} {unit}, the limit is {limit}")]
+    TooLarge {
+        /// What is too large, e.g. "query too long".
+        what: &'static str,
+        /// The request's size.
+        found: usize,
+        /// The largest size accepted.
+        limit: usize,
+        /// What the sizes count ("bytes", "terms", ...).
+        unit: &'static str,
     },
     /// The index could not be read.
     #[error("index error: {0}")]

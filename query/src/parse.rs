@@ -19,7 +19,7 @@
 
 use fandex_indexer::schema::tokenize;
 
-use crate::QueryError;
+use crate::{QueryError, limits};
 
 /// A parsed query.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,9 +65,7 @@ pub struct TextMatch {
     pub prefix: bool,
 }
 
-/// The deepest nesting of parentheses and negations accepted; deeper queries are a syntax error rather
-/// than a risk of exhausting the stack.
-pub const MAX_NESTING: usize = 64;
+pub use crate::limits::MAX_NESTING;
 
 /// The field filters the language knows, as written before the colon.
 pub const KNOWN_FIELDS: [&str; 3] = ["name", "ext", "path"];
@@ -76,8 +74,10 @@ pub const KNOWN_FIELDS: [&str; 3] = ["name", "ext", "path"];
 ///
 /// Returns [`QueryError::Syntax`] for an empty query, an unbalanced quote or parenthesis, a dangling
 /// `OR`/`AND`/`NOT`/`-`, a misplaced `*`, an unknown or empty field, or a query in which no word has
-/// anything to search (only punctuation).
+/// anything to search (only punctuation). Returns [`QueryError::TooLarge`] for a query beyond one of the
+/// bounds of [`crate::limits`] (its text before anything else is done).
 pub fn parse(query: &str) -> Result<Expr, QueryError> {
+    limits::check_query_text(query)?;
     let chars: Vec<char> = query.chars().collect();
     let tokens = lex(&chars)?;
     if tokens.is_empty() {
@@ -97,12 +97,14 @@ pub fn parse(query: &str) -> Result<Expr, QueryError> {
             tok.position,
         ));
     }
-    expr.ok_or_else(|| {
+    let expr = expr.ok_or_else(|| {
         syntax(
             "nothing to search: the query has no letters or digits outside of exclusions",
             1,
         )
-    })
+    })?;
+    limits::check_expr(&expr)?;
+    Ok(expr)
 }
 
 fn syntax(message: impl Into<String>, position: usize) -> QueryError {
@@ -819,7 +821,7 @@ mod tests {
         );
         fails(&deep, MAX_NESTING + 1, "nested");
         fails(
-            &format!("{}a", "-".repeat(100_000)),
+            &format!("{}a", "-".repeat(10_000)),
             MAX_NESTING + 1,
             "nested",
         );
@@ -828,9 +830,99 @@ mod tests {
             4 * MAX_NESTING + 1,
             "nested",
         );
-        fails(&"(-".repeat(100_000), MAX_NESTING + 1, "nested");
+        fails(&"(-".repeat(8_000), MAX_NESTING + 1, "nested");
         // Long flat queries are fine.
-        assert!(parse("a OR ".repeat(10_000).trim_end_matches(" OR ")).is_ok());
+        assert!(parse(&vec!["a"; crate::limits::MAX_TERMS].join(" OR ")).is_ok());
+    }
+
+    /// Asserts that `query` is refused as too large for the bound named `what`.
+    #[track_caller]
+    fn too_large(query: &str, what: &str) {
+        match parse(query) {
+            Err(QueryError::TooLarge { what: w, .. }) => assert_eq!(w, what, "for {query:.60}"),
+            other => panic!("{query:.60} should be too large ({what}), got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn query_text_is_bounded() {
+        use crate::limits::MAX_QUERY_BYTES;
+        let exact = format!("{}a", " ".repeat(MAX_QUERY_BYTES - 1));
+        assert_eq!(parse(&exact).unwrap(), w("a"));
+        too_large(&format!("{exact}b"), "query too long");
+        // Bytes, not characters: 'é' is two.
+        too_large(&"é".repeat(MAX_QUERY_BYTES / 2 + 1), "query too long");
+        let err = parse(&"a ".repeat(1 << 20)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "query too long: {} bytes, the limit is {MAX_QUERY_BYTES}",
+                2 << 20
+            )
+        );
+    }
+
+    #[test]
+    fn terms_are_bounded() {
+        use crate::limits::MAX_TERMS;
+        let words = |n: usize| vec!["a"; n].join(" ");
+        assert!(parse(&words(MAX_TERMS)).is_ok());
+        too_large(&words(MAX_TERMS + 1), "too many search terms");
+        too_large(
+            &vec!["a"; MAX_TERMS + 1].join(" OR "),
+            "too many search terms",
+        );
+        // Phrase words, excluded words, extensions and paths count too.
+        let quarter = words(MAX_TERMS / 4);
+        let phrases = format!("\"{quarter}\" {quarter}-{quarter}");
+        assert!(parse(&format!("{phrases} {quarter}")).is_ok());
+        too_large(
+            &format!("{phrases} -({quarter}) x"),
+            "too many search terms",
+        );
+        let exts = vec!["md"; MAX_TERMS].join(",");
+        assert!(parse(&format!("ext:{exts}")).is_ok());
+        too_large(&format!("ext:{exts} path:/x"), "too many search terms");
+        let err = parse(&words(MAX_TERMS + 1)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "too many search terms: {} terms, the limit is {MAX_TERMS}",
+                MAX_TERMS + 1
+            )
+        );
+    }
+
+    #[test]
+    fn phrases_are_bounded() {
+        use crate::limits::MAX_PHRASE_WORDS;
+        let phrase = |n: usize| vec!["a"; n].join(" ");
+        assert!(parse(&format!("\"{}\"", phrase(MAX_PHRASE_WORDS))).is_ok());
+        too_large(
+            &format!("\"{}\"", phrase(MAX_PHRASE_WORDS + 1)),
+            "phrase too long",
+        );
+        // A hyphenated word is a phrase too, and so is a name: phrase.
+        too_large(
+            &vec!["a"; MAX_PHRASE_WORDS + 1].join("-"),
+            "phrase too long",
+        );
+        too_large(
+            &format!("name:{}*", vec!["a"; MAX_PHRASE_WORDS + 1].join(".")),
+            "phrase too long",
+        );
+    }
+
+    #[test]
+    fn prefixes_are_bounded() {
+        use crate::limits::MAX_PREFIXES;
+        let prefixes = |n: usize| vec!["a*"; n].join(" OR ");
+        assert!(parse(&prefixes(MAX_PREFIXES)).is_ok());
+        too_large(&prefixes(MAX_PREFIXES + 1), "too many prefix searches");
+        too_large(
+            &format!("{} -b*", prefixes(MAX_PREFIXES)),
+            "too many prefix searches",
+        );
     }
 
     #[test]

@@ -22,7 +22,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::{Hit, SearchRequest, SearchResults, Snippet};
 
-/// Longest request or response line accepted, in bytes.
+/// Longest response line a client accepts, in bytes (at most [`crate::limits::MAX_LIMIT`] hits with their
+/// snippets). The daemon reads requests only up to [`crate::limits::MAX_REQUEST_BYTES`].
 pub const MAX_LINE_BYTES: usize = 16 << 20;
 
 /// A path as exact bytes, carried as a base64 string.
@@ -83,8 +84,10 @@ pub enum Request {
 /// One hit on the wire.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WireHit {
-    /// Catalog id.
-    pub file_id: u64,
+    /// Catalog id; sent only to the index's owner (root or the daemon's user). Ids are sequential, so to
+    /// anyone else the gaps between them would count files they cannot see; the field is then left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_id: Option<u64>,
     /// Exact path.
     pub path: WirePath,
     /// Relevance.
@@ -105,7 +108,7 @@ pub struct WireHit {
 pub enum ErrorKind {
     /// The query is malformed (the message says where).
     Syntax,
-    /// The request is malformed.
+    /// The request is malformed, or beyond a bound of [`crate::limits`] (the message names it).
     BadRequest,
     /// `sync` did not finish in time.
     Timeout,
@@ -194,11 +197,22 @@ impl From<WireHit> for Hit {
 }
 
 impl Response {
-    /// The wire form of search results.
-    pub fn results(results: &SearchResults) -> Self {
+    /// The wire form of search results; with `share_ids` false (a caller who is not the index's owner),
+    /// the hits carry no file id.
+    pub fn results(results: &SearchResults, share_ids: bool) -> Self {
         Self::Results {
             total: results.total,
-            hits: results.hits.iter().map(WireHit::from).collect(),
+            hits: results
+                .hits
+                .iter()
+                .map(|hit| {
+                    let mut wire = WireHit::from(hit);
+                    if !share_ids {
+                        wire.file_id = None;
+                    }
+                    wire
+                })
+                .collect(),
         }
     }
 }
@@ -219,6 +233,39 @@ mod tests {
         let line = serde_json::to_string(&req).unwrap();
         assert!(!line.contains('\n'));
         assert_eq!(serde_json::from_str::<Request>(&line).unwrap(), req);
+    }
+
+    fn results() -> SearchResults {
+        SearchResults {
+            hits: vec![Hit {
+                file_id: Some(7),
+                path: PathBuf::from("/a"),
+                score: 1.5,
+                size: 3,
+                mtime_ns: 4,
+                snippet: Snippet::default(),
+            }],
+            total: 1,
+        }
+    }
+
+    #[test]
+    fn ids_go_to_the_owner_only() {
+        let owner = serde_json::to_value(Response::results(&results(), true)).unwrap();
+        assert_eq!(owner["hits"][0]["file_id"], 7);
+        let other = serde_json::to_value(Response::results(&results(), false)).unwrap();
+        assert!(other["hits"][0].get("file_id").is_none(), "{other}");
+        // Both read back; the owner's wire format is unchanged.
+        let back: Response = serde_json::from_value(other).unwrap();
+        let Response::Results { hits, .. } = back else {
+            panic!("not results")
+        };
+        assert_eq!(Hit::from(hits[0].clone()).file_id, None);
+        let old = r#"{"type":"results","total":1,"hits":[{"file_id":7,"path":"L2E=","score":1.5,"size":3,"mtime_ns":4,"snippet":"","highlights":[]}]}"#;
+        assert_eq!(
+            serde_json::to_string(&Response::results(&results(), true)).unwrap(),
+            old
+        );
     }
 
     #[test]

@@ -16,9 +16,11 @@ use tantivy::schema::{Field, OwnedValue};
 use tantivy::{DocAddress, DocId, IndexReader, Score, Searcher, SegmentOrdinal, SegmentReader};
 use tracing::{debug, warn};
 
-use crate::compile::compile;
+use crate::compile::{compile, scoring_leaves};
+use crate::limits;
 use crate::parse::parse;
 use crate::snippet::SnippetMaker;
+use crate::visible::VisibleMatches;
 use crate::{Hit, QueryError, SearchRequest, SearchResults, Snippet};
 
 /// Searches one index.
@@ -60,15 +62,23 @@ impl QueryEngine {
     ///
     /// Hits come by descending score, ties broken by ascending file id; at most `request.limit` of
     /// them, while `total` counts every matching document. Fails with [`QueryError::Syntax`] on a bad
-    /// query and [`QueryError::Index`] when the index cannot be read.
+    /// query, [`QueryError::TooLarge`] on a query or limit beyond the bounds of [`crate::limits`] (before
+    /// any work) and [`QueryError::Index`] when the index cannot be read.
     pub fn search(&self, request: &SearchRequest) -> Result<SearchResults, QueryError> {
         self.search_inner(request, None)
     }
 
     /// Like [`Self::search`], but only files for which `visible` says yes exist: they alone are counted
-    /// in `total`, ranked, returned and given snippets, so a hidden file changes neither the count nor what
-    /// is shown. `visible` receives the file ids of every match, best first, and answers one flag each.
-    /// (Scores still use the whole index's term statistics.)
+    /// in `total`, ranked, returned and given snippets, and scores are computed from statistics of the
+    /// visible matches alone (see below), so a hidden file changes nothing in the answer: not the count,
+    /// not a score, not the order. `visible` receives the file ids of every match, in no particular
+    /// order, and answers one flag each (a missing flag means hidden).
+    ///
+    /// Scoring: BM25 as in [`Self::search`], but the collection it sees is the visible matches: their
+    /// number, how many of them hold each word, their average length. A score is the sum, in the query's
+    /// order, of the scores of the words, phrases and prefixes the file matches (filters and exclusions add
+    /// 0). Rare words among the visible matches weigh more; scores are on another scale than an unfiltered
+    /// search's and compare only within one answer.
     pub fn search_visible(
         &self,
         request: &SearchRequest,
@@ -83,6 +93,7 @@ impl QueryEngine {
         visible: Option<&Visibility<'_>>,
     ) -> Result<SearchResults, QueryError> {
         let started = Instant::now();
+        limits::check_limit(request.limit)?;
         let expr = parse(&request.query)?;
         let home = request
             .home
@@ -95,27 +106,37 @@ impl QueryEngine {
             .schema()
             .get_field_name(self.fields.file_id)
             .to_owned();
-        let top = TopByScoreThenId {
-            // Filtered: rank every match, then keep the visible ones.
-            limit: if visible.is_some() {
-                usize::MAX
-            } else {
-                request.limit
-            },
-            id_field,
+        let (ranked, total) = match visible {
+            None => {
+                let top = TopByScoreThenId {
+                    limit: request.limit,
+                    id_field,
+                };
+                searcher.search(&*query, &(top, Count))?
+            }
+            Some(visible) => {
+                // Scores from the visible matches alone: see the `visible` module.
+                let matches = searcher.search(&*query, &AllMatches { id_field })?;
+                let ids: Vec<u64> = matches.iter().map(|r| r.file_id).collect();
+                let flags = visible(&ids);
+                let kept: Vec<Ranked> = matches
+                    .into_iter()
+                    .zip(flags)
+                    .filter_map(|(r, keep)| keep.then_some(r))
+                    .collect();
+                let total = kept.len();
+                let leaves = scoring_leaves(&expr, &self.fields);
+                let scored = VisibleMatches::new(&searcher, kept).score(&searcher, &leaves)?;
+                let mut best = Best {
+                    limit: request.limit,
+                    heap: BinaryHeap::new(),
+                };
+                for doc in scored {
+                    best.push(doc);
+                }
+                (best.into_sorted(), total)
+            }
         };
-        let (mut ranked, mut total) = searcher.search(&*query, &(top, Count))?;
-        if let Some(visible) = visible {
-            let ids: Vec<u64> = ranked.iter().map(|r| r.file_id).collect();
-            let flags = visible(&ids);
-            ranked = ranked
-                .into_iter()
-                .zip(flags)
-                .filter_map(|(r, keep)| keep.then_some(r))
-                .collect();
-            total = ranked.len();
-            ranked.truncate(request.limit);
-        }
         let snippets = if request.snippets && !ranked.is_empty() {
             Some(SnippetMaker::new(&searcher, &expr, self.fields.content)?)
         } else {
@@ -160,7 +181,7 @@ fn load_hits(
                 None => Snippet::default(),
             };
             let hit = Hit {
-                file_id: file.file_id,
+                file_id: Some(file.file_id),
                 path: file.path,
                 score: doc.score,
                 size: file.size,
@@ -251,10 +272,10 @@ impl StoredFile {
 /// One collected document, ordered so that a greater value is a better hit: higher score, then lower
 /// file id (then lower address, so the order is total).
 #[derive(Debug, Clone, Copy)]
-struct Ranked {
-    score: Score,
-    file_id: u64,
-    address: DocAddress,
+pub(crate) struct Ranked {
+    pub(crate) score: Score,
+    pub(crate) file_id: u64,
+    pub(crate) address: DocAddress,
 }
 
 impl Ord for Ranked {
@@ -306,6 +327,58 @@ impl Best {
             .into_iter()
             .map(|r| r.0)
             .collect()
+    }
+}
+
+/// Collects every matching document, unscored (score 0), with its file id.
+struct AllMatches {
+    id_field: String,
+}
+
+struct SegmentMatches {
+    segment: SegmentOrdinal,
+    ids: Column<u64>,
+    docs: Vec<Ranked>,
+}
+
+impl Collector for AllMatches {
+    type Fruit = Vec<Ranked>;
+    type Child = SegmentMatches;
+
+    fn for_segment(
+        &self,
+        segment: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<SegmentMatches> {
+        Ok(SegmentMatches {
+            segment,
+            ids: reader.fast_fields().u64(&self.id_field)?,
+            docs: Vec::new(),
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, fruits: Vec<Vec<Ranked>>) -> tantivy::Result<Vec<Ranked>> {
+        Ok(fruits.into_iter().flatten().collect())
+    }
+}
+
+impl SegmentCollector for SegmentMatches {
+    type Fruit = Vec<Ranked>;
+
+    fn collect(&mut self, doc: DocId, _score: Score) {
+        self.docs.push(Ranked {
+            score: 0.0,
+            file_id: self.ids.first(doc).unwrap_or(u64::MAX),
+            address: DocAddress::new(self.segment, doc),
+        });
+    }
+
+    fn harvest(self) -> Vec<Ranked> {
+        self.docs
     }
 }
 

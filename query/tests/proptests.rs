@@ -277,7 +277,7 @@ proptest! {
         let expr = parse(&query).map_err(|e| TestCaseError::fail(format!("{query:?}: {e}")))?;
         let results = f.engine.search(&request(&query, true))
             .map_err(|e| TestCaseError::fail(format!("{query:?}: {e}")))?;
-        let got: BTreeSet<u64> = results.hits.iter().map(|h| h.file_id).collect();
+        let got: BTreeSet<u64> = results.hits.iter().map(|h| h.file_id.unwrap()).collect();
         let want: BTreeSet<u64> = f.docs.iter().filter(|d| eval(&expr, d)).map(|d| d.file_id).collect();
         prop_assert_eq!(&got, &want, "{:?} parsed as {:?}", query, expr);
         prop_assert_eq!(results.total, want.len());

@@ -130,7 +130,7 @@ fn run(
 fn ids_in(engine: &QueryEngine, query: &str, cwd: &str) -> BTreeSet<u64> {
     let results = run(engine, query, cwd, 100, false);
     assert_eq!(results.total, results.hits.len(), "total for {query:?}");
-    results.hits.iter().map(|h| h.file_id).collect()
+    results.hits.iter().map(|h| h.file_id.unwrap()).collect()
 }
 
 /// Asserts that `query` finds exactly the files with these ids, comparing paths byte for byte.
@@ -337,7 +337,7 @@ fn non_utf8_path_round_trips() {
     assert_eq!(results.total, 1);
     let hit = &results.hits[0];
     assert_eq!(hit.path.as_os_str().as_bytes(), ODD_PATH);
-    assert_eq!(hit.file_id, 10);
+    assert_eq!(hit.file_id, Some(10));
     assert_eq!(hit.size, "quick non utf8 directory".len() as u64);
     assert_eq!(hit.mtime_ns, 1_700_000_000_000_000_010);
     // Its name is searchable despite the newline, and the directory by the part that is UTF-8.
@@ -353,7 +353,7 @@ fn non_utf8_path_round_trips() {
             home: None,
         })
         .unwrap();
-    let ids: Vec<u64> = results.hits.iter().map(|h| h.file_id).collect();
+    let ids: Vec<u64> = results.hits.iter().map(|h| h.file_id.unwrap()).collect();
     assert_eq!(ids, [10]);
 }
 
@@ -372,7 +372,7 @@ fn total_counts_beyond_limit_and_ties_break_by_file_id() {
     // Every score is 0 for a pure exclusion, so the order is the file id.
     let results = run(&e, "-absent", "/", 3, false);
     assert_eq!(results.total, 12);
-    let ids: Vec<u64> = results.hits.iter().map(|h| h.file_id).collect();
+    let ids: Vec<u64> = results.hits.iter().map(|h| h.file_id.unwrap()).collect();
     assert_eq!(ids, [1, 2, 3]);
     let results = run(&e, "ext:txt", "/", 0, false);
     assert_eq!(results.total, 5);
@@ -380,10 +380,10 @@ fn total_counts_beyond_limit_and_ties_break_by_file_id() {
     // Enough hits to be loaded on two threads: still in order, each with its own snippet.
     for snippets in [false, true] {
         let results = run(&e, "-absent", "/", 100, snippets);
-        let ids: Vec<u64> = results.hits.iter().map(|h| h.file_id).collect();
+        let ids: Vec<u64> = results.hits.iter().map(|h| h.file_id.unwrap()).collect();
         assert_eq!(ids, (1..=12).collect::<Vec<u64>>());
         for hit in &results.hits {
-            assert_eq!(hit.path, path_of(hit.file_id));
+            assert_eq!(hit.path, path_of(hit.file_id.unwrap()));
         }
         if snippets {
             assert!(
@@ -408,12 +408,12 @@ fn hits_are_ordered_by_score() {
     let results = run(&e, "fox OR quick OR brown OR main", "/", 100, false);
     assert_eq!(results.total, 6);
     // 1 matches three of the words, so it ranks first.
-    assert_eq!(results.hits[0].file_id, 1);
+    assert_eq!(results.hits[0].file_id, Some(1));
     for pair in results.hits.windows(2) {
         let (a, b) = (&pair[0], &pair[1]);
         assert!(
             a.score > b.score || (a.score == b.score && a.file_id < b.file_id),
-            "{} ({}) before {} ({})",
+            "{:?} ({}) before {:?} ({})",
             a.file_id,
             a.score,
             b.file_id,
@@ -438,7 +438,7 @@ fn snippet_highlights(
     let hit = results
         .hits
         .iter()
-        .find(|h| h.file_id == id)
+        .find(|h| h.file_id == Some(id))
         .unwrap_or_else(|| panic!("{query:?} did not find {id}"));
     let snippet = hit.snippet.clone();
     assert!(!snippet.text.contains(['\n', '\r', '\t']), "{snippet:?}");
@@ -587,7 +587,7 @@ fn tilde_is_the_callers_home_when_the_request_names_it() {
                 home: Some(PathBuf::from(home)),
             })
             .unwrap();
-        let mut ids: Vec<u64> = results.hits.iter().map(|h| h.file_id).collect();
+        let mut ids: Vec<u64> = results.hits.iter().map(|h| h.file_id.unwrap()).collect();
         ids.sort();
         ids
     };
@@ -666,7 +666,7 @@ fn snippets_of_long_documents_find_far_matches() {
     let s = &results
         .hits
         .iter()
-        .find(|h| h.file_id == 5)
+        .find(|h| h.file_id == Some(5))
         .unwrap()
         .snippet;
     assert!(s.highlights.is_empty(), "{s:?}");
@@ -691,4 +691,206 @@ fn snippets_never_highlight_part_of_a_word() {
     let s = snippet_highlights(&e, "needle", 1, &["needle"]);
     assert_eq!(s.highlights.len(), 1, "{s:?}");
     assert!(s.text.ends_with("Needle."), "{s:?}");
+}
+
+/// An in-memory index of `(file id, path, text)`, one segment per batch.
+fn segmented_engine(batches: &[Vec<(u64, String, String)>]) -> QueryEngine {
+    let (schema, fields) = schema::build_schema();
+    let index = Index::create_in_ram(schema);
+    schema::register_analyzers(&index);
+    let mut writer: IndexWriter = index.writer_with_num_threads(1, 15_000_000).unwrap();
+    for batch in batches {
+        for (file_id, path, text) in batch {
+            let doc = FileDoc {
+                file_id: *file_id,
+                path: PathBuf::from(path),
+                size: text.len() as u64,
+                mtime_ns: *file_id as i64,
+                text: text.clone(),
+            };
+            writer.add_document(doc.to_document(&fields)).unwrap();
+        }
+        writer.commit().unwrap();
+    }
+    QueryEngine::new(index.reader().unwrap(), fields)
+}
+
+/// Files of the caller (odd ids) and of somebody else (even ids), the latter hidden from the caller.
+fn files(
+    ids: impl IntoIterator<Item = u64>,
+    text: impl Fn(u64) -> String,
+) -> Vec<(u64, String, String)> {
+    ids.into_iter()
+        .map(|id| {
+            let owner = if id % 2 == 1 { "caller" } else { "victim" };
+            (id, format!("/{owner}/f{id}.txt"), text(id))
+        })
+        .collect()
+}
+
+/// A search by a caller who sees the files with odd ids only.
+fn search_as_caller(engine: &QueryEngine, query: &str) -> SearchResults {
+    engine
+        .search_visible(
+            &SearchRequest {
+                query: query.into(),
+                limit: 50,
+                cwd: PathBuf::from("/"),
+                snippets: true,
+                home: None,
+            },
+            &|ids: &[u64]| ids.iter().map(|id| id % 2 == 1).collect(),
+        )
+        .unwrap_or_else(|e| panic!("{query:?} failed: {e}"))
+}
+
+/// Issue 10 item 2: BM25 over the whole index let a caller's own scores count files they cannot see.
+#[test]
+fn hidden_files_change_nothing_a_filtered_caller_receives() {
+    let own = files([1, 3, 5, 7, 9], |id| match id {
+        1 => "zebra notes about the quokka".into(),
+        3 => "zebra zebra zebra and a quokka rarely seen".into(),
+        5 => format!(
+            "{} quokka zebra notes at the end",
+            "filler words ".repeat(40)
+        ),
+        7 => "alpha yak and zebra".into(),
+        _ => "beta notes without the animals".into(),
+    });
+    // Hidden files holding the same words, in the caller's segment (ids in between) and in segments of
+    // their own, in numbers that would change every document frequency, average length and the order
+    // in which tantivy intersects posting lists.
+    let mixed: Vec<_> = own
+        .iter()
+        .cloned()
+        .chain(files([2, 4, 6, 8], |id| {
+            format!("zebra quokka notes {id} alpha alpha")
+        }))
+        .collect();
+    let crowd = files((10..400).step_by(2), |id| match id % 3 {
+        0 => "zebra zebra secret alpha".into(),
+        1 => "quokka notes alpha alpha alpha".into(),
+        _ => format!("{} zebra", "long hidden text ".repeat(50)),
+    });
+    let before = segmented_engine(std::slice::from_ref(&own));
+    let (first, rest) = crowd.split_at(50);
+    let after = segmented_engine(&[mixed, rest.to_vec(), first.to_vec()]);
+    for query in [
+        "zebra",
+        "zebra quokka",
+        "zebra quokka notes",
+        "quokka notes zebra the",
+        "zebra OR alpha",
+        "alpha OR beta",
+        "\"zebra notes\"",
+        "zeb*",
+        "zebra-no*",
+        "zebra -yak",
+        "(zebra OR notes) -\"about the\"",
+        "name:f1 OR zebra",
+        "notes ext:txt",
+    ] {
+        let (was, is) = (
+            search_as_caller(&before, query),
+            search_as_caller(&after, query),
+        );
+        assert!(was.total > 0, "{query:?} finds the caller's files");
+        assert_eq!(was, is, "{query:?}");
+        let bits = |r: &SearchResults| r.hits.iter().map(|h| h.score.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&was), bits(&is), "scores of {query:?}, bit for bit");
+    }
+    // The hidden files are there: unfiltered, they change the caller's file's score.
+    let score_of_1 = |engine: &QueryEngine| {
+        run(engine, "zebra", "/", 1000, false)
+            .hits
+            .iter()
+            .find(|h| h.file_id == Some(1))
+            .unwrap()
+            .score
+    };
+    assert_ne!(score_of_1(&before), score_of_1(&after));
+}
+
+/// Among the visible matches, the rarer word still weighs more, whatever hidden files hold.
+#[test]
+fn rare_visible_words_weigh_more_for_a_filtered_caller() {
+    let own = files([1, 3, 5, 7], |id| {
+        if id == 1 {
+            "alpha common filler"
+        } else {
+            "beta common filler"
+        }
+        .into()
+    });
+    // Hidden, alpha is everywhere: by whole-index statistics beta would be the rare word.
+    let hidden = files((2..200).step_by(2), |_| "alpha alpha common filler".into());
+    let engine = segmented_engine(&[own, hidden]);
+    let results = search_as_caller(&engine, "alpha OR beta");
+    assert_eq!(results.total, 4);
+    assert_eq!(results.hits[0].file_id, Some(1), "{results:?}");
+    assert!(results.hits[0].score > results.hits[1].score);
+    let unfiltered = run(&engine, "alpha OR beta", "/", 200, false);
+    assert_ne!(
+        unfiltered.hits[0].file_id,
+        Some(1),
+        "whole-index statistics differ"
+    );
+}
+
+/// Issue 10 item 6: a 1 MB query took 9 s and 2.3 GB, an 8 MB one over a minute, a 1M-term OR 16.7 GB.
+#[test]
+fn oversized_queries_are_refused_quickly() {
+    use fandex_query::limits::{MAX_LIMIT, MAX_QUERY_BYTES, MAX_TERMS};
+    let engine = engine();
+    let cases = [
+        ("a ".repeat(512 << 10), "query too long"),
+        ("a ".repeat(4 << 20), "query too long"),
+        (vec!["a"; 100_000].join(" OR "), "query too long"),
+        ("a ".repeat(MAX_QUERY_BYTES / 2), "too many search terms"),
+        (
+            vec!["quick"; MAX_TERMS + 1].join(" OR "),
+            "too many search terms",
+        ),
+    ];
+    for (query, what) in cases {
+        let started = std::time::Instant::now();
+        let err = engine
+            .search(&SearchRequest {
+                query: query.clone(),
+                limit: 20,
+                cwd: PathBuf::from("/"),
+                snippets: true,
+                home: None,
+            })
+            .unwrap_err();
+        let elapsed = started.elapsed();
+        assert!(
+            matches!(err, QueryError::TooLarge { what: w, .. } if w == what),
+            "{} bytes: {err}",
+            query.len()
+        );
+        assert!(
+            elapsed.as_millis() < 500,
+            "{} bytes took {elapsed:?}",
+            query.len()
+        );
+    }
+    let asking = |limit: usize| SearchRequest {
+        query: "quick".into(),
+        limit,
+        cwd: PathBuf::from("/"),
+        snippets: true,
+        home: None,
+    };
+    assert_eq!(engine.search(&asking(MAX_LIMIT)).unwrap().total, 2);
+    let err = engine.search(&asking(MAX_LIMIT + 1)).unwrap_err();
+    assert!(
+        err.to_string().starts_with("too many hits asked for"),
+        "{err}"
+    );
+    // The filtered search is bounded the same way.
+    let err = engine
+        .search_visible(&asking(usize::MAX), &|ids: &[u64]| vec![true; ids.len()])
+        .unwrap_err();
+    assert!(matches!(err, QueryError::TooLarge { .. }), "{err}");
 }

@@ -17,7 +17,8 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use fandex_query::protocol::{ErrorKind, MAX_LINE_BYTES, Request, Response};
+use fandex_query::limits::MAX_REQUEST_BYTES;
+use fandex_query::protocol::{ErrorKind, Request, Response};
 use fandex_query::{QueryError, SearchRequest};
 use tracing::{debug, info_span, warn};
 
@@ -30,8 +31,6 @@ const MAX_PRIVATE_CONNECTIONS: usize = 64;
 const MAX_PUBLIC_CONNECTIONS: usize = 128;
 /// Connections one user may hold at once on the public socket.
 pub const MAX_CONNECTIONS_PER_USER: usize = 16;
-/// Largest `limit` a search may ask for.
-const MAX_LIMIT: usize = 1_000_000;
 /// Longest wait a `sync` request may ask for.
 const MAX_SYNC_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
 /// How long the accept loop waits to hand a refused client its error line.
@@ -301,16 +300,16 @@ fn serve(stream: UnixStream, inner: &Inner) {
         reader.get_mut().until = Instant::now() + idle_timeout;
         let mut line = Vec::new();
         match (&mut reader)
-            .take(MAX_LINE_BYTES as u64 + 1)
+            .take(MAX_REQUEST_BYTES as u64 + 1)
             .read_until(b'\n', &mut line)
         {
             Ok(0) | Err(_) => return,
             Ok(_) => {}
         }
-        let response = if line.len() > MAX_LINE_BYTES {
+        let response = if line.len() > MAX_REQUEST_BYTES {
             Response::Error {
                 kind: ErrorKind::BadRequest,
-                message: "request too long".into(),
+                message: format!("request too long: more than {MAX_REQUEST_BYTES} bytes"),
             }
         } else {
             match serde_json::from_slice::<Request>(&line) {
@@ -321,7 +320,7 @@ fn serve(stream: UnixStream, inner: &Inner) {
                 },
             }
         };
-        if write_response(&mut writer, &response).is_err() || line.len() > MAX_LINE_BYTES {
+        if write_response(&mut writer, &response).is_err() || line.len() > MAX_REQUEST_BYTES {
             return;
         }
     }
@@ -364,7 +363,7 @@ fn handle(request: Request, inner: &Inner, peer: &Peer) -> Response {
             debug!(query, limit, "search");
             let request = SearchRequest {
                 query,
-                limit: limit.min(MAX_LIMIT),
+                limit,
                 cwd: cwd.0,
                 snippets,
                 home: home.map(|h| h.0),
@@ -377,9 +376,13 @@ fn handle(request: Request, inner: &Inner, peer: &Peer) -> Response {
                 inner.searcher.search(&request)
             };
             match found {
-                Ok(results) => Response::results(&results),
+                Ok(results) => Response::results(&results, peer.is_owner()),
                 Err(e @ QueryError::Syntax { .. }) => Response::Error {
                     kind: ErrorKind::Syntax,
+                    message: e.to_string(),
+                },
+                Err(e @ QueryError::TooLarge { .. }) => Response::Error {
+                    kind: ErrorKind::BadRequest,
                     message: e.to_string(),
                 },
                 Err(e) => Response::Error {
