@@ -5,7 +5,9 @@
 mod common;
 
 use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -618,5 +620,219 @@ fn one_user_flooding_connections_locks_out_nobody() {
             .status
             .success()
     );
+    drop(daemon);
+}
+
+/// Sends one raw request line on `socket` from a thread running as `who` (None = root) and returns the
+/// daemon's answer. The request is written from its own thread, so a daemon that stops reading early
+/// still gets its answer read.
+fn raw_request(socket: &Path, who: Option<(u32, u32)>, line: Vec<u8>) -> serde_json::Value {
+    let socket = socket.to_owned();
+    std::thread::spawn(move || {
+        if let Some((uid, gid)) = who {
+            // SAFETY: plain system calls with integer arguments. Made directly (glibc's wrappers would
+            // change the credentials of every thread of the test), they change this thread's only; it
+            // ends after this request.
+            unsafe {
+                assert_eq!(libc::syscall(libc::SYS_setresgid, gid, gid, gid), 0);
+                assert_eq!(libc::syscall(libc::SYS_setresuid, uid, uid, uid), 0);
+            }
+        }
+        let stream = UnixStream::connect(&socket).unwrap();
+        let mut out = stream.try_clone().unwrap();
+        let writer = std::thread::spawn(move || {
+            let _ = out.write_all(&line);
+        });
+        let mut answer = String::new();
+        BufReader::new(&stream).read_line(&mut answer).unwrap();
+        let _ = writer.join();
+        serde_json::from_str(&answer).unwrap_or_else(|e| panic!("{e}: {answer:.200}"))
+    })
+    .join()
+    .unwrap()
+}
+
+/// A search request line for `query`.
+fn search_line(query: &str, limit: usize) -> Vec<u8> {
+    let mut line = serde_json::to_vec(&serde_json::json!({
+        "op": "search",
+        "query": query,
+        "limit": limit,
+        "cwd": "Lw==",
+        "snippets": true,
+    }))
+    .unwrap();
+    line.push(b'\n');
+    line
+}
+
+/// A root daemon with a public socket indexing `root`; returns it and the public socket's path.
+fn public_daemon(env: &Env, root: &Path) -> (DaemonProc, PathBuf) {
+    let public = env.tmp.path().join("public/fandex.sock");
+    let config = env.tmp.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!("[daemon]\npublic_socket = {:?}\n", public.to_str().unwrap()),
+    )
+    .unwrap();
+    let config_arg = config.to_str().unwrap().to_owned();
+    let _guard = sysctl_lock(false);
+    let daemon = DaemonProc::start_with(
+        env,
+        root,
+        "fanotify",
+        "fanotify",
+        &["--config", &config_arg],
+    );
+    (daemon, public)
+}
+
+/// Issue 10 items 2 and 3: the attacker's own file scored 2.12, 1.62 and 0.91 with 0, 1 and 6 hidden
+/// files holding the word, and hit ids counted the hidden files between them.
+#[test]
+fn hidden_files_change_nothing_in_another_users_answer() {
+    if !require_root("scores and ids of filtered answers") {
+        return;
+    }
+    let a = user("fandex-test-a");
+    let b = user("fandex-test-b");
+    let env = Env::new();
+    chmod(env.tmp.path(), 0o755);
+    let fs = Tmpfs::mount(&env.tmp.path().join("fs"));
+    let root = fs.path.join("root");
+    std::fs::create_dir_all(&root).unwrap();
+    chmod(&root, 0o755);
+    let own = root.join("att-own.txt");
+    std::fs::write(&own, "wordw attacker notes wordw and more").unwrap();
+    let other = root.join("att-other.txt");
+    std::fs::write(&other, "notes about wordw").unwrap();
+    for file in [&own, &other] {
+        chown(file, a);
+        chmod(file, 0o600);
+    }
+    let (daemon, public) = public_daemon(&env, &root);
+    env.sync();
+
+    let answer = |who| {
+        let out = fandex_as(&env, who, &public, &["search", "--json", "wordw"]);
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        (out.stdout, total(&env, who, &public, "wordw notes"))
+    };
+    let baseline = answer(Some(a));
+    let first: serde_json::Value =
+        serde_json::from_slice(baseline.0.split(|&c| c == b'\n').next().unwrap()).unwrap();
+    assert!(first["score"].as_f64().unwrap() > 0.0, "{first}");
+    let raw = raw_request(&public, Some(a), search_line("wordw", 10));
+    assert_eq!(raw["hits"].as_array().unwrap().len(), 2, "{raw}");
+    for hit in raw["hits"].as_array().unwrap() {
+        assert!(
+            hit.get("file_id").is_none(),
+            "ids go to the owner only: {hit}"
+        );
+    }
+    let raw = raw_request(&public, None, search_line("wordw", 10));
+    assert!(raw["hits"][0]["file_id"].is_u64(), "root keeps ids: {raw}");
+
+    let mut hidden = 0;
+    for n in [1, 6] {
+        while hidden < n {
+            let victim = root.join(format!("victim-{hidden}.txt"));
+            std::fs::write(&victim, "wordw wordw private wordw notes").unwrap();
+            chown(&victim, b);
+            chmod(&victim, 0o600);
+            hidden += 1;
+        }
+        env.sync();
+        assert_eq!(total(&env, None, &public, "wordw"), 2 + n, "root sees them");
+        assert_eq!(
+            answer(Some(a)),
+            baseline,
+            "with {n} hidden files holding the word, A's answer must not change"
+        );
+        let raw = raw_request(&public, Some(a), search_line("wordw", 10));
+        assert!(raw["hits"][0].get("file_id").is_none(), "{raw}");
+    }
+    drop(daemon);
+}
+
+/// The daemon's resident memory in bytes.
+fn rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    let kib: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    kib * 1024
+}
+
+/// Issue 10 item 6: a 1 MB query took 9 s and 2.3 GB, an 8 MB one over a minute and 8.6 GB, a 1M-term
+/// OR 16.7 GB. Every such request is now refused at once as a bad request, in bounded memory.
+#[test]
+fn oversized_requests_are_refused_in_bounded_memory() {
+    if !require_root("oversized requests on the public socket") {
+        return;
+    }
+    let a = user("fandex-test-a");
+    let env = Env::new();
+    chmod(env.tmp.path(), 0o755);
+    let fs = Tmpfs::mount(&env.tmp.path().join("fs"));
+    let root = fs.path.join("root");
+    std::fs::create_dir_all(&root).unwrap();
+    chmod(&root, 0o755);
+    for i in 0..50 {
+        std::fs::write(root.join(format!("f{i}.txt")), "a b c a a word").unwrap();
+    }
+    let (daemon, public) = public_daemon(&env, &root);
+    env.sync();
+    let pid = daemon.child.id();
+    let before = rss(pid);
+    let cases = [
+        (search_line(&"a ".repeat(512 << 10), 20), "request too long"),
+        (search_line(&"a ".repeat(4 << 20), 20), "request too long"),
+        (
+            search_line(&vec!["a"; 1_000_000].join(" OR "), 20),
+            "request too long",
+        ),
+        (search_line(&"a ".repeat(60 << 10), 20), "query too long"),
+        (
+            search_line(&"a ".repeat(8 << 10), 20),
+            "too many search terms",
+        ),
+        (
+            search_line(&vec!["a*"; 100].join(" OR "), 20),
+            "too many prefix searches",
+        ),
+        (search_line("a", 1_000_000), "too many hits asked for"),
+    ];
+    for (line, what) in cases {
+        let started = std::time::Instant::now();
+        let answer = raw_request(&public, Some(a), line.clone());
+        let elapsed = started.elapsed();
+        assert_eq!(
+            answer["kind"],
+            "bad_request",
+            "{} bytes: {answer}",
+            line.len()
+        );
+        let message = answer["message"].as_str().unwrap();
+        assert!(message.starts_with(what), "{message}");
+        assert!(!message.contains('\n'));
+        assert!(
+            elapsed.as_secs() < 2,
+            "{} bytes took {elapsed:?}",
+            line.len()
+        );
+    }
+    let after = rss(pid);
+    assert!(
+        after < before + (100 << 20),
+        "daemon RSS grew from {before} to {after} bytes"
+    );
+    // The daemon still answers, and the command line says what is wrong in one line, exit code 2.
+    assert_eq!(hits(&env, Some(a), &public, "word").len(), 50);
+    let long = "a ".repeat(40 << 10);
+    let out = fandex_as(&env, Some(a), &public, &["search", &long]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("query too long"), "{stderr}");
     drop(daemon);
 }
