@@ -22,8 +22,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::{Hit, SearchRequest, SearchResults, Snippet};
 
-/// Longest response line a client accepts, in bytes (at most [`crate::limits::MAX_LIMIT`] hits with their
-/// snippets). The daemon reads requests only up to [`crate::limits::MAX_REQUEST_BYTES`].
+/// Longest response line a client accepts, in bytes. The daemon reads requests only up to
+/// [`crate::limits::MAX_REQUEST_BYTES`].
 pub const MAX_LINE_BYTES: usize = 16 << 20;
 
 /// A path as exact bytes, carried as a base64 string.
