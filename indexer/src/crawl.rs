@@ -14,6 +14,7 @@ use ignore::{WalkBuilder, WalkState};
 
 use crate::config::{DEFAULT_EXCLUDES, IGNORE_FILE_NAME, IndexConfig, SYNC_COOKIE_PREFIX};
 use crate::error::{Error, Result};
+use crate::fileio::{OpenError, RootSet};
 
 /// One thing the walk found.
 #[derive(Debug)]
@@ -95,6 +96,7 @@ fn error_path(err: &ignore::Error) -> Option<PathBuf> {
 pub fn walk(
     root: &Path,
     start: &Path,
+    roots: &RootSet,
     config: &IndexConfig,
     pruned: &[PathBuf],
     threads: usize,
@@ -132,22 +134,25 @@ pub fn walk(
                     if ft.is_dir() {
                         return WalkState::Continue;
                     }
-                    if !ft.is_file() {
-                        WalkItem::Special {
-                            path: entry.into_path(),
-                            kind: crate::fileio::file_kind(&ft),
+                    // `ignore` lists directories by path, and a directory may have been swapped for a
+                    // symlink since: look at every entry again from its root without following any
+                    // symlink, so nothing behind one is reported under this path.
+                    let path = entry.into_path();
+                    match roots.lstat(&path) {
+                        Ok(meta) if meta.is_file() => WalkItem::File { path, meta },
+                        Ok(meta) if meta.is_dir() => return WalkState::Continue,
+                        Ok(meta) => WalkItem::Special {
+                            path,
+                            kind: crate::fileio::file_kind(&meta.file_type()),
+                        },
+                        Err(OpenError::Changed | OpenError::Outside) => {
+                            tracing::debug!(path = %path.display(), "changed during the walk: skipped");
+                            return WalkState::Continue;
                         }
-                    } else {
-                        match entry.metadata() {
-                            Ok(meta) => WalkItem::File {
-                                path: entry.into_path(),
-                                meta,
-                            },
-                            Err(err) => WalkItem::Error {
-                                path: Some(entry.into_path()),
-                                message: err.to_string(),
-                            },
-                        }
+                        Err(err) => WalkItem::Error {
+                            path: Some(path),
+                            message: err.to_string(),
+                        },
                     }
                 }
             };
@@ -178,7 +183,16 @@ mod tests {
 
     fn collect(root: &Path, config: &IndexConfig, pruned: &[PathBuf]) -> BTreeSet<String> {
         let (tx, rx) = crossbeam_channel::unbounded();
-        walk(root, root, config, pruned, 2, &tx).unwrap();
+        walk(
+            root,
+            root,
+            &RootSet::open(&[root.to_owned()]),
+            config,
+            pruned,
+            2,
+            &tx,
+        )
+        .unwrap();
         drop(tx);
         rx.iter()
             .filter_map(|item| match item {
@@ -270,7 +284,16 @@ mod tests {
         .unwrap();
         std::os::unix::fs::symlink("/etc/passwd", t.path().join("link")).unwrap();
         let (tx, rx) = crossbeam_channel::unbounded();
-        walk(t.path(), t.path(), &IndexConfig::default(), &[], 2, &tx).unwrap();
+        walk(
+            t.path(),
+            t.path(),
+            &RootSet::open(&[t.path().to_owned()]),
+            &IndexConfig::default(),
+            &[],
+            2,
+            &tx,
+        )
+        .unwrap();
         drop(tx);
         let mut specials: Vec<&str> = rx
             .iter()
@@ -288,7 +311,16 @@ mod tests {
         let t = tree(&["d/f.txt", "g.txt"]);
         let (tx, rx) = crossbeam_channel::unbounded();
         let start = t.path().join("d/f.txt");
-        walk(t.path(), &start, &IndexConfig::default(), &[], 1, &tx).unwrap();
+        walk(
+            t.path(),
+            &start,
+            &RootSet::open(&[t.path().to_owned()]),
+            &IndexConfig::default(),
+            &[],
+            1,
+            &tx,
+        )
+        .unwrap();
         drop(tx);
         let files: Vec<PathBuf> = rx
             .iter()
@@ -308,9 +340,40 @@ mod tests {
             ..IndexConfig::default()
         };
         let (tx, _rx) = crossbeam_channel::unbounded();
-        let err = walk(t.path(), t.path(), &config, &[], 1, &tx)
+        let roots = RootSet::open(&[t.path().to_owned()]);
+        let err = walk(t.path(), t.path(), &roots, &config, &[], 1, &tx)
             .unwrap_err()
             .to_string();
         assert!(err.contains("a["), "{err}");
+    }
+
+    /// `ignore` lists a directory by path, following a symlink that replaced one of its directories:
+    /// nothing found behind it may be reported under the walked path.
+    #[test]
+    fn nothing_behind_a_symlinked_directory_is_reported() {
+        let t = tree(&["real/mine.txt"]);
+        let victim = tree(&["sub/secret.txt", "other.txt"]);
+        std::os::unix::fs::symlink(victim.path(), t.path().join("link")).unwrap();
+        for start in [t.path().join("link/sub"), t.path().join("link/other.txt")] {
+            let (tx, rx) = crossbeam_channel::unbounded();
+            let roots = RootSet::open(&[t.path().to_owned()]);
+            walk(
+                t.path(),
+                &start,
+                &roots,
+                &IndexConfig::default(),
+                &[],
+                1,
+                &tx,
+            )
+            .unwrap();
+            drop(tx);
+            let items: Vec<WalkItem> = rx.iter().collect();
+            assert!(items.is_empty(), "{start:?}: {items:?}");
+        }
+        assert_eq!(
+            collect(t.path(), &IndexConfig::default(), &[]),
+            set(&["real/mine.txt"])
+        );
     }
 }

@@ -291,3 +291,44 @@ fn a_write_through_one_hard_link_updates_every_name() {
     l.apply();
     assert_eq!(l.docs(), pairs(&[("a", "new words"), ("b", "new words")]));
 }
+
+/// Issue 10 item 1: a directory of the path swapped for a symlink to another user's directory. Neither a
+/// content event, nor a rescan, nor a full walk may read the file behind the symlink or record a name
+/// from it under the path.
+#[test]
+fn nothing_is_read_or_recorded_through_a_directory_swapped_for_a_symlink() {
+    let mut l = Live::new(&[("d/secret.txt", "mine"), ("keep.txt", "kept")]);
+    let victim = l._tmp.path().join("victim");
+    fs::create_dir_all(victim.join("sub")).unwrap();
+    fs::write(victim.join("secret.txt"), "victim text").unwrap();
+    fs::write(victim.join("victim-only.txt"), "victim name").unwrap();
+    fs::write(victim.join("sub/deep.txt"), "victim deep").unwrap();
+    fs::rename(l.p("d"), l.p("d_real")).unwrap();
+    std::os::unix::fs::symlink(&victim, l.p("d")).unwrap();
+    // Events naming paths through the symlink (as an inotify watch placed through it would give).
+    for rel in ["d/secret.txt", "d/victim-only.txt", "d/sub/deep.txt"] {
+        l.push(modified(l.p(rel)));
+    }
+    l.push(Change::Rescan {
+        scope: l.p("d/sub"),
+        reason: fandex_watcher::RescanReason::QueueOverflow,
+    });
+    l.apply();
+    let texts: Vec<String> = l.docs().into_iter().map(|(_, t)| t).collect();
+    assert!(!texts.iter().any(|t| t.contains("victim")), "{texts:?}");
+    assert!(
+        !l.docs().iter().any(|(p, _)| p.starts_with("d/")),
+        "{:?}",
+        l.docs()
+    );
+    // A walk of the root sees the symlink itself and nothing behind it.
+    l.push(Change::Rescan {
+        scope: l.root.clone(),
+        reason: fandex_watcher::RescanReason::QueueOverflow,
+    });
+    l.apply();
+    assert_eq!(
+        l.docs(),
+        pairs(&[("d_real/secret.txt", "mine"), ("keep.txt", "kept")])
+    );
+}

@@ -116,18 +116,12 @@ impl Stats {
     }
 }
 
-/// Opens a file for the indexer to read, like fanotify's event descriptors.
-fn open_content(path: &Path) -> Option<OwnedFd> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let f = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOATIME | libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(path)
-        .ok()?;
-    if !f.metadata().ok()?.is_file() {
-        return None;
-    }
-    Some(OwnedFd::from(f))
+/// Opens a file for the indexer to read, like fanotify's event descriptors: from its root's descriptor,
+/// following no symlink (see [`crate::beneath`]).
+fn open_content(roots: &[PathBuf], path: &Path) -> Option<OwnedFd> {
+    let root = crate::beneath::RootDir::open_root_of(roots, path).ok()?;
+    let (file, _) = root.open_regular(path).ok()?;
+    Some(OwnedFd::from(file))
 }
 
 /// The engine was asked to stop (or the sink is gone) while delivering.
@@ -373,7 +367,7 @@ impl Engine {
             return Ok(());
         }
         // An unlink drops the link count (ATTRIB) just before the name goes: nothing to report then.
-        if std::fs::symlink_metadata(&path).is_err() {
+        if self.filter.lstat(&path).is_err() {
             return Ok(());
         }
         self.emit(Change::Attrib { path })
@@ -462,7 +456,7 @@ impl Engine {
 
     fn own_write(&self, path: &Path, since: Instant) -> bool {
         use std::os::unix::fs::MetadataExt;
-        match std::fs::symlink_metadata(path) {
+        match self.filter.lstat(path) {
             Ok(m) => self.store.own_write_since(m.dev(), m.ino(), since),
             Err(_) => false,
         }
@@ -487,7 +481,10 @@ impl Engine {
                 let fd = match p.fd {
                     Some(fd) => Some(fd),
                     // inotify has no descriptor: open the file ourselves (our reads are not reported).
-                    None if p.check_own => self.store.fds().open_within(|| open_content(&path)),
+                    None if p.check_own => {
+                        let roots = self.filter.roots();
+                        self.store.fds().open_within(|| open_content(roots, &path))
+                    }
                     None => self.content_fd(p.handle.as_ref(), false),
                 };
                 self.emit(Change::Modified { path, content: fd })?;
@@ -500,7 +497,7 @@ impl Engine {
         for ev in events {
             match ev {
                 NsEvent::Created { path, is_dir } => self.on_created(path, is_dir, false)?,
-                NsEvent::CreatedMaybe { path, is_dir } => match std::fs::symlink_metadata(&path) {
+                NsEvent::CreatedMaybe { path, is_dir } => match self.filter.lstat(&path) {
                     Ok(m) => self.on_created(path, m.is_dir(), false)?,
                     Err(_) => self.on_removed(path, is_dir)?,
                 },

@@ -25,6 +25,16 @@ impl Filter {
         }
     }
 
+    /// The roots.
+    pub(crate) fn roots(&self) -> &[PathBuf] {
+        &self.roots
+    }
+
+    /// `lstat` of `p` without following a symlink anywhere below its root (see [`crate::beneath`]).
+    pub(crate) fn lstat(&self, p: &Path) -> Result<std::fs::Metadata, crate::beneath::OpenError> {
+        crate::beneath::RootDir::open_root_of(&self.roots, p)?.lstat(p)
+    }
+
     /// Whether `p` names a barrier (a sync marker: see [`crate::WatchConfig::barrier_prefix`]).
     pub(crate) fn is_barrier(&self, p: &Path) -> bool {
         match (&self.barrier_prefix, p.file_name()) {

@@ -79,10 +79,9 @@ impl InotifyState {
     }
 }
 
-fn is_dir_now(p: &Path) -> bool {
-    std::fs::symlink_metadata(p)
-        .map(|m| m.is_dir())
-        .unwrap_or(false)
+/// Whether `p` is a directory now, seen from its root without following any symlink.
+fn is_dir_now(filter: &crate::filter::Filter, p: &Path) -> bool {
+    filter.lstat(p).is_ok_and(|m| m.is_dir())
 }
 
 impl Engine {
@@ -303,7 +302,7 @@ impl Engine {
                 let is_dir = match kind {
                     CreateKind::Folder => true,
                     CreateKind::File => false,
-                    _ => is_dir_now(&path),
+                    _ => is_dir_now(&self.filter, &path),
                 };
                 if let Some(ino) = self.inotify.as_mut() {
                     ino.gone.remove(&path);
@@ -376,7 +375,7 @@ impl Engine {
                         }
                     }
                     None => {
-                        let is_dir = is_dir_now(&path);
+                        let is_dir = is_dir_now(&self.filter, &path);
                         self.on_created(path.clone(), is_dir, false)?;
                         if is_dir {
                             self.watch_tree(&path, true)?;

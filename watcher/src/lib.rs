@@ -16,6 +16,7 @@
 //! Paths are bytes: a [`PathBuf`] on Unix holds any byte string, including invalid UTF-8 and newlines, and
 //! every event carries the exact bytes the kernel reported.
 
+pub mod beneath;
 mod change;
 mod config;
 mod display;

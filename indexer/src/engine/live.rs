@@ -22,6 +22,7 @@ use crate::catalog::{CatalogBatch, FileRecord};
 use crate::coalesce::{Work, rebase};
 use crate::error::Result;
 use crate::exclude::Exclusions;
+use crate::fileio::{OpenError, RootSet};
 
 /// Files extracted at once within a batch (bounds the texts held in memory).
 const EXTRACT_CHUNK: usize = 64;
@@ -56,6 +57,8 @@ impl Engine {
             scans: Vec::new(),
         };
         let mut refreshes = Vec::new();
+        // The roots are open for this batch only (never pinned for the daemon's lifetime).
+        let roots = RootSet::open(&self.roots);
         for item in work {
             tracing::trace!(?item, "work");
             match item {
@@ -67,15 +70,30 @@ impl Engine {
                 barrier => {
                     if !refreshes.is_empty() {
                         let group = std::mem::take(&mut refreshes);
-                        self.refresh(group, exclusions, &mut pending, &mut summary, progress)?;
+                        self.refresh(
+                            group,
+                            &roots,
+                            exclusions,
+                            &mut pending,
+                            &mut summary,
+                            progress,
+                        )?;
                     }
-                    self.barrier(barrier, exclusions, &mut pending, &mut summary)?;
+                    self.barrier(barrier, &roots, exclusions, &mut pending, &mut summary)?;
                 }
             }
         }
         if !refreshes.is_empty() {
-            self.refresh(refreshes, exclusions, &mut pending, &mut summary, progress)?;
+            self.refresh(
+                refreshes,
+                &roots,
+                exclusions,
+                &mut pending,
+                &mut summary,
+                progress,
+            )?;
         }
+        drop(roots);
         let scans = std::mem::take(&mut pending.scans);
         self.commit(pending.batch)?;
         if !scans.is_empty() {
@@ -116,6 +134,7 @@ impl Engine {
     fn barrier(
         &mut self,
         work: Work,
+        roots: &RootSet,
         exclusions: &Exclusions,
         pending: &mut Pending,
         summary: &mut Summary,
@@ -128,7 +147,7 @@ impl Engine {
             }
             Work::Move { from, to } => {
                 self.settle(pending, &[&from, &to])?;
-                self.move_records(&from, &to, exclusions, pending, summary)
+                self.move_records(&from, &to, roots, exclusions, pending, summary)
             }
             Work::Rescan { scope, reason } => {
                 debug!(scope = %scope.display(), %reason, "rescan");
@@ -144,6 +163,7 @@ impl Engine {
         &mut self,
         from: &Path,
         to: &Path,
+        roots: &RootSet,
         exclusions: &Exclusions,
         pending: &mut Pending,
         summary: &mut Summary,
@@ -167,7 +187,7 @@ impl Engine {
                 summary.removed += 1;
             }
         }
-        let is_dir = std::fs::symlink_metadata(to).is_ok_and(|m| m.is_dir());
+        let is_dir = roots.lstat(to).is_ok_and(|m| m.is_dir());
         if exclusions.is_excluded(to, is_dir) {
             // Moved out of sight (into an excluded name or outside the roots): it leaves the index.
             for (id, rec) in moving {
@@ -184,7 +204,7 @@ impl Engine {
             };
             let mut record = rec.clone();
             record.path = new_path.as_os_str().as_bytes().to_vec();
-            if let Ok(meta) = std::fs::symlink_metadata(&new_path) {
+            if let Ok(meta) = roots.lstat(&new_path) {
                 record.ctime_ns = ctime_ns(&meta);
                 set_owner_uid(&mut record, &meta);
             }
@@ -220,18 +240,28 @@ impl Engine {
             scans: Vec::new(),
         };
         let mut walk = Vec::new();
+        let roots = RootSet::open(&self.roots);
         for scope in minimal {
             let Some(root) = exclusions.root_of(&scope).map(Path::to_owned) else {
                 continue;
             };
-            let meta = std::fs::symlink_metadata(&scope);
+            // A scope reached through a symlink (a directory swapped for one) is gone, like a missing one:
+            // never walked, so nothing behind the symlink is listed under this scope's name.
+            let meta = roots.lstat(&scope);
             let is_dir = meta.as_ref().is_ok_and(|m| m.is_dir());
-            if meta.is_err() || exclusions.is_excluded(&scope, is_dir) {
+            let vanished = match &meta {
+                Ok(_) => false,
+                // Descriptors or memory short: walk it anyway, the walk reports what it cannot read.
+                Err(OpenError::Transient(_)) => false,
+                Err(_) => true,
+            };
+            if vanished || exclusions.is_excluded(&scope, is_dir) {
                 self.remove_under(&scope, &mut gone, summary)?;
             } else {
                 walk.push((root, scope));
             }
         }
+        drop(roots);
         if !gone.batch.is_empty() {
             self.commit(gone.batch)?;
         }
@@ -250,6 +280,7 @@ impl Engine {
     fn refresh(
         &mut self,
         group: Vec<(PathBuf, Option<fandex_watcher::ContentFd>, bool)>,
+        roots: &RootSet,
         exclusions: &Exclusions,
         pending: &mut Pending,
         summary: &mut Summary,
@@ -262,10 +293,18 @@ impl Engine {
         let mut outcomes = Vec::new();
         for (path, content, metadata_only) in group {
             summary.seen += 1;
-            let meta = match std::fs::symlink_metadata(&path) {
+            let meta = match roots.lstat(&path) {
                 Ok(meta) => meta,
+                Err(OpenError::Transient(err)) => {
+                    // Descriptors or memory short: look again later, keep what is recorded.
+                    debug!(path = %path.display(), %err, "deferred");
+                    summary.deferred += 1;
+                    summary.note_retry(path);
+                    continue;
+                }
                 Err(_) => {
-                    // Gone again before we looked: whatever the catalog had there goes.
+                    // Gone again before we looked, or reached only through a symlink now (a directory
+                    // swapped for one): whatever the catalog had there goes.
                     if let Some((id, rec)) =
                         self.catalog.get_by_path(path.as_os_str().as_bytes())?
                     {
@@ -309,6 +348,7 @@ impl Engine {
             let owner_budget = self.config.index.max_text_bytes_per_owner;
             match classify(
                 &self.catalog,
+                roots,
                 &mut claimed,
                 path,
                 &meta,
@@ -332,7 +372,7 @@ impl Engine {
             if let Outcome::Move(job) = &outcome {
                 pending.dirty.push(job.path.clone());
             }
-            applier.apply(outcome, &mut pending.batch, summary, progress)
+            applier.apply(outcome, roots, &mut pending.batch, summary, progress)
         };
         for outcome in outcomes {
             apply(outcome, pending)?;
@@ -343,7 +383,7 @@ impl Engine {
             let chunk: Vec<ExtractJob> = jobs.drain(..jobs.len().min(EXTRACT_CHUNK)).collect();
             let extracted: Vec<Outcome> = chunk
                 .into_par_iter()
-                .map(|job| run_extract(job, &limits, progress))
+                .map(|job| run_extract(job, roots, &limits, progress))
                 .collect();
             for outcome in extracted {
                 apply(outcome, pending)?;

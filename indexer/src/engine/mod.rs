@@ -30,7 +30,7 @@ use crate::config::Config;
 use crate::crawl::{self, WalkItem};
 use crate::error::{Error, Result};
 use crate::extract::{self, Format, Limits};
-use crate::fileio::{self, OpenError};
+use crate::fileio::{FileId, OpenError, RootSet};
 use crate::layout::{IndexDir, WriterLock};
 use crate::schema::FileDoc;
 use crate::text_index::TextIndex;
@@ -178,6 +178,8 @@ struct MoveJob {
 struct ExtractJob {
     id: u64,
     path: PathBuf,
+    /// The file the walk or the event's `lstat` saw at `path`: only that file is read as its content.
+    expected: FileId,
     /// The descriptor a fanotify event carried: content is read through it when it is still this path's
     /// file.
     content: Option<fandex_watcher::ContentFd>,
@@ -307,29 +309,43 @@ fn now_ns() -> i64 {
         .unwrap_or(0)
 }
 
-fn run_extract(mut job: ExtractJob, limits: &Limits, progress: &Progress) -> Outcome {
+/// Reads and extracts one file: through the event's descriptor when it is still the file at the path,
+/// otherwise opened from its root without following any symlink. A path that changed since the walk or
+/// event looked at it (a directory swapped for a symlink, another file) is deferred and looked at again,
+/// never read as this path's content.
+fn run_extract(
+    mut job: ExtractJob,
+    roots: &RootSet,
+    limits: &Limits,
+    progress: &Progress,
+) -> Outcome {
     let read_started = now_ns();
     let _span = tracing::debug_span!("file", path = %job.path.display()).entered();
     let through_fd = job.content.take().and_then(|fd| {
         let file = std::fs::File::from(fd.into_owned_fd());
         let meta = file.metadata().ok()?;
-        let current = std::fs::symlink_metadata(&job.path).ok()?;
-        ((meta.dev(), meta.ino()) == (current.dev(), current.ino()) && meta.is_file())
-            .then_some((file, meta))
+        let current = roots.lstat(&job.path).ok()?;
+        (FileId::of(&meta) == FileId::of(&current) && meta.is_file()).then_some((file, meta))
     });
     let opened = match through_fd {
         Some(opened) => Ok(opened),
-        None => fileio::open_regular(&job.path),
+        None => roots.open_identified(&job.path, job.expected),
     };
     let (mut file, meta) = match opened {
         Ok(opened) => opened,
-        Err(OpenError::NotFound | OpenError::NotRegular { .. }) => return Outcome::Vanished(job),
+        Err(OpenError::NotFound | OpenError::NotRegular { .. } | OpenError::Outside) => {
+            return Outcome::Vanished(job);
+        }
         Err(OpenError::Transient(err)) => return Outcome::Deferred(job, err.to_string()),
+        Err(OpenError::Changed) => {
+            debug!("changed during the walk: looked at again, not read");
+            return Outcome::Deferred(job, OpenError::Changed.to_string());
+        }
         Err(err) => {
             // Unreadable: record the error; the file is still found by name. We have no fstat, so take
-            // lstat for the identity (the walk saw a regular file here).
-            return match std::fs::symlink_metadata(&job.path) {
-                Ok(meta) if meta.is_file() => {
+            // the no-symlink lstat for the identity; it must be the file the walk saw.
+            return match roots.lstat(&job.path) {
+                Ok(meta) if meta.is_file() && FileId::of(&meta) == job.expected => {
                     let mut record = record_from(&job.path, &meta);
                     record.error = Some(err.to_string());
                     debug!(error = %err, "unreadable");
@@ -421,11 +437,12 @@ impl Engine {
             }
         }
         let mut batch = CatalogBatch::default();
+        let roots = RootSet::open(&self.roots);
         for &id in &uncounted {
             let Some(rec) = self.catalog.get(id)? else {
                 continue;
             };
-            let Ok(meta) = std::fs::symlink_metadata(rec.path()) else {
+            let Ok(meta) = roots.lstat(rec.path()) else {
                 continue;
             };
             if (meta.dev(), meta.ino()) != (rec.dev, rec.ino) {
@@ -691,11 +708,16 @@ impl Engine {
         let catalog = applier.catalog;
         let limits = applier.limits.clone();
         let mut last_commit = Instant::now();
+        // The roots are open for this walk only (never pinned for the daemon's lifetime).
+        let root_paths: Vec<PathBuf> =
+            minimal_roots(scopes.iter().map(|(r, _)| r.clone()).collect());
+        let roots = RootSet::open(&root_paths);
+        let roots = &roots;
         let result = std::thread::scope(|s| -> Result<(HashSet<u64>, Vec<PathBuf>)> {
             let walker = s.spawn(move || -> Result<()> {
                 for (root, start) in scopes {
                     let _span = info_span!("walk", start = %start.display()).entered();
-                    crawl::walk(root, start, &index_config, &pruned, 2, &walk_tx)?;
+                    crawl::walk(root, start, roots, &index_config, &pruned, 2, &walk_tx)?;
                 }
                 Ok(())
             });
@@ -704,6 +726,7 @@ impl Engine {
             let classifier = s.spawn(move || {
                 classify_all(
                     catalog,
+                    roots,
                     walk_rx,
                     job_tx,
                     classify_out,
@@ -718,7 +741,7 @@ impl Engine {
                     .into_iter()
                     .par_bridge()
                     .for_each_with(extract_out, |tx, job| {
-                        let _ = tx.send(run_extract(job, limits_ref, progress));
+                        let _ = tx.send(run_extract(job, roots, limits_ref, progress));
                     });
             });
             let mut apply_error = None;
@@ -726,7 +749,7 @@ impl Engine {
                 if apply_error.is_some() {
                     continue; // drain so the producers can finish
                 }
-                if let Err(err) = applier.apply(outcome, batch, summary, progress) {
+                if let Err(err) = applier.apply(outcome, roots, batch, summary, progress) {
                     apply_error = Some(err);
                     continue;
                 }
@@ -798,6 +821,7 @@ impl Applier<'_> {
     fn apply(
         &mut self,
         outcome: Outcome,
+        roots: &RootSet,
         batch: &mut CatalogBatch,
         summary: &mut Summary,
         progress: &Progress,
@@ -856,7 +880,7 @@ impl Applier<'_> {
                 if self.charge_owner(job.id, job.old.as_ref(), &mut record, &mut text, batch)? {
                     summary.over_budget += 1;
                 }
-                self.update_hard_links(job.id, &record, &text, batch, summary)?;
+                self.update_hard_links(job.id, &record, &text, roots, batch, summary)?;
                 self.index.upsert(&FileDoc {
                     file_id: job.id,
                     path: job.path,
@@ -890,12 +914,13 @@ impl Applier<'_> {
                         let job = ExtractJob {
                             id,
                             path,
+                            expected: FileId::of(&meta),
                             content: None,
                             old: Some(old),
                             displaced: None,
                         };
-                        let outcome = run_extract(job, &self.limits, progress);
-                        return self.apply(outcome, batch, summary, progress);
+                        let outcome = run_extract(job, roots, &self.limits, progress);
+                        return self.apply(outcome, roots, batch, summary, progress);
                     }
                 }
             }
@@ -910,6 +935,7 @@ impl Applier<'_> {
         id: u64,
         record: &FileRecord,
         text: &str,
+        roots: &RootSet,
         batch: &mut CatalogBatch,
         summary: &mut Summary,
     ) -> Result<()> {
@@ -920,7 +946,8 @@ impl Applier<'_> {
             let Some(old) = self.catalog.get(other)? else {
                 continue;
             };
-            let same_inode = std::fs::symlink_metadata(old.path())
+            let same_inode = roots
+                .lstat(old.path())
                 .is_ok_and(|m| (m.dev(), m.ino()) == (record.dev, record.ino));
             if old.path == record.path || !same_inode {
                 continue;
@@ -997,6 +1024,7 @@ impl Applier<'_> {
 /// id is used twice in one update.
 fn classify_all(
     catalog: &Catalog,
+    roots: &RootSet,
     walk_rx: Receiver<WalkItem>,
     job_tx: Sender<ExtractJob>,
     out_tx: Sender<Outcome>,
@@ -1020,7 +1048,15 @@ fn classify_all(
             }
             WalkItem::File { path, meta } => {
                 progress.seen.fetch_add(1, Ordering::Relaxed);
-                match classify(catalog, &mut claimed, path, &meta, false, owner_budget)? {
+                match classify(
+                    catalog,
+                    roots,
+                    &mut claimed,
+                    path,
+                    &meta,
+                    false,
+                    owner_budget,
+                )? {
                     Plan::Unchanged => out_tx.send(Outcome::Unchanged).is_ok(),
                     Plan::Extract(job) => job_tx.send(job).is_ok(),
                     Plan::Move(job) => out_tx.send(Outcome::Move(job)).is_ok(),
@@ -1042,6 +1078,7 @@ fn classify_all(
 /// (as of the last commit).
 fn classify(
     catalog: &Catalog,
+    roots: &RootSet,
     claimed: &mut HashSet<u64>,
     path: PathBuf,
     meta: &std::fs::Metadata,
@@ -1068,6 +1105,7 @@ fn classify(
             return Ok(Plan::Extract(ExtractJob {
                 id,
                 path,
+                expected: FileId::of(meta),
                 content: None,
                 old: Some(rec),
                 displaced: None,
@@ -1085,7 +1123,8 @@ fn classify(
         let Some(rec) = catalog.get(id)? else {
             continue;
         };
-        let still_there = std::fs::symlink_metadata(rec.path())
+        let still_there = roots
+            .lstat(rec.path())
             .map(|m| (m.dev(), m.ino()) == (dev, ino))
             .unwrap_or(false);
         if still_there {
@@ -1109,6 +1148,7 @@ fn classify(
         return Ok(Plan::Extract(ExtractJob {
             id,
             path,
+            expected: FileId::of(meta),
             content: None,
             old: Some(rec),
             displaced,
@@ -1119,6 +1159,7 @@ fn classify(
     Ok(Plan::Extract(ExtractJob {
         id,
         path,
+        expected: FileId::of(meta),
         content: None,
         old: None,
         displaced,
