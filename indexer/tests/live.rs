@@ -332,3 +332,31 @@ fn nothing_is_read_or_recorded_through_a_directory_swapped_for_a_symlink() {
         pairs(&[("d_real/secret.txt", "mine"), ("keep.txt", "kept")])
     );
 }
+
+/// Issue 10 item 1, the lost files: a directory renamed while its walk ran leaves the catalog knowing
+/// only part of it, and the rename event names only the directory. The destination must be walked so
+/// the index converges to every file there.
+#[test]
+fn a_directory_move_converges_when_the_catalog_knew_only_part_of_it() {
+    let mut l = Live::new(&[("d/f0", "zero"), ("d/f1", "one")]);
+    // Files the racing walk found gone (recorded nothing for), with no event of their own.
+    fs::write(l.p("d/f2"), "two").unwrap();
+    fs::write(l.p("d/f3"), "three").unwrap();
+    fs::rename(l.p("d"), l.p("e")).unwrap();
+    l.push(Change::Renamed {
+        from: l.p("d"),
+        to: l.p("e"),
+        is_dir: true,
+    });
+    let s = l.apply();
+    assert_eq!((s.moved, s.indexed), (2, 2), "{s:?}");
+    assert_eq!(
+        l.docs(),
+        pairs(&[
+            ("e/f0", "zero"),
+            ("e/f1", "one"),
+            ("e/f2", "two"),
+            ("e/f3", "three")
+        ])
+    );
+}

@@ -220,6 +220,13 @@ impl Engine {
         }
         // Records without a document (an interrupted earlier commit): read those files after all.
         pending.scans.extend(missing_docs);
+        if is_dir {
+            // The catalog may know only part of a moved directory: a walk or refreshes of it that ran
+            // while it was renamed found some files gone from the old name (and recorded nothing for
+            // them), and no later event names them. Walk the destination so it converges to what is
+            // there; files moved above are found unchanged and not read.
+            pending.scans.push(to.to_owned());
+        }
         Ok(())
     }
 
