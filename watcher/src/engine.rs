@@ -294,6 +294,10 @@ impl Engine {
     pub(crate) fn scan_created(&mut self, dir: &Path) -> Result<(), Stopped> {
         let mut stack = vec![dir.to_path_buf()];
         while let Some(d) = stack.pop() {
+            // Not through a symlink swapped in for a directory (the indexer checks each name again).
+            if !self.filter.lstat(&d).is_ok_and(|m| m.is_dir()) {
+                continue;
+            }
             let Ok(rd) = std::fs::read_dir(&d) else {
                 continue;
             };

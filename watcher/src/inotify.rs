@@ -103,7 +103,8 @@ impl Engine {
     fn watch_tree(&mut self, dir: &Path, emit_created: bool) -> Result<(), Stopped> {
         let mut stack = vec![dir.to_path_buf()];
         while let Some(d) = stack.pop() {
-            if self.filter.is_excluded(&d) {
+            // A directory reached only through a symlink (one swapped in) is neither watched nor listed.
+            if self.filter.is_excluded(&d) || !is_dir_now(&self.filter, &d) {
                 continue;
             }
             let Some(ino) = self.inotify.as_mut() else {
