@@ -212,11 +212,11 @@ fn next_batch(inner: &Inner, limiter: &mut RescanLimiter, idle_after: Option<Dur
 }
 
 /// Schedules another read of files the engine could not open for want of a system resource (descriptors,
-/// memory). They go through the rescan limiter like any rescan, so a lasting shortage backs off.
+/// memory) or whose path changed while it was read (see `fandex_watcher::beneath`). They go through the rescan limiter like any rescan, so a lasting shortage backs off.
 fn retry_deferred(inner: &Inner, summary: &fandex_indexer::engine::Summary) {
     warn!(
         files = summary.deferred,
-        "files could not be opened for want of system resources; retrying them"
+        "files could not be opened (a system resource short, or the path changed during the walk); retrying them"
     );
     let scopes = if summary.retry_list_truncated() {
         lock(&inner.shared).roots.clone()

@@ -73,8 +73,9 @@ pub struct Summary {
     pub skipped: u64,
     /// Files or directories that could not be read or extracted (recorded, not retried until changed).
     pub failed: u64,
-    /// Files that could not be opened for want of a system resource (descriptors, memory): left as they
-    /// were, to be read again (the daemon retries them; `fandex index` on its next run).
+    /// Files that could not be opened for want of a system resource (descriptors, memory), or whose path
+    /// changed while they were read (a directory swapped for a symlink, another file): left as they were,
+    /// to be looked at again (the daemon retries them; `fandex index` on its next run).
     pub deferred: u64,
     /// The paths of up to [`RETRY_LIST_MAX`] deferred files, for the daemon to retry.
     #[serde(skip)]
