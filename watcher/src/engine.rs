@@ -16,6 +16,7 @@ use crate::fanotify::sys::{self, Handle};
 use crate::fanotify::{ContentStore, EVENT_FD_FLAGS};
 use crate::filter::Filter;
 use crate::inotify::InotifyState;
+use crate::mounts::MountRef;
 
 /// How long a modification without close-write waits for one (to report a write once, not twice).
 pub(crate) const MODIFY_DELAY: Duration = Duration::from_millis(100);
@@ -145,7 +146,7 @@ pub(crate) struct Engine {
     pub(crate) stats: Arc<Stats>,
     pending: HashMap<PathBuf, Pending>,
     store: Arc<ContentStore>,
-    mounts: HashMap<[i32; 2], Arc<OwnedFd>>,
+    mounts: HashMap<[i32; 2], Arc<MountRef>>,
     /// Whether the FID log's content events carry descriptors (an fd group exists).
     content_fds: bool,
     /// Roots whose namespace comes from the FID group.
@@ -166,7 +167,7 @@ impl Engine {
         stop_rx: Receiver<()>,
         stats: Arc<Stats>,
         store: Arc<ContentStore>,
-        mounts: HashMap<[i32; 2], Arc<OwnedFd>>,
+        mounts: HashMap<[i32; 2], Arc<MountRef>>,
         content_fds: bool,
         fid_roots: Vec<PathBuf>,
     ) -> Self {
@@ -449,8 +450,10 @@ impl Engine {
         }
         let mount = self.mounts.get(&handle.fsid)?;
         self.store.fds().open_within(|| {
-            let fd =
-                sys::open_by_handle(mount.as_fd(), handle, EVENT_FD_FLAGS as libc::c_int).ok()?;
+            // Opened for this lookup only: a mount fd kept open would pin the root's mount.
+            let mount_fd = mount.open().ok()??;
+            let fd = sys::open_by_handle(mount_fd.as_fd(), handle, EVENT_FD_FLAGS as libc::c_int)
+                .ok()?;
             match sys::fd_stat(fd.as_fd()) {
                 Ok((_, _, nlink, false)) if nlink > 0 => Some(fd),
                 _ => None,

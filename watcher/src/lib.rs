@@ -24,6 +24,7 @@ mod engine;
 mod fanotify;
 mod filter;
 mod inotify;
+mod mounts;
 mod select;
 
 use std::os::fd::{AsFd, OwnedFd};
@@ -38,6 +39,7 @@ pub use config::{
     Backend, Counters, FilesystemStatus, RenameSource, Source, WatchConfig, WatchError, WatchStatus,
 };
 pub use display::escape_path;
+pub use mounts::{FsIdentity, MountTableWatch};
 
 use engine::{Engine, Stats};
 

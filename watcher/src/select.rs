@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use crate::config::{Backend, FilesystemStatus, RenameSource, Source, WatchConfig, WatchError};
 use crate::fanotify::{self, FsInfo, sys};
+use crate::mounts::MountRef;
 
 /// The outcome of selection: groups with their marks in place, and the per-filesystem choices.
 pub(crate) struct Selection {
@@ -132,10 +133,11 @@ pub(crate) fn select(config: &WatchConfig) -> Result<Selection, WatchError> {
             what: format!("statfs {root:?}"),
             source: e,
         })?;
-        let mount_fd = Arc::new(sys::open_path_dir(&root).map_err(|e| WatchError::Io {
-            what: format!("open {root:?}"),
-            source: e,
-        })?);
+        // No descriptor on the root is kept: one is opened per lookup (a held one would pin the mount).
+        let mount = Arc::new(MountRef {
+            fsid,
+            roots: roots.clone(),
+        });
         let mut reasons = Vec::new();
         let namespace = match &fid_group {
             Some(g) => match fanotify::mark_filesystem(g, fanotify::FID_MASK, &root) {
@@ -212,7 +214,7 @@ pub(crate) fn select(config: &WatchConfig) -> Result<Selection, WatchError> {
         out.filesystems.push(FsInfo {
             dev,
             fsid,
-            mount_fd,
+            mount,
             roots,
             fid: namespace == Source::Fanotify,
         });
@@ -222,11 +224,11 @@ pub(crate) fn select(config: &WatchConfig) -> Result<Selection, WatchError> {
     Ok(out)
 }
 
-/// The mount fds by fsid, for resolving handles.
-pub(crate) fn mounts(filesystems: &[FsInfo]) -> HashMap<[i32; 2], Arc<OwnedFd>> {
+/// How to open a mount fd, by fsid, for resolving handles.
+pub(crate) fn mounts(filesystems: &[FsInfo]) -> HashMap<[i32; 2], Arc<MountRef>> {
     let mut m = HashMap::new();
     for f in filesystems {
-        m.entry(f.fsid).or_insert_with(|| f.mount_fd.clone());
+        m.entry(f.fsid).or_insert_with(|| f.mount.clone());
     }
     m
 }

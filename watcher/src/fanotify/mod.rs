@@ -20,6 +20,7 @@ use sys::{Handle, RawEvent};
 use crate::RescanReason;
 use crate::change::{ContentFd, FdBudget};
 use crate::engine::{NsEvent, Raw};
+use crate::mounts::MountRef;
 
 /// Flags of the event descriptors the fd group installs.
 pub(crate) const EVENT_FD_FLAGS: libc::c_uint =
@@ -88,8 +89,8 @@ pub(crate) struct FsInfo {
     pub dev: u64,
     /// `statfs.f_fsid`.
     pub fsid: [i32; 2],
-    /// An `O_PATH` fd on a root of this filesystem, for `open_by_handle_at`.
-    pub mount_fd: Arc<OwnedFd>,
+    /// How to open a mount fd for `open_by_handle_at` (only while resolving: a held one pins the mount).
+    pub mount: Arc<MountRef>,
     /// The roots on it (scopes of a rescan).
     pub roots: Vec<PathBuf>,
     /// Whether the FID group covers its namespace (else inotify does).
@@ -363,7 +364,12 @@ fn handle_content_event(
     // filesystem without file handles (overlayfs without nfs_export) gives the descriptor's own path.
     let path = match sys::handle_of_fd(fd.as_fd(), fs.fsid) {
         Ok(handle) => {
-            match sys::open_by_handle(fs.mount_fd.as_fd(), &handle, libc::O_PATH | libc::O_CLOEXEC)
+            // The filesystem is no longer at a root (unmounted): the event is outside the roots.
+            let Ok(Some(mount_fd)) = fs.mount.open() else {
+                stats.add_dropped_outside(1);
+                return true;
+            };
+            match sys::open_by_handle(mount_fd.as_fd(), &handle, libc::O_PATH | libc::O_CLOEXEC)
                 .and_then(|p| sys::fd_path(p.as_fd()))
             {
                 Ok(p) => p,
@@ -450,9 +456,13 @@ pub(crate) fn translate(p: &Path, inv: &[(PathBuf, PathBuf)]) -> PathBuf {
 
 /// Resolves directory handles to current paths, with a cache invalidated whenever directories move.
 pub(crate) struct Resolver {
-    mounts: HashMap<[i32; 2], Arc<OwnedFd>>,
+    mounts: HashMap<[i32; 2], Arc<MountRef>>,
     cache: HashMap<Handle, PathBuf>,
 }
+
+/// The mount fds opened while resolving one batch (closed with it, so no root stays pinned); `None` for a
+/// filesystem no longer at any of its roots.
+type BatchMounts = HashMap<[i32; 2], std::io::Result<Option<OwnedFd>>>;
 
 /// The outcome of resolving one directory handle now.
 #[derive(Clone)]
@@ -466,23 +476,36 @@ enum Now {
 }
 
 impl Resolver {
-    pub(crate) fn new(mounts: HashMap<[i32; 2], Arc<OwnedFd>>) -> Self {
+    pub(crate) fn new(mounts: HashMap<[i32; 2], Arc<MountRef>>) -> Self {
         Self {
             mounts,
             cache: HashMap::new(),
         }
     }
 
-    fn now(&mut self, h: &Handle, batch: &mut HashMap<Handle, Now>) -> Now {
+    fn now(
+        &mut self,
+        h: &Handle,
+        batch: &mut HashMap<Handle, Now>,
+        batch_mounts: &mut BatchMounts,
+    ) -> Now {
         if let Some(n) = batch.get(h) {
             return n.clone();
         }
         let r = if let Some(p) = self.cache.get(h) {
             Now::Path(p.clone())
         } else {
-            match self.mounts.get(&h.fsid) {
-                None => Now::Failed,
-                Some(m) => {
+            let mount = batch_mounts
+                .entry(h.fsid)
+                .or_insert_with(|| self.mounts.get(&h.fsid).map_or(Ok(None), |m| m.open()));
+            match mount {
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot open a root to resolve a directory handle");
+                    Now::Failed
+                }
+                // Unknown, or unmounted since: nothing of it is under the roots now.
+                Ok(None) => Now::Gone,
+                Ok(Some(m)) => {
                     match sys::open_by_handle(m.as_fd(), h, libc::O_PATH | libc::O_CLOEXEC) {
                         Ok(fd) => match sys::fd_stat(fd.as_fd()) {
                             Ok((_, _, 0, _)) => Now::Gone,
@@ -542,6 +565,7 @@ impl Resolver {
             self.cache.clear();
         }
         let mut batch_now: HashMap<Handle, Now> = HashMap::new();
+        let mut batch_mounts = BatchMounts::new();
         let mut inv: Vec<(PathBuf, PathBuf)> = Vec::new();
         let mut learned: HashMap<Handle, (PathBuf, usize)> = HashMap::new();
         let mut out: Vec<NsEvent> = Vec::with_capacity(events.len());
@@ -559,7 +583,7 @@ impl Resolver {
             if let Some((p, i)) = learned.get(h) {
                 return Dir::At(translate(p, inv.get(*i..).unwrap_or(&[])));
             }
-            match this.now(h, &mut batch_now) {
+            match this.now(h, &mut batch_now, &mut batch_mounts) {
                 Now::Path(p) => Dir::At(translate(&p, inv)),
                 Now::Gone => Dir::Gone,
                 Now::Failed => Dir::Failed,

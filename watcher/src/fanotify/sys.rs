@@ -177,6 +177,53 @@ pub fn fsid_of(path: &Path) -> io::Result<[i32; 2]> {
     Ok(val)
 }
 
+/// The filesystem id (`fstatfs.f_fsid`) of the filesystem holding the open descriptor `fd`.
+pub fn fsid_of_fd(fd: BorrowedFd<'_>) -> io::Result<[i32; 2]> {
+    // SAFETY: an all-zero statfs is a valid value for this plain C struct.
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `fd` is a live descriptor, `st` a valid out-pointer.
+    if unsafe { libc::fstatfs(fd.as_raw_fd(), &mut st) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: as in `fsid_of`: two 32-bit integers, a plain bit copy of an initialized value.
+    let val: [i32; 2] = unsafe { std::mem::transmute::<libc::fsid_t, [i32; 2]>(st.f_fsid) };
+    Ok(val)
+}
+
+/// Waits until `fd` reports an exceptional condition (`POLLPRI`/`POLLERR`: how `/proc/self/mountinfo`
+/// signals a change of the mount table), `stop` becomes readable, or `timeout_ms` passes.
+/// Returns `(changed, stopped)`.
+pub fn poll_priority(
+    fd: BorrowedFd<'_>,
+    stop: BorrowedFd<'_>,
+    timeout_ms: i32,
+) -> io::Result<(bool, bool)> {
+    let mut pfds = [
+        libc::pollfd {
+            fd: fd.as_raw_fd(),
+            events: libc::POLLPRI,
+            revents: 0,
+        },
+        libc::pollfd {
+            fd: stop.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        },
+    ];
+    loop {
+        // SAFETY: `pfds` is a valid array of two pollfd structures.
+        let rc = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, timeout_ms) };
+        if rc >= 0 {
+            let changed = pfds[0].revents & (libc::POLLPRI | libc::POLLERR) != 0;
+            return Ok((changed, pfds[1].revents != 0));
+        }
+        let err = io::Error::last_os_error();
+        if err.raw_os_error() != Some(libc::EINTR) {
+            return Err(err);
+        }
+    }
+}
+
 /// Opens directory `path` read-only, as the mount fd for `open_by_handle_at` (which refuses `O_PATH` fds).
 pub fn open_path_dir(path: &Path) -> io::Result<OwnedFd> {
     let c = cstring(path)?;
