@@ -107,6 +107,26 @@ pub(crate) fn scoring_leaves(expr: &Expr, fields: &Fields) -> Vec<Box<dyn Query>
     leaves
 }
 
+/// `query` without the documents under any of `dirs` (one must-not term per directory on the indexed
+/// ancestor directories, as `path:` uses); scores are unchanged. `query` itself when `dirs` is empty.
+pub(crate) fn without_subtrees(
+    query: Box<dyn Query>,
+    fields: &Fields,
+    dirs: &[std::path::PathBuf],
+) -> Box<dyn Query> {
+    if dirs.is_empty() {
+        return query;
+    }
+    let mut clauses = Vec::with_capacity(dirs.len() + 1);
+    clauses.push((Occur::Must, query));
+    for dir in dirs {
+        let term = Term::from_field_bytes(fields.dirs, dir.as_os_str().as_bytes());
+        let q: Box<dyn Query> = Box::new(TermQuery::new(term, IndexRecordOption::Basic));
+        clauses.push((Occur::MustNot, q));
+    }
+    Box::new(BooleanQuery::new(clauses))
+}
+
 /// Every document, scoring 0.
 fn everything() -> Box<dyn Query> {
     filter(Box::new(AllQuery))

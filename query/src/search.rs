@@ -6,6 +6,7 @@ use std::collections::BinaryHeap;
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
 use fandex_indexer::schema::Fields;
@@ -16,7 +17,7 @@ use tantivy::schema::{Field, OwnedValue};
 use tantivy::{DocAddress, DocId, IndexReader, Score, Searcher, SegmentOrdinal, SegmentReader};
 use tracing::{debug, warn};
 
-use crate::compile::{compile, scoring_leaves};
+use crate::compile::{compile, scoring_leaves, without_subtrees};
 use crate::limits;
 use crate::parse::parse;
 use crate::snippet::SnippetMaker;
@@ -32,6 +33,9 @@ use crate::{Hit, QueryError, SearchRequest, SearchResults, Snippet};
 pub struct QueryEngine {
     reader: IndexReader,
     fields: Fields,
+    /// Directories whose files no search returns or counts (a root whose filesystem is offline), shared
+    /// by every clone of this engine.
+    hidden: Arc<RwLock<Arc<[PathBuf]>>>,
 }
 
 impl std::fmt::Debug for QueryEngine {
@@ -50,7 +54,30 @@ impl QueryEngine {
     ///
     /// The index must already have `schema::register_analyzers` applied.
     pub fn new(reader: tantivy::IndexReader, fields: Fields) -> Self {
-        Self { reader, fields }
+        Self {
+            reader,
+            fields,
+            hidden: Arc::new(RwLock::new(Arc::from(Vec::new()))),
+        }
+    }
+
+    /// Hides every file under the directories `dirs` (absolute, exact bytes) from every later search of
+    /// this engine and its clones: they are neither returned nor counted. Replaces the previous set; an
+    /// empty list hides nothing. The daemon hides the roots whose filesystem is offline this way.
+    pub fn set_hidden_subtrees(&self, dirs: Vec<PathBuf>) {
+        let dirs: Arc<[PathBuf]> = Arc::from(dirs);
+        match self.hidden.write() {
+            Ok(mut hidden) => *hidden = dirs,
+            Err(poisoned) => *poisoned.into_inner() = dirs,
+        }
+    }
+
+    /// The directories currently hidden (see [`Self::set_hidden_subtrees`]).
+    pub fn hidden_subtrees(&self) -> Arc<[PathBuf]> {
+        match self.hidden.read() {
+            Ok(hidden) => hidden.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
     }
 
     /// Number of searchable documents.
@@ -101,6 +128,7 @@ impl QueryEngine {
             .map(|h| h.as_os_str().to_owned())
             .or_else(|| std::env::var_os("HOME"));
         let query = compile(&expr, &self.fields, &request.cwd, home.as_deref())?;
+        let query = without_subtrees(query, &self.fields, &self.hidden_subtrees());
         let searcher = self.reader.searcher();
         let id_field = searcher
             .schema()
