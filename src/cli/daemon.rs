@@ -65,6 +65,18 @@ const EXIT_ABNORMAL: u8 = 4;
 /// Runs `fandex daemon` until SIGTERM or SIGINT, or until its index directory is lost; SIGHUP reloads the
 /// configuration.
 pub fn run(common: &Common, args: &DaemonArgs) -> anyhow::Result<ExitCode> {
+    // Leave the starting directory: a daemon whose working directory is inside a root would keep that
+    // root's filesystem busy (no plain `umount`). Paths given relative to it are made absolute first.
+    let common = &common
+        .absolute()
+        .context("cannot resolve the index or config path")?;
+    let roots = args
+        .roots
+        .iter()
+        .map(std::path::absolute)
+        .collect::<std::io::Result<Vec<_>>>()
+        .context("cannot resolve a root")?;
+    std::env::set_current_dir("/").context("cannot change to /")?;
     let config = common.config()?;
     super::init_logging(config.log_level.as_deref(), "info");
     let mut stop_timeout = Duration::from_millis(config.daemon.stop_timeout_ms);
@@ -75,7 +87,7 @@ pub fn run(common: &Common, args: &DaemonArgs) -> anyhow::Result<ExitCode> {
     let daemon = Daemon::start(DaemonOptions {
         index_dir: dir.clone(),
         config,
-        roots: args.roots.clone(),
+        roots,
         backend: args.backend.map(Into::into),
         rename_source: args.rename_source.map(Into::into),
         listen: true,

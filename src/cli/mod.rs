@@ -92,6 +92,16 @@ impl Common {
         Ok(Client::connect(Path::new(SYSTEM_SOCKET)).ok().flatten())
     }
 
+    /// The same options with every path made absolute (for a process that then leaves its directory).
+    pub fn absolute(&self) -> std::io::Result<Common> {
+        let abs = |p: &Option<PathBuf>| p.as_deref().map(std::path::absolute).transpose();
+        Ok(Common {
+            index_dir: abs(&self.index_dir)?,
+            config: abs(&self.config)?,
+            socket: abs(&self.socket)?,
+        })
+    }
+
     /// The configuration from --config or the default location.
     pub fn config(&self) -> anyhow::Result<Config> {
         Ok(Config::load(self.config.as_deref())?)

@@ -78,6 +78,15 @@ fn print_human(out: &mut impl Write, s: &serde_json::Value) -> std::io::Result<(
     for root in s["roots"].as_array().into_iter().flatten() {
         writeln!(out, "root: {}", text(root))?;
     }
+    for off in s["offline_roots"].as_array().into_iter().flatten() {
+        writeln!(
+            out,
+            "root offline since {}: {} ({}); its files are hidden until it returns",
+            text(&off["since"]),
+            text(&off["root"]),
+            text(&off["reason"])
+        )?;
+    }
     for fs in s["watcher"]["filesystems"].as_array().into_iter().flatten() {
         let mut line = String::from("watching");
         if let Some(dev) = fs["dev"].as_u64() {

@@ -16,6 +16,7 @@
 pub mod access;
 mod cookie;
 mod pipeline;
+pub mod roots;
 mod sdnotify;
 mod server;
 pub mod status;
@@ -36,7 +37,7 @@ use fandex_indexer::exclude::Exclusions;
 use fandex_indexer::layout::IndexGuard;
 use fandex_indexer::{Config, Engine, IndexDir};
 use fandex_query::QueryEngine;
-use fandex_watcher::{Backend, Change, RenameSource, WatchConfig, Watcher};
+use fandex_watcher::{Backend, Change, MountTableWatch, RenameSource, WatchConfig, Watcher};
 use serde::Serialize;
 use tracing::{error, info, warn};
 
@@ -251,6 +252,12 @@ pub(crate) struct Inner {
     pub exclusions: Mutex<Arc<Exclusions>>,
     pub config: Mutex<Config>,
     pub watcher: Mutex<Option<Watcher>>,
+    /// How the watcher was configured (a restart after a root's filesystem changed uses it again).
+    pub watch_config: WatchConfig,
+    /// The watcher's sink, for a restarted watcher; taken at shutdown so the intake ends.
+    pub events_tx: Mutex<Option<crossbeam_channel::Sender<Change>>>,
+    /// Each root's filesystem, and which are offline.
+    pub roots: Mutex<roots::Roots>,
     pub events: Receiver<Change>,
     pub stopping: AtomicBool,
     /// Sync cookies waiting for their commit.
@@ -300,6 +307,9 @@ pub struct StatusReport {
     pub index_dir: String,
     /// The roots watched.
     pub roots: Vec<String>,
+    /// Roots whose filesystem is not there (unmounted, or the directory vanished), since when and why:
+    /// their files are hidden from searches and never walked until it returns.
+    pub offline_roots: Vec<roots::OfflineRoot>,
     /// Kernel interfaces chosen per filesystem and why, counters, degraded state.
     pub watcher: Option<fandex_watcher::WatchStatus>,
     /// Documents searchable now.
@@ -399,6 +409,7 @@ impl Inner {
                 .iter()
                 .map(|r| r.display().to_string())
                 .collect(),
+            offline_roots: lock(&self.roots).report(),
             watcher: lock(&self.watcher).as_ref().map(Watcher::status),
             documents: self.reader.searcher().num_docs(),
             catalog: self.catalog_stats(),
@@ -489,7 +500,13 @@ impl Inner {
         if self.stopping.load(Ordering::Relaxed) {
             return Err(DaemonError::Stopping);
         }
-        let roots = lock(&self.shared).roots.clone();
+        // The roots as they are now (a filesystem mounted a moment ago is watched before the cookie).
+        roots::refresh(self);
+        // Offline roots are not watched: a cookie there would never be seen (and nothing there changes).
+        let roots = lock(&self.roots).present();
+        if roots.is_empty() {
+            return Ok(self.generation.load(Ordering::Relaxed));
+        }
         let mut placed = Vec::new();
         let mut errors = Vec::new();
         for root in &roots {
@@ -590,6 +607,8 @@ pub struct Daemon {
     server: Option<server::Server>,
     /// The index guard's thread, and the channel whose closing ends it.
     guard: Option<(crossbeam_channel::Sender<()>, JoinHandle<()>)>,
+    monitor: Option<JoinHandle<()>>,
+    mount_watch: Option<Arc<MountTableWatch>>,
 }
 
 /// Waits for a daemon to fail by itself (see [`Daemon::failure_watch`]).
@@ -684,16 +703,20 @@ impl Daemon {
         let pruned = vec![index_dir.clone()];
         let exclusions = Arc::new(Exclusions::new(&roots, &opts.config.index, &pruned)?);
         let (tx, rx) = crossbeam_channel::bounded(EVENT_CHANNEL);
-        let watcher = Watcher::start(
-            WatchConfig {
-                roots: roots.clone(),
-                backend,
-                rename_source,
-                excluded: pruned,
-                barrier_prefix: Some(SYNC_COOKIE_PREFIX.into()),
-            },
-            tx,
-        )?;
+        let watch_config = WatchConfig {
+            roots: roots.clone(),
+            backend,
+            rename_source,
+            excluded: pruned,
+            barrier_prefix: Some(SYNC_COOKIE_PREFIX.into()),
+        };
+        let watcher = Watcher::start(watch_config.clone(), tx.clone())?;
+        let root_states = roots::Roots::new(&roots).map_err(|e| {
+            DaemonError::Watch(fandex_watcher::WatchError::Io {
+                what: "the roots' filesystems".into(),
+                source: e,
+            })
+        })?;
         for fs in &watcher.status().filesystems {
             info!(
                 content = ?fs.content,
@@ -717,6 +740,9 @@ impl Daemon {
             exclusions: Mutex::new(exclusions),
             config: Mutex::new(opts.config.clone()),
             watcher: Mutex::new(Some(watcher)),
+            watch_config,
+            events_tx: Mutex::new(Some(tx)),
+            roots: Mutex::new(root_states),
             events: rx.clone(),
             stopping: AtomicBool::new(false),
             cookies: Mutex::new(HashMap::new()),
@@ -786,6 +812,23 @@ impl Daemon {
                     source: e,
                 })?
         };
+        let mount_watch = match MountTableWatch::open() {
+            Ok(w) => Some(Arc::new(w)),
+            Err(e) => {
+                warn!(error = %e, "cannot watch the mount table; checking the roots every second");
+                None
+            }
+        };
+        let monitor = {
+            let (inner, mounts) = (inner.clone(), mount_watch.clone());
+            std::thread::Builder::new()
+                .name("fandex-roots".into())
+                .spawn(move || roots::monitor(&inner, mounts))
+                .map_err(|e| DaemonError::Socket {
+                    path: "thread".into(),
+                    source: e,
+                })?
+        };
         sdnotify::notify(&format!("READY=1\nSTATUS=watching {} roots", roots.len()));
         Ok(Self {
             inner,
@@ -793,6 +836,8 @@ impl Daemon {
             pipeline: Some(pipeline),
             server,
             guard: Some((guard_stop, guard)),
+            monitor: Some(monitor),
+            mount_watch,
         })
     }
 
@@ -899,6 +944,16 @@ impl Daemon {
             }
         }
         self.inner.cookie_done.notify_all();
+        // The root monitor first: it may restart the watcher.
+        if let Some(m) = &self.mount_watch {
+            m.wake();
+        }
+        if let Some(monitor) = self.monitor.take()
+            && monitor.join().is_err()
+        {
+            warn!("root monitor thread panicked");
+        }
+        lock(&self.inner.events_tx).take();
         // Stop accepting changes: the watcher's threads end and drop their sender.
         if let Some(watcher) = lock(&self.inner.watcher).take() {
             watcher.stop();

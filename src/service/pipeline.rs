@@ -232,6 +232,16 @@ fn retry_deferred(inner: &Inner, summary: &fandex_indexer::engine::Summary) {
     inner.wake.notify_all();
 }
 
+/// Whether `item` touches one of the `offline` roots.
+fn touches(item: &Work, offline: &[PathBuf]) -> bool {
+    use super::roots::under_any;
+    match item {
+        Work::Refresh { path, .. } | Work::Remove { path } => under_any(path, offline),
+        Work::Move { from, to } => under_any(from, offline) || under_any(to, offline),
+        Work::Rescan { scope, .. } => under_any(scope, offline),
+    }
+}
+
 fn is_cookie(path: &std::path::Path) -> bool {
     path.file_name().is_some_and(|n| {
         n.as_encoded_bytes()
@@ -286,6 +296,15 @@ fn apply(
         ..
     } = batch;
     let now = Instant::now();
+    // Nothing touches an offline root: a walk of its empty mount point would delete all its records.
+    let offline = super::roots::refresh(inner);
+    let work: Vec<Work> = if offline.is_empty() {
+        work
+    } else {
+        work.into_iter()
+            .filter(|item| !touches(item, &offline))
+            .collect()
+    };
     let work = {
         let mut shared = lock(&inner.shared);
         limiter.filter(work, now, &mut shared.totals)
@@ -377,6 +396,7 @@ fn apply(
         }
         return;
     }
+    super::roots::note_walked(inner, &scanned);
     if deferred {
         // Files from before a cookie may be among those to retry: cookies wait for the retry's batch.
         return;

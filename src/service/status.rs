@@ -227,6 +227,7 @@ impl crate::service::StatusReport {
             // Dropped: paths.
             index_dir: _,
             roots: _,
+            offline_roots: _,
             walk_errors: _,
             last_error: _,
             // Dropped: counts of documents, records, failures (with their paths) and queued work; of the

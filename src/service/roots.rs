@@ -1,0 +1,271 @@
+//! Roots whose filesystem went away: unmounted (plainly or lazily), or the directory itself vanished.
+//!
+//! Each root's filesystem identity ([`FsIdentity`]: `st_dev` and `statfs.f_fsid`) is recorded at start.
+//! A root whose path is gone, or now sits on a filesystem with another `f_fsid`, is *offline*: its records
+//! stay in the index (hide, never delete: a walk of the empty mount point would delete them all), searches
+//! neither return nor count its files, no walk or rescan touches it, and `status` says since when. When a
+//! filesystem with the recorded `f_fsid` is at the path again (the same filesystem: ext4, xfs and btrfs
+//! derive it from the filesystem's UUID, others from its device), the watcher is restarted to cover it and
+//! a walk reconciles its records; its files are searchable again once that walk has committed. Another
+//! filesystem mounted at the path keeps the root offline.
+//!
+//! Changes are noticed through the mount table (`/proc/self/mountinfo` reports every mount and unmount),
+//! a check every second (a directory that vanished changes no mount), and a check before every batch.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use fandex_watcher::{Change, FsIdentity, MountTableWatch, RescanReason, WatchConfig, Watcher};
+use serde::Serialize;
+use tracing::{info, warn};
+
+use super::{Inner, lock};
+
+/// How often the roots are checked when the mount table did not change.
+const CHECK_EVERY: Duration = Duration::from_secs(1);
+
+/// A root that is offline, as `status` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct OfflineRoot {
+    /// The root (lossy UTF-8).
+    pub root: String,
+    /// Since when (RFC 3339).
+    pub since: String,
+    /// Why, in words.
+    pub reason: String,
+}
+
+/// Where a root stands.
+#[derive(Debug, Clone)]
+enum RootState {
+    /// Its filesystem is there: watched, walked, searchable.
+    Online,
+    /// Its filesystem is not there: hidden, never walked.
+    Offline { since: SystemTime, reason: String },
+    /// Back, and its reconcile walk is scheduled: walked, still hidden until that walk commits.
+    Returning { since: SystemTime, reason: String },
+}
+
+#[derive(Debug)]
+struct Root {
+    path: PathBuf,
+    identity: FsIdentity,
+    state: RootState,
+}
+
+/// The roots' filesystems and whether each is there.
+#[derive(Debug)]
+pub(crate) struct Roots {
+    roots: Vec<Root>,
+    /// The watcher must be restarted (a transition happened, or the last restart failed).
+    watcher_stale: bool,
+}
+
+impl Roots {
+    /// Records the identity of each root's filesystem now (the roots exist: the watcher checked them).
+    pub(crate) fn new(paths: &[PathBuf]) -> std::io::Result<Self> {
+        let roots = paths
+            .iter()
+            .map(|path| {
+                Ok(Root {
+                    path: path.clone(),
+                    identity: FsIdentity::of(path)?,
+                    state: RootState::Online,
+                })
+            })
+            .collect::<std::io::Result<_>>()?;
+        Ok(Self {
+            roots,
+            watcher_stale: false,
+        })
+    }
+
+    /// Checks every root's filesystem; returns the roots that came back.
+    fn check(&mut self) -> Vec<PathBuf> {
+        let mut back = Vec::new();
+        for root in &mut self.roots {
+            let problem = match FsIdentity::of(&root.path) {
+                Ok(now) if now.fsid == root.identity.fsid => None,
+                Ok(_) => Some("unmounted: the path is now on another filesystem".to_string()),
+                Err(e) => Some(format!("the directory is gone: {e}")),
+            };
+            match (&root.state, problem) {
+                (RootState::Online | RootState::Returning { .. }, Some(reason)) => {
+                    warn!(root = %root.path.display(), %reason, "root offline: its files are hidden until it returns");
+                    root.state = RootState::Offline {
+                        since: SystemTime::now(),
+                        reason,
+                    };
+                    self.watcher_stale = true;
+                }
+                (RootState::Offline { since, reason }, None) => {
+                    info!(root = %root.path.display(), "root back online: reconciling it");
+                    root.state = RootState::Returning {
+                        since: *since,
+                        reason: reason.clone(),
+                    };
+                    back.push(root.path.clone());
+                    self.watcher_stale = true;
+                }
+                _ => {}
+            }
+        }
+        back
+    }
+
+    /// The roots whose filesystem is not there (nothing may walk them).
+    fn offline(&self) -> Vec<PathBuf> {
+        self.roots
+            .iter()
+            .filter(|r| matches!(r.state, RootState::Offline { .. }))
+            .map(|r| r.path.clone())
+            .collect()
+    }
+
+    /// The roots searches must not show (offline, or back but not reconciled yet).
+    fn hidden(&self) -> Vec<PathBuf> {
+        self.roots
+            .iter()
+            .filter(|r| !matches!(r.state, RootState::Online))
+            .map(|r| r.path.clone())
+            .collect()
+    }
+
+    /// The roots whose filesystem is there (to watch, and to place sync cookies in).
+    pub(crate) fn present(&self) -> Vec<PathBuf> {
+        self.roots
+            .iter()
+            .filter(|r| !matches!(r.state, RootState::Offline { .. }))
+            .map(|r| r.path.clone())
+            .collect()
+    }
+
+    /// The offline roots for `status` (a returning root shows until its reconcile walk committed).
+    pub(crate) fn report(&self) -> Vec<OfflineRoot> {
+        self.roots
+            .iter()
+            .filter_map(|r| match &r.state {
+                RootState::Online => None,
+                RootState::Offline { since, reason } => Some((r, since, reason.clone())),
+                RootState::Returning { since, reason } => {
+                    Some((r, since, format!("{reason}; back now, being reconciled")))
+                }
+            })
+            .map(|(r, since, reason)| OfflineRoot {
+                root: r.path.display().to_string(),
+                since: humantime::format_rfc3339_seconds(*since).to_string(),
+                reason,
+            })
+            .collect()
+    }
+
+    /// Marks returning roots covered by a committed walk of `scanned` as online; returns whether any was.
+    fn reconciled(&mut self, scanned: &[PathBuf]) -> bool {
+        let mut any = false;
+        for root in &mut self.roots {
+            if matches!(root.state, RootState::Returning { .. })
+                && scanned.iter().any(|s| root.path.starts_with(s))
+            {
+                info!(root = %root.path.display(), "root reconciled: its files are searchable again");
+                root.state = RootState::Online;
+                any = true;
+            }
+        }
+        any
+    }
+}
+
+/// Whether `path` is in one of `dirs`.
+pub(crate) fn under_any(path: &Path, dirs: &[PathBuf]) -> bool {
+    dirs.iter().any(|d| path.starts_with(d))
+}
+
+/// Checks the roots now and acts on what changed: hides offline roots from searches, restarts the watcher
+/// on the roots that are there, schedules the reconcile walk of roots that came back. Returns the offline
+/// roots (no work may touch them).
+pub(crate) fn refresh(inner: &Inner) -> Vec<PathBuf> {
+    let mut roots = lock(&inner.roots);
+    let back = roots.check();
+    if roots.watcher_stale {
+        // Hidden first: from this moment no search returns an offline root's files.
+        inner.searcher.set_hidden_subtrees(roots.hidden());
+        roots.watcher_stale = !restart_watcher(inner, roots.present());
+    }
+    if !back.is_empty() {
+        let now = Instant::now();
+        let mut queue = lock(&inner.queue);
+        for root in back {
+            queue.push(
+                Change::Rescan {
+                    scope: root,
+                    reason: RescanReason::WatchFailed("root back online".into()),
+                },
+                now,
+            );
+        }
+        drop(queue);
+        inner.wake.notify_all();
+    }
+    roots.offline()
+}
+
+/// After a committed batch that walked `scanned`: returning roots it covered become searchable again.
+pub(crate) fn note_walked(inner: &Inner, scanned: &[PathBuf]) {
+    let mut roots = lock(&inner.roots);
+    if roots.reconciled(scanned) {
+        inner.searcher.set_hidden_subtrees(roots.hidden());
+    }
+}
+
+/// Replaces the watcher by one on `present` (none when no root is there). The new one starts before the
+/// old one stops, so no change falls between them. Returns false when it could not start (retried at the
+/// next check).
+fn restart_watcher(inner: &Inner, present: Vec<PathBuf>) -> bool {
+    let Some(tx) = lock(&inner.events_tx).clone() else {
+        // Stopping.
+        return true;
+    };
+    let new = if present.is_empty() {
+        None
+    } else {
+        match Watcher::start(
+            WatchConfig {
+                roots: present,
+                ..inner.watch_config.clone()
+            },
+            tx,
+        ) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                warn!(error = %e, "cannot restart the watcher after a root's filesystem changed; retrying");
+                lock(&inner.shared).last_error = Some(format!("restarting the watcher: {e}"));
+                return false;
+            }
+        }
+    };
+    let old = std::mem::replace(&mut *lock(&inner.watcher), new);
+    if let Some(old) = old {
+        old.stop();
+    }
+    true
+}
+
+/// The monitor thread: checks the roots whenever the mount table changes, and every second.
+pub(crate) fn monitor(inner: &Inner, mounts: Option<Arc<MountTableWatch>>) {
+    while !inner.stopping.load(std::sync::atomic::Ordering::Relaxed) {
+        match &mounts {
+            Some(m) => {
+                if let Err(e) = m.wait(CHECK_EVERY) {
+                    warn!(error = %e, "cannot watch the mount table; checking roots every second");
+                    std::thread::sleep(CHECK_EVERY);
+                }
+            }
+            None => std::thread::sleep(CHECK_EVERY),
+        }
+        if inner.stopping.load(std::sync::atomic::Ordering::Relaxed) {
+            break;
+        }
+        refresh(inner);
+    }
+}
