@@ -71,7 +71,7 @@ fn cycle(env: &Env, store: &Path, root: &Path, flags: MntFlags, new_word: &str, 
     assert_eq!(env.search("quokka"), set(&[&root.join("keep.txt")]));
 }
 
-fn unmount_and_return(backend: &str) {
+fn unmount_and_return(backend: &str, unmounts: &[MntFlags]) {
     if !require_root("unmounting a root") {
         return;
     }
@@ -88,22 +88,10 @@ fn unmount_and_return(backend: &str) {
     assert_eq!(env.search("quokka"), set(&[&root.join("keep.txt")]));
     assert_eq!(env.search("walrus"), set(&[&root.join("change.txt")]));
 
-    cycle(
-        &env,
-        &store.path,
-        &root,
-        MntFlags::empty(),
-        "narwhal",
-        "walrus",
-    );
-    cycle(
-        &env,
-        &store.path,
-        &root,
-        MntFlags::MNT_DETACH,
-        "pelican",
-        "narwhal",
-    );
+    let words = ["walrus", "narwhal", "pelican", "ibis"];
+    for (i, flags) in unmounts.iter().enumerate() {
+        cycle(&env, &store.path, &root, *flags, words[i + 1], words[i]);
+    }
 
     drop(daemon);
     let _ = nix::mount::umount2(&root, MntFlags::MNT_DETACH);
@@ -111,10 +99,61 @@ fn unmount_and_return(backend: &str) {
 
 #[test]
 fn unmounted_root_is_hidden_then_reconciled_fanotify() {
-    unmount_and_return("auto");
+    unmount_and_return("auto", &[MntFlags::empty(), MntFlags::MNT_DETACH]);
+}
+
+#[test]
+fn lazily_unmounted_root_is_hidden_then_reconciled() {
+    // A lazy unmount succeeds even when the root is pinned: what matters is that its files disappear.
+    unmount_and_return("auto", &[MntFlags::MNT_DETACH]);
 }
 
 #[test]
 fn unmounted_root_is_hidden_then_reconciled_inotify() {
-    unmount_and_return("inotify");
+    unmount_and_return("inotify", &[MntFlags::empty(), MntFlags::MNT_DETACH]);
+}
+
+/// A root directory that vanishes (moved away) is offline too: its records are kept, hidden, and the
+/// files are searchable again once it is back.
+#[test]
+fn vanished_root_is_hidden_not_deleted() {
+    if !require_root("a vanishing root") {
+        return;
+    }
+    let env = Env::new();
+    let top = Tmpfs::mount(&env.tmp.path().join("mnt"));
+    let root = top.path.join("root");
+    std::fs::create_dir(&root).unwrap();
+    std::fs::write(root.join("keep.txt"), "alpha quokka").unwrap();
+    let daemon = DaemonProc::start(&env, &root, "auto", "auto");
+    env.sync();
+    assert_eq!(env.search("quokka"), set(&[&root.join("keep.txt")]));
+    let away = top.path.join("away");
+    std::fs::rename(&root, &away).unwrap();
+    let offline = wait_offline(&env, |o| o.len() == 1);
+    assert!(
+        offline[0]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("gone")),
+        "{offline:?}"
+    );
+    assert!(env.search("quokka").is_empty());
+    env.sync();
+    // Away for longer than a rescan's backoff: nothing deleted the records meanwhile.
+    std::thread::sleep(Duration::from_millis(1500));
+    std::fs::write(away.join("new.txt"), "gamma quokka").unwrap();
+    std::fs::rename(&away, &root).unwrap();
+    env.sync();
+    assert!(wait_offline(&env, <[_]>::is_empty).is_empty());
+    assert_eq!(
+        env.search("quokka"),
+        set(&[&root.join("keep.txt"), &root.join("new.txt")])
+    );
+    let status = env.status_json();
+    assert_eq!(
+        status["totals"]["removed"].as_u64(),
+        Some(0),
+        "no record was removed: {status}"
+    );
+    drop(daemon);
 }
