@@ -1,13 +1,15 @@
 //! Roots whose filesystem went away: unmounted (plainly or lazily), or the directory itself vanished.
 //!
 //! Each root's filesystem identity ([`FsIdentity`]: `st_dev` and `statfs.f_fsid`) is recorded at start.
-//! A root whose path is gone, or now sits on a filesystem with another `f_fsid`, is *offline*: its records
-//! stay in the index (hide, never delete: a walk of the empty mount point would delete them all), searches
-//! neither return nor count its files, no walk or rescan touches it, and `status` says since when. When a
-//! filesystem with the recorded `f_fsid` is at the path again (the same filesystem: ext4, xfs and btrfs
-//! derive it from the filesystem's UUID, others from its device), the watcher is restarted to cover it and
-//! a walk reconciles its records; its files are searchable again once that walk has committed. Another
-//! filesystem mounted at the path keeps the root offline.
+//! A root whose path is gone, or now sits on another filesystem (another `st_dev` or `f_fsid`), is
+//! *offline*: its records stay in the index (hide, never delete: a walk of the empty mount point would
+//! delete them all), searches neither return nor count its files, no walk or rescan touches it, and
+//! `status` says since when. When the recorded identity (both `st_dev` and `f_fsid`) is at the path again,
+//! the watcher is restarted to cover it and a walk reconciles its records; its files are searchable again
+//! once that walk has committed. Any other filesystem mounted at the path keeps the root offline: the
+//! check is strict because walking the wrong filesystem would delete the root's records. (Both numbers
+//! are needed: overlayfs may report its upper filesystem's `f_fsid`, and `f_fsid` is 0 on some FUSE
+//! filesystems.)
 //!
 //! Changes are noticed through the mount table (`/proc/self/mountinfo` reports every mount and unmount),
 //! a check every second (a directory that vanished changes no mount), and a check before every batch.
@@ -86,7 +88,7 @@ impl Roots {
         let mut back = Vec::new();
         for root in &mut self.roots {
             let problem = match FsIdentity::of(&root.path) {
-                Ok(now) if now.fsid == root.identity.fsid => None,
+                Ok(now) if now == root.identity => None,
                 Ok(_) => Some("unmounted: the path is now on another filesystem".to_string()),
                 Err(e) => Some(format!("the directory is gone: {e}")),
             };
