@@ -894,3 +894,30 @@ fn oversized_queries_are_refused_quickly() {
         .unwrap_err();
     assert!(matches!(err, QueryError::TooLarge { .. }), "{err}");
 }
+
+#[test]
+fn hidden_subtrees_are_neither_returned_nor_counted_and_scores_stay() {
+    let engine = engine();
+    let before = run(&engine, "brown OR main", "/", 100, false);
+    let score_of = |r: &SearchResults, id: u64| {
+        r.hits
+            .iter()
+            .find(|h| h.file_id == Some(id))
+            .map(|h| h.score)
+            .unwrap()
+    };
+    // A clone shares the hidden set (the daemon hands clones to its connection threads).
+    let clone = engine.clone();
+    engine.set_hidden_subtrees(vec![p(b"/home/u/src"), p(b"/data/\xff\n")]);
+    assert_eq!(clone.hidden_subtrees().len(), 2);
+    // `/home/u/srcfoo` is a sibling, not inside `/home/u/src`.
+    finds_in(&clone, "main", "/", &[6]);
+    finds_in(&clone, "quick", "/", &[1]);
+    let after = run(&clone, "brown OR main", "/", 100, false);
+    assert_eq!(after.total, before.total - 1);
+    for id in [1, 2, 6] {
+        assert_eq!(score_of(&after, id), score_of(&before, id));
+    }
+    engine.set_hidden_subtrees(Vec::new());
+    finds_in(&clone, "main", "/", &[4, 6]);
+}
