@@ -19,7 +19,7 @@ const PSEUDO_FILESYSTEMS: &[(Magic, &str)] = &[
     (0x6165_676c, "pstore"),
     (0xcafe_4a11, "bpf"),
     (0x6265_6570, "configfs"),
-    (0x6573_5546, "fusectl"),
+    (0x6573_5543, "fusectl"),
     (0x1980_0202, "mqueue"),
     (0x9584_58f6, "hugetlbfs"),
     (0x1cd1, "devpts"),
@@ -29,7 +29,7 @@ const PSEUDO_FILESYSTEMS: &[(Magic, &str)] = &[
     (0x6e73_6673, "nsfs"),
     (0xf97c_ff8c, "selinuxfs"),
     (0x4341_5d53, "smackfs"),
-    (0x5346_4f4d, "sockfs"),
+    (0x534f_434b, "sockfs"),
     (0x5049_5045, "pipefs"),
 ];
 
@@ -110,6 +110,26 @@ mod tests {
         }
         let tmp = tempfile::tempdir().unwrap();
         assert_eq!(pseudo_filesystem(tmp.path()), None);
+    }
+
+    /// Filesystems that hold users' files must never be taken for pseudo-filesystems: FUSE (sshfs,
+    /// bindfs) differs from fusectl, its control filesystem, in one digit.
+    #[test]
+    fn filesystems_holding_files_are_not_pseudo() {
+        const FUSE_SUPER_MAGIC: Magic = 0x6573_5546;
+        const EXT4_SUPER_MAGIC: Magic = 0xef53;
+        const NFS_SUPER_MAGIC: Magic = 0x6969;
+        for magic in [
+            FUSE_SUPER_MAGIC,
+            EXT4_SUPER_MAGIC,
+            NFS_SUPER_MAGIC,
+            TMPFS_MAGIC,
+        ] {
+            assert!(
+                PSEUDO_FILESYSTEMS.iter().all(|(m, _)| *m != magic),
+                "{magic:#x}"
+            );
+        }
     }
 
     #[test]
