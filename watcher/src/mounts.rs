@@ -45,13 +45,31 @@ pub(crate) struct MountRef {
     pub fsid: [i32; 2],
     /// Its roots, tried in order.
     pub roots: Vec<PathBuf>,
+    /// The topmost directory above the roots on the same filesystem (its mount point, as far as this
+    /// process sees it), tried last: after a root itself was moved or deleted, handles of the directories
+    /// that held it must still resolve, so the move is reported rather than lost.
+    pub top: Option<PathBuf>,
+}
+
+/// The topmost ancestor of `path` (itself included) on the same device: where its filesystem is mounted.
+/// `None` when `path` cannot be read.
+pub(crate) fn filesystem_top(path: &Path) -> Option<PathBuf> {
+    let dev = std::fs::metadata(path).ok()?.dev();
+    let mut top = path;
+    for ancestor in path.ancestors().skip(1) {
+        match std::fs::metadata(ancestor) {
+            Ok(meta) if meta.dev() == dev => top = ancestor,
+            _ => break,
+        }
+    }
+    Some(top.to_path_buf())
 }
 
 impl MountRef {
     /// A fresh descriptor on a root of this filesystem; `Ok(None)` when no root is on it any more (gone, or
     /// now the mount point of an unmounted filesystem). The caller drops it as soon as its lookups are done.
     pub(crate) fn open(&self) -> io::Result<Option<OwnedFd>> {
-        for root in &self.roots {
+        for root in self.roots.iter().chain(self.top.as_ref()) {
             let fd = match sys::open_path_dir(root) {
                 Ok(fd) => fd,
                 Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::ENOTDIR)) => {

@@ -137,6 +137,7 @@ pub(crate) fn select(config: &WatchConfig) -> Result<Selection, WatchError> {
         let mount = Arc::new(MountRef {
             fsid,
             roots: roots.clone(),
+            top: crate::mounts::filesystem_top(&root).filter(|top| !roots.contains(top)),
         });
         let mut reasons = Vec::new();
         let namespace = match &fid_group {
