@@ -9,41 +9,13 @@ mod common;
 use std::collections::BTreeSet;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::Env;
 use common::daemon::{DaemonProc, Tmpfs, require_root, sysctl_lock};
+use common::users::{fandex_as, user};
 use fandex::indexer::catalog::{Catalog, OWNER_BUDGET_REACHED, Status};
-
-/// Creates (once) a system user without a home and returns its uid and gid.
-fn user(name: &str) -> (u32, u32) {
-    let _ = Command::new("useradd")
-        .args([
-            "--system",
-            "--no-create-home",
-            "--shell",
-            "/usr/sbin/nologin",
-            name,
-        ])
-        .output();
-    let id = |flag: &str| -> u32 {
-        let out = Command::new("id").args([flag, name]).output().unwrap();
-        assert!(out.status.success(), "useradd {name} failed");
-        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
-    };
-    (id("-u"), id("-g"))
-}
-
-/// `fandex ARGS` as `who` (None = root) through the public socket.
-fn fandex_as(env: &Env, who: Option<(u32, u32)>, socket: &Path, args: &[&str]) -> Output {
-    let mut cmd = env.cmd();
-    cmd.env("FANDEX_SOCKET", socket).args(args).current_dir("/");
-    if let Some((uid, gid)) = who {
-        cmd.uid(uid).gid(gid);
-    }
-    cmd.output().unwrap()
-}
 
 /// Writes `text` to `path` as `who`, so the file is theirs from the start.
 fn write_as(who: (u32, u32), path: &Path, text: &str) {

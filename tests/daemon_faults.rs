@@ -7,11 +7,11 @@ mod common;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::Env;
 use common::daemon::{DaemonProc, Tmpfs, require_root};
+use common::users::user;
 
 /// A tmpfs of `size` (e.g. "8m") on `at`, unmounted on drop.
 struct SmallTmpfs {
@@ -39,25 +39,6 @@ impl Drop for SmallTmpfs {
     fn drop(&mut self) {
         let _ = nix::mount::umount2(&self.path, nix::mount::MntFlags::MNT_DETACH);
     }
-}
-
-/// Creates (idempotently) a system user and returns its uid and gid.
-fn user(name: &str) -> (u32, u32) {
-    let _ = Command::new("useradd")
-        .args([
-            "--system",
-            "--no-create-home",
-            "--shell",
-            "/usr/sbin/nologin",
-            name,
-        ])
-        .output();
-    let id = |flag: &str| -> u32 {
-        let out = Command::new("id").args([flag, name]).output().unwrap();
-        assert!(out.status.success(), "useradd {name} failed");
-        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
-    };
-    (id("-u"), id("-g"))
 }
 
 /// Waits for the daemon to exit by itself; returns its exit code and how long it took.

@@ -6,51 +6,15 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Write};
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use common::Env;
 use common::daemon::{DaemonProc, Tmpfs, require_root, sysctl_lock};
-
-/// Creates (once) a system user without a home and returns its uid and gid.
-fn user(name: &str) -> (u32, u32) {
-    let _ = Command::new("useradd")
-        .args([
-            "--system",
-            "--no-create-home",
-            "--shell",
-            "/usr/sbin/nologin",
-            name,
-        ])
-        .output();
-    let id = |flag: &str| -> u32 {
-        let out = Command::new("id").args([flag, name]).output().unwrap();
-        assert!(out.status.success(), "useradd {name} failed");
-        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
-    };
-    (id("-u"), id("-g"))
-}
-
-fn chown(path: &Path, (uid, gid): (u32, u32)) {
-    std::os::unix::fs::chown(path, Some(uid), Some(gid)).unwrap();
-}
-
-fn chmod(path: &Path, mode: u32) {
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
-}
-
-/// `fandex ARGS` run as `who` (None = root) through the public socket.
-fn fandex_as(env: &Env, who: Option<(u32, u32)>, socket: &Path, args: &[&str]) -> Output {
-    let mut cmd = env.cmd();
-    cmd.env("FANDEX_SOCKET", socket).args(args).current_dir("/");
-    if let Some((uid, gid)) = who {
-        cmd.uid(uid).gid(gid);
-    }
-    cmd.output().unwrap()
-}
+use common::users::{chmod, chown, fandex_as, user};
 
 fn hits(env: &Env, who: Option<(u32, u32)>, socket: &Path, query: &str) -> BTreeSet<PathBuf> {
     let out = fandex_as(

@@ -11,44 +11,17 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::Duration;
 
 use common::Env;
 use common::daemon::{DaemonProc, Tmpfs, require_root, sysctl_lock};
+use common::users::{chmod, chown, user};
 
 /// Files in the attacker's directory (and of the same names in the victim's).
 const FILES: usize = 4000;
-
-/// Creates (once) a system user without a home and returns its uid and gid.
-fn user(name: &str) -> (u32, u32) {
-    let _ = Command::new("useradd")
-        .args([
-            "--system",
-            "--no-create-home",
-            "--shell",
-            "/usr/sbin/nologin",
-            name,
-        ])
-        .output();
-    let id = |flag: &str| -> u32 {
-        let out = Command::new("id").args([flag, name]).output().unwrap();
-        assert!(out.status.success(), "useradd {name} failed");
-        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
-    };
-    (id("-u"), id("-g"))
-}
-
-fn chown(path: &Path, (uid, gid): (u32, u32)) {
-    std::os::unix::fs::chown(path, Some(uid), Some(gid)).unwrap();
-}
-
-fn chmod(path: &Path, mode: u32) {
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
-}
 
 /// `fandex search --json QUERY` as `who` through the public socket: the paths returned.
 fn hits_as(env: &Env, who: (u32, u32), socket: &Path, query: &str) -> BTreeSet<PathBuf> {
