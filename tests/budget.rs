@@ -13,8 +13,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::Env;
-use common::daemon::{DaemonProc, Tmpfs, require_root, sysctl_lock};
-use common::users::{fandex_as, user};
+use common::daemon::{Tmpfs, require_root};
+use common::users::{fandex_as, public_daemon, user};
 use fandex::indexer::catalog::{Catalog, OWNER_BUDGET_REACHED, Status};
 
 /// Writes `text` to `path` as `who`, so the file is theirs from the start.
@@ -91,27 +91,7 @@ fn an_owner_past_the_budget_gets_names_only_and_nobody_else_is_affected() {
     std::fs::create_dir_all(&a_dir).unwrap();
     std::os::unix::fs::chown(&a_dir, Some(a.0), Some(a.1)).unwrap();
 
-    let public = env.tmp.path().join("public/fandex.sock");
-    let config = env.tmp.path().join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[index]\nmax_text_bytes_per_owner = 3000\n[daemon]\npublic_socket = {:?}\n",
-            public.to_str().unwrap()
-        ),
-    )
-    .unwrap();
-    let config_arg = config.to_str().unwrap().to_owned();
-    let daemon = {
-        let _guard = sysctl_lock(false);
-        DaemonProc::start_with(
-            &env,
-            &root,
-            "fanotify",
-            "fanotify",
-            &["--config", &config_arg],
-        )
-    };
+    let (daemon, public) = public_daemon(&env, &root, "[index]\nmax_text_bytes_per_owner = 3000\n");
 
     // A's first 2,400 bytes fit; the third file would take A past 3,000 bytes.
     let a1 = a_dir.join("one.txt");

@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::Env;
-use common::daemon::{DaemonProc, Tmpfs, require_root, sysctl_lock};
-use common::users::{chmod, chown, fandex_as, user};
+use common::daemon::{DaemonProc, Tmpfs, require_root};
+use common::users::{chmod, chown, fandex_as, public_daemon, user};
 
 fn hits(env: &Env, who: Option<(u32, u32)>, socket: &Path, query: &str) -> BTreeSet<PathBuf> {
     let out = fandex_as(
@@ -73,24 +73,7 @@ fn each_user_sees_only_what_they_may_read() {
     chown(&b_file, b);
     chmod(&b_file, 0o640);
 
-    let public = env.tmp.path().join("public/fandex.sock");
-    let config = env.tmp.path().join("config.toml");
-    std::fs::write(
-        &config,
-        format!("[daemon]\npublic_socket = {:?}\n", public.to_str().unwrap()),
-    )
-    .unwrap();
-    let config_arg = config.to_str().unwrap().to_owned();
-    let daemon = {
-        let _guard = sysctl_lock(false);
-        DaemonProc::start_with(
-            &env,
-            &root,
-            "fanotify",
-            "fanotify",
-            &["--config", &config_arg],
-        )
-    };
+    let (daemon, public) = public_daemon(&env, &root, "");
     env.sync();
     assert_eq!(
         std::fs::metadata(&env.index).unwrap().mode() & 0o777,
@@ -224,24 +207,7 @@ fn status_for_other_users_depends_on_no_file() {
     chown(&victim, a);
     chmod(&victim, 0o700);
 
-    let public = env.tmp.path().join("public/fandex.sock");
-    let config = env.tmp.path().join("config.toml");
-    std::fs::write(
-        &config,
-        format!("[daemon]\npublic_socket = {:?}\n", public.to_str().unwrap()),
-    )
-    .unwrap();
-    let config_arg = config.to_str().unwrap().to_owned();
-    let daemon = {
-        let _guard = sysctl_lock(false);
-        DaemonProc::start_with(
-            &env,
-            &root,
-            "fanotify",
-            "fanotify",
-            &["--config", &config_arg],
-        )
-    };
+    let (daemon, public) = public_daemon(&env, &root, "");
     env.sync();
 
     // Root, on the private socket, gets everything: the test below would see these if they leaked.
@@ -492,27 +458,7 @@ fn one_user_flooding_connections_locks_out_nobody() {
     std::fs::create_dir_all(&root).unwrap();
     chmod(&root, 0o755);
     std::fs::write(root.join("shared.txt"), "word1z").unwrap();
-    let public = env.tmp.path().join("public/fandex.sock");
-    let config = env.tmp.path().join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[daemon]\npublic_socket = {:?}\nidle_timeout_ms = 2000\n",
-            public.to_str().unwrap()
-        ),
-    )
-    .unwrap();
-    let config_arg = config.to_str().unwrap().to_owned();
-    let daemon = {
-        let _guard = sysctl_lock(false);
-        DaemonProc::start_with(
-            &env,
-            &root,
-            "fanotify",
-            "fanotify",
-            &["--config", &config_arg],
-        )
-    };
+    let (daemon, public) = public_daemon(&env, &root, "idle_timeout_ms = 2000\n");
     env.sync();
 
     // A opens more connections than the daemon used to serve in all.
@@ -631,26 +577,6 @@ fn search_line(query: &str, limit: usize) -> Vec<u8> {
 }
 
 /// A root daemon with a public socket indexing `root`; returns it and the public socket's path.
-fn public_daemon(env: &Env, root: &Path) -> (DaemonProc, PathBuf) {
-    let public = env.tmp.path().join("public/fandex.sock");
-    let config = env.tmp.path().join("config.toml");
-    std::fs::write(
-        &config,
-        format!("[daemon]\npublic_socket = {:?}\n", public.to_str().unwrap()),
-    )
-    .unwrap();
-    let config_arg = config.to_str().unwrap().to_owned();
-    let _guard = sysctl_lock(false);
-    let daemon = DaemonProc::start_with(
-        env,
-        root,
-        "fanotify",
-        "fanotify",
-        &["--config", &config_arg],
-    );
-    (daemon, public)
-}
-
 /// Issue 10 items 2 and 3: the attacker's own file scored 2.12, 1.62 and 0.91 with 0, 1 and 6 hidden
 /// files holding the word, and hit ids counted the hidden files between them.
 #[test]
@@ -674,7 +600,7 @@ fn hidden_files_change_nothing_in_another_users_answer() {
         chown(file, a);
         chmod(file, 0o600);
     }
-    let (daemon, public) = public_daemon(&env, &root);
+    let (daemon, public) = public_daemon(&env, &root, "");
     env.sync();
 
     let answer = |who| {
@@ -744,7 +670,7 @@ fn oversized_requests_are_refused_in_bounded_memory() {
     for i in 0..50 {
         std::fs::write(root.join(format!("f{i}.txt")), "a b c a a word").unwrap();
     }
-    let (daemon, public) = public_daemon(&env, &root);
+    let (daemon, public) = public_daemon(&env, &root, "");
     env.sync();
     let pid = daemon.child.id();
     let before = rss(pid);

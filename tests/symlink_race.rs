@@ -17,8 +17,8 @@ use std::process::Output;
 use std::time::Duration;
 
 use common::Env;
-use common::daemon::{DaemonProc, Tmpfs, require_root, sysctl_lock};
-use common::users::{chmod, chown, user};
+use common::daemon::{Tmpfs, require_root};
+use common::users::{chmod, chown, public_daemon, user};
 
 /// Files in the attacker's directory (and of the same names in the victim's).
 const FILES: usize = 4000;
@@ -108,24 +108,7 @@ fn directory_swapped_for_a_symlink_leaks_nothing_and_converges() {
         chown(&staged.join(name), attacker);
     }
 
-    let public = env.tmp.path().join("public/fandex.sock");
-    let config = env.tmp.path().join("config.toml");
-    std::fs::write(
-        &config,
-        format!("[daemon]\npublic_socket = {:?}\n", public.to_str().unwrap()),
-    )
-    .unwrap();
-    let config_arg = config.to_str().unwrap().to_owned();
-    let daemon = {
-        let _guard = sysctl_lock(false);
-        DaemonProc::start_with(
-            &env,
-            &root,
-            "fanotify",
-            "fanotify",
-            &["--config", &config_arg],
-        )
-    };
+    let (daemon, public) = public_daemon(&env, &root, "");
     env.sync();
     assert_eq!(env.search("victimwordzq"), victim_files, "victim indexed");
     assert!(

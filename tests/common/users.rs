@@ -5,10 +5,11 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use super::Env;
+use super::daemon::{DaemonProc, sysctl_lock};
 
 /// Creates (once) a system user without a home and returns its uid and gid.
 pub fn user(name: &str) -> (u32, u32) {
@@ -47,4 +48,29 @@ pub fn fandex_as(env: &Env, who: Option<(u32, u32)>, socket: &Path, args: &[&str
         cmd.uid(uid).gid(gid);
     }
     cmd.output().unwrap()
+}
+
+/// A fanotify daemon on `root` that also serves the public socket, which it returns. `extra` is appended
+/// to the configuration after `public_socket` (more `[daemon]` keys, then other tables).
+pub fn public_daemon(env: &Env, root: &Path, extra: &str) -> (DaemonProc, PathBuf) {
+    let public = env.tmp.path().join("public/fandex.sock");
+    let config = env.tmp.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[daemon]\npublic_socket = {:?}\n{extra}",
+            public.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let config_arg = config.to_str().unwrap().to_owned();
+    let _guard = sysctl_lock(false);
+    let daemon = DaemonProc::start_with(
+        env,
+        root,
+        "fanotify",
+        "fanotify",
+        &["--config", &config_arg],
+    );
+    (daemon, public)
 }
