@@ -83,7 +83,12 @@ impl From<&RescanReason> for RescanKind {
         match reason {
             RescanReason::QueueOverflow => Self::QueueOverflow,
             RescanReason::EventFdUnavailable => Self::EventFdUnavailable,
-            RescanReason::WatchFailed(_) => Self::WatchFailed,
+            RescanReason::WatchFailed(_)
+            | RescanReason::WatchLimit
+            | RescanReason::UnresolvedHandle
+            | RescanReason::SourceFailed(_)
+            // Counted as before the watcher named it (a kind of its own is the lead's call).
+            | RescanReason::RootOnline => Self::WatchFailed,
             RescanReason::NewDirectory => Self::NewDirectory,
             RescanReason::RootChanged => Self::RootChanged,
         }
@@ -152,15 +157,8 @@ pub struct Coalescer {
     fds: usize,
 }
 
-/// `path` moved along with `from` to `to` (`None` when `path` is not at or below `from`).
-pub(crate) fn rebase(path: &Path, from: &Path, to: &Path) -> Option<PathBuf> {
-    let rest = path.strip_prefix(from).ok()?;
-    Some(if rest.as_os_str().is_empty() {
-        to.to_owned()
-    } else {
-        to.join(rest)
-    })
-}
+/// The watcher's one rewrite of a path under a renamed directory (re-exported for the engine's live path).
+pub(crate) use fandex_watcher::rebase;
 
 impl Coalescer {
     /// An empty coalescer.

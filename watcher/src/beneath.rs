@@ -8,6 +8,8 @@
 //! (`ENOSYS`, before Linux 5.6), by a component-wise `openat` walk that refuses every symlink. The root
 //! path itself is configured by the administrator and may be followed.
 //!
+//! - [`RootDir::open_for_content`] is how every file is opened for its content: through the event's
+//!   descriptor while that is still the file at the path, else beneath the root with the checks below.
 //! - [`RootDir::open_regular`] opens a file for its content: never blocks (`O_NONBLOCK`; a FIFO is
 //!   refused at once), never opens a device (a no-symlink `lstat` comes first), checks the descriptor
 //!   with `fstat`, and avoids updating the access time (`O_NOATIME`, retried without on `EPERM`).
@@ -222,6 +224,32 @@ impl RootDir {
         Ok((file, meta))
     }
 
+    /// Opens `path` for its content: the one function through which fandex reads a file.
+    ///
+    /// `event_fd` is the descriptor a fanotify event carried, if any: it is read when it is still the
+    /// regular file at `path` now (the same identity as a no-symlink `lstat`), so the exact file written is
+    /// read. Otherwise `path` is opened beneath the root: with `expected` (what the walk or the event saw),
+    /// it must be that file ([`RootDir::open_identified`]), without it any regular file will do
+    /// ([`RootDir::open_regular`]).
+    pub fn open_for_content(
+        &self,
+        path: &Path,
+        expected: Option<FileId>,
+        event_fd: Option<OwnedFd>,
+    ) -> Result<(File, Metadata), OpenError> {
+        let through_fd = event_fd.and_then(|fd| {
+            let file = File::from(fd);
+            let meta = file.metadata().ok()?;
+            let current = self.lstat(path).ok()?;
+            (FileId::of(&meta) == FileId::of(&current) && meta.is_file()).then_some((file, meta))
+        });
+        match (through_fd, expected) {
+            (Some(opened), _) => Ok(opened),
+            (None, Some(expected)) => self.open_identified(path, expected),
+            (None, None) => self.open_regular(path),
+        }
+    }
+
     /// Opens without the `lstat` pre-check: `O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC`, plus `O_NOATIME`
     /// when permitted. Separate so tests can exercise the race guard.
     fn open_nonblocking(&self, path: &Path) -> Result<File, OpenError> {
@@ -366,6 +394,17 @@ impl RootSet {
     /// [`RootDir::open_regular`] in the root of `path`.
     pub fn open_regular(&self, path: &Path) -> Result<(File, Metadata), OpenError> {
         self.root_of(path)?.open_regular(path)
+    }
+
+    /// [`RootDir::open_for_content`] in the root of `path`.
+    pub fn open_for_content(
+        &self,
+        path: &Path,
+        expected: Option<FileId>,
+        event_fd: Option<OwnedFd>,
+    ) -> Result<(File, Metadata), OpenError> {
+        self.root_of(path)?
+            .open_for_content(path, expected, event_fd)
     }
 
     /// [`RootDir::open_identified`] in the root of `path`.

@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -49,7 +49,7 @@ impl FdBudget {
 
     /// A budget for this process: a quarter of the soft descriptor limit, between 16 and 4096.
     pub(crate) fn for_process() -> Arc<Self> {
-        let limit = crate::fanotify::sys::nofile_soft_limit().unwrap_or(1024);
+        let limit = crate::sys::nofile_soft_limit().unwrap_or(1024);
         Self::new(usize::try_from(limit / 4).unwrap_or(4096).clamp(16, 4096))
     }
 
@@ -110,12 +110,22 @@ pub enum RescanReason {
     QueueOverflow,
     /// An event arrived but its file descriptor could not be opened (for example `EMFILE`).
     EventFdUnavailable,
-    /// A watch or mark could not be placed (for example the inotify watch limit was reached).
+    /// A watch could not be placed on a directory; the error says why.
     WatchFailed(String),
+    /// The inotify watch limit (`fs.inotify.max_user_watches`) was reached: the subtree is unwatched and
+    /// walked again periodically.
+    WatchLimit,
+    /// A directory handle in the fanotify FID log could not be resolved to a path.
+    UnresolvedHandle,
+    /// A kernel event source failed or ended (an error reading it, its thread gone): what it would have
+    /// reported since is unknown.
+    SourceFailed(String),
     /// A directory appeared (created or moved in) and its contents may predate its watch.
     NewDirectory,
     /// A watched root itself was moved or deleted.
     RootChanged,
+    /// A root that was offline (unmounted or missing) is back: it may have changed meanwhile.
+    RootOnline,
 }
 
 impl fmt::Display for RescanReason {
@@ -124,8 +134,12 @@ impl fmt::Display for RescanReason {
             Self::QueueOverflow => f.write_str("queue overflow"),
             Self::EventFdUnavailable => f.write_str("event fd unavailable"),
             Self::WatchFailed(why) => write!(f, "watch failed: {why}"),
+            Self::WatchLimit => f.write_str("inotify watch limit reached"),
+            Self::UnresolvedHandle => f.write_str("unresolvable directory handle"),
+            Self::SourceFailed(why) => write!(f, "event source failed: {why}"),
             Self::NewDirectory => f.write_str("new directory"),
             Self::RootChanged => f.write_str("root moved or deleted"),
+            Self::RootOnline => f.write_str("root back online"),
         }
     }
 }
@@ -183,7 +197,7 @@ pub enum Change {
 
 impl Change {
     /// The path the change is about (the destination for a rename).
-    pub fn path(&self) -> &std::path::Path {
+    pub fn path(&self) -> &Path {
         match self {
             Self::Modified { path, .. }
             | Self::Created { path, .. }
@@ -193,6 +207,18 @@ impl Change {
             Self::Renamed { to, .. } => to,
         }
     }
+}
+
+/// Where `path` is after a rename of `from` to `to`: `path` with the prefix `from` replaced by `to`
+/// (`None` when `path` is not `from` or below it). The one rewrite of a path under a renamed directory,
+/// used by the watcher and the indexer alike.
+pub fn rebase(path: &Path, from: &Path, to: &Path) -> Option<PathBuf> {
+    let rest = path.strip_prefix(from).ok()?;
+    Some(if rest.as_os_str().is_empty() {
+        to.to_owned()
+    } else {
+        to.join(rest)
+    })
 }
 
 #[cfg(test)]
@@ -218,5 +244,21 @@ mod tests {
         // Uncounted descriptors do not touch it.
         let _d = ContentFd::new(open());
         assert_eq!(budget.room(), 2);
+    }
+
+    #[test]
+    fn rebase_moves_the_name_and_everything_below_it() {
+        let (from, to) = (Path::new("/r/a"), Path::new("/r/b"));
+        assert_eq!(
+            rebase(Path::new("/r/a"), from, to),
+            Some(PathBuf::from("/r/b"))
+        );
+        assert_eq!(
+            rebase(Path::new("/r/a/x/y"), from, to),
+            Some(PathBuf::from("/r/b/x/y"))
+        );
+        // Component-wise: a sibling sharing the prefix's bytes is not below it.
+        assert_eq!(rebase(Path::new("/r/ab"), from, to), None);
+        assert_eq!(rebase(Path::new("/q"), from, to), None);
     }
 }

@@ -35,7 +35,7 @@ impl Filter {
         crate::beneath::RootDir::open_root_of(&self.roots, p)?.lstat(p)
     }
 
-    /// Whether `p` names a barrier (a sync marker: see [`crate::WatchConfig::barrier_prefix`]).
+    /// Whether `p` names a barrier (a sync marker: see [`crate::config::WatchConfig::barrier_prefix`]).
     pub(crate) fn is_barrier(&self, p: &Path) -> bool {
         match (&self.barrier_prefix, p.file_name()) {
             (Some(prefix), Some(name)) => name.as_bytes().starts_with(prefix.as_bytes()),

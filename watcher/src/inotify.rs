@@ -1,4 +1,5 @@
-//! The inotify backend, through `notify` (one non-recursive watch per directory, managed here).
+//! The inotify backend, through `notify` (one non-recursive watch per directory, managed here): it turns
+//! `notify`'s events into calls on the [`Normalizer`], on the engine thread.
 //!
 //! Managing the watches ourselves (instead of `notify`'s recursive mode) lets us keep excluded subtrees
 //! unwatched, add the watch of a new directory *before* listing it (so nothing created in it is lost), and
@@ -13,8 +14,11 @@ use notify::event::{
 };
 use notify::{RecursiveMode, Watcher as _};
 
-use crate::change::RescanReason;
-use crate::engine::{Engine, Stopped};
+use crate::change::{Change, RescanReason};
+use crate::event::Stopped;
+use crate::filter::Filter;
+use crate::normalize::Normalizer;
+use crate::walk::{NewTree, is_dir_now, list_new_tree};
 
 /// How long a `MOVED_FROM` waits for its `MOVED_TO` before it counts as a removal.
 const RENAME_WAIT: Duration = Duration::from_millis(50);
@@ -77,164 +81,122 @@ impl InotifyState {
     fn fd_content(&self, p: &Path) -> bool {
         self.fd_content_roots.iter().any(|r| p.starts_with(r))
     }
-}
 
-/// Whether `p` is a directory now, seen from its root without following any symlink.
-fn is_dir_now(filter: &crate::filter::Filter, p: &Path) -> bool {
-    filter.lstat(p).is_ok_and(|m| m.is_dir())
-}
-
-impl Engine {
     /// Watches the inotify roots (called once at start, on the engine thread).
-    pub(crate) fn inotify_start(&mut self) -> Result<(), Stopped> {
-        let roots = self
-            .inotify
-            .as_ref()
-            .map(|i| i.roots.clone())
-            .unwrap_or_default();
-        for r in roots {
-            self.watch_tree(&r, false)?;
+    pub(crate) fn start(&mut self, n: &mut Normalizer) -> Result<(), Stopped> {
+        for r in self.roots.clone() {
+            self.watch_tree(n, &r, false)?;
         }
         Ok(())
     }
 
     /// Adds a watch on `dir` and every directory below it, each before it is listed. With `emit_created`,
     /// reports everything found as created (a new or moved-in directory).
-    fn watch_tree(&mut self, dir: &Path, emit_created: bool) -> Result<(), Stopped> {
-        let mut stack = vec![dir.to_path_buf()];
-        while let Some(d) = stack.pop() {
-            // A directory reached only through a symlink (one swapped in) is neither watched nor listed.
-            if self.filter.is_excluded(&d) || !is_dir_now(&self.filter, &d) {
-                continue;
-            }
-            let Some(ino) = self.inotify.as_mut() else {
-                return Ok(());
-            };
-            match ino.watcher.watch(&d, RecursiveMode::NonRecursive) {
-                Ok(()) => {
-                    ino.watched.insert(d.clone());
-                }
-                Err(e) => {
-                    match e.kind {
-                        notify::ErrorKind::MaxFilesWatch => self.degrade(d)?,
-                        notify::ErrorKind::PathNotFound => {}
-                        notify::ErrorKind::Io(ref io)
-                            if io.kind() == std::io::ErrorKind::NotFound => {}
-                        _ => self.rescan(&[d], RescanReason::WatchFailed(e.to_string()))?,
-                    }
-                    continue;
-                }
-            }
-            let Ok(rd) = std::fs::read_dir(&d) else {
-                continue;
-            };
-            for entry in rd.flatten() {
-                let p = entry.path();
-                if self.filter.is_excluded(&p) {
-                    continue;
-                }
-                let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false);
-                if emit_created {
-                    self.emit(crate::Change::Created {
-                        path: p.clone(),
-                        is_dir,
-                    })?;
-                }
-                if is_dir {
-                    stack.push(p);
-                }
-            }
-        }
-        if let Some(ino) = self.inotify.as_ref() {
-            self.stats.set_watches(ino.watched.len());
-        }
+    fn watch_tree(
+        &mut self,
+        n: &mut Normalizer,
+        dir: &Path,
+        emit_created: bool,
+    ) -> Result<(), Stopped> {
+        list_new_tree(
+            dir,
+            &mut Watching {
+                ino: self,
+                n,
+                emit_created,
+            },
+        )?;
+        n.stats.set_watches(self.watched.len());
         Ok(())
     }
 
-    fn degrade(&mut self, dir: PathBuf) -> Result<(), Stopped> {
-        let Some(ino) = self.inotify.as_mut() else {
-            return Ok(());
-        };
-        if ino.failed.iter().any(|f| dir.starts_with(f)) {
+    fn degrade(&mut self, n: &mut Normalizer, dir: PathBuf) -> Result<(), Stopped> {
+        if self.failed.iter().any(|f| dir.starts_with(f)) {
             return Ok(());
         }
-        ino.failed.push(dir.clone());
-        ino.next_retry
+        self.failed.push(dir.clone());
+        self.next_retry
             .get_or_insert(Instant::now() + DEGRADED_RETRY);
         let why = format!(
             "inotify watch limit reached (fs.inotify.max_user_watches): {} subtree(s) unwatched, rescanned every {} s",
-            ino.failed.len(),
+            self.failed.len(),
             DEGRADED_RETRY.as_secs()
         );
-        self.stats.set_degraded(Some(why));
-        self.rescan(
-            &[dir],
-            RescanReason::WatchFailed("inotify watch limit reached".into()),
-        )
+        n.stats.set_degraded(Some(why));
+        n.rescan(&[dir], RescanReason::WatchLimit)
     }
 
     /// Expires unpaired renames and retries unwatched subtrees.
-    pub(crate) fn inotify_tick(&mut self, now: Instant) -> Result<(), Stopped> {
-        let Some(ino) = self.inotify.as_mut() else {
-            return Ok(());
-        };
-        let expired: Vec<usize> = ino
+    pub(crate) fn tick(&mut self, n: &mut Normalizer, now: Instant) -> Result<(), Stopped> {
+        let expired: Vec<usize> = self
             .pending_from
             .iter()
             .filter(|(_, (_, _, t))| *t <= now)
             .map(|(c, _)| *c)
             .collect();
         if !expired.is_empty() {
-            self.flush_moves(Some(&expired))?;
+            self.flush_moves(n, Some(&expired))?;
         }
-        let Some(ino) = self.inotify.as_mut() else {
-            return Ok(());
-        };
-        if ino.next_retry.is_some_and(|t| t <= now) {
-            let failed = std::mem::take(&mut ino.failed);
-            ino.next_retry = None;
-            self.stats.set_degraded(None);
+        if self.next_retry.is_some_and(|t| t <= now) {
+            let failed = std::mem::take(&mut self.failed);
+            self.next_retry = None;
+            n.stats.set_degraded(None);
             for d in failed {
                 // Re-adding fails again (and re-degrades) while the limit still holds; either way the subtree
                 // may have changed while unwatched.
-                self.watch_tree(&d, false)?;
-                self.rescan(
-                    &[d],
-                    RescanReason::WatchFailed("inotify watch limit reached".into()),
-                )?;
+                self.watch_tree(n, &d, false)?;
+                n.rescan(&[d], RescanReason::WatchLimit)?;
             }
         }
         Ok(())
     }
 
+    /// Reports a removal, dropping the watches of any root that went with it.
+    fn removed(&mut self, n: &mut Normalizer, path: PathBuf, is_dir: bool) -> Result<(), Stopped> {
+        let r = n.on_removed(path, is_dir);
+        self.root_gone(&n.take_roots_gone());
+        r
+    }
+
+    /// Reports a rename, dropping the watches of any root that moved with it.
+    fn renamed(
+        &mut self,
+        n: &mut Normalizer,
+        from: PathBuf,
+        to: PathBuf,
+        is_dir: bool,
+    ) -> Result<(), Stopped> {
+        let r = n.on_renamed(from, to, is_dir, false);
+        self.root_gone(&n.take_roots_gone());
+        r
+    }
+
     /// Reports pending `MOVED_FROM`s (all, or those listed) as removals: they left the watched tree.
-    fn flush_moves(&mut self, which: Option<&[usize]>) -> Result<(), Stopped> {
-        let Some(ino) = self.inotify.as_mut() else {
-            return Ok(());
-        };
+    fn flush_moves(&mut self, n: &mut Normalizer, which: Option<&[usize]>) -> Result<(), Stopped> {
         let mut moves: Vec<(usize, PathBuf, bool, Instant)> = Vec::new();
         let keys: Vec<usize> = match which {
             Some(w) => w.to_vec(),
-            None => ino.pending_from.keys().copied().collect(),
+            None => self.pending_from.keys().copied().collect(),
         };
         for k in keys {
-            if let Some((p, d, t)) = ino.pending_from.remove(&k) {
+            if let Some((p, d, t)) = self.pending_from.remove(&k) {
                 moves.push((k, p, d, t));
             }
         }
         moves.sort_by_key(|m| m.3);
         for (_, path, is_dir, _) in moves {
-            if is_dir && let Some(ino) = self.inotify.as_mut() {
-                ino.forget(&path);
+            if is_dir {
+                self.forget(&path);
             }
-            self.on_removed(path, is_dir)?;
+            self.removed(n, path, is_dir)?;
         }
         Ok(())
     }
 
     /// Handles one event from `notify`.
-    pub(crate) fn handle_notify(
+    pub(crate) fn handle(
         &mut self,
+        n: &mut Normalizer,
         ev: notify::Result<notify::Event>,
     ) -> Result<(), Stopped> {
         let ev = match ev {
@@ -243,32 +205,26 @@ impl Engine {
                 let paths = e.paths.clone();
                 return match e.kind {
                     notify::ErrorKind::MaxFilesWatch => {
-                        let d = paths.into_iter().next().or_else(|| {
-                            self.inotify.as_ref().and_then(|i| i.roots.first().cloned())
-                        });
+                        let d = paths
+                            .into_iter()
+                            .next()
+                            .or_else(|| self.roots.first().cloned());
                         match d {
-                            Some(d) => self.degrade(d),
+                            Some(d) => self.degrade(n, d),
                             None => Ok(()),
                         }
                     }
                     _ => {
-                        let roots = self
-                            .inotify
-                            .as_ref()
-                            .map(|i| i.roots.clone())
-                            .unwrap_or_default();
-                        self.rescan(&roots, RescanReason::WatchFailed(e.to_string()))
+                        let roots = self.roots.clone();
+                        n.rescan(&roots, RescanReason::SourceFailed(e.to_string()))
                     }
                 };
             }
         };
-        let Some(ino) = self.inotify.as_ref() else {
-            return Ok(());
-        };
         if ev.need_rescan() {
-            let roots = ino.roots.clone();
-            self.flush_moves(None)?;
-            return self.rescan(&roots, RescanReason::QueueOverflow);
+            let roots = self.roots.clone();
+            self.flush_moves(n, None)?;
+            return n.rescan(&roots, RescanReason::QueueOverflow);
         }
         let Some(path) = ev.paths.first().cloned() else {
             return Ok(());
@@ -291,109 +247,143 @@ impl Engine {
                 EventKind::Modify(ModifyKind::Name(RenameMode::From))
             )
         {
-            self.flush_moves(None)?;
+            self.flush_moves(n, None)?;
         }
-        if self.filter.is_excluded(&path) {
-            self.stats.add_dropped_outside(1);
+        if n.filter.is_excluded(&path) {
+            n.stats.add_dropped_outside(1);
             return Ok(());
         }
-        let fd_content = self.inotify.as_ref().is_some_and(|i| i.fd_content(&path));
+        let fd_content = self.fd_content(&path);
         match ev.kind {
             EventKind::Create(kind) => {
                 let is_dir = match kind {
                     CreateKind::Folder => true,
                     CreateKind::File => false,
-                    _ => is_dir_now(&self.filter, &path),
+                    _ => is_dir_now(&n.filter, &path),
                 };
-                if let Some(ino) = self.inotify.as_mut() {
-                    ino.gone.remove(&path);
-                }
-                self.on_created(path.clone(), is_dir, false)?;
+                self.gone.remove(&path);
+                n.on_created(path.clone(), is_dir, false)?;
                 if is_dir {
-                    self.watch_tree(&path, true)?;
+                    self.watch_tree(n, &path, true)?;
                 }
             }
             EventKind::Remove(kind) => {
-                let Some(ino) = self.inotify.as_mut() else {
-                    return Ok(());
-                };
-                if ino.roots.contains(&path) {
-                    ino.forget(&path);
-                    return self.on_removed(path, true);
+                if self.roots.contains(&path) {
+                    self.forget(&path);
+                    return self.removed(n, path, true);
                 }
-                if ino.watched.contains(&path) {
-                    ino.forget(&path);
-                    if ino.gone.len() > 4096 {
-                        ino.gone.clear();
+                if self.watched.contains(&path) {
+                    self.forget(&path);
+                    if self.gone.len() > 4096 {
+                        self.gone.clear();
                     }
-                    ino.gone.insert(path.clone());
-                    self.stats.set_watches(ino.watched.len());
-                    return self.on_removed(path, true);
+                    self.gone.insert(path.clone());
+                    n.stats.set_watches(self.watched.len());
+                    return self.removed(n, path, true);
                 }
-                if kind == RemoveKind::Folder && ino.gone.remove(&path) {
+                if kind == RemoveKind::Folder && self.gone.remove(&path) {
                     return Ok(());
                 }
-                self.on_removed(path, kind == RemoveKind::Folder)?;
+                self.removed(n, path, kind == RemoveKind::Folder)?;
             }
             EventKind::Modify(ModifyKind::Name(RenameMode::From)) => {
-                let Some(ino) = self.inotify.as_mut() else {
-                    return Ok(());
-                };
                 match ev.attrs.tracker() {
                     Some(cookie) => {
-                        let is_dir = ino.watched.contains(&path);
-                        ino.pending_from
+                        let is_dir = self.watched.contains(&path);
+                        self.pending_from
                             .insert(cookie, (path, is_dir, Instant::now() + RENAME_WAIT));
                     }
                     // IN_MOVE_SELF: only a root's own move matters (others come with their parent's events).
                     None => {
-                        if ino.roots.contains(&path) {
-                            self.flush_moves(None)?;
-                            return self.on_removed(path, true);
+                        if self.roots.contains(&path) {
+                            self.flush_moves(n, None)?;
+                            return self.removed(n, path, true);
                         }
                     }
                 }
             }
             EventKind::Modify(ModifyKind::Name(RenameMode::To)) => {
-                let from = ev.attrs.tracker().and_then(|c| {
-                    self.inotify
-                        .as_mut()
-                        .and_then(|i| i.pending_from.remove(&c))
-                });
-                self.flush_moves(None)?;
+                let from = ev
+                    .attrs
+                    .tracker()
+                    .and_then(|c| self.pending_from.remove(&c));
+                self.flush_moves(n, None)?;
                 match from {
                     Some((from, is_dir, _)) => {
-                        if is_dir && let Some(ino) = self.inotify.as_mut() {
-                            ino.forget(&from);
+                        if is_dir {
+                            self.forget(&from);
                         }
-                        let to_in = self.filter.in_scope(&path);
-                        self.on_renamed(from, path.clone(), is_dir, false)?;
+                        let to_in = n.filter.in_scope(&path);
+                        self.renamed(n, from, path.clone(), is_dir)?;
                         if is_dir && to_in {
                             // notify dropped the moved subtree's watches; re-add them. Changes made inside it
                             // before that are not seen, so ask for a walk of it.
-                            self.watch_tree(&path, false)?;
-                            self.rescan(&[path], RescanReason::NewDirectory)?;
+                            self.watch_tree(n, &path, false)?;
+                            n.rescan(&[path], RescanReason::NewDirectory)?;
                         }
                     }
                     None => {
-                        let is_dir = is_dir_now(&self.filter, &path);
-                        self.on_created(path.clone(), is_dir, false)?;
+                        let is_dir = is_dir_now(&n.filter, &path);
+                        n.on_created(path.clone(), is_dir, false)?;
                         if is_dir {
-                            self.watch_tree(&path, true)?;
+                            self.watch_tree(n, &path, true)?;
                         }
                     }
                 }
             }
             EventKind::Modify(ModifyKind::Data(_)) | EventKind::Modify(ModifyKind::Any) => {
                 // Even where the fd group supplies content, a truncate by path reaches only inotify.
-                self.on_content_checked(path, false, None, None, fd_content)?;
+                n.on_content_checked(path, false, None, None, fd_content)?;
             }
             // Where the fd group supplies content, its close-write (with a pid) is the one reported.
             EventKind::Access(AccessKind::Close(AccessMode::Write)) if !fd_content => {
-                self.on_content(path, true, None, None)?;
+                n.on_content(path, true, None, None)?;
             }
-            EventKind::Modify(ModifyKind::Metadata(_)) => self.on_attrib(path)?,
+            EventKind::Modify(ModifyKind::Metadata(_)) => n.on_attrib(path)?,
             _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// Listing a directory for inotify: each directory is watched before it is listed; with `emit_created`
+/// every entry is reported created (a new or moved-in directory).
+struct Watching<'a> {
+    ino: &'a mut InotifyState,
+    n: &'a mut Normalizer,
+    emit_created: bool,
+}
+
+impl NewTree for Watching<'_> {
+    fn filter(&self) -> &Filter {
+        &self.n.filter
+    }
+
+    fn enter(&mut self, d: &Path) -> Result<bool, Stopped> {
+        match self.ino.watcher.watch(d, RecursiveMode::NonRecursive) {
+            Ok(()) => {
+                self.ino.watched.insert(d.to_path_buf());
+                Ok(true)
+            }
+            Err(e) => {
+                match e.kind {
+                    notify::ErrorKind::MaxFilesWatch => {
+                        self.ino.degrade(self.n, d.to_path_buf())?
+                    }
+                    notify::ErrorKind::PathNotFound => {}
+                    notify::ErrorKind::Io(ref io) if io.kind() == std::io::ErrorKind::NotFound => {}
+                    _ => self
+                        .n
+                        .rescan(&[d.to_path_buf()], RescanReason::WatchFailed(e.to_string()))?,
+                }
+                Ok(false)
+            }
+        }
+    }
+
+    fn found(&mut self, path: PathBuf, is_dir: bool) -> Result<(), Stopped> {
+        if self.emit_created {
+            self.n.emit(Change::Created { path, is_dir })?;
         }
         Ok(())
     }

@@ -21,11 +21,15 @@ mod change;
 mod config;
 mod display;
 mod engine;
+mod event;
 mod fanotify;
 mod filter;
 mod inotify;
 mod mounts;
+mod normalize;
 mod select;
+mod sys;
+mod walk;
 
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::Arc;
@@ -34,14 +38,17 @@ use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender, bounded};
 
-pub use change::{Change, ContentFd, RescanReason};
+pub use change::{Change, ContentFd, RescanReason, rebase};
 pub use config::{
     Backend, Counters, FilesystemStatus, RenameSource, Source, WatchConfig, WatchError, WatchStatus,
 };
 pub use display::escape_path;
 pub use mounts::{FsIdentity, MountTableWatch};
 
-use engine::{Engine, Stats};
+use engine::Engine;
+use event::Stats;
+use fanotify::content::ContentStore;
+use normalize::Normalizer;
 
 /// Capacity of the channel from the kernel readers to the engine.
 const RAW_CAPACITY: usize = 256;
@@ -68,19 +75,19 @@ impl Watcher {
         if config.roots.is_empty() {
             return Err(WatchError::NoRoots);
         }
-        match fanotify::sys::raise_nofile_limit() {
+        match sys::raise_nofile_limit() {
             Ok(n) => tracing::debug!(nofile = n, "raised the soft descriptor limit"),
             Err(e) => tracing::warn!(error = %e, "could not raise RLIMIT_NOFILE"),
         }
         let sel = select::select(&config)?;
         let stats = Arc::new(Stats::default());
-        let stop_fd = Arc::new(fanotify::sys::eventfd().map_err(|e| WatchError::Io {
+        let stop_fd = Arc::new(sys::eventfd().map_err(|e| WatchError::Io {
             what: "eventfd".into(),
             source: e,
         })?);
         let (stop_tx, stop_rx) = bounded::<()>(0);
         let (raw_tx, raw_rx) = bounded(RAW_CAPACITY);
-        let store = Arc::new(fanotify::ContentStore::new(change::FdBudget::for_process()));
+        let store = Arc::new(ContentStore::new(change::FdBudget::for_process()));
         let mounts = select::mounts(&sel.filesystems);
         let fid_roots: Vec<_> = sel
             .filesystems
@@ -94,10 +101,10 @@ impl Watcher {
             config.excluded.clone(),
             config.barrier_prefix.clone(),
         );
-        let mut engine = Engine::new(
+        let norm = Normalizer::new(
             filter,
             sink,
-            stop_rx,
+            stop_rx.clone(),
             stats.clone(),
             store.clone(),
             mounts.clone(),
@@ -106,6 +113,7 @@ impl Watcher {
         );
 
         let mut notify_alive = None;
+        let mut inotify = None;
         let (notify_tx, notify_rx) = bounded(NOTIFY_CAPACITY);
         if !sel.inotify_roots.is_empty() {
             let (alive_tx, alive_rx) = bounded::<()>(0);
@@ -125,16 +133,17 @@ impl Watcher {
                 notify::Config::default().with_event_kinds(kinds),
             )
             .map_err(|e| WatchError::Inotify(e.to_string()))?;
-            engine.inotify = Some(inotify::InotifyState::new(
+            inotify = Some(inotify::InotifyState::new(
                 w,
                 sel.inotify_roots.clone(),
                 sel.fd_content_roots.clone(),
             ));
             notify_alive = Some(alive_rx);
-            // Watches are in place before start() returns. A failure here is reported as a rescan.
-            if engine.inotify_start().is_err() {
-                return Err(WatchError::Inotify("stopped during setup".into()));
-            }
+        }
+        let mut engine = Engine::new(norm, inotify, stop_rx);
+        // Watches are in place before start() returns. A failure here is reported as a rescan.
+        if engine.inotify_start().is_err() {
+            return Err(WatchError::Inotify("stopped during setup".into()));
         }
 
         let mut threads = Vec::new();
@@ -157,15 +166,15 @@ impl Watcher {
             );
             threads.push(spawn(
                 "fandex-fan-content",
-                Box::new(move || fanotify::run_content(g, stop, fs, store, tx, st)),
+                Box::new(move || fanotify::content::run_content(g, stop, fs, store, tx, st)),
             )?);
         }
         if let Some(g) = sel.fid_group {
-            let resolver = fanotify::Resolver::new(mounts);
+            let resolver = fanotify::fid::Resolver::new(mounts);
             let (stop, tx, st) = (stop_fd.clone(), raw_tx.clone(), stats.clone());
             threads.push(spawn(
                 "fandex-fan-fid",
-                Box::new(move || fanotify::run_fid(g, stop, resolver, tx, st)),
+                Box::new(move || fanotify::fid::run_fid(g, stop, resolver, tx, st)),
             )?);
         }
         drop(raw_tx);
@@ -195,7 +204,7 @@ impl Watcher {
     }
 
     fn shutdown(&mut self) {
-        if let Err(e) = fanotify::sys::eventfd_signal(self.stop_fd.as_fd()) {
+        if let Err(e) = sys::eventfd_signal(self.stop_fd.as_fd()) {
             tracing::warn!(error = %e, "could not signal the watcher threads");
         }
         self.stop_tx.take();

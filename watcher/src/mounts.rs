@@ -11,7 +11,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::fanotify::sys;
+use crate::sys;
 
 /// Which filesystem a directory is on: `st_dev` and `statfs.f_fsid`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

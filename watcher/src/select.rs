@@ -7,8 +7,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::config::{Backend, FilesystemStatus, RenameSource, Source, WatchConfig, WatchError};
-use crate::fanotify::{self, FsInfo, sys};
+use crate::fanotify::group::{self, FsInfo};
 use crate::mounts::MountRef;
+use crate::sys;
 
 /// The outcome of selection: groups with their marks in place, and the per-filesystem choices.
 pub(crate) struct Selection {
@@ -68,7 +69,7 @@ pub(crate) fn select(config: &WatchConfig) -> Result<Selection, WatchError> {
 
     let mut content_reason = String::new();
     let content_group = if want_content {
-        match fanotify::init_content_group() {
+        match group::init_content_group() {
             Ok(g) => Some(g),
             Err(e) if config.backend == Backend::Fanotify => {
                 return Err(WatchError::FanotifyUnavailable {
@@ -90,7 +91,7 @@ pub(crate) fn select(config: &WatchConfig) -> Result<Selection, WatchError> {
     };
     let mut fid_reason = String::new();
     let fid_group = if want_fid {
-        match fanotify::init_fid_group() {
+        match group::init_fid_group() {
             Ok(g) => Some(g),
             Err(e) if config.rename_source == RenameSource::Fanotify => {
                 return Err(WatchError::FanotifyUnavailable {
@@ -141,7 +142,7 @@ pub(crate) fn select(config: &WatchConfig) -> Result<Selection, WatchError> {
         });
         let mut reasons = Vec::new();
         let namespace = match &fid_group {
-            Some(g) => match fanotify::mark_filesystem(g, fanotify::FID_MASK, &root) {
+            Some(g) => match group::mark_filesystem(g, group::FID_MASK, &root) {
                 Ok(()) => {
                     reasons.push("namespace: fanotify FID filesystem mark".to_string());
                     fid_used = true;
@@ -174,7 +175,7 @@ pub(crate) fn select(config: &WatchConfig) -> Result<Selection, WatchError> {
                 if namespace == Source::Inotify {
                     mask |= libc::FAN_MODIFY;
                 }
-                match fanotify::mark_filesystem(g, mask, &root) {
+                match group::mark_filesystem(g, mask, &root) {
                     Ok(()) => {
                         reasons.push("content: fanotify fd group, filesystem mark".to_string());
                         content_used = true;
