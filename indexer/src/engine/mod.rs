@@ -322,16 +322,11 @@ fn run_extract(
 ) -> Outcome {
     let read_started = now_ns();
     let _span = tracing::debug_span!("file", path = %job.path.display()).entered();
-    let through_fd = job.content.take().and_then(|fd| {
-        let file = std::fs::File::from(fd.into_owned_fd());
-        let meta = file.metadata().ok()?;
-        let current = roots.lstat(&job.path).ok()?;
-        (FileId::of(&meta) == FileId::of(&current) && meta.is_file()).then_some((file, meta))
-    });
-    let opened = match through_fd {
-        Some(opened) => Ok(opened),
-        None => roots.open_identified(&job.path, job.expected),
-    };
+    let event_fd = job
+        .content
+        .take()
+        .map(fandex_watcher::ContentFd::into_owned_fd);
+    let opened = roots.open_for_content(&job.path, Some(job.expected), event_fd);
     let (mut file, meta) = match opened {
         Ok(opened) => opened,
         Err(OpenError::NotFound | OpenError::NotRegular { .. } | OpenError::Outside) => {
