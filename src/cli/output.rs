@@ -1,8 +1,7 @@
-//! Terminal output helpers: colour decisions, exact-but-printable paths, sizes.
+//! Terminal output helpers: colour decisions, sizes. Paths are printed with the watcher's
+//! [`fandex::watcher::escape_path`], the one escaping of fandex.
 
 use std::io::{IsTerminal, Write};
-use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
 
 use anyhow::Context;
 
@@ -37,29 +36,6 @@ pub fn stderr_color() -> bool {
     std::io::stderr().is_terminal() && !no_color_env()
 }
 
-/// A path's bytes for a human: written as they are, except that control characters (newline, tab,
-/// escape...) and backslashes are escaped, so one path is always one line and cannot drive the terminal.
-/// Invalid UTF-8 bytes are escaped as `\xNN`. `--json` gives the exact bytes.
-pub fn printable_path(path: &Path) -> String {
-    let mut out = String::new();
-    for chunk in path.as_os_str().as_bytes().utf8_chunks() {
-        for c in chunk.valid().chars() {
-            match c {
-                '\n' => out.push_str("\\n"),
-                '\t' => out.push_str("\\t"),
-                '\r' => out.push_str("\\r"),
-                '\\' => out.push_str("\\\\"),
-                c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
-                c => out.push(c),
-            }
-        }
-        for b in chunk.invalid() {
-            out.push_str(&format!("\\x{b:02x}"));
-        }
-    }
-    out
-}
-
 /// Runs `print` on locked stdout and flushes it. A reader that closed the pipe early (`fandex status |
 /// head -3`) is a normal end, not an error: whatever it did not read is simply not printed.
 pub fn write_stdout(
@@ -91,12 +67,15 @@ pub fn human_bytes(bytes: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use fandex::watcher::escape_path as printable_path;
     use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    use std::path::Path;
 
     #[test]
     fn paths_stay_on_one_line_and_show_every_byte() {
         let p = Path::new(OsStr::from_bytes(b"/a\nb/c\xff\\d\x1b[31m.txt"));
-        assert_eq!(printable_path(p), "/a\\nb/c\\xff\\\\d\\u{1b}[31m.txt");
+        assert_eq!(printable_path(p), "/a\\nb/c\\xff\\\\d\\x1b[31m.txt");
         assert_eq!(
             printable_path(Path::new("/plain/café.txt")),
             "/plain/café.txt"

@@ -10,10 +10,11 @@ use base64::Engine as _;
 use clap::Args;
 use fandex::query::client::ClientError;
 use fandex::query::protocol::ErrorKind;
+use fandex::watcher::escape_path;
 use fandex::{Hit, SearchRequest};
 
 use super::Common;
-use super::output::{ColorChoice, printable_path};
+use super::output::ColorChoice;
 
 /// Arguments of `fandex search`.
 #[derive(Debug, Args)]
@@ -104,7 +105,7 @@ pub fn run(common: &Common, args: &SearchArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn write_human(out: &mut impl Write, hit: &Hit, color: bool) -> std::io::Result<()> {
-    let path = printable_path(&hit.path);
+    let path = escape_path(&hit.path);
     if color {
         writeln!(out, "{PATH_STYLE}{path}{RESET}")?;
     } else {
