@@ -13,7 +13,13 @@
 //! be placed becomes a [`Change::Rescan`]. Events caused by this process (fanotify) and events inside the
 //! excluded subtrees are dropped.
 //!
-//! Paths are bytes: a [`PathBuf`] on Unix holds any byte string, including invalid UTF-8 and newlines, and
+//! One change travels top-down: a reader thread (`fanotify/fid.rs`, `fanotify/content.rs`) sends the
+//! backend-neutral messages of `event.rs` to the processing thread (`engine.rs`), which also receives
+//! `notify`'s events for `inotify.rs`; both feed `normalize.rs`, which hands each [`Change`] to the sink.
+//! `select.rs` and `fanotify/group.rs` set the sources up; `sys.rs` and `fanotify/sys.rs` hold the system
+//! calls; [`beneath`] is the one safe open of a user's path.
+//!
+//! Paths are bytes: a [`PathBuf`](std::path::PathBuf) on Unix holds any byte string, including invalid UTF-8 and newlines, and
 //! every event carries the exact bytes the kernel reported.
 
 pub mod beneath;

@@ -267,7 +267,7 @@ impl Normalizer {
         self.on_content_checked(path, final_, handle, fd, false)
     }
 
-    /// [`Engine::on_content`]; `check_own` marks a pid-less inotify modification on a filesystem the fd group
+    /// [`Normalizer::on_content`]; `check_own` marks a pid-less inotify modification on a filesystem the fd group
     /// also watches (truncate by path reaches only inotify and the FID group, never the fd group).
     pub(crate) fn on_content_checked(
         &mut self,
