@@ -406,15 +406,6 @@ impl RootSet {
         self.root_of(path)?
             .open_for_content(path, expected, event_fd)
     }
-
-    /// [`RootDir::open_identified`] in the root of `path`.
-    pub fn open_identified(
-        &self,
-        path: &Path,
-        expected: FileId,
-    ) -> Result<(File, Metadata), OpenError> {
-        self.root_of(path)?.open_identified(path, expected)
-    }
 }
 
 /// `fstat`s an opened file and refuses anything but a regular file.

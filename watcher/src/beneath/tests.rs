@@ -101,6 +101,36 @@ fn symlink_as_a_directory_of_the_path_is_refused() {
     }
 }
 
+/// The event's descriptor is read while it is still the file at the path; once the path names another
+/// file, the path is opened instead and must be the expected file.
+#[test]
+fn content_is_read_through_the_event_fd_while_it_is_the_file_at_the_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("f.txt");
+    std::fs::write(&p, b"written").unwrap();
+    let set = RootSet::open(&[dir.path().to_owned()]);
+    let event_fd = || Some(OwnedFd::from(File::open(&p).unwrap()));
+    let written = FileId::of(&set.lstat(&p).unwrap());
+    let (mut f, _) = set.open_for_content(&p, Some(written), event_fd()).unwrap();
+    let mut text = String::new();
+    f.read_to_string(&mut text).unwrap();
+    assert_eq!(text, "written");
+    // Without an expected identity any regular file at the path will do.
+    assert!(set.open_for_content(&p, None, None).is_ok());
+
+    // Replaced by another file: the old descriptor is not this path's content, and the path now names
+    // another file than the one expected.
+    let old_fd = event_fd();
+    std::fs::rename(&p, dir.path().join("moved")).unwrap();
+    std::fs::write(&p, b"other").unwrap();
+    assert_changed(set.open_for_content(&p, Some(written), old_fd));
+    let now = FileId::of(&set.lstat(&p).unwrap());
+    let (mut f, _) = set.open_for_content(&p, Some(now), None).unwrap();
+    text.clear();
+    f.read_to_string(&mut text).unwrap();
+    assert_eq!(text, "other");
+}
+
 /// A directory renamed away and replaced by another holding a file of the same name: the path now
 /// names another file than the walk saw, which the identity check catches.
 #[test]
