@@ -5,7 +5,7 @@
 //! group's content events; the inotify backend calls its `on_*` methods directly.
 
 use std::collections::HashMap;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,11 +16,9 @@ use crate::beneath::RootDir;
 use crate::change::{Change, ContentFd, RescanReason, rebase};
 use crate::event::{NsEvent, Stats, Stopped};
 use crate::fanotify::content::{ContentStore, join_wait};
-use crate::fanotify::group::EVENT_FD_FLAGS;
-use crate::fanotify::sys::{Handle, open_by_handle};
+use crate::fanotify::sys::Handle;
 use crate::filter::Filter;
 use crate::mounts::MountRef;
-use crate::sys;
 use crate::walk::{NewTree, list_new_tree};
 
 /// How long a modification without close-write waits for one (to report a write once, not twice).
@@ -312,29 +310,16 @@ impl Normalizer {
         Ok(())
     }
 
-    /// The descriptor to attach to a modification found in the FID log, when content comes from fanotify.
+    /// The descriptor to attach to a modification found in the FID log, when content comes from fanotify:
+    /// with `join`, the fd group's own if it arrives before the batch's join deadline.
     fn content_fd(&self, handle: Option<&Handle>, join: bool) -> Option<ContentFd> {
         if !self.content_fds {
             return None;
         }
         let handle = handle?;
-        if join {
-            let wait = self.join_deadline.saturating_duration_since(Instant::now());
-            if let Some(fd) = self.store.take(handle, wait) {
-                return Some(fd);
-            }
-        }
-        let mount = self.mounts.get(&handle.fsid)?;
-        self.store.fds().open_within(|| {
-            // Opened for this lookup only: a mount fd kept open would pin the root's mount.
-            let mount_fd = mount.open().ok()??;
-            let fd =
-                open_by_handle(mount_fd.as_fd(), handle, EVENT_FD_FLAGS as libc::c_int).ok()?;
-            match sys::fd_stat(fd.as_fd()) {
-                Ok((_, _, nlink, false)) if nlink > 0 => Some(fd),
-                _ => None,
-            }
-        })
+        let wait = join.then(|| self.join_deadline.saturating_duration_since(Instant::now()));
+        self.store
+            .descriptor_for(handle, wait, self.mounts.get(&handle.fsid))
     }
 
     fn own_write(&self, path: &Path, since: Instant) -> bool {

@@ -13,10 +13,11 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
 
-use super::group::FsInfo;
+use super::group::{EVENT_FD_FLAGS, FsInfo};
 use super::sys::{self as fsys, Handle, RawEvent};
 use crate::change::{ContentFd, FdBudget, RescanReason};
 use crate::event::{Raw, Stats};
+use crate::mounts::MountRef;
 use crate::sys;
 
 /// How long the fd thread keeps an fd that no FID event claimed.
@@ -86,7 +87,7 @@ impl ContentStore {
     }
 
     /// Takes the descriptor for `handle`, waiting up to `wait` for the fd thread to deliver it.
-    pub(crate) fn take(&self, handle: &Handle, wait: Duration) -> Option<ContentFd> {
+    fn take(&self, handle: &Handle, wait: Duration) -> Option<ContentFd> {
         let deadline = Instant::now() + wait;
         let mut map = self.map.lock().ok()?;
         loop {
@@ -99,6 +100,32 @@ impl ContentStore {
             }
             map = self.cond.wait_timeout(map, deadline - now).ok()?.0;
         }
+    }
+
+    /// The descriptor for a file the FID log reported written: the fd group's own when `wait` is given and
+    /// it arrives within it, else one opened by `handle` through `mount` while the file still has a name.
+    pub(crate) fn descriptor_for(
+        &self,
+        handle: &Handle,
+        wait: Option<Duration>,
+        mount: Option<&Arc<MountRef>>,
+    ) -> Option<ContentFd> {
+        if let Some(wait) = wait
+            && let Some(fd) = self.take(handle, wait)
+        {
+            return Some(fd);
+        }
+        let mount = mount?;
+        self.fds.open_within(|| {
+            // Opened for this lookup only: a mount fd kept open would pin the root's mount.
+            let mount_fd = mount.open().ok()??;
+            let fd = fsys::open_by_handle(mount_fd.as_fd(), handle, EVENT_FD_FLAGS as libc::c_int)
+                .ok()?;
+            match sys::fd_stat(fd.as_fd()) {
+                Ok((_, _, nlink, false)) if nlink > 0 => Some(fd),
+                _ => None,
+            }
+        })
     }
 
     /// Closes every stored descriptor older than the time-to-live.
