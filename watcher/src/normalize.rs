@@ -32,6 +32,7 @@ fn open_content(roots: &[PathBuf], path: &Path) -> Option<OwnedFd> {
     Some(OwnedFd::from(file))
 }
 
+/// A modification held back until its close-write, or until [`MODIFY_DELAY`] has passed.
 struct Pending {
     since: Instant,
     deadline: Instant,
