@@ -4,7 +4,8 @@
 //! - [`config`]: the TOML configuration and its defaults.
 //! - [`layout`]: where the index lives, its 0700 directory, the format marker and the writer lock.
 //! - [`catalog`]: the sled catalog, one record per file (identity, path bytes, metadata, hash, status).
-//! - [`schema`]: the tantivy schema and analyzer, shared with the query crate.
+//! - [`schema`]: the tantivy schema and analyzer, shared with the query crate (the `fandex-schema` crate,
+//!   re-exported here so `fandex_indexer::schema::..` paths keep working).
 //! - [`text_index`]: the tantivy index behind an API keyed by file id.
 //! - [`extract`]: bytes to text (encodings, HTML, gzip) and [`fileio`]: opening files without blocking.
 //! - [`crawl`]: the parallel walk with exclusions; [`pseudofs`]: the filesystems refused as roots.
@@ -21,8 +22,9 @@ pub mod extract;
 pub mod fileio;
 pub mod layout;
 pub mod pseudofs;
-pub mod schema;
 pub mod text_index;
+
+pub use fandex_schema as schema;
 
 pub use config::Config;
 pub use engine::{Engine, Summary};

@@ -59,7 +59,7 @@
 //!
 //! ```
 //! use std::path::PathBuf;
-//! use fandex_indexer::schema::{self, FileDoc};
+//! use fandex_schema::{self as schema, FileDoc};
 //! use fandex_query::{QueryEngine, SearchRequest};
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {

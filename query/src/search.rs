@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
-use fandex_indexer::schema::Fields;
+use fandex_schema::Fields;
 use tantivy::collector::{Collector, Count, SegmentCollector};
 use tantivy::columnar::Column;
 use tantivy::schema::document::{DeserializeError, DocumentDeserialize, DocumentDeserializer};

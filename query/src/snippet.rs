@@ -40,9 +40,9 @@ const MAX_LINE_CONTEXT: usize = MAX_FRAGMENT_BYTES / 2;
 const WORD_CONTEXT: usize = 40;
 
 /// How far, in bytes, a window edge moves to reach a word boundary. The analyzer drops longer words
-/// ([`fandex_indexer::schema::MAX_TOKEN_BYTES`]), so an edge inside such a word may move the other way,
+/// ([`fandex_schema::MAX_TOKEN_BYTES`]), so an edge inside such a word may move the other way,
 /// skipping it.
-const MAX_EDGE_SHIFT: usize = 2 * fandex_indexer::schema::MAX_TOKEN_BYTES;
+const MAX_EDGE_SHIFT: usize = 2 * fandex_schema::MAX_TOKEN_BYTES;
 
 /// What is searched for in a text to find the places worth analyzing: a wanted term, or the prefix of
 /// a prefix query (whose expansions are the terms).

@@ -7,9 +7,9 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use fandex_indexer::schema::{self, FileDoc};
 use fandex_query::parse::{Expr, Scope, TextMatch, parse};
 use fandex_query::{QueryEngine, QueryError, SearchRequest};
+use fandex_schema::{self as schema, FileDoc};
 use proptest::prelude::*;
 use tantivy::{Index, IndexWriter};
 

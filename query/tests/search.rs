@@ -6,8 +6,8 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use fandex_indexer::schema::{self, FileDoc};
 use fandex_query::{QueryEngine, QueryError, SearchRequest, SearchResults};
+use fandex_schema::{self as schema, FileDoc};
 use tantivy::{Index, IndexWriter};
 
 /// A path whose directory and name are not UTF-8 and whose name holds a newline.

@@ -1,9 +1,10 @@
 //! The tantivy schema: which fields a file's document has, how text is analyzed, and how a document is
 //! built from a file and read back.
 //!
-//! This module is the contract between the indexer (which writes documents) and the query crate (which
+//! This crate is the contract between the indexer (which writes documents) and the query crate (which
 //! searches them). Every index opened or created must go through [`register_analyzers`] so that queries
-//! tokenize exactly like indexing did.
+//! tokenize exactly like indexing did. It depends on tantivy alone, so a search-only embedder compiles
+//! neither the catalog nor the extractors; `fandex_indexer::schema` re-exports it.
 
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;

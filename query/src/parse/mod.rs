@@ -1,7 +1,7 @@
 //! The query language: a lexer and a recursive-descent parser that turn a query string into an [`Expr`].
 //!
 //! This module knows nothing of tantivy queries; the crate's compiler turns the tree into one. Words are
-//! tokenized here, with [`fandex_indexer::schema::tokenize`], so that the tree holds exactly the terms
+//! tokenized here, with [`fandex_schema::tokenize`], so that the tree holds exactly the terms
 //! the index holds and so that a query left with nothing to search is reported as a syntax error.
 //!
 //! Grammar (`AND` binds loosest, then `OR`, then negation):
@@ -17,7 +17,7 @@
 //! Error positions are 1-based character (not byte) indexes into the query; an error about the end of
 //! the query points one past its last character.
 
-use fandex_indexer::schema::tokenize;
+use fandex_schema::tokenize;
 
 use crate::{QueryError, limits};
 
@@ -702,7 +702,7 @@ mod tests {
             text(Scope::ContentOrName, &["foo", "ba"], true)
         );
         // A prefix too long to be indexed: indexing dropped such tokens, so the rest is a phrase.
-        let long = "a".repeat(fandex_indexer::schema::MAX_TOKEN_BYTES + 1);
+        let long = "a".repeat(fandex_schema::MAX_TOKEN_BYTES + 1);
         assert_eq!(
             parse(&format!("foo-{long}*")).unwrap(),
             text(Scope::ContentOrName, &["foo"], false)
