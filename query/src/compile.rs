@@ -16,10 +16,10 @@ use tantivy::query::{
 };
 use tantivy::schema::{Field, IndexRecordOption};
 
-use crate::QueryError;
+use crate::error::QueryError;
 use crate::guard::ForwardOnly;
 use crate::limits::MAX_PHRASE_PREFIX_EXPANSIONS;
-use crate::parse::{Expr, Scope, TextMatch};
+use crate::parse::ast::{Expr, Scope, TextMatch};
 
 /// Compiles `expr` for the given fields. Relative `path:` directories are joined to `cwd`; `~` expands
 /// to `home`. Fails (with the value's position) when a directory cannot be made absolute.

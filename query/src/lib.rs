@@ -96,103 +96,19 @@
 
 pub mod client;
 mod compile;
+mod error;
 mod guard;
 pub mod limits;
 pub mod parse;
 pub mod protocol;
+mod rank;
+mod request;
 mod search;
 mod snippet;
 mod visible;
 
-use std::ops::Range;
-use std::path::PathBuf;
-
+pub use error::QueryError;
 pub use limits::MAX_PHRASE_PREFIX_EXPANSIONS;
+pub use request::{Hit, SearchRequest, SearchResults, Snippet};
 pub use search::QueryEngine;
 pub use snippet::{LEAD_BYTES, MAX_FRAGMENT_BYTES};
-
-/// One search to run.
-#[derive(Debug, Clone)]
-pub struct SearchRequest {
-    /// The query, in the language described in the [crate documentation](crate).
-    pub query: String,
-    /// The most hits to return (0 returns none but still counts them).
-    pub limit: usize,
-    /// The directory relative `path:` filters are joined to (the caller's working directory).
-    pub cwd: PathBuf,
-    /// Whether to build a snippet for each hit; when false every [`Hit::snippet`] is empty.
-    pub snippets: bool,
-    /// The caller's home directory, for `path:~/...`; `None` uses this process's `$HOME` (a daemon must
-    /// pass the caller's, or `~` would be its own).
-    pub home: Option<PathBuf>,
-}
-
-/// The answer to a [`SearchRequest`].
-#[derive(Debug, Clone, PartialEq)]
-pub struct SearchResults {
-    /// The best hits, best first (descending score, then ascending file id).
-    pub hits: Vec<Hit>,
-    /// How many documents match in all, not only the returned ones.
-    pub total: usize,
-}
-
-/// One matching file.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Hit {
-    /// The catalog's id for the file: always there from [`QueryEngine`]; `None` in answers from a daemon
-    /// to a caller who is not the index's owner (see [`protocol::WireHit::file_id`]).
-    pub file_id: Option<u64>,
-    /// The exact path, bytes as stored (not necessarily UTF-8).
-    pub path: PathBuf,
-    /// Relevance; higher is better. Filters (`ext:`, `path:`) and pure exclusions contribute 0.
-    pub score: f32,
-    /// Size in bytes when indexed.
-    pub size: u64,
-    /// Modification time when indexed, nanoseconds since the epoch.
-    pub mtime_ns: i64,
-    /// Where the query matched in the text (empty when snippets were not requested).
-    pub snippet: Snippet,
-}
-
-/// A one-line excerpt of a file's text.
-///
-/// Newlines, tabs, control characters and runs of whitespace are shown as a single space. When the text
-/// contains a searched word, the excerpt (at most [`MAX_FRAGMENT_BYTES`]) surrounds it and
-/// `highlights` marks each occurrence; otherwise it is the start of the text (at most [`LEAD_BYTES`])
-/// with no highlights.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Snippet {
-    /// The excerpt, on one line.
-    pub text: String,
-    /// Byte ranges into `text` of the matched words, in order, not overlapping, on char boundaries.
-    pub highlights: Vec<Range<usize>>,
-}
-
-/// Why a search failed.
-#[derive(Debug, thiserror::Error)]
-pub enum QueryError {
-    /// The query is not valid. `position` is the 1-based index, in characters (not bytes), of the
-    /// character at fault, or one past the last character when the problem is the end of the query.
-    #[error("{message} (at character {position} of the query)")]
-    Syntax {
-        /// What is wrong and, when useful, how to write it instead.
-        message: String,
-        /// 1-based character position in the query.
-        position: usize,
-    },
-    /// The query or request is beyond one of the bounds of [`limits`] (nothing was searched).
-    #[error("{what}: {found} {unit}, the limit is {limit}")]
-    TooLarge {
-        /// What is too large, e.g. "query too long".
-        what: &'static str,
-        /// The request's size.
-        found: usize,
-        /// The largest size accepted.
-        limit: usize,
-        /// What the sizes count ("bytes", "terms", ...).
-        unit: &'static str,
-    },
-    /// The index could not be read.
-    #[error("index error: {0}")]
-    Index(#[from] tantivy::TantivyError),
-}

@@ -8,8 +8,8 @@
 //! what a few hundred ordinary ones do. A request beyond one is refused, before any work is done, with
 //! [`QueryError::TooLarge`], which names the limit (the daemon answers it as `bad_request`).
 
-use crate::QueryError;
-use crate::parse::{Expr, TextMatch};
+use crate::error::QueryError;
+use crate::parse::ast::{Expr, TextMatch};
 
 /// Longest query text, in bytes (16 KiB). A typed query is a few dozen bytes; a pasted paragraph in
 /// quotes or a script's list of a hundred alternatives fits with room to spare. Checked before the text is

@@ -1,7 +1,6 @@
 //! [`QueryEngine`]: runs a query on the index and returns ranked hits with their stored fields and
 //! snippets.
 
-use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
@@ -10,19 +9,20 @@ use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
 use fandex_schema::Fields;
-use tantivy::collector::{Collector, Count, SegmentCollector};
-use tantivy::columnar::Column;
+use tantivy::collector::Count;
 use tantivy::schema::document::{DeserializeError, DocumentDeserialize, DocumentDeserializer};
 use tantivy::schema::{Field, OwnedValue};
-use tantivy::{DocAddress, DocId, IndexReader, Score, Searcher, SegmentOrdinal, SegmentReader};
+use tantivy::{IndexReader, Searcher};
 use tracing::{debug, warn};
 
 use crate::compile::{compile, scoring_leaves, without_subtrees};
+use crate::error::QueryError;
 use crate::limits;
 use crate::parse::parse;
+use crate::rank::{AllMatches, Best, Ranked, TopByScoreThenId};
+use crate::request::{Hit, SearchRequest, SearchResults, Snippet};
 use crate::snippet::SnippetMaker;
 use crate::visible::VisibleMatches;
-use crate::{Hit, QueryError, SearchRequest, SearchResults, Snippet};
 
 /// Searches one index.
 ///
@@ -294,222 +294,5 @@ impl StoredFile {
             mtime_ns: mtime_ns?,
             text: text.unwrap_or_default(),
         })
-    }
-}
-
-/// One collected document, ordered so that a greater value is a better hit: higher score, then lower
-/// file id (then lower address, so the order is total).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Ranked {
-    pub(crate) score: Score,
-    pub(crate) file_id: u64,
-    pub(crate) address: DocAddress,
-}
-
-impl Ord for Ranked {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.score
-            .total_cmp(&other.score)
-            .then_with(|| other.file_id.cmp(&self.file_id))
-            .then_with(|| other.address.cmp(&self.address))
-    }
-}
-
-impl PartialOrd for Ranked {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl PartialEq for Ranked {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl Eq for Ranked {}
-
-/// The best `limit` documents of a bounded heap, best first.
-#[derive(Default)]
-struct Best {
-    limit: usize,
-    /// A min-heap: the worst kept document is on top.
-    heap: BinaryHeap<Reverse<Ranked>>,
-}
-
-impl Best {
-    fn push(&mut self, doc: Ranked) {
-        if self.heap.len() < self.limit {
-            self.heap.push(Reverse(doc));
-        } else if let Some(mut worst) = self.heap.peek_mut()
-            && doc > worst.0
-        {
-            *worst = Reverse(doc);
-        }
-    }
-
-    fn into_sorted(self) -> Vec<Ranked> {
-        // Ascending order of Reverse is descending order of Ranked: best first.
-        self.heap
-            .into_sorted_vec()
-            .into_iter()
-            .map(|r| r.0)
-            .collect()
-    }
-}
-
-/// Collects every matching document, unscored (score 0), with its file id.
-struct AllMatches {
-    id_field: String,
-}
-
-struct SegmentMatches {
-    segment: SegmentOrdinal,
-    ids: Column<u64>,
-    docs: Vec<Ranked>,
-}
-
-impl Collector for AllMatches {
-    type Fruit = Vec<Ranked>;
-    type Child = SegmentMatches;
-
-    fn for_segment(
-        &self,
-        segment: SegmentOrdinal,
-        reader: &SegmentReader,
-    ) -> tantivy::Result<SegmentMatches> {
-        Ok(SegmentMatches {
-            segment,
-            ids: reader.fast_fields().u64(&self.id_field)?,
-            docs: Vec::new(),
-        })
-    }
-
-    fn requires_scoring(&self) -> bool {
-        false
-    }
-
-    fn merge_fruits(&self, fruits: Vec<Vec<Ranked>>) -> tantivy::Result<Vec<Ranked>> {
-        Ok(fruits.into_iter().flatten().collect())
-    }
-}
-
-impl SegmentCollector for SegmentMatches {
-    type Fruit = Vec<Ranked>;
-
-    fn collect(&mut self, doc: DocId, _score: Score) {
-        self.docs.push(Ranked {
-            score: 0.0,
-            file_id: self.ids.first(doc).unwrap_or(u64::MAX),
-            address: DocAddress::new(self.segment, doc),
-        });
-    }
-
-    fn harvest(self) -> Vec<Ranked> {
-        self.docs
-    }
-}
-
-/// Collects the top documents by score with a stable tie-break on the file id fast field (tantivy's
-/// `TopDocs` breaks ties by document address, which changes as segments merge).
-struct TopByScoreThenId {
-    limit: usize,
-    id_field: String,
-}
-
-struct SegmentTop {
-    segment: SegmentOrdinal,
-    ids: Column<u64>,
-    best: Best,
-}
-
-impl Collector for TopByScoreThenId {
-    type Fruit = Vec<Ranked>;
-    type Child = SegmentTop;
-
-    fn for_segment(
-        &self,
-        segment: SegmentOrdinal,
-        reader: &SegmentReader,
-    ) -> tantivy::Result<SegmentTop> {
-        Ok(SegmentTop {
-            segment,
-            ids: reader.fast_fields().u64(&self.id_field)?,
-            best: Best {
-                limit: self.limit,
-                heap: BinaryHeap::new(),
-            },
-        })
-    }
-
-    fn requires_scoring(&self) -> bool {
-        true
-    }
-
-    fn merge_fruits(&self, fruits: Vec<Vec<Ranked>>) -> tantivy::Result<Vec<Ranked>> {
-        let mut best = Best {
-            limit: self.limit,
-            heap: BinaryHeap::new(),
-        };
-        for doc in fruits.into_iter().flatten() {
-            best.push(doc);
-        }
-        Ok(best.into_sorted())
-    }
-}
-
-impl SegmentCollector for SegmentTop {
-    type Fruit = Vec<Ranked>;
-
-    fn collect(&mut self, doc: DocId, score: Score) {
-        if self.best.limit == 0 {
-            return;
-        }
-        self.best.push(Ranked {
-            score,
-            file_id: self.ids.first(doc).unwrap_or(u64::MAX),
-            address: DocAddress::new(self.segment, doc),
-        });
-    }
-
-    fn harvest(self) -> Vec<Ranked> {
-        self.best.into_sorted()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn ranked(score: Score, file_id: u64) -> Ranked {
-        Ranked {
-            score,
-            file_id,
-            address: DocAddress::new(0, file_id as DocId),
-        }
-    }
-
-    #[test]
-    fn best_keeps_the_top_by_score_then_lowest_id() {
-        let mut best = Best {
-            limit: 3,
-            heap: BinaryHeap::new(),
-        };
-        for (score, id) in [(1.0, 5), (2.0, 9), (1.0, 3), (0.5, 1), (1.0, 4), (2.0, 7)] {
-            best.push(ranked(score, id));
-        }
-        let got: Vec<(Score, u64)> = best
-            .into_sorted()
-            .iter()
-            .map(|r| (r.score, r.file_id))
-            .collect();
-        assert_eq!(got, [(2.0, 7), (2.0, 9), (1.0, 3)]);
-    }
-
-    #[test]
-    fn zero_limit_keeps_nothing() {
-        let mut best = Best::default();
-        best.push(ranked(1.0, 1));
-        assert!(best.into_sorted().is_empty());
     }
 }

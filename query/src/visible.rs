@@ -29,7 +29,7 @@ use tantivy::query::{Bm25StatisticsProvider, EnableScoring, Query};
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{BitSet, DocId, DocSet, Score, Searcher, TERMINATED, Term};
 
-use crate::search::Ranked;
+use crate::rank::Ranked;
 
 /// A caller's visible matches: per segment, a set of document ids.
 pub(crate) struct VisibleMatches {

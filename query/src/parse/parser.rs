@@ -1,0 +1,293 @@
+//! The recursive-descent parser: tokens to an [`Expr`], words analyzed into terms, with the nesting bound
+//! and every syntax error found after lexing.
+
+use fandex_schema::tokenize;
+
+use super::ast::{Expr, Scope, TextMatch};
+use super::lex::{FieldKind, Tok, TokKind};
+use crate::error::{QueryError, syntax};
+use crate::limits::MAX_NESTING;
+
+/// The parser's state: the tokens and how far it has read them.
+pub(super) struct Parser {
+    pub(super) tokens: Vec<Tok>,
+    pub(super) next: usize,
+    /// Position one past the last character, for errors about the end of the query.
+    pub(super) end: usize,
+    /// How many parentheses and negations enclose the current item.
+    pub(super) depth: usize,
+}
+
+impl Parser {
+    pub(super) fn peek(&self) -> Option<&Tok> {
+        self.tokens.get(self.next)
+    }
+
+    fn bump(&mut self) -> Option<Tok> {
+        let tok = self.tokens.get(self.next).cloned();
+        self.next += 1;
+        tok
+    }
+
+    /// Enters one more level of nesting at the operator at `position`.
+    fn nest(&mut self, position: usize) -> Result<(), QueryError> {
+        self.depth += 1;
+        if self.depth > MAX_NESTING {
+            return Err(syntax(
+                format!("more than {MAX_NESTING} nested parentheses or negations"),
+                position,
+            ));
+        }
+        Ok(())
+    }
+
+    /// True when the next token can start an item (so an operator before it is not dangling).
+    fn item_follows(&self) -> bool {
+        !matches!(
+            self.peek().map(|t| &t.kind),
+            None | Some(TokKind::RParen | TokKind::Or | TokKind::And)
+        )
+    }
+
+    /// `and := or ( "AND"? or )*`, stopping before a `)` or the end. `None` when every item was ignored.
+    pub(super) fn parse_and(&mut self) -> Result<Option<Expr>, QueryError> {
+        let mut items = Vec::new();
+        let mut seen_item = false;
+        while let Some(tok) = self.peek() {
+            match tok.kind {
+                TokKind::RParen => break,
+                TokKind::And => {
+                    let position = tok.position;
+                    self.bump();
+                    if !seen_item || !self.item_follows() {
+                        return Err(syntax(
+                            "dangling AND: it must stand between two items",
+                            position,
+                        ));
+                    }
+                }
+                TokKind::Or => {
+                    return Err(syntax(
+                        "dangling OR: it must stand between two items",
+                        tok.position,
+                    ));
+                }
+                _ => {
+                    seen_item = true;
+                    if let Some(expr) = self.parse_or()? {
+                        items.push(expr);
+                    }
+                }
+            }
+        }
+        Ok(combine(items, Expr::And))
+    }
+
+    /// `or := unary ( "OR" unary )*`
+    fn parse_or(&mut self) -> Result<Option<Expr>, QueryError> {
+        let mut alternatives: Vec<Expr> = self.parse_unary()?.into_iter().collect();
+        while let Some(tok) = self.peek() {
+            if tok.kind != TokKind::Or {
+                break;
+            }
+            let position = tok.position;
+            self.bump();
+            if !self.item_follows() {
+                return Err(syntax(
+                    "dangling OR: it must stand between two items",
+                    position,
+                ));
+            }
+            alternatives.extend(self.parse_unary()?);
+        }
+        Ok(combine(alternatives, Expr::Or))
+    }
+
+    /// `unary := ( "-" | "NOT" ) unary | primary`
+    fn parse_unary(&mut self) -> Result<Option<Expr>, QueryError> {
+        let Some(tok) = self.peek() else {
+            return Err(syntax(
+                "the query ends where an item was expected",
+                self.end,
+            ));
+        };
+        match tok.kind {
+            TokKind::Minus | TokKind::Not => {
+                let position = tok.position;
+                let what = if tok.kind == TokKind::Not {
+                    "NOT"
+                } else {
+                    "'-'"
+                };
+                self.bump();
+                if !self.item_follows() {
+                    return Err(syntax(
+                        format!("dangling {what}: it must be followed by the item to exclude"),
+                        position,
+                    ));
+                }
+                self.nest(position)?;
+                let inner = self.parse_unary()?;
+                self.depth -= 1;
+                Ok(inner.map(|e| Expr::Not(Box::new(e))))
+            }
+            _ => self.parse_primary(),
+        }
+    }
+
+    fn parse_primary(&mut self) -> Result<Option<Expr>, QueryError> {
+        let Some(tok) = self.bump() else {
+            return Err(syntax(
+                "the query ends where an item was expected",
+                self.end,
+            ));
+        };
+        match tok.kind {
+            TokKind::LParen => {
+                if self.peek().is_some_and(|t| t.kind == TokKind::RParen) {
+                    return Err(syntax("empty parentheses", tok.position));
+                }
+                self.nest(tok.position)?;
+                let inner = self.parse_and()?;
+                self.depth -= 1;
+                match self.bump() {
+                    Some(Tok {
+                        kind: TokKind::RParen,
+                        ..
+                    }) => Ok(inner),
+                    _ => Err(syntax("unbalanced '(': it is never closed", tok.position)),
+                }
+            }
+            TokKind::RParen => Err(syntax(
+                "unbalanced ')': there is no '(' to close",
+                tok.position,
+            )),
+            TokKind::And | TokKind::Or | TokKind::Not | TokKind::Minus => Err(syntax(
+                "an operator stands where an item was expected",
+                tok.position,
+            )),
+            TokKind::Word(word) => word_match(&word, tok.position, Scope::ContentOrName),
+            TokKind::Quoted(text) => Ok(phrase(&text, Scope::ContentOrName)),
+            TokKind::Field {
+                field,
+                value,
+                quoted,
+                value_position,
+            } => field_expr(field, &value, quoted, value_position),
+        }
+    }
+}
+
+/// Folds the children of an AND or OR: nothing left means the node is ignored, one child stands alone.
+fn combine(mut items: Vec<Expr>, node: fn(Vec<Expr>) -> Expr) -> Option<Expr> {
+    match items.len() {
+        0 => None,
+        1 => items.pop(),
+        _ => Some(node(items)),
+    }
+}
+
+/// A quoted phrase: all its tokens, in order; ignored when it has none.
+fn phrase(text: &str, scope: Scope) -> Option<Expr> {
+    let terms = tokenize(text);
+    (!terms.is_empty()).then_some(Expr::Text(TextMatch {
+        scope,
+        terms,
+        prefix: false,
+    }))
+}
+
+/// An unquoted word, possibly ending with the prefix wildcard `*`.
+fn word_match(word: &str, position: usize, scope: Scope) -> Result<Option<Expr>, QueryError> {
+    let chars: Vec<char> = word.chars().collect();
+    let stars: Vec<usize> = chars
+        .iter()
+        .enumerate()
+        .filter(|&(_, &c)| c == '*')
+        .map(|(i, _)| i)
+        .collect();
+    let Some(&last_star) = stars.last() else {
+        return Ok(phrase(word, scope));
+    };
+    if chars.len() == 1 {
+        return Err(syntax(
+            "a lone '*' is not a search; to match every file, exclude something that no file \
+             contains, or search a field such as path:/",
+            position,
+        ));
+    }
+    if stars.len() > 1 || last_star != chars.len() - 1 {
+        return Err(syntax(
+            "'*' is only allowed at the end of a word (prefix search); put the word in double \
+             quotes to search it literally",
+            position + stars[0],
+        ));
+    }
+    let body = &chars[..last_star];
+    if !body.last().is_some_and(|c| c.is_alphanumeric()) {
+        return Err(syntax(
+            "'*' must directly follow a letter or digit",
+            position + last_star,
+        ));
+    }
+    let body_text: String = body.iter().collect();
+    let terms = tokenize(&body_text);
+    // The last run of letters and digits is the prefix. When it is too long to be indexed, indexing
+    // dropped it from documents too, so the rest of the word is searched as a plain phrase.
+    let run_start = body
+        .iter()
+        .rposition(|c| !c.is_alphanumeric())
+        .map_or(0, |i| i + 1);
+    let run: String = body[run_start..].iter().collect();
+    let prefix = !tokenize(&run).is_empty();
+    Ok((!terms.is_empty()).then_some(Expr::Text(TextMatch {
+        scope,
+        terms,
+        prefix,
+    })))
+}
+
+fn field_expr(
+    field: FieldKind,
+    value: &str,
+    quoted: bool,
+    value_position: usize,
+) -> Result<Option<Expr>, QueryError> {
+    match field {
+        FieldKind::Name if quoted => Ok(phrase(value, Scope::Name)),
+        FieldKind::Name => word_match(value, value_position, Scope::Name),
+        FieldKind::Ext => {
+            if let Some(star) = value.chars().position(|c| c == '*') {
+                return Err(syntax(
+                    "ext: takes exact extensions (ext:md or ext:md,txt), not patterns",
+                    value_position + star,
+                ));
+            }
+            let exts: Vec<String> = value
+                .split(',')
+                .map(|e| e.strip_prefix('.').unwrap_or(e).to_lowercase())
+                .filter(|e| !e.is_empty())
+                .collect();
+            if exts.is_empty() {
+                return Err(syntax(
+                    "empty value for 'ext:': give an extension such as ext:md",
+                    value_position,
+                ));
+            }
+            Ok(Some(Expr::Ext(exts)))
+        }
+        FieldKind::Path => {
+            if !quoted && let Some(star) = value.chars().position(|c| c == '*') {
+                return Err(syntax(
+                    "path: takes a directory, not a pattern; put it in double quotes if the \
+                     name really contains '*'",
+                    value_position + star,
+                ));
+            }
+            Ok(Some(Expr::Path {
+                dir: value.to_owned(),
+                position: value_position,
+            }))
+        }
+    }
+}

@@ -1,0 +1,192 @@
+//! The order of hits and the collectors that gather them: [`Ranked`] (score, then file id), a bounded
+//! heap of the best, and tantivy collectors for the top hits and for every match.
+
+use std::cmp::{Ordering, Reverse};
+use std::collections::BinaryHeap;
+
+use tantivy::collector::{Collector, SegmentCollector};
+use tantivy::columnar::Column;
+use tantivy::{DocAddress, DocId, Score, SegmentOrdinal, SegmentReader};
+
+/// One collected document, ordered so that a greater value is a better hit: higher score, then lower
+/// file id (then lower address, so the order is total).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ranked {
+    pub(crate) score: Score,
+    pub(crate) file_id: u64,
+    pub(crate) address: DocAddress,
+}
+
+impl Ord for Ranked {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.score
+            .total_cmp(&other.score)
+            .then_with(|| other.file_id.cmp(&self.file_id))
+            .then_with(|| other.address.cmp(&self.address))
+    }
+}
+
+impl PartialOrd for Ranked {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for Ranked {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Ranked {}
+
+/// The best `limit` documents of a bounded heap, best first.
+#[derive(Default)]
+pub(crate) struct Best {
+    pub(crate) limit: usize,
+    /// A min-heap: the worst kept document is on top.
+    pub(crate) heap: BinaryHeap<Reverse<Ranked>>,
+}
+
+impl Best {
+    pub(crate) fn push(&mut self, doc: Ranked) {
+        if self.heap.len() < self.limit {
+            self.heap.push(Reverse(doc));
+        } else if let Some(mut worst) = self.heap.peek_mut()
+            && doc > worst.0
+        {
+            *worst = Reverse(doc);
+        }
+    }
+
+    pub(crate) fn into_sorted(self) -> Vec<Ranked> {
+        // Ascending order of Reverse is descending order of Ranked: best first.
+        self.heap
+            .into_sorted_vec()
+            .into_iter()
+            .map(|r| r.0)
+            .collect()
+    }
+}
+
+/// Collects every matching document, unscored (score 0), with its file id.
+pub(crate) struct AllMatches {
+    pub(crate) id_field: String,
+}
+
+pub(crate) struct SegmentMatches {
+    segment: SegmentOrdinal,
+    ids: Column<u64>,
+    docs: Vec<Ranked>,
+}
+
+impl Collector for AllMatches {
+    type Fruit = Vec<Ranked>;
+    type Child = SegmentMatches;
+
+    fn for_segment(
+        &self,
+        segment: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<SegmentMatches> {
+        Ok(SegmentMatches {
+            segment,
+            ids: reader.fast_fields().u64(&self.id_field)?,
+            docs: Vec::new(),
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, fruits: Vec<Vec<Ranked>>) -> tantivy::Result<Vec<Ranked>> {
+        Ok(fruits.into_iter().flatten().collect())
+    }
+}
+
+impl SegmentCollector for SegmentMatches {
+    type Fruit = Vec<Ranked>;
+
+    fn collect(&mut self, doc: DocId, _score: Score) {
+        self.docs.push(Ranked {
+            score: 0.0,
+            file_id: self.ids.first(doc).unwrap_or(u64::MAX),
+            address: DocAddress::new(self.segment, doc),
+        });
+    }
+
+    fn harvest(self) -> Vec<Ranked> {
+        self.docs
+    }
+}
+
+/// Collects the top documents by score with a stable tie-break on the file id fast field (tantivy's
+/// `TopDocs` breaks ties by document address, which changes as segments merge).
+pub(crate) struct TopByScoreThenId {
+    pub(crate) limit: usize,
+    pub(crate) id_field: String,
+}
+
+pub(crate) struct SegmentTop {
+    segment: SegmentOrdinal,
+    ids: Column<u64>,
+    best: Best,
+}
+
+impl Collector for TopByScoreThenId {
+    type Fruit = Vec<Ranked>;
+    type Child = SegmentTop;
+
+    fn for_segment(
+        &self,
+        segment: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<SegmentTop> {
+        Ok(SegmentTop {
+            segment,
+            ids: reader.fast_fields().u64(&self.id_field)?,
+            best: Best {
+                limit: self.limit,
+                heap: BinaryHeap::new(),
+            },
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        true
+    }
+
+    fn merge_fruits(&self, fruits: Vec<Vec<Ranked>>) -> tantivy::Result<Vec<Ranked>> {
+        let mut best = Best {
+            limit: self.limit,
+            heap: BinaryHeap::new(),
+        };
+        for doc in fruits.into_iter().flatten() {
+            best.push(doc);
+        }
+        Ok(best.into_sorted())
+    }
+}
+
+impl SegmentCollector for SegmentTop {
+    type Fruit = Vec<Ranked>;
+
+    fn collect(&mut self, doc: DocId, score: Score) {
+        if self.best.limit == 0 {
+            return;
+        }
+        self.best.push(Ranked {
+            score,
+            file_id: self.ids.first(doc).unwrap_or(u64::MAX),
+            address: DocAddress::new(self.segment, doc),
+        });
+    }
+
+    fn harvest(self) -> Vec<Ranked> {
+        self.best.into_sorted()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,35 @@
+//! Tests of the hit order and the bounded heap.
+
+use super::*;
+
+fn ranked(score: Score, file_id: u64) -> Ranked {
+    Ranked {
+        score,
+        file_id,
+        address: DocAddress::new(0, file_id as DocId),
+    }
+}
+
+#[test]
+fn best_keeps_the_top_by_score_then_lowest_id() {
+    let mut best = Best {
+        limit: 3,
+        heap: BinaryHeap::new(),
+    };
+    for (score, id) in [(1.0, 5), (2.0, 9), (1.0, 3), (0.5, 1), (1.0, 4), (2.0, 7)] {
+        best.push(ranked(score, id));
+    }
+    let got: Vec<(Score, u64)> = best
+        .into_sorted()
+        .iter()
+        .map(|r| (r.score, r.file_id))
+        .collect();
+    assert_eq!(got, [(2.0, 7), (2.0, 9), (1.0, 3)]);
+}
+
+#[test]
+fn zero_limit_keeps_nothing() {
+    let mut best = Best::default();
+    best.push(ranked(1.0, 1));
+    assert!(best.into_sorted().is_empty());
+}

@@ -1,0 +1,62 @@
+//! What a search is asked ([`SearchRequest`]) and what it answers ([`SearchResults`], [`Hit`], [`Snippet`]),
+//! the same in-process and through a daemon.
+
+use std::ops::Range;
+use std::path::PathBuf;
+
+/// One search to run.
+#[derive(Debug, Clone)]
+pub struct SearchRequest {
+    /// The query, in the language described in the [crate documentation](crate).
+    pub query: String,
+    /// The most hits to return (0 returns none but still counts them).
+    pub limit: usize,
+    /// The directory relative `path:` filters are joined to (the caller's working directory).
+    pub cwd: PathBuf,
+    /// Whether to build a snippet for each hit; when false every [`Hit::snippet`] is empty.
+    pub snippets: bool,
+    /// The caller's home directory, for `path:~/...`; `None` uses this process's `$HOME` (a daemon must
+    /// pass the caller's, or `~` would be its own).
+    pub home: Option<PathBuf>,
+}
+
+/// The answer to a [`SearchRequest`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchResults {
+    /// The best hits, best first (descending score, then ascending file id).
+    pub hits: Vec<Hit>,
+    /// How many documents match in all, not only the returned ones.
+    pub total: usize,
+}
+
+/// One matching file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    /// The catalog's id for the file: always there from [`QueryEngine`](crate::QueryEngine); `None` in answers from a daemon
+    /// to a caller who is not the index's owner (see [`WireHit::file_id`](crate::protocol::WireHit::file_id)).
+    pub file_id: Option<u64>,
+    /// The exact path, bytes as stored (not necessarily UTF-8).
+    pub path: PathBuf,
+    /// Relevance; higher is better. Filters (`ext:`, `path:`) and pure exclusions contribute 0.
+    pub score: f32,
+    /// Size in bytes when indexed.
+    pub size: u64,
+    /// Modification time when indexed, nanoseconds since the epoch.
+    pub mtime_ns: i64,
+    /// Where the query matched in the text (empty when snippets were not requested).
+    pub snippet: Snippet,
+}
+
+/// A one-line excerpt of a file's text.
+///
+/// Newlines, tabs, control characters and runs of whitespace are shown as a single space. When the text
+/// contains a searched word, the excerpt (at most [`MAX_FRAGMENT_BYTES`](crate::MAX_FRAGMENT_BYTES)) surrounds it and
+/// `highlights` marks each occurrence; otherwise it is the start of the text (at most [`LEAD_BYTES`](crate::LEAD_BYTES))
+/// with no highlights.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Snippet {
+    /// The excerpt, on one line.
+    pub text: String,
+    /// Byte ranges into `text` of the matched words, in order, not overlapping, on char boundaries.
+    pub highlights: Vec<Range<usize>>,
+}
