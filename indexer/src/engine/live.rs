@@ -14,11 +14,15 @@ use std::path::{Path, PathBuf};
 use rayon::iter::{IntoParallelIterator, ParallelIterator};
 use tracing::{debug, info_span};
 
-use super::{
-    Engine, ExtractJob, Outcome, Plan, Progress, Summary, classify, ctime_ns, run_extract,
-    set_owner_uid,
-};
-use crate::catalog::{CatalogBatch, FileRecord};
+use super::Engine;
+use super::apply::Count;
+use super::classify::{Plan, classify};
+use super::job::{ExtractJob, Outcome};
+use super::read::{limits_of, run_extract};
+use super::record::{ctime_ns, mtime_ns, set_owner_uid};
+use super::roots::minimal_roots;
+use super::summary::{Progress, Summary};
+use crate::catalog::{CatalogBatch, FileRecord, Status};
 use crate::coalesce::{Work, rebase};
 use crate::error::Result;
 use crate::exclude::Exclusions;
@@ -122,10 +126,9 @@ impl Engine {
         summary: &mut Summary,
     ) -> Result<()> {
         let records: Vec<(u64, FileRecord)> = self.catalog.under(path).collect::<Result<_>>()?;
+        let mut applier = self.applier();
         for (id, rec) in records {
-            self.index.delete(id);
-            pending.batch.remove(id, &rec);
-            summary.removed += 1;
+            applier.remove(id, &rec, &mut pending.batch, summary, Count::Removed);
         }
         pending.dirty.push(path.to_owned());
         Ok(())
@@ -180,20 +183,17 @@ impl Engine {
         let moving_ids: HashSet<u64> = moving.iter().map(|(id, _)| *id).collect();
         // Whatever had the destination name is replaced (an atomic save, or a directory moved over).
         let replaced: Vec<(u64, FileRecord)> = self.catalog.under(to).collect::<Result<_>>()?;
+        let mut applier = self.applier();
         for (id, rec) in replaced {
             if !moving_ids.contains(&id) {
-                self.index.delete(id);
-                pending.batch.remove(id, &rec);
-                summary.removed += 1;
+                applier.remove(id, &rec, &mut pending.batch, summary, Count::Removed);
             }
         }
         let is_dir = roots.lstat(to).is_ok_and(|m| m.is_dir());
         if exclusions.is_excluded(to, is_dir) {
             // Moved out of sight (into an excluded name or outside the roots): it leaves the index.
             for (id, rec) in moving {
-                self.index.delete(id);
-                pending.batch.remove(id, &rec);
-                summary.removed += 1;
+                applier.remove(id, &rec, &mut pending.batch, summary, Count::Removed);
             }
             return Ok(());
         }
@@ -202,20 +202,16 @@ impl Engine {
             let Some(new_path) = rebase(rec.path(), from, to) else {
                 continue;
             };
-            let mut record = rec.clone();
-            record.path = new_path.as_os_str().as_bytes().to_vec();
-            if let Ok(meta) = roots.lstat(&new_path) {
-                record.ctime_ns = ctime_ns(&meta);
-                set_owner_uid(&mut record, &meta);
-            }
-            match self.index.get(id)? {
-                Some(mut doc) => {
-                    doc.path = new_path;
-                    self.index.upsert(&doc)?;
-                    pending.batch.put(id, &record, Some(&rec));
-                    summary.moved += 1;
-                }
-                None => missing_docs.push(new_path),
+            let meta = roots.lstat(&new_path).ok();
+            if !applier.move_doc(
+                id,
+                &rec,
+                &new_path,
+                meta.as_ref(),
+                &mut pending.batch,
+                summary,
+            )? {
+                missing_docs.push(new_path);
             }
         }
         // Records without a document (an interrupted earlier commit): read those files after all.
@@ -240,7 +236,7 @@ impl Engine {
         summary: &mut Summary,
         progress: &Progress,
     ) -> Result<()> {
-        let minimal = super::minimal_roots(scopes.to_vec());
+        let minimal = minimal_roots(scopes.to_vec());
         let mut gone = Pending {
             batch: CatalogBatch::default(),
             dirty: Vec::new(),
@@ -315,10 +311,10 @@ impl Engine {
                     if let Some((id, rec)) =
                         self.catalog.get_by_path(path.as_os_str().as_bytes())?
                     {
-                        self.index.delete(id);
-                        pending.batch.remove(id, &rec);
+                        let batch = &mut pending.batch;
+                        self.applier()
+                            .remove(id, &rec, batch, summary, Count::Removed);
                         pending.dirty.push(path);
-                        summary.removed += 1;
                     }
                     continue;
                 }
@@ -328,9 +324,9 @@ impl Engine {
             }
             if !meta.is_file() || exclusions.is_excluded(&path, false) {
                 if let Some((id, rec)) = self.catalog.get_by_path(path.as_os_str().as_bytes())? {
-                    self.index.delete(id);
-                    pending.batch.remove(id, &rec);
-                    summary.removed += 1;
+                    let batch = &mut pending.batch;
+                    self.applier()
+                        .remove(id, &rec, batch, summary, Count::Removed);
                 }
                 summary.skipped += 1;
                 continue;
@@ -338,8 +334,8 @@ impl Engine {
             if metadata_only
                 && let Some((id, rec)) = self.catalog.get_by_path(path.as_os_str().as_bytes())?
                 && (rec.dev, rec.ino, rec.size, rec.mtime_ns)
-                    == (meta.dev(), meta.ino(), meta.size(), super::mtime_ns(&meta))
-                && rec.status != crate::catalog::Status::Stale
+                    == (meta.dev(), meta.ino(), meta.size(), mtime_ns(&meta))
+                && rec.status != Status::Stale
                 && !rec.racy
             {
                 // chmod, chown, link count: the content is the same; only the record changes (a chown
@@ -370,7 +366,7 @@ impl Engine {
                 Plan::Move(job) => outcomes.push(Outcome::Move(job)),
             }
         }
-        let limits = super::limits_of(&self.config);
+        let limits = limits_of(&self.config);
         let mut applier = self.applier();
         let mut apply = |outcome: Outcome, pending: &mut Pending| -> Result<()> {
             if let Outcome::Extracted { job, .. } | Outcome::Vanished(job) = &outcome {

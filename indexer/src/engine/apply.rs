@@ -1,0 +1,291 @@
+//! The apply stage: writes outcomes to the full-text index and the pending catalog batch, and commits
+//! both under one generation. The batch update and the live path both remove and move files through it.
+
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+use std::sync::atomic::Ordering;
+
+use tracing::{debug, info_span};
+
+use super::job::{ExtractJob, MoveJob, Outcome};
+use super::read::run_extract;
+use super::record::{ctime_ns, set_owner_uid};
+use super::summary::{Progress, Summary};
+use crate::catalog::{Catalog, CatalogBatch, FileRecord, OWNER_BUDGET_REACHED, Owner, Status};
+use crate::error::Result;
+use crate::extract::Limits;
+use crate::fileio::{FileId, RootSet};
+use crate::schema::FileDoc;
+use crate::text_index::TextIndex;
+
+/// The apply stage: owns write access to the index while a pipeline runs.
+pub(super) struct Applier<'a> {
+    pub(super) index: &'a mut TextIndex,
+    pub(super) catalog: &'a Catalog,
+    pub(super) generation: &'a mut u64,
+    pub(super) limits: Limits,
+    /// [`crate::config::IndexConfig::max_text_bytes_per_owner`].
+    pub(super) owner_budget: u64,
+}
+
+/// Whether [`Applier::remove`] counts the removal in [`Summary::removed`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Count {
+    /// The file left the index: counted as removed.
+    Removed,
+    /// The path is counted otherwise (another file took its name, or it vanished while being read and
+    /// counts as skipped): not counted again.
+    AlreadyCounted,
+}
+
+impl Applier<'_> {
+    /// Commits the index, then the catalog batch, under a new generation.
+    pub(super) fn commit(&mut self, batch: CatalogBatch) -> Result<()> {
+        let generation = *self.generation + 1;
+        let _span = info_span!("commit", generation, ops = batch.len()).entered();
+        self.index.commit(generation)?;
+        self.catalog.apply(batch, generation)?;
+        *self.generation = generation;
+        Ok(())
+    }
+
+    /// Applies one outcome to the index and the pending catalog batch.
+    pub(super) fn apply(
+        &mut self,
+        outcome: Outcome,
+        roots: &RootSet,
+        batch: &mut CatalogBatch,
+        summary: &mut Summary,
+        progress: &Progress,
+    ) -> Result<()> {
+        match outcome {
+            Outcome::Unchanged => summary.unchanged += 1,
+            Outcome::Special => summary.skipped += 1,
+            Outcome::WalkError(path, why) => {
+                summary.failed += 1;
+                if let Some(path) = path {
+                    summary.note_walk_error(path, why);
+                }
+            }
+            Outcome::Deferred(job, why) => {
+                // Nothing is recorded: the old record (if any) stays until the file can be read.
+                debug!(path = %job.path.display(), why, "deferred");
+                summary.deferred += 1;
+                summary.note_retry(job.path);
+            }
+            Outcome::Vanished(job) => {
+                summary.skipped += 1;
+                self.remove_displaced(job.displaced, batch, summary);
+                if let Some(old) = job.old {
+                    self.remove(job.id, &old, batch, summary, Count::AlreadyCounted);
+                }
+            }
+            Outcome::Extracted { job, record, text } => {
+                progress.indexed.fetch_add(1, Ordering::Relaxed);
+                summary.indexed += 1;
+                if record.error.is_some() {
+                    summary.failed += 1;
+                }
+                self.remove_displaced(job.displaced, batch, summary);
+                let (mut record, mut text) = (record, text);
+                let same_content = job.old.as_ref().is_some_and(|old| {
+                    !matches!(old.status, Status::Stale | Status::OverBudget)
+                        && old.hash.is_some()
+                        && (&old.hash, &old.path, old.mtime_ns, old.size)
+                            == (&record.hash, &record.path, record.mtime_ns, record.size)
+                });
+                if same_content {
+                    // A close-after-write that changed nothing: no re-indexing.
+                    summary.indexed -= 1;
+                    summary.unchanged += 1;
+                    // The document keeps its text, so the record keeps its share (under the file's
+                    // current owner).
+                    if let (Some(owner), Some(kept)) =
+                        (&mut record.owner, batch.owner_of(job.id, job.old.as_ref()))
+                    {
+                        owner.text_bytes = kept.text_bytes;
+                    }
+                    batch.put(job.id, &record, job.old.as_ref());
+                    return Ok(());
+                }
+                if self.charge_owner(job.id, job.old.as_ref(), &mut record, &mut text, batch)? {
+                    summary.over_budget += 1;
+                }
+                self.update_hard_links(job.id, &record, &text, roots, batch, summary)?;
+                self.index.upsert(&FileDoc {
+                    file_id: job.id,
+                    path: job.path,
+                    size: record.size,
+                    mtime_ns: record.mtime_ns,
+                    text,
+                })?;
+                batch.put(job.id, &record, job.old.as_ref());
+            }
+            Outcome::Move(MoveJob {
+                id,
+                old,
+                path,
+                meta,
+                displaced,
+            }) => {
+                self.remove_displaced(displaced, batch, summary);
+                if !self.move_doc(id, &old, &path, Some(&meta), batch, summary)? {
+                    // The document is missing (interrupted earlier): read the file after all.
+                    let job = ExtractJob {
+                        id,
+                        path,
+                        expected: FileId::of(&meta),
+                        content: None,
+                        old: Some(old),
+                        displaced: None,
+                    };
+                    let outcome = run_extract(job, roots, &self.limits, progress);
+                    return self.apply(outcome, roots, batch, summary, progress);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Other names of the same inode (hard links) get the same content: a write through one name changes
+    /// them all, but events name only the one written through.
+    fn update_hard_links(
+        &mut self,
+        id: u64,
+        record: &FileRecord,
+        text: &str,
+        roots: &RootSet,
+        batch: &mut CatalogBatch,
+        summary: &mut Summary,
+    ) -> Result<()> {
+        for other in self.catalog.ids_by_inode(record.dev, record.ino)? {
+            if other == id {
+                continue;
+            }
+            let Some(old) = self.catalog.get(other)? else {
+                continue;
+            };
+            let same_inode = roots
+                .lstat(old.path())
+                .is_ok_and(|m| (m.dev(), m.ino()) == (record.dev, record.ino));
+            if old.path == record.path || !same_inode {
+                continue;
+            }
+            let mut linked = record.clone();
+            linked.path = old.path.clone();
+            // Each name is a document holding the whole text: each is charged.
+            let mut text = text.to_owned();
+            if self.charge_owner(other, Some(&old), &mut linked, &mut text, batch)? {
+                summary.over_budget += 1;
+            }
+            self.index.upsert(&FileDoc {
+                file_id: other,
+                path: old.path().to_owned(),
+                size: record.size,
+                mtime_ns: record.mtime_ns,
+                text,
+            })?;
+            batch.put(other, &linked, Some(&old));
+        }
+        Ok(())
+    }
+
+    /// Charges `text` to the owner of `record` (replacing what record `id` held before). When it would
+    /// take the owner past the budget, the text is dropped instead: the file is indexed by name only and
+    /// its record says why. Returns whether the text was dropped.
+    fn charge_owner(
+        &self,
+        id: u64,
+        old: Option<&FileRecord>,
+        record: &mut FileRecord,
+        text: &mut String,
+        batch: &CatalogBatch,
+    ) -> Result<bool> {
+        let Some(owner) = record.owner else {
+            return Ok(false);
+        };
+        let wanted = text.len() as u64;
+        let mut dropped = false;
+        if self.owner_budget > 0 && wanted > 0 {
+            let freed = batch
+                .owner_of(id, old)
+                .filter(|o| o.uid == owner.uid)
+                .map_or(0, |o| o.text_bytes);
+            let used = i128::from(self.catalog.owner_total(owner.uid)?)
+                + i128::from(batch.pending_text_bytes(owner.uid))
+                - i128::from(freed);
+            dropped = used + i128::from(wanted) > i128::from(self.owner_budget);
+        }
+        if dropped {
+            debug!(path = %record.path().display(), uid = owner.uid, "owner's text budget reached");
+            text.clear();
+            record.status = Status::OverBudget;
+            record.error = Some(OWNER_BUDGET_REACHED.to_owned());
+            record.truncated = false;
+        }
+        record.owner = Some(Owner {
+            uid: owner.uid,
+            text_bytes: text.len() as u64,
+            dropped_bytes: if dropped { wanted } else { 0 },
+        });
+        Ok(dropped)
+    }
+
+    /// Takes file `id` out of the index: deletes its document and drops its record `rec` in `batch`.
+    pub(super) fn remove(
+        &mut self,
+        id: u64,
+        rec: &FileRecord,
+        batch: &mut CatalogBatch,
+        summary: &mut Summary,
+        count: Count,
+    ) {
+        self.index.delete(id);
+        batch.remove(id, rec);
+        if count == Count::Removed {
+            summary.removed += 1;
+        }
+    }
+
+    /// Removes the record of another file that had a path before (see [`ExtractJob::displaced`]).
+    fn remove_displaced(
+        &mut self,
+        displaced: Option<(u64, FileRecord)>,
+        batch: &mut CatalogBatch,
+        summary: &mut Summary,
+    ) {
+        if let Some((id, rec)) = displaced {
+            self.remove(id, &rec, batch, summary, Count::AlreadyCounted);
+        }
+    }
+
+    /// Moves file `id` (record `old`) and its document to `path`, rewriting the path from the stored text:
+    /// the file is not read. `meta`, the file now at `path` when known, gives the record its status-change
+    /// time and owner. Returns false, changing nothing, when the document is missing (an interrupted
+    /// earlier commit): the caller has the file read instead.
+    pub(super) fn move_doc(
+        &mut self,
+        id: u64,
+        old: &FileRecord,
+        path: &Path,
+        meta: Option<&std::fs::Metadata>,
+        batch: &mut CatalogBatch,
+        summary: &mut Summary,
+    ) -> Result<bool> {
+        let mut record = old.clone();
+        record.path = path.as_os_str().as_bytes().to_vec();
+        if let Some(meta) = meta {
+            record.ctime_ns = ctime_ns(meta);
+            set_owner_uid(&mut record, meta);
+        }
+        let Some(mut doc) = self.index.get(id)? else {
+            return Ok(false);
+        };
+        doc.path = path.to_owned();
+        self.index.upsert(&doc)?;
+        batch.put(id, &record, Some(old));
+        summary.moved += 1;
+        Ok(true)
+    }
+}

@@ -1,0 +1,49 @@
+//! The work items the stages hand each other: what classify plans, what the extract stage reads and
+//! what reaches the apply stage.
+
+use std::path::PathBuf;
+
+use crate::catalog::FileRecord;
+use crate::fileio::FileId;
+
+/// A known file found at a new path: its record and document move, the file is not read.
+pub(super) struct MoveJob {
+    pub(super) id: u64,
+    pub(super) old: FileRecord,
+    pub(super) path: PathBuf,
+    pub(super) meta: std::fs::Metadata,
+    /// A record of another file that had the new path before, to remove.
+    pub(super) displaced: Option<(u64, FileRecord)>,
+}
+
+/// A file to read and index under `id`.
+pub(super) struct ExtractJob {
+    pub(super) id: u64,
+    pub(super) path: PathBuf,
+    /// The file the walk or the event's `lstat` saw at `path`: only that file is read as its content.
+    pub(super) expected: FileId,
+    /// The descriptor a fanotify event carried: content is read through it when it is still this path's
+    /// file.
+    pub(super) content: Option<fandex_watcher::ContentFd>,
+    pub(super) old: Option<FileRecord>,
+    /// A record of another file that had this path before, to remove.
+    pub(super) displaced: Option<(u64, FileRecord)>,
+}
+
+/// What reaches the apply stage.
+pub(super) enum Outcome {
+    Unchanged,
+    Special,
+    /// The walk could not read a path (when known) for this reason.
+    WalkError(Option<PathBuf>, String),
+    Extracted {
+        job: ExtractJob,
+        record: FileRecord,
+        text: String,
+    },
+    /// The file disappeared (or stopped being a regular file) between the walk and the read.
+    Vanished(ExtractJob),
+    /// The file could not be opened for want of a system resource: left as it was, to be read again.
+    Deferred(ExtractJob, String),
+    Move(MoveJob),
+}

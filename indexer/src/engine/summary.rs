@@ -1,0 +1,100 @@
+//! What an update reports: live [`Progress`] counters while it runs and the [`Summary`] it returns.
+
+use std::path::PathBuf;
+use std::sync::atomic::AtomicU64;
+
+use serde::Serialize;
+
+/// Live counters of an update, for progress display. All fields are monotonic.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Files found by the walk.
+    pub seen: AtomicU64,
+    /// Files whose content was read and indexed (or recorded as failed).
+    pub indexed: AtomicU64,
+    /// Bytes read from files.
+    pub bytes: AtomicU64,
+}
+
+/// Longest list of deferred paths a [`Summary`] keeps.
+pub const RETRY_LIST_MAX: usize = 10_000;
+/// Longest list of walk errors a [`Summary`] keeps.
+pub const WALK_ERRORS_MAX: usize = 20;
+
+/// What an update did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Summary {
+    /// Regular files found.
+    pub seen: u64,
+    /// Files read and indexed (new or changed), including failed ones.
+    pub indexed: u64,
+    /// Files found unchanged.
+    pub unchanged: u64,
+    /// Files recognized as renamed or moved (path updated, content not read).
+    pub moved: u64,
+    /// Entries skipped: FIFOs, sockets, devices, symlinks, and files that vanished during the walk.
+    pub skipped: u64,
+    /// Files or directories that could not be read or extracted (recorded, not retried until changed).
+    pub failed: u64,
+    /// Files that could not be opened for want of a system resource (descriptors, memory), or whose path
+    /// changed while they were read (a directory swapped for a symlink, another file): left as they were,
+    /// to be looked at again (the daemon retries them; `fandex index` on its next run).
+    pub deferred: u64,
+    /// The paths of up to [`RETRY_LIST_MAX`] deferred files, for the daemon to retry.
+    #[serde(skip)]
+    pub retry: Vec<PathBuf>,
+    /// The first [`WALK_ERRORS_MAX`] paths the walk could not read (a directory it may not list, a path
+    /// too long), with the reason; counted in `failed`.
+    #[serde(skip)]
+    pub walk_errors: Vec<(PathBuf, String)>,
+    /// Files indexed by name only because their owner's text budget was reached.
+    pub over_budget: u64,
+    /// Records removed because their files are gone.
+    pub removed: u64,
+    /// Bytes read.
+    pub bytes: u64,
+    /// Wall time.
+    pub seconds: f64,
+}
+
+impl Summary {
+    /// Adds the counts of `other` (not its wall time).
+    pub fn add(&mut self, other: &Summary) {
+        self.seen += other.seen;
+        self.indexed += other.indexed;
+        self.unchanged += other.unchanged;
+        self.moved += other.moved;
+        self.skipped += other.skipped;
+        self.failed += other.failed;
+        self.removed += other.removed;
+        self.over_budget += other.over_budget;
+        self.bytes += other.bytes;
+        self.deferred += other.deferred;
+        for path in &other.retry {
+            self.note_retry(path.clone());
+        }
+        for (path, why) in &other.walk_errors {
+            self.note_walk_error(path.clone(), why.clone());
+        }
+    }
+
+    /// Records a path the walk could not read (while the list is short).
+    pub(super) fn note_walk_error(&mut self, path: PathBuf, why: String) {
+        if self.walk_errors.len() < WALK_ERRORS_MAX {
+            self.walk_errors.push((path, why));
+        }
+    }
+
+    /// Records a deferred file (its path only while the list is short: beyond that the daemon retries
+    /// whole roots).
+    pub(super) fn note_retry(&mut self, path: PathBuf) {
+        if self.retry.len() < RETRY_LIST_MAX {
+            self.retry.push(path);
+        }
+    }
+
+    /// Whether more files were deferred than [`Summary::retry`] lists.
+    pub fn retry_list_truncated(&self) -> bool {
+        self.deferred > self.retry.len() as u64
+    }
+}
