@@ -311,9 +311,13 @@ impl Engine {
                     if let Some((id, rec)) =
                         self.catalog.get_by_path(path.as_os_str().as_bytes())?
                     {
-                        let batch = &mut pending.batch;
-                        self.applier()
-                            .remove(id, &rec, batch, summary, Count::Removed);
+                        self.applier().remove(
+                            id,
+                            &rec,
+                            &mut pending.batch,
+                            summary,
+                            Count::Removed,
+                        );
                         pending.dirty.push(path);
                     }
                     continue;
@@ -324,9 +328,8 @@ impl Engine {
             }
             if !meta.is_file() || exclusions.is_excluded(&path, false) {
                 if let Some((id, rec)) = self.catalog.get_by_path(path.as_os_str().as_bytes())? {
-                    let batch = &mut pending.batch;
                     self.applier()
-                        .remove(id, &rec, batch, summary, Count::Removed);
+                        .remove(id, &rec, &mut pending.batch, summary, Count::Removed);
                 }
                 summary.skipped += 1;
                 continue;
