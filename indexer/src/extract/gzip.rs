@@ -5,8 +5,10 @@ use std::path::Path;
 
 use flate2::read::MultiGzDecoder;
 
+use super::content::{Content, HEAD_LEN, content_of};
 use super::reader::{Capped, RawReader, read_up_to};
-use super::{Content, ExtractError, HEAD_LEN, Limits, content_of, sniff};
+use super::sniff;
+use super::types::{ExtractError, Limits};
 
 /// A corrupt gzip stream, carried through `io::Error` so it can be told apart from a read failure.
 #[derive(Debug, thiserror::Error)]

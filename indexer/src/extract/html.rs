@@ -12,7 +12,8 @@ use memchr::{memchr, memchr2};
 
 use super::chunk::Chunker;
 use super::entity::{self, Decoded};
-use super::{ExtractError, Sink, cut_at_char_boundary};
+use super::sink::{Sink, cut_at_char_boundary};
+use super::types::ExtractError;
 
 /// Only the first this many bytes are searched for a `<meta charset>` (as browsers do).
 const META_PRESCAN: usize = 1024;

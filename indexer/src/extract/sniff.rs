@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use encoding_rs::Encoding;
 
-use super::Format;
+use super::types::Format;
 
 /// A NUL byte within this many leading bytes makes content binary.
 pub(crate) const NUL_WINDOW: usize = 8 * 1024;
