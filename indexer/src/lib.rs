@@ -8,8 +8,12 @@
 //!   re-exported here so `fandex_indexer::schema::..` paths keep working).
 //! - [`text_index`]: the tantivy index behind an API keyed by file id.
 //! - [`extract`]: bytes to text (encodings, HTML, gzip) and [`fileio`]: opening files without blocking.
-//! - [`crawl`]: the parallel walk with exclusions; [`pseudofs`]: the filesystems refused as roots.
-//! - [`engine`]: ties them together: bring the index up to date with the filesystem.
+//! - [`crawl`]: the parallel walk with exclusions ([`exclude`]: the same rules for one path);
+//!   [`pseudofs`]: the filesystems refused as roots.
+//! - [`coalesce`]: the daemon's live events merged into per-path work.
+//! - [`engine`]: ties them together: bring the index up to date with the filesystem, by walking or by
+//!   applying coalesced work.
+//! - [`error`]: the crate's error type.
 
 pub mod catalog;
 pub mod coalesce;
