@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use fandex_watcher::{Change, ContentFd, RescanReason};
+use fandex_watcher::{Change, ContentFd, RescanReason, rebase};
 
 /// Why a scope is walked again, by kind: a small fixed set, so counters keyed by it stay bounded (the
 /// details, such as an error message, go to the log where they arise).
@@ -156,9 +156,6 @@ pub struct Coalescer {
     /// Descriptors currently held in `refreshes`.
     fds: usize,
 }
-
-/// The watcher's one rewrite of a path under a renamed directory (re-exported for the engine's live path).
-pub(crate) use fandex_watcher::rebase;
 
 impl Coalescer {
     /// An empty coalescer.

@@ -11,6 +11,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
+use fandex_watcher::rebase;
 use rayon::iter::{IntoParallelIterator, ParallelIterator};
 use tracing::{debug, info_span};
 
@@ -23,7 +24,7 @@ use super::record::{ctime_ns, mtime_ns, set_owner_uid};
 use super::roots::minimal_roots;
 use super::summary::{Progress, Summary};
 use crate::catalog::{CatalogBatch, FileRecord, Status};
-use crate::coalesce::{Work, rebase};
+use crate::coalesce::Work;
 use crate::error::Result;
 use crate::exclude::Exclusions;
 use crate::fileio::{OpenError, RootSet};
