@@ -13,11 +13,11 @@ use std::io::{Read, Seek, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use fandex_schema::SCHEMA_VERSION;
 use nix::fcntl::{Flock, FlockArg};
 
 use crate::config::xdg_dir;
 use crate::error::{Error, Result};
-use crate::schema::SCHEMA_VERSION;
 
 /// The index directory's location and layout.
 #[derive(Debug, Clone)]

@@ -7,6 +7,7 @@ use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use fandex_schema::{self as schema, Fields, FileDoc};
 use tantivy::collector::TopDocs;
 use tantivy::directory::MmapDirectory;
 use tantivy::query::TermQuery;
@@ -15,7 +16,6 @@ use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Te
 use tracing::debug;
 
 use crate::error::{Error, Result};
-use crate::schema::{self, Fields, FileDoc};
 
 /// Memory budget of the writer, shared by its threads (tantivy needs at least 15 MB per thread).
 const WRITER_MEMORY_BYTES: usize = 64 << 20;

@@ -6,6 +6,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::sync::atomic::Ordering;
 
+use fandex_schema::FileDoc;
 use tracing::{debug, info_span};
 
 use super::job::{ExtractJob, MoveJob, Outcome};
@@ -16,7 +17,6 @@ use crate::catalog::{Catalog, CatalogBatch, FileRecord, OWNER_BUDGET_REACHED, Ow
 use crate::error::Result;
 use crate::extract::Limits;
 use crate::fileio::{FileId, RootSet};
-use crate::schema::FileDoc;
 use crate::text_index::TextIndex;
 
 /// The apply stage: owns write access to the index while a pipeline runs.
