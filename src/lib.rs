@@ -6,6 +6,11 @@
 //! - [`indexer`]: open an index ([`Engine`]), bring it up to date with the filesystem, configuration.
 //! - [`query`]: parse and run queries against an index ([`QueryEngine`]).
 //! - [`watcher`]: kernel change notifications as one stream of normalized changes.
+//! - [`service`]: the daemon as a library ([`Daemon`]): watch, keep the index current, answer searches.
+//!
+//! The `cli` feature (on by default) builds the `fandex` binary and pulls in its own dependencies (clap,
+//! indicatif, anyhow, signal-hook, tracing-subscriber...); an embedding application depends on
+//! `fandex = { version = "0.1", default-features = false }` and compiles none of them.
 //!
 //! ```no_run
 //! use fandex::{Config, Engine, IndexDir, SearchRequest};
@@ -28,15 +33,14 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-pub mod service;
-
+pub use fandex_daemon as service;
 pub use fandex_indexer as indexer;
 pub use fandex_query as query;
 pub use fandex_watcher as watcher;
 
+pub use fandex_daemon::{Daemon, DaemonError, DaemonOptions, StatusReport};
 pub use fandex_indexer::{Config, Engine, Error, IndexDir, Summary};
 pub use fandex_query::{Hit, QueryEngine, QueryError, SearchRequest, SearchResults, Snippet};
-pub use service::{Daemon, DaemonError, DaemonOptions, StatusReport};
 
 /// A query engine over the index an [`Engine`] writes, in the same process: it sees each commit as soon as
 /// the engine makes it.

@@ -475,7 +475,7 @@ mod tests {
             settle: Duration::from_millis(10),
             max_fds: 0,
         };
-        let mut queue = super::super::Queue::new(Coalescer::new(limits));
+        let mut queue = crate::Queue::new(Coalescer::new(limits));
         let now = Instant::now();
         for p in ["/r/a", "/r/b", "/r/c"] {
             queue.push(modified(p), now);
@@ -497,7 +497,7 @@ mod tests {
 
     #[test]
     fn a_cookie_needs_both_of_its_events() {
-        let mut cookie = super::super::Cookie {
+        let mut cookie = crate::Cookie {
             registered: Instant::now(),
             done: None,
             created: Some(3),

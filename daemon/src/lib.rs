@@ -731,7 +731,10 @@ impl Daemon {
         shared.state = State::Reconciling;
         let inner = Arc::new(Inner {
             dir: opts.index_dir.clone(),
-            searcher: crate::searcher_for(&engine),
+            searcher: QueryEngine::new(
+                engine.text_index().reader().clone(),
+                engine.text_index().fields().clone(),
+            ),
             reader: engine.text_index().reader().clone(),
             catalog: engine.catalog().clone(),
             shared: Mutex::new(shared),

@@ -188,7 +188,7 @@ pub struct PublicStatus {
 #[derive(Debug, Clone, Serialize)]
 pub struct PublicCatalog {
     /// The caller's own entry, if their text budget was reached (at most one).
-    pub owners_over_budget: Vec<crate::service::OwnerOverBudget>,
+    pub owners_over_budget: Vec<crate::OwnerOverBudget>,
 }
 
 /// The status report as one caller may see it.
@@ -196,15 +196,15 @@ pub struct PublicCatalog {
 #[serde(untagged)]
 pub enum CallerStatus {
     /// Root or the daemon's own user: everything.
-    Owner(Box<crate::service::StatusReport>),
+    Owner(Box<crate::StatusReport>),
     /// Anyone else.
     Public(PublicStatus),
 }
 
-impl crate::service::StatusReport {
+impl crate::StatusReport {
     /// The report as `caller` may see it: all of it for the index's owner (root, or the user the daemon
     /// runs as), [`PublicStatus`] for anyone else. The one place where status fields are redacted.
-    pub fn redacted_for(self, caller: &crate::service::access::Peer) -> CallerStatus {
+    pub fn redacted_for(self, caller: &crate::access::Peer) -> CallerStatus {
         if caller.is_owner() {
             CallerStatus::Owner(Box::new(self))
         } else {
@@ -244,7 +244,7 @@ impl crate::service::StatusReport {
             // Dropped: memory grows with the index.
             rss_bytes: _,
         } = self;
-        let crate::service::CatalogStats {
+        let crate::CatalogStats {
             // Kept: the caller's own entry; other owners' entries would tell whose files exist.
             owners_over_budget,
             records: _,
