@@ -15,14 +15,21 @@
 //! a check every second (a directory that vanished changes no mount), and a check before every batch.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use fandex_watcher::{Change, FsIdentity, MountTableWatch, RescanReason, WatchConfig, Watcher};
+use crossbeam_channel::Sender;
+use fandex_query::QueryEngine;
+use fandex_watcher::{
+    Change, FsIdentity, MountTableWatch, RescanReason, WatchConfig, WatchStatus, Watcher,
+};
 use serde::Serialize;
 use tracing::{info, warn};
 
-use super::{Inner, lock};
+use crate::activity::Shared;
+use crate::lifecycle::Lifecycle;
+use crate::lock::lock;
+use crate::queue::WorkQueue;
 
 /// How often the roots are checked when the mount table did not change.
 const CHECK_EVERY: Duration = Duration::from_secs(1);
@@ -183,79 +190,139 @@ pub(crate) fn under_any(path: &Path, dirs: &[PathBuf]) -> bool {
     dirs.iter().any(|d| path.starts_with(d))
 }
 
-/// Checks the roots now and acts on what changed: hides offline roots from searches, restarts the watcher
-/// on the roots that are there, schedules the reconcile walk of roots that came back. Returns the offline
-/// roots (no work may touch them).
-pub(crate) fn refresh(inner: &Inner) -> Vec<PathBuf> {
-    let mut roots = lock(&inner.roots);
-    let back = roots.check();
-    if roots.watcher_stale {
-        // Hidden first: from this moment no search returns an offline root's files.
-        inner.searcher.set_hidden_subtrees(roots.hidden());
-        roots.watcher_stale = !restart_watcher(inner, roots.present());
-    }
-    if !back.is_empty() {
-        let now = Instant::now();
-        let mut queue = lock(&inner.queue);
-        for root in back {
-            queue.push(
-                Change::Rescan {
-                    scope: root,
-                    reason: RescanReason::WatchFailed("root back online".into()),
-                },
-                now,
-            );
+/// The roots, the watcher on those that are there, and what acting on a change of them touches: the
+/// searcher (which hides offline roots) and the queue (which gets the reconcile walks).
+pub(crate) struct RootWatch {
+    roots: Mutex<Roots>,
+    watcher: Mutex<Option<Watcher>>,
+    /// How the watcher was configured (a restart after a root's filesystem changed uses it again).
+    watch_config: WatchConfig,
+    /// The watcher's sink, for a restarted watcher; taken at shutdown so the intake ends.
+    events_tx: Mutex<Option<Sender<Change>>>,
+    searcher: QueryEngine,
+    board: Arc<Mutex<Shared>>,
+    queue: Arc<WorkQueue>,
+}
+
+impl RootWatch {
+    pub(crate) fn new(
+        roots: Roots,
+        watcher: Watcher,
+        watch_config: WatchConfig,
+        events_tx: Sender<Change>,
+        searcher: QueryEngine,
+        board: Arc<Mutex<Shared>>,
+        queue: Arc<WorkQueue>,
+    ) -> Self {
+        Self {
+            roots: Mutex::new(roots),
+            watcher: Mutex::new(Some(watcher)),
+            watch_config,
+            events_tx: Mutex::new(Some(events_tx)),
+            searcher,
+            board,
+            queue,
         }
-        drop(queue);
-        inner.wake.notify_all();
     }
-    roots.offline()
-}
 
-/// After a committed batch that walked `scanned`: returning roots it covered become searchable again.
-pub(crate) fn note_walked(inner: &Inner, scanned: &[PathBuf]) {
-    let mut roots = lock(&inner.roots);
-    if roots.reconciled(scanned) {
-        inner.searcher.set_hidden_subtrees(roots.hidden());
+    /// The roots whose filesystem is there (to watch, and to place sync cookies in).
+    pub(crate) fn present(&self) -> Vec<PathBuf> {
+        lock(&self.roots).present()
     }
-}
 
-/// Replaces the watcher by one on `present` (none when no root is there). The new one starts before the
-/// old one stops, so no change falls between them. Returns false when it could not start (retried at the
-/// next check).
-fn restart_watcher(inner: &Inner, present: Vec<PathBuf>) -> bool {
-    let Some(tx) = lock(&inner.events_tx).clone() else {
-        // Stopping.
-        return true;
-    };
-    let new = if present.is_empty() {
-        None
-    } else {
-        match Watcher::start(
-            WatchConfig {
-                roots: present,
-                ..inner.watch_config.clone()
-            },
-            tx,
-        ) {
-            Ok(w) => Some(w),
-            Err(e) => {
-                warn!(error = %e, "cannot restart the watcher after a root's filesystem changed; retrying");
-                lock(&inner.shared).last_error = Some(format!("restarting the watcher: {e}"));
-                return false;
+    /// The offline roots for `status`.
+    pub(crate) fn report(&self) -> Vec<OfflineRoot> {
+        lock(&self.roots).report()
+    }
+
+    /// The watcher's status, while one runs.
+    pub(crate) fn watcher_status(&self) -> Option<WatchStatus> {
+        lock(&self.watcher).as_ref().map(Watcher::status)
+    }
+
+    /// Checks the roots now and acts on what changed: hides offline roots from searches, restarts the
+    /// watcher on the roots that are there, schedules the reconcile walk of roots that came back. Returns
+    /// the offline roots (no work may touch them).
+    pub(crate) fn refresh(&self) -> Vec<PathBuf> {
+        let mut roots = lock(&self.roots);
+        let back = roots.check();
+        if roots.watcher_stale {
+            // Hidden first: from this moment no search returns an offline root's files.
+            self.searcher.set_hidden_subtrees(roots.hidden());
+            roots.watcher_stale = !self.restart_watcher(roots.present());
+        }
+        if !back.is_empty() {
+            let now = Instant::now();
+            let mut queue = self.queue.lock();
+            for root in back {
+                queue.push(
+                    Change::Rescan {
+                        scope: root,
+                        reason: RescanReason::WatchFailed("root back online".into()),
+                    },
+                    now,
+                );
             }
+            drop(queue);
+            self.queue.notify();
         }
-    };
-    let old = std::mem::replace(&mut *lock(&inner.watcher), new);
-    if let Some(old) = old {
-        old.stop();
+        roots.offline()
     }
-    true
+
+    /// After a committed batch that walked `scanned`: returning roots it covered become searchable again.
+    pub(crate) fn note_walked(&self, scanned: &[PathBuf]) {
+        let mut roots = lock(&self.roots);
+        if roots.reconciled(scanned) {
+            self.searcher.set_hidden_subtrees(roots.hidden());
+        }
+    }
+
+    /// Replaces the watcher by one on `present` (none when no root is there). The new one starts before
+    /// the old one stops, so no change falls between them. Returns false when it could not start
+    /// (retried at the next check).
+    fn restart_watcher(&self, present: Vec<PathBuf>) -> bool {
+        let Some(tx) = lock(&self.events_tx).clone() else {
+            // Stopping.
+            return true;
+        };
+        let new = if present.is_empty() {
+            None
+        } else {
+            match Watcher::start(
+                WatchConfig {
+                    roots: present,
+                    ..self.watch_config.clone()
+                },
+                tx,
+            ) {
+                Ok(w) => Some(w),
+                Err(e) => {
+                    warn!(error = %e, "cannot restart the watcher after a root's filesystem changed; retrying");
+                    lock(&self.board).last_error = Some(format!("restarting the watcher: {e}"));
+                    return false;
+                }
+            }
+        };
+        let old = std::mem::replace(&mut *lock(&self.watcher), new);
+        if let Some(old) = old {
+            old.stop();
+        }
+        true
+    }
+
+    /// Stops watching for good: no watcher is started again, the running one stops and its threads drop
+    /// their sender (so the intake ends).
+    pub(crate) fn stop_watching(&self) {
+        lock(&self.events_tx).take();
+        if let Some(watcher) = lock(&self.watcher).take() {
+            watcher.stop();
+        }
+    }
 }
 
 /// The monitor thread: checks the roots whenever the mount table changes, and every second.
-pub(crate) fn monitor(inner: &Inner, mounts: Option<Arc<MountTableWatch>>) {
-    while !inner.stopping.load(std::sync::atomic::Ordering::Relaxed) {
+pub(crate) fn monitor(roots: &RootWatch, life: &Lifecycle, mounts: Option<Arc<MountTableWatch>>) {
+    while !life.is_stopping() {
         match &mounts {
             Some(m) => {
                 if let Err(e) = m.wait(CHECK_EVERY) {
@@ -265,9 +332,9 @@ pub(crate) fn monitor(inner: &Inner, mounts: Option<Arc<MountTableWatch>>) {
             }
             None => std::thread::sleep(CHECK_EVERY),
         }
-        if inner.stopping.load(std::sync::atomic::Ordering::Relaxed) {
+        if life.is_stopping() {
             break;
         }
-        refresh(inner);
+        roots.refresh();
     }
 }

@@ -12,18 +12,37 @@ use std::os::fd::AsRawFd;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use fandex_indexer::IndexDir;
+use fandex_indexer::catalog::Catalog;
 use fandex_query::limits::MAX_REQUEST_BYTES;
 use fandex_query::protocol::{ErrorKind, Request, Response};
-use fandex_query::{QueryError, SearchRequest};
+use fandex_query::{QueryEngine, QueryError, SearchRequest};
 use tracing::{debug, info_span, warn};
 
-use super::access::{self, Peer};
-use super::{DaemonError, Inner, lock};
+use crate::access::{self, Peer};
+use crate::error::DaemonError;
+use crate::lifecycle::Lifecycle;
+use crate::lock::lock;
+use crate::options::Settings;
+use crate::roots::RootWatch;
+use crate::status::StatusSource;
+use crate::sync::Syncer;
+
+/// What answering requests takes: handles on the daemon's parts.
+pub(crate) struct Services {
+    pub(crate) dir: IndexDir,
+    pub(crate) searcher: QueryEngine,
+    pub(crate) catalog: Catalog,
+    pub(crate) settings: Arc<Settings>,
+    pub(crate) status: Arc<StatusSource>,
+    pub(crate) sync: Arc<Syncer>,
+    pub(crate) roots: Arc<RootWatch>,
+    pub(crate) life: Arc<Lifecycle>,
+}
 
 /// Connections served at once on the private socket (the index owner's); more are refused.
 const MAX_PRIVATE_CONNECTIONS: usize = 64;
@@ -127,7 +146,7 @@ pub(crate) struct Server {
     /// Second descriptors on the listening sockets: shutting them down wakes the accept loops even when
     /// the socket files are gone (the index directory was removed).
     wakers: Vec<UnixListener>,
-    inner: Arc<Inner>,
+    services: Arc<Services>,
 }
 
 /// Binds a listening socket at `path` with `mode`, replacing a stale one.
@@ -149,8 +168,8 @@ fn bind(path: &Path, mode: u32) -> Result<UnixListener, DaemonError> {
 impl Server {
     /// Binds the socket in the index directory (0600) and, when given, the public socket (0666, its
     /// directory created 0755), and starts accepting on both.
-    pub fn start(inner: Arc<Inner>, public: Option<PathBuf>) -> Result<Self, DaemonError> {
-        let path = inner.dir.socket_path();
+    pub fn start(services: Arc<Services>, public: Option<PathBuf>) -> Result<Self, DaemonError> {
+        let path = services.dir.socket_path();
         let mut listeners = vec![(
             bind(&path, 0o600)?,
             Capacity::new(MAX_PRIVATE_CONNECTIONS, None),
@@ -178,10 +197,10 @@ impl Server {
                 path: path.display().to_string(),
                 source,
             })?);
-            let inner = inner.clone();
+            let services = services.clone();
             let thread = std::thread::Builder::new()
                 .name("fandex-socket".into())
-                .spawn(move || accept_loop(&listener, &inner, &capacity))
+                .spawn(move || accept_loop(&listener, &services, &capacity))
                 .map_err(|source| DaemonError::Socket {
                     path: path.display().to_string(),
                     source,
@@ -193,7 +212,7 @@ impl Server {
             public,
             threads,
             wakers,
-            inner,
+            services,
         })
     }
 
@@ -218,13 +237,13 @@ impl Server {
         for socket in sockets {
             let _ = std::fs::remove_file(socket);
         }
-        drop(self.inner);
+        drop(self.services);
     }
 }
 
-fn accept_loop(listener: &UnixListener, inner: &Arc<Inner>, capacity: &Arc<Capacity>) {
+fn accept_loop(listener: &UnixListener, services: &Arc<Services>, capacity: &Arc<Capacity>) {
     for stream in listener.incoming() {
-        if inner.stopping.load(Ordering::Relaxed) {
+        if services.life.is_stopping() {
             break;
         }
         let mut stream = match stream {
@@ -257,12 +276,12 @@ fn accept_loop(listener: &UnixListener, inner: &Arc<Inner>, capacity: &Arc<Capac
                 continue;
             }
         };
-        let inner = inner.clone();
+        let services = services.clone();
         let spawned = std::thread::Builder::new()
             .name("fandex-client".into())
             .spawn(move || {
                 let _slot = slot;
-                serve(stream, &inner);
+                serve(stream, &services);
             });
         if let Err(e) = spawned {
             warn!("cannot start a connection thread: {e}");
@@ -276,8 +295,9 @@ fn write_response(mut stream: impl Write, response: &Response) -> std::io::Resul
     stream.write_all(&line)
 }
 
-fn serve(stream: UnixStream, inner: &Inner) {
-    let idle_timeout = Duration::from_millis(lock(&inner.config).daemon.idle_timeout_ms.max(1));
+fn serve(stream: UnixStream, services: &Services) {
+    let idle_timeout =
+        Duration::from_millis(services.settings.config().daemon.idle_timeout_ms.max(1));
     // A client that stops reading its answers is dropped too.
     let _ = stream.set_write_timeout(Some(idle_timeout));
     let peer = match Peer::of(&stream) {
@@ -313,7 +333,7 @@ fn serve(stream: UnixStream, inner: &Inner) {
             }
         } else {
             match serde_json::from_slice::<Request>(&line) {
-                Ok(request) => handle(request, inner, &peer),
+                Ok(request) => handle(request, services, &peer),
                 Err(e) => Response::Error {
                     kind: ErrorKind::BadRequest,
                     message: format!("malformed request: {e}"),
@@ -327,11 +347,11 @@ fn serve(stream: UnixStream, inner: &Inner) {
 }
 
 /// Which of `ids` (catalog file ids) `peer` may read now.
-fn visible_to(inner: &Inner, peer: &Peer, ids: &[u64]) -> Vec<bool> {
+fn visible_to(services: &Services, peer: &Peer, ids: &[u64]) -> Vec<bool> {
     let paths: Vec<Option<PathBuf>> = ids
         .iter()
         .map(|id| {
-            inner
+            services
                 .catalog
                 .get(*id)
                 .ok()
@@ -350,7 +370,7 @@ fn visible_to(inner: &Inner, peer: &Peer, ids: &[u64]) -> Vec<bool> {
         .collect()
 }
 
-fn handle(request: Request, inner: &Inner, peer: &Peer) -> Response {
+fn handle(request: Request, services: &Services, peer: &Peer) -> Response {
     let _span = info_span!("request", uid = peer.uid).entered();
     match request {
         Request::Search {
@@ -369,11 +389,11 @@ fn handle(request: Request, inner: &Inner, peer: &Peer) -> Response {
                 home: home.map(|h| h.0),
             };
             let found = if peer.needs_filtering() {
-                inner
+                services
                     .searcher
-                    .search_visible(&request, &|ids| visible_to(inner, peer, ids))
+                    .search_visible(&request, &|ids| visible_to(services, peer, ids))
             } else {
-                inner.searcher.search(&request)
+                services.searcher.search(&request)
             };
             match found {
                 Ok(results) => Response::results(&results, peer.is_owner()),
@@ -391,15 +411,21 @@ fn handle(request: Request, inner: &Inner, peer: &Peer) -> Response {
                 },
             }
         }
-        Request::Status {} => match serde_json::to_value(inner.status().redacted_for(peer)) {
-            Ok(status) => Response::Status { status },
-            Err(e) => Response::Error {
-                kind: ErrorKind::Internal,
-                message: e.to_string(),
-            },
-        },
+        Request::Status {} => {
+            match serde_json::to_value(services.status.report().redacted_for(peer)) {
+                Ok(status) => Response::Status { status },
+                Err(e) => Response::Error {
+                    kind: ErrorKind::Internal,
+                    message: e.to_string(),
+                },
+            }
+        }
         Request::Sync { timeout_ms } => {
-            match inner.sync(Duration::from_millis(timeout_ms).min(MAX_SYNC_TIMEOUT)) {
+            match services.sync.request(
+                &services.roots,
+                &services.life,
+                Duration::from_millis(timeout_ms).min(MAX_SYNC_TIMEOUT),
+            ) {
                 // The generation counts every commit, of anyone's files: only owners get it.
                 Ok(generation) => Response::Synced {
                     generation: if peer.is_owner() { generation } else { 0 },
@@ -418,5 +444,28 @@ fn handle(request: Request, inner: &Inner, peer: &Peer) -> Response {
                 },
             }
         }
+    }
+}
+
+/// Creates the public socket's directory and any missing parent with mode 0755 whatever the umask (the
+/// `fandex` binary runs with 0077); existing directories are left as they are.
+pub(crate) fn create_public_dir(dir: &Path) -> Result<(), DaemonError> {
+    use std::os::unix::fs::PermissionsExt;
+    if dir.exists() {
+        return Ok(());
+    }
+    if let Some(parent) = dir.parent() {
+        create_public_dir(parent)?;
+    }
+    let err = |source| DaemonError::Socket {
+        path: dir.display().to_string(),
+        source,
+    };
+    match std::fs::create_dir(dir) {
+        Ok(()) => {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).map_err(err)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(err(e)),
     }
 }

@@ -1,133 +1,226 @@
-//! What the daemon is doing and why: the status report and the counters behind it.
+//! What the daemon is doing and why: the status report, its assembly from the daemon's parts, and what
+//! of it a caller who does not own the index may see.
 
-use std::collections::{BTreeMap, VecDeque};
-use std::path::PathBuf;
-use std::time::{Instant, SystemTime};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
+use crossbeam_channel::Receiver;
+use fandex_indexer::IndexDir;
+use fandex_indexer::catalog::{Catalog, Status as RecordStatus};
+use fandex_watcher::Change;
 use serde::Serialize;
 
-/// The daemon's life cycle.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum State {
-    /// Opening the index and starting the watcher.
-    Starting,
-    /// Walking the roots to pick up what changed while it was down.
-    Reconciling,
-    /// Watching and indexing changes as they happen.
-    Watching,
-    /// Finishing the last batch.
-    Stopping,
-    /// The index was lost (its directory removed or replaced): stopping with an error.
-    Failed,
-}
+use crate::activity::Shared;
+pub use crate::activity::{CommitInfo, Failure, State, Totals};
+use crate::lock::lock;
+use crate::options::Settings;
+use crate::queue::{EVENT_CHANNEL, WorkQueue};
+use crate::roots::{OfflineRoot, RootWatch};
 
-/// The last commit.
+/// Failing files listed by `status`.
+pub const RECENT_FAILURES: usize = 20;
+
+/// The status report (`fandex status --json`) as the index's owner sees it; other callers get
+/// [`PublicStatus`] (see [`StatusReport::redacted_for`]).
 #[derive(Debug, Clone, Serialize)]
-pub struct CommitInfo {
-    /// Its generation (shared by the catalog and the full-text index).
-    pub generation: u64,
-    /// When it happened (RFC 3339).
-    pub at: String,
-    /// Work items in the batch.
-    pub items: usize,
-    /// How long applying the batch took.
-    pub millis: u64,
-}
-
-/// A failure worth showing.
-#[derive(Debug, Clone, Serialize)]
-pub struct Failure {
-    /// The file (lossy UTF-8).
-    pub path: String,
-    /// What went wrong.
-    pub error: String,
-}
-
-/// Walk errors `status` shows.
-pub const WALK_ERRORS_SHOWN: usize = 20;
-
-impl Shared {
-    /// Remembers the walk errors of an update (the newest [`WALK_ERRORS_SHOWN`]).
-    pub fn note_walk_errors(&mut self, summary: &fandex_indexer::Summary) {
-        for (path, error) in &summary.walk_errors {
-            let path_text = path.display().to_string();
-            // A path that failed again moves to the back (rescans walk it again).
-            self.walk_errors.retain(|f| f.path != path_text);
-            if self.walk_errors.len() == WALK_ERRORS_SHOWN {
-                self.walk_errors.pop_front();
-            }
-            self.walk_errors.push_back(Failure {
-                path: path_text,
-                error: error.clone(),
-            });
-        }
-    }
-}
-
-/// Totals since the daemon started.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Totals {
-    /// Batches applied.
-    pub batches: u64,
-    /// Files read and indexed.
-    pub indexed: u64,
-    /// Files moved without reading.
-    pub moved: u64,
-    /// Records removed.
-    pub removed: u64,
-    /// Files that failed (unreadable or malformed).
-    pub failed: u64,
-    /// Files whose read was put off for want of system resources (descriptors, memory) and retried.
-    pub deferred: u64,
-    /// Rescans run, by kind of reason (the names of `fandex_indexer::coalesce::RescanKind`, a fixed set).
-    pub rescans: BTreeMap<String, u64>,
-    /// Rescans postponed by the backoff (no recrawl storms).
-    pub rescans_deferred: u64,
-    /// Times the pending queue grew too large and was collapsed into rescans.
-    pub queue_collapses: u64,
-}
-
-/// Mutable state shared between the daemon's threads.
-#[derive(Debug, Clone)]
-pub struct Shared {
+pub struct StatusReport {
+    /// Life-cycle state.
     pub state: State,
-    pub started: Instant,
-    pub roots: Vec<PathBuf>,
-    pub totals: Totals,
+    /// The daemon's version.
+    pub version: String,
+    /// Process id.
+    pub pid: u32,
+    /// Seconds since start.
+    pub uptime_seconds: u64,
+    /// The index directory.
+    pub index_dir: String,
+    /// The roots watched.
+    pub roots: Vec<String>,
+    /// Roots whose filesystem is not there (unmounted, or the directory vanished), since when and why:
+    /// their files are hidden from searches and never walked until it returns.
+    pub offline_roots: Vec<OfflineRoot>,
+    /// Kernel interfaces chosen per filesystem and why, counters, degraded state.
+    pub watcher: Option<fandex_watcher::WatchStatus>,
+    /// Documents searchable now.
+    pub documents: u64,
+    /// Catalog records and failures.
+    pub catalog: CatalogStats,
+    /// Queue depths.
+    pub queue: QueueDepths,
+    /// The last commit.
     pub last_commit: Option<CommitInfo>,
-    pub last_error: Option<String>,
-    /// Paths the walks could not read (a directory it may not list, a path too long), newest last.
-    pub walk_errors: VecDeque<Failure>,
+    /// How long the start-up reconcile took.
     pub reconcile_seconds: Option<f64>,
+    /// What the start-up reconcile did (files read, moved, removed while no daemon ran).
     pub reconcile: Option<fandex_indexer::Summary>,
+    /// Totals since start.
+    pub totals: Totals,
+    /// The last error, if any.
+    pub last_error: Option<String>,
+    /// Paths the walks could not read since start (the newest few), with the reason.
+    pub walk_errors: Vec<Failure>,
+    /// Resident memory.
+    pub rss_bytes: Option<u64>,
 }
 
-impl Default for Shared {
-    fn default() -> Self {
-        Self::new()
-    }
+/// Queue depths.
+#[derive(Debug, Clone, Serialize)]
+pub struct QueueDepths {
+    /// Events waiting between the watcher and the intake.
+    pub events: usize,
+    /// Capacity of that channel.
+    pub events_capacity: usize,
+    /// Coalesced work items waiting for the next batch.
+    pub pending: usize,
+    /// Event descriptors held by pending work.
+    pub pending_fds: usize,
 }
 
-impl Shared {
-    /// A copy for building a report without holding the lock.
-    pub fn clone_view(&self) -> Self {
-        self.clone()
-    }
+/// Catalog figures, recomputed at most every few seconds (they need a scan).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CatalogStats {
+    /// Records in the catalog.
+    pub records: u64,
+    /// Records whose file failed to read or extract.
+    pub failed: u64,
+    /// The most recently modified of those files (at most [`RECENT_FAILURES`]), newest first.
+    pub recent_failures: Vec<Failure>,
+    /// Owners whose text budget (`index.max_text_bytes_per_owner`) was reached, by uid. A caller who
+    /// is not the index owner sees only their own entry.
+    pub owners_over_budget: Vec<OwnerOverBudget>,
+}
 
-    /// Fresh state.
-    pub fn new() -> Self {
-        Self {
-            state: State::Starting,
-            started: Instant::now(),
-            roots: Vec::new(),
-            totals: Totals::default(),
-            last_commit: None,
-            last_error: None,
-            walk_errors: VecDeque::new(),
-            reconcile_seconds: None,
-            reconcile: None,
+/// An owner whose text budget was reached: further files of theirs are indexed by name only.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct OwnerOverBudget {
+    /// The owner.
+    pub uid: u32,
+    /// Text bytes indexed for their files.
+    pub text_bytes: u64,
+    /// The budget.
+    pub budget: u64,
+    /// Their files indexed by name only because of it.
+    pub files_without_text: u64,
+}
+
+/// What the report is assembled from: handles on the daemon's parts, read when a report is asked for.
+pub(crate) struct StatusSource {
+    pub(crate) dir: IndexDir,
+    pub(crate) board: Arc<Mutex<Shared>>,
+    pub(crate) queue: Arc<WorkQueue>,
+    pub(crate) events: Receiver<Change>,
+    pub(crate) roots: Arc<RootWatch>,
+    pub(crate) reader: tantivy::IndexReader,
+    pub(crate) catalog: Catalog,
+    pub(crate) settings: Arc<Settings>,
+    /// Catalog figures, recomputed at most every few seconds (they need a scan).
+    pub(crate) catalog_stats: Mutex<Option<(Instant, CatalogStats)>>,
+}
+
+impl StatusSource {
+    /// The report now.
+    pub(crate) fn report(&self) -> StatusReport {
+        let shared = lock(&self.board).clone_view();
+        let (pending, pending_fds) = {
+            let q = self.queue.lock();
+            (q.coalescer.len(), q.coalescer.fds_held())
+        };
+        StatusReport {
+            state: shared.state,
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            pid: std::process::id(),
+            uptime_seconds: shared.started.elapsed().as_secs(),
+            index_dir: self.dir.path().display().to_string(),
+            roots: shared
+                .roots
+                .iter()
+                .map(|r| r.display().to_string())
+                .collect(),
+            offline_roots: self.roots.report(),
+            watcher: self.roots.watcher_status(),
+            documents: self.reader.searcher().num_docs(),
+            catalog: self.catalog_stats(),
+            queue: QueueDepths {
+                events: self.events.len(),
+                events_capacity: EVENT_CHANNEL,
+                pending,
+                pending_fds,
+            },
+            last_commit: shared.last_commit,
+            reconcile_seconds: shared.reconcile_seconds,
+            reconcile: shared.reconcile,
+            totals: shared.totals,
+            last_error: shared.last_error,
+            walk_errors: shared.walk_errors.into_iter().collect(),
+            rss_bytes: rss_bytes(),
         }
+    }
+
+    fn catalog_stats(&self) -> CatalogStats {
+        let mut cache = lock(&self.catalog_stats);
+        if let Some((at, stats)) = cache.as_ref()
+            && at.elapsed() < Duration::from_secs(5)
+        {
+            return stats.clone();
+        }
+        let mut stats = CatalogStats::default();
+        // The most recently modified failing files, newest first: trimmed as they come, so memory stays
+        // bounded however many records failed.
+        let mut newest: Vec<(i64, u64, Failure)> = Vec::new();
+        let keep_newest = |v: &mut Vec<(i64, u64, Failure)>| {
+            v.sort_by_key(|f| std::cmp::Reverse((f.0, f.1)));
+            v.truncate(RECENT_FAILURES);
+        };
+        let mut without_text: BTreeMap<u32, u64> = BTreeMap::new();
+        for (id, rec) in self.catalog.iter().flatten() {
+            stats.records += 1;
+            if rec.status == RecordStatus::OverBudget
+                && let Some(owner) = rec.owner
+            {
+                *without_text.entry(owner.uid).or_insert(0) += 1;
+            }
+            if rec.status == RecordStatus::Failed {
+                stats.failed += 1;
+                newest.push((
+                    rec.mtime_ns,
+                    id,
+                    Failure {
+                        path: rec.path().display().to_string(),
+                        error: rec.error.clone().unwrap_or_default(),
+                    },
+                ));
+                if newest.len() >= 2 * RECENT_FAILURES {
+                    keep_newest(&mut newest);
+                }
+            }
+        }
+        keep_newest(&mut newest);
+        stats.recent_failures = newest.into_iter().map(|(_, _, f)| f).collect();
+        let budget = self.settings.config().index.max_text_bytes_per_owner;
+        let totals = self.catalog.owner_totals().unwrap_or_default();
+        let mut uids: Vec<u32> = without_text.keys().copied().collect();
+        if budget > 0 {
+            uids.extend(
+                totals
+                    .iter()
+                    .filter(|(_, t)| **t >= budget)
+                    .map(|(u, _)| *u),
+            );
+        }
+        uids.sort_unstable();
+        uids.dedup();
+        stats.owners_over_budget = uids
+            .into_iter()
+            .map(|uid| OwnerOverBudget {
+                uid,
+                text_bytes: totals.get(&uid).copied().unwrap_or(0),
+                budget,
+                files_without_text: without_text.get(&uid).copied().unwrap_or(0),
+            })
+            .collect();
+        *cache = Some((Instant::now(), stats.clone()));
+        stats
     }
 }
 
@@ -138,11 +231,6 @@ pub fn rss_bytes() -> Option<u64> {
     // SAFETY: sysconf has no preconditions; it only reads a system constant.
     let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
     Some(pages * u64::try_from(page).ok()?)
-}
-
-/// Now as RFC 3339.
-pub fn now_rfc3339() -> String {
-    humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
 }
 
 /// What the status of the daemon's watcher tells a caller who does not own the index: which kernel
@@ -188,7 +276,7 @@ pub struct PublicStatus {
 #[derive(Debug, Clone, Serialize)]
 pub struct PublicCatalog {
     /// The caller's own entry, if their text budget was reached (at most one).
-    pub owners_over_budget: Vec<crate::OwnerOverBudget>,
+    pub owners_over_budget: Vec<OwnerOverBudget>,
 }
 
 /// The status report as one caller may see it.
@@ -196,12 +284,12 @@ pub struct PublicCatalog {
 #[serde(untagged)]
 pub enum CallerStatus {
     /// Root or the daemon's own user: everything.
-    Owner(Box<crate::StatusReport>),
+    Owner(Box<StatusReport>),
     /// Anyone else.
     Public(PublicStatus),
 }
 
-impl crate::StatusReport {
+impl StatusReport {
     /// The report as `caller` may see it: all of it for the index's owner (root, or the user the daemon
     /// runs as), [`PublicStatus`] for anyone else. The one place where status fields are redacted.
     pub fn redacted_for(self, caller: &crate::access::Peer) -> CallerStatus {
@@ -244,7 +332,7 @@ impl crate::StatusReport {
             // Dropped: memory grows with the index.
             rss_bytes: _,
         } = self;
-        let crate::CatalogStats {
+        let CatalogStats {
             // Kept: the caller's own entry; other owners' entries would tell whose files exist.
             owners_over_budget,
             records: _,

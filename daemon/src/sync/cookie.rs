@@ -1,7 +1,6 @@
-//! Sync cookies: files whose change events mark a point in the event stream.
+//! Sync cookies as files: their names, creating one in a root, removing it, and cleaning up leftovers.
+//! When a cookie counts as seen is the business of [`crate::sync`].
 //!
-//! `sync` creates one cookie in each root and answers once the pipeline has committed a batch containing
-//! its event: every change made before the cookie was created was queued before it, so it is searchable.
 //! fanotify drops events caused by the daemon's own process, so cookies are created by a short-lived
 //! child process.
 //!
@@ -24,7 +23,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use fandex_indexer::IndexDir;
-use fandex_indexer::config::SYNC_COOKIE_PREFIX;
+pub(crate) use fandex_indexer::config::SYNC_COOKIE_PREFIX;
 use nix::errno::Errno;
 use nix::fcntl::{AtFlags, OFlag, OpenHow, ResolveFlag};
 use nix::sys::stat::{FileStat, Mode, SFlag};
@@ -149,6 +148,14 @@ impl CookieKey {
         let (nonce, tag) = bytes.split_at(NONCE_BYTES);
         self.tag(nonce) == tag
     }
+}
+
+/// Whether `path` is named like a cookie (of any daemon: anyone may create such a name).
+pub(crate) fn is_cookie(path: &Path) -> bool {
+    path.file_name().is_some_and(|n| {
+        n.as_encoded_bytes()
+            .starts_with(SYNC_COOKIE_PREFIX.as_bytes())
+    })
 }
 
 /// Opens a root's directory (`O_PATH`) without following a symbolic link anywhere in its path.
