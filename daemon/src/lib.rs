@@ -46,7 +46,7 @@ use tracing::{info, warn};
 
 pub use error::DaemonError;
 pub use lifecycle::FailureWatch;
-pub use options::{DaemonOptions, parse_backend, parse_rename_source};
+pub use options::DaemonOptions;
 pub use status::{CatalogStats, OwnerOverBudget, QueueDepths, RECENT_FAILURES, StatusReport};
 
 use activity::{Shared, State};
@@ -107,7 +107,7 @@ impl Daemon {
     /// while no daemon ran), starts the pipeline and, with `listen`, the socket. Returns once ready: from
     /// then on every change is being indexed.
     pub fn start(opts: DaemonOptions) -> Result<Self, DaemonError> {
-        let (backend, rename_source) = options::watch_choices(&opts)?;
+        let (backend, rename_source) = options::watch_choices(&opts);
         let mut engine = Engine::open(opts.index_dir.clone(), opts.config.clone())?;
         let roots = engine.register_roots(&opts.roots)?;
         if roots.is_empty() {

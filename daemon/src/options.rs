@@ -7,7 +7,6 @@ use fandex_indexer::exclude::Exclusions;
 use fandex_indexer::{Config, IndexDir};
 use fandex_watcher::{Backend, RenameSource};
 
-use crate::error::DaemonError;
 use crate::lock::lock;
 
 /// How to run the daemon.
@@ -27,49 +26,15 @@ pub struct DaemonOptions {
     pub listen: bool,
 }
 
-/// Parses a backend name from the configuration.
-pub fn parse_backend(name: &str) -> Result<Backend, String> {
-    match name {
-        "auto" => Ok(Backend::Auto),
-        "fanotify" => Ok(Backend::Fanotify),
-        "inotify" => Ok(Backend::Inotify),
-        other => Err(format!(
-            "unknown backend {other:?}: use auto, fanotify or inotify"
-        )),
-    }
-}
-
-/// Parses a rename source name from the configuration.
-pub fn parse_rename_source(name: &str) -> Result<RenameSource, String> {
-    match name {
-        "auto" => Ok(RenameSource::Auto),
-        "fanotify" => Ok(RenameSource::Fanotify),
-        "inotify" => Ok(RenameSource::Inotify),
-        other => Err(format!(
-            "unknown rename source {other:?}: use auto, fanotify or inotify"
-        )),
-    }
-}
-
 /// The watcher's backend and rename source: the options first, then the configuration, else auto.
-pub(crate) fn watch_choices(opts: &DaemonOptions) -> Result<(Backend, RenameSource), DaemonError> {
-    let bad = |message: String| {
-        DaemonError::Index(fandex_indexer::Error::Config {
-            path: PathBuf::from("[watch]"),
-            message,
-        })
-    };
-    let backend = match (opts.backend, &opts.config.watch.backend) {
-        (Some(b), _) => b,
-        (None, Some(name)) => parse_backend(name).map_err(bad)?,
-        (None, None) => Backend::Auto,
-    };
-    let rename_source = match (opts.rename_source, &opts.config.watch.rename_source) {
-        (Some(r), _) => r,
-        (None, Some(name)) => parse_rename_source(name).map_err(bad)?,
-        (None, None) => RenameSource::Auto,
-    };
-    Ok((backend, rename_source))
+pub(crate) fn watch_choices(opts: &DaemonOptions) -> (Backend, RenameSource) {
+    let watch = &opts.config.watch;
+    (
+        opts.backend.or(watch.backend).unwrap_or_default(),
+        opts.rename_source
+            .or(watch.rename_source)
+            .unwrap_or_default(),
+    )
 }
 
 /// What a reload replaces: the configuration and the exclusions built from it. Each batch takes the

@@ -62,9 +62,9 @@ pub struct IndexConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct WatchConfig {
     /// Content change source: `auto`, `fanotify` or `inotify`.
-    pub backend: Option<String>,
+    pub backend: Option<fandex_watcher::Backend>,
     /// Rename and namespace source: `auto`, `fanotify` or `inotify`.
-    pub rename_source: Option<String>,
+    pub rename_source: Option<fandex_watcher::RenameSource>,
 }
 
 /// The daemon's batching and timing.

@@ -12,38 +12,7 @@ use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 use tracing::{error, info};
 
-use super::Common;
-
-/// Content change source.
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum BackendArg {
-    /// fanotify when privileged, inotify otherwise.
-    Auto,
-    /// fanotify (needs CAP_SYS_ADMIN).
-    Fanotify,
-    /// inotify.
-    Inotify,
-}
-
-impl From<BackendArg> for Backend {
-    fn from(b: BackendArg) -> Self {
-        match b {
-            BackendArg::Auto => Backend::Auto,
-            BackendArg::Fanotify => Backend::Fanotify,
-            BackendArg::Inotify => Backend::Inotify,
-        }
-    }
-}
-
-impl From<BackendArg> for RenameSource {
-    fn from(b: BackendArg) -> Self {
-        match b {
-            BackendArg::Auto => RenameSource::Auto,
-            BackendArg::Fanotify => RenameSource::Fanotify,
-            BackendArg::Inotify => RenameSource::Inotify,
-        }
-    }
-}
+use super::common::{Common, parse_choice};
 
 /// Arguments of `fandex daemon`.
 #[derive(Debug, Args)]
@@ -52,11 +21,11 @@ pub struct DaemonArgs {
     #[arg(value_name = "ROOT")]
     roots: Vec<PathBuf>,
     /// Where content changes come from [default: config `watch.backend`, else auto]
-    #[arg(long, value_enum)]
-    backend: Option<BackendArg>,
+    #[arg(long, value_parser = parse_choice::<Backend>, value_name = "auto|fanotify|inotify")]
+    backend: Option<Backend>,
     /// Where renames, creates and deletes come from [default: config `watch.rename_source`, else auto]
-    #[arg(long, value_enum)]
-    rename_source: Option<BackendArg>,
+    #[arg(long, value_parser = parse_choice::<RenameSource>, value_name = "auto|fanotify|inotify")]
+    rename_source: Option<RenameSource>,
 }
 
 /// Exit code of a daemon that stopped abnormally: its index was lost, or stopping hung.
@@ -78,7 +47,7 @@ pub fn run(common: &Common, args: &DaemonArgs) -> anyhow::Result<ExitCode> {
         .context("cannot resolve a root")?;
     std::env::set_current_dir("/").context("cannot change to /")?;
     let config = common.config()?;
-    super::init_logging(config.log_level.as_deref(), "info");
+    super::common::init_logging(config.log_level.as_deref(), "info");
     let mut stop_timeout = Duration::from_millis(config.daemon.stop_timeout_ms);
     // Register signal handlers before starting, so an early SIGTERM still stops cleanly.
     let mut signals =
@@ -88,8 +57,8 @@ pub fn run(common: &Common, args: &DaemonArgs) -> anyhow::Result<ExitCode> {
         index_dir: dir.clone(),
         config,
         roots,
-        backend: args.backend.map(Into::into),
-        rename_source: args.rename_source.map(Into::into),
+        backend: args.backend,
+        rename_source: args.rename_source,
         listen: true,
     })
     .with_context(|| format!("cannot start the daemon on {}", dir.path().display()))?;

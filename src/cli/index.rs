@@ -11,7 +11,7 @@ use clap::Args;
 use fandex::Engine;
 use fandex::indexer::engine::{Progress, UpdateRequest};
 
-use super::Common;
+use super::common::Common;
 use super::output::{human_bytes, write_stdout};
 
 /// Arguments of `fandex index`.
@@ -31,7 +31,7 @@ pub struct IndexArgs {
 /// Runs `fandex index`.
 pub fn run(common: &Common, args: &IndexArgs) -> anyhow::Result<ExitCode> {
     let config = common.config()?;
-    super::init_logging(config.log_level.as_deref(), "warn");
+    super::common::init_logging(config.log_level.as_deref(), "warn");
     let dir = common.index_dir();
     let mut engine = Engine::open(dir.clone(), config)
         .with_context(|| format!("cannot open the index in {}", dir.path().display()))?;

@@ -3,6 +3,7 @@
 //! Exit codes (grep-style for `search`): 0 success or something matched, 1 nothing matched, 2 error, 3
 //! (`status` only) no daemon running. An error is one line on stderr that says what to do.
 
+mod common;
 mod daemon;
 mod index;
 mod output;
@@ -11,14 +12,11 @@ mod status;
 mod sync;
 mod watch;
 
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
-use fandex::indexer::config::SYSTEM_SOCKET;
-use fandex::query::client::{Client, ClientError};
-use fandex::{Config, IndexDir};
+use clap::{Parser, Subcommand};
+
+use common::Common;
 
 /// fandex: a full-text index of your files, kept current by kernel change notifications.
 #[derive(Debug, Parser)]
@@ -28,20 +26,6 @@ pub struct Cli {
     common: Common,
     #[command(subcommand)]
     command: Command,
-}
-
-/// Options every subcommand takes.
-#[derive(Debug, Args)]
-pub struct Common {
-    /// Where the index lives [default: /var/lib/fandex for root, else $XDG_DATA_HOME/fandex]
-    #[arg(long, global = true, env = "FANDEX_INDEX_DIR", value_name = "DIR")]
-    index_dir: Option<PathBuf>,
-    /// Configuration file [default: /etc/fandex/config.toml for root, else $XDG_CONFIG_HOME/fandex/config.toml]
-    #[arg(long, global = true, value_name = "FILE")]
-    config: Option<PathBuf>,
-    /// The daemon's socket [default: the one in the index directory, else the system daemon's]
-    #[arg(long, global = true, env = "FANDEX_SOCKET", value_name = "PATH")]
-    socket: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -58,94 +42,6 @@ enum Command {
     Status(status::StatusArgs),
     /// Stream the normalized change events (diagnostic).
     Watch(watch::WatchArgs),
-}
-
-impl Common {
-    /// The index directory chosen by --index-dir, FANDEX_INDEX_DIR, or the default.
-    pub fn index_dir(&self) -> IndexDir {
-        IndexDir::at(
-            self.index_dir
-                .clone()
-                .unwrap_or_else(fandex::indexer::layout::default_index_dir),
-        )
-    }
-
-    /// Connects to the daemon serving this index: `--socket` when given; else the socket in the index
-    /// directory; else, when there is no index of one's own (or it is not readable), the system daemon's
-    /// public socket. `Ok(None)` means no daemon: read the index directly.
-    pub fn connect_daemon(&self) -> anyhow::Result<Option<Client>> {
-        if let Some(socket) = &self.socket {
-            return match Client::connect(socket)? {
-                Some(client) => Ok(Some(client)),
-                None => anyhow::bail!("no daemon listens on {}", socket.display()),
-            };
-        }
-        let dir = self.index_dir();
-        match Client::connect(&dir.socket_path()) {
-            Ok(Some(client)) => return Ok(Some(client)),
-            Ok(None) if dir.check_format().is_ok() => return Ok(None),
-            Ok(None) => {}
-            Err(ClientError::Io { source, .. })
-                if source.kind() == std::io::ErrorKind::PermissionDenied => {}
-            Err(err) => return Err(err.into()),
-        }
-        Ok(Client::connect(Path::new(SYSTEM_SOCKET)).ok().flatten())
-    }
-
-    /// The same options with every path made absolute (for a process that then leaves its directory).
-    pub fn absolute(&self) -> std::io::Result<Common> {
-        let abs = |p: &Option<PathBuf>| p.as_deref().map(std::path::absolute).transpose();
-        Ok(Common {
-            index_dir: abs(&self.index_dir)?,
-            config: abs(&self.config)?,
-            socket: abs(&self.socket)?,
-        })
-    }
-
-    /// The configuration from --config or the default location.
-    pub fn config(&self) -> anyhow::Result<Config> {
-        Ok(Config::load(self.config.as_deref())?)
-    }
-}
-
-/// Longest duration a command line option takes: one day.
-const MAX_SECONDS: f64 = 86_400.0;
-
-/// Parses a duration given in seconds (`60`, `0.5`): a finite, non-negative number of at most a day.
-pub fn parse_seconds(text: &str) -> Result<Duration, String> {
-    let seconds: f64 = text
-        .trim()
-        .parse()
-        .map_err(|_| "not a number of seconds".to_owned())?;
-    if !seconds.is_finite() {
-        return Err("not a finite number of seconds".into());
-    }
-    if seconds < 0.0 {
-        return Err("a duration cannot be negative".into());
-    }
-    if seconds > MAX_SECONDS {
-        return Err(format!("longer than a day ({MAX_SECONDS} s)"));
-    }
-    Ok(Duration::from_secs_f64(seconds))
-}
-
-/// Logs go to stderr; the level comes from RUST_LOG, else the config's `log_level`, else `default`.
-/// On a terminal they are coloured; under systemd (`JOURNAL_STREAM` set) they carry no timestamp (the
-/// journal adds its own) and no colour, one event per line.
-pub fn init_logging(config_level: Option<&str>, default: &str) {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env()
-        .or_else(|_| EnvFilter::try_new(config_level.unwrap_or(default)))
-        .unwrap_or_else(|_| EnvFilter::new(default));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(output::stderr_color());
-    let _ = if std::env::var_os("JOURNAL_STREAM").is_some() {
-        builder.without_time().with_target(false).try_init()
-    } else {
-        builder.try_init()
-    };
 }
 
 /// Sets glibc malloc's thresholds for the work `command` does, unless the user set them
@@ -227,32 +123,6 @@ pub fn main() -> ExitCode {
             let chain: Vec<String> = err.chain().map(|e| e.to_string()).collect();
             eprintln!("fandex: error: {}", chain.join(": "));
             ExitCode::from(2)
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_in_seconds_are_checked() {
-        assert_eq!(parse_seconds("60"), Ok(Duration::from_secs(60)));
-        assert_eq!(parse_seconds("0.5"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_seconds("0"), Ok(Duration::ZERO));
-        assert_eq!(parse_seconds("86400"), Ok(Duration::from_secs(86_400)));
-        for bad in [
-            "1e99",
-            "inf",
-            "-inf",
-            "nan",
-            "-0.5",
-            "99999999999999999999",
-            "86400.5",
-            "",
-            "5s",
-        ] {
-            assert!(parse_seconds(bad).is_err(), "{bad}");
         }
     }
 }

@@ -13,7 +13,7 @@ use fandex::query::protocol::ErrorKind;
 use fandex::watcher::escape_path;
 use fandex::{Hit, SearchRequest};
 
-use super::Common;
+use super::common::Common;
 use super::output::ColorChoice;
 
 /// Arguments of `fandex search`.
@@ -43,7 +43,7 @@ const RESET: &str = "\x1b[0m";
 /// Runs `fandex search`.
 pub fn run(common: &Common, args: &SearchArgs) -> anyhow::Result<ExitCode> {
     let config = common.config()?;
-    super::init_logging(config.log_level.as_deref(), "warn");
+    super::common::init_logging(config.log_level.as_deref(), "warn");
     let dir = common.index_dir();
     let request = SearchRequest {
         query: args.query.join(" "),

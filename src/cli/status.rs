@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 
-use super::Common;
+use super::common::Common;
 use super::output::{human_bytes, write_stdout};
 
 /// Arguments of `fandex status`.
@@ -20,7 +20,7 @@ pub struct StatusArgs {
 /// Runs `fandex status`.
 pub fn run(common: &Common, args: &StatusArgs) -> anyhow::Result<ExitCode> {
     let config = common.config()?;
-    super::init_logging(config.log_level.as_deref(), "warn");
+    super::common::init_logging(config.log_level.as_deref(), "warn");
     let dir = common.index_dir();
     let Some(mut client) = common.connect_daemon()? else {
         dir.check_format()

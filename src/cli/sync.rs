@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::Common;
+use super::common::Common;
 
 /// Arguments of `fandex sync`.
 #[derive(Debug, Args)]
@@ -15,7 +15,7 @@ pub struct SyncArgs {
         long,
         default_value = "60",
         value_name = "SECONDS",
-        value_parser = super::parse_seconds,
+        value_parser = super::common::parse_seconds,
         allow_negative_numbers = true
     )]
     timeout: Duration,
@@ -24,7 +24,7 @@ pub struct SyncArgs {
 /// Runs `fandex sync`.
 pub fn run(common: &Common, args: &SyncArgs) -> anyhow::Result<ExitCode> {
     let config = common.config()?;
-    super::init_logging(config.log_level.as_deref(), "warn");
+    super::common::init_logging(config.log_level.as_deref(), "warn");
     let dir = common.index_dir();
     let Some(mut client) = common.connect_daemon()? else {
         anyhow::bail!(

@@ -12,8 +12,7 @@ use fandex::watcher::{Backend, RenameSource, WatchConfig, Watcher};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
-use super::Common;
-use super::daemon::BackendArg;
+use super::common::{Common, parse_choice};
 
 /// Arguments of `fandex watch`.
 #[derive(Debug, Args)]
@@ -22,11 +21,11 @@ pub struct WatchArgs {
     #[arg(value_name = "ROOT", required = true)]
     roots: Vec<PathBuf>,
     /// Where content changes come from
-    #[arg(long, value_enum, default_value = "auto")]
-    backend: BackendArg,
+    #[arg(long, value_parser = parse_choice::<Backend>, value_name = "auto|fanotify|inotify", default_value = "auto")]
+    backend: Backend,
     /// Where renames, creates and deletes come from
-    #[arg(long, value_enum, default_value = "auto")]
-    rename_source: BackendArg,
+    #[arg(long, value_parser = parse_choice::<RenameSource>, value_name = "auto|fanotify|inotify", default_value = "auto")]
+    rename_source: RenameSource,
     /// One JSON object per event
     #[arg(long)]
     json: bool,
@@ -35,7 +34,7 @@ pub struct WatchArgs {
 /// Runs `fandex watch` until SIGINT or SIGTERM.
 pub fn run(common: &Common, args: &WatchArgs) -> anyhow::Result<ExitCode> {
     let config = common.config()?;
-    super::init_logging(config.log_level.as_deref(), "warn");
+    super::common::init_logging(config.log_level.as_deref(), "warn");
     let roots = args
         .roots
         .iter()
@@ -53,8 +52,8 @@ pub fn run(common: &Common, args: &WatchArgs) -> anyhow::Result<ExitCode> {
     let watcher = Watcher::start(
         WatchConfig {
             roots,
-            backend: Backend::from(args.backend),
-            rename_source: RenameSource::from(args.rename_source),
+            backend: args.backend,
+            rename_source: args.rename_source,
             excluded: vec![],
             barrier_prefix: None,
         },
