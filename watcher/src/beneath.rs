@@ -434,6 +434,35 @@ fn restore_blocking(file: &File) -> Result<(), OpenError> {
 
 /// Maps an `open` error to an [`OpenError`] (`ELOOP` is handled by the callers, who know whether the
 /// last component may be a symlink).
+/// Opens a root's directory (`O_PATH`) without following a symbolic link anywhere in its path: stricter
+/// than [`RootDir::open`], which follows a configured root that is a link. For the files the daemon
+/// itself creates in a root (sync cookies).
+pub fn open_root_no_symlinks(root: &Path) -> std::io::Result<OwnedFd> {
+    let flags = OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+    let relative = root.strip_prefix("/").map_err(|_| {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, "root is not absolute")
+    })?;
+    let slash = nix::fcntl::open("/", flags, Mode::empty())?;
+    let target = if relative.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        relative
+    };
+    let how = OpenHow::new()
+        .flags(flags | OFlag::O_NOFOLLOW)
+        .resolve(ResolveFlag::RESOLVE_NO_SYMLINKS | ResolveFlag::RESOLVE_BENEATH);
+    match nix::fcntl::openat2(slash.as_fd(), target, how) {
+        Ok(fd) => Ok(fd),
+        // Kernels before 5.6: the root path is canonical; refuse at least a link at its end.
+        Err(Errno::ENOSYS) => Ok(nix::fcntl::open(
+            root,
+            flags | OFlag::O_NOFOLLOW,
+            Mode::empty(),
+        )?),
+        Err(errno) => Err(errno.into()),
+    }
+}
+
 fn open_errno(e: Errno) -> OpenError {
     match e {
         Errno::ENOENT | Errno::ENOTDIR => OpenError::NotFound,

@@ -24,9 +24,10 @@ use std::path::{Path, PathBuf};
 
 use fandex_indexer::IndexDir;
 pub(crate) use fandex_indexer::config::SYNC_COOKIE_PREFIX;
+use fandex_watcher::beneath::open_root_no_symlinks;
 use nix::errno::Errno;
-use nix::fcntl::{AtFlags, OFlag, OpenHow, ResolveFlag};
-use nix::sys::stat::{FileStat, Mode, SFlag};
+use nix::fcntl::AtFlags;
+use nix::sys::stat::{FileStat, SFlag};
 use tracing::{debug, warn};
 
 /// Random bytes in a cookie name.
@@ -158,33 +159,6 @@ pub(crate) fn is_cookie(path: &Path) -> bool {
     })
 }
 
-/// Opens a root's directory (`O_PATH`) without following a symbolic link anywhere in its path.
-fn open_root(root: &Path) -> std::io::Result<OwnedFd> {
-    let flags = OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
-    let relative = root.strip_prefix("/").map_err(|_| {
-        std::io::Error::new(std::io::ErrorKind::InvalidInput, "root is not absolute")
-    })?;
-    let slash = nix::fcntl::open("/", flags, Mode::empty())?;
-    let target = if relative.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        relative
-    };
-    let how = OpenHow::new()
-        .flags(flags | OFlag::O_NOFOLLOW)
-        .resolve(ResolveFlag::RESOLVE_NO_SYMLINKS | ResolveFlag::RESOLVE_BENEATH);
-    match nix::fcntl::openat2(slash.as_fd(), target, how) {
-        Ok(fd) => Ok(fd),
-        // Kernels before 5.6: the root path is canonical; refuse at least a link at its end.
-        Err(Errno::ENOSYS) => Ok(nix::fcntl::open(
-            root,
-            flags | OFlag::O_NOFOLLOW,
-            Mode::empty(),
-        )?),
-        Err(errno) => Err(errno.into()),
-    }
-}
-
 /// What `name` in `dir` is, without following a link.
 fn stat_at(dir: &OwnedFd, name: &CString) -> nix::Result<FileStat> {
     nix::sys::stat::fstatat(dir.as_fd(), name.as_c_str(), AtFlags::AT_SYMLINK_NOFOLLOW)
@@ -241,7 +215,7 @@ pub fn place(
     mut register: impl FnMut(&Path),
     mut unregister: impl FnMut(&Path),
 ) -> std::io::Result<PlacedCookie> {
-    let dir = open_root(root)?;
+    let dir = open_root_no_symlinks(root)?;
     for _ in 0..ATTEMPTS {
         let name = key.new_name()?;
         let path = root.join(&name);
@@ -332,7 +306,9 @@ fn create_from_child(dir: &OwnedFd, name: &CString) -> std::io::Result<()> {
 pub fn remove_stale(roots: &[PathBuf], key: &CookieKey) {
     let uid = nix::unistd::geteuid().as_raw();
     for root in roots {
-        let Ok(dir) = open_root(root) else { continue };
+        let Ok(dir) = open_root_no_symlinks(root) else {
+            continue;
+        };
         let Ok(entries) = std::fs::read_dir(root) else {
             continue;
         };
@@ -450,7 +426,7 @@ mod tests {
         std::fs::create_dir(&root).unwrap();
         let target = tmp.path().join("target");
         std::os::unix::fs::symlink(&target, root.join(".fandex-sync-x")).unwrap();
-        let dir = open_root(&root).unwrap();
+        let dir = open_root_no_symlinks(&root).unwrap();
         let err = create_from_child(&dir, &CString::new(".fandex-sync-x").unwrap()).unwrap_err();
         assert_eq!(err.kind(), std::io::ErrorKind::AlreadyExists);
         assert!(!target.exists(), "the link's target was created");
