@@ -23,7 +23,6 @@ use fandex_query::QueryEngine;
 use fandex_watcher::{
     Change, FsIdentity, MountTableWatch, RescanReason, WatchConfig, WatchStatus, Watcher,
 };
-use serde::Serialize;
 use tracing::{info, warn};
 
 use crate::activity::Shared;
@@ -34,16 +33,7 @@ use crate::queue::WorkQueue;
 /// How often the roots are checked when the mount table did not change.
 const CHECK_EVERY: Duration = Duration::from_secs(1);
 
-/// A root that is offline, as `status` shows it.
-#[derive(Debug, Clone, Serialize)]
-pub struct OfflineRoot {
-    /// The root (lossy UTF-8).
-    pub root: String,
-    /// Since when (RFC 3339).
-    pub since: String,
-    /// Why, in words.
-    pub reason: String,
-}
+pub use fandex_query::protocol::status::OfflineRoot;
 
 /// Where a root stands.
 #[derive(Debug, Clone)]
@@ -258,7 +248,7 @@ impl RootWatch {
                 queue.push(
                     Change::Rescan {
                         scope: root,
-                        reason: RescanReason::WatchFailed("root back online".into()),
+                        reason: RescanReason::RootOnline,
                     },
                     now,
                 );

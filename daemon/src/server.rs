@@ -411,15 +411,12 @@ fn handle(request: Request, services: &Services, peer: &Peer) -> Response {
                 },
             }
         }
-        Request::Status {} => {
-            match serde_json::to_value(services.status.report().redacted_for(peer)) {
-                Ok(status) => Response::Status { status },
-                Err(e) => Response::Error {
-                    kind: ErrorKind::Internal,
-                    message: e.to_string(),
-                },
-            }
-        }
+        Request::Status {} => Response::Status {
+            status: services
+                .status
+                .report()
+                .for_caller(peer.is_owner(), peer.uid),
+        },
         Request::Sync { timeout_ms } => {
             match services.sync.request(
                 &services.roots,

@@ -8,101 +8,22 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::Receiver;
 use fandex_indexer::IndexDir;
 use fandex_indexer::catalog::{Catalog, Status as RecordStatus};
+pub use fandex_query::protocol::status::{
+    CatalogStats, OwnerOverBudget, QueueDepths, StatusReport,
+};
+use fandex_query::protocol::status::{
+    FilesystemReport, Source, UpdateCounts, WatcherCounters, WatcherReport,
+};
 use fandex_watcher::Change;
-use serde::Serialize;
 
-use crate::activity::Shared;
-pub use crate::activity::{CommitInfo, Failure, State, Totals};
+use crate::activity::{Failure, Shared};
 use crate::lock::lock;
 use crate::options::Settings;
 use crate::queue::{EVENT_CHANNEL, WorkQueue};
-use crate::roots::{OfflineRoot, RootWatch};
+use crate::roots::RootWatch;
 
 /// Failing files listed by `status`.
 pub const RECENT_FAILURES: usize = 20;
-
-/// The status report (`fandex status --json`) as the index's owner sees it; other callers get
-/// [`PublicStatus`] (see [`StatusReport::redacted_for`]).
-#[derive(Debug, Clone, Serialize)]
-pub struct StatusReport {
-    /// Life-cycle state.
-    pub state: State,
-    /// The daemon's version.
-    pub version: String,
-    /// Process id.
-    pub pid: u32,
-    /// Seconds since start.
-    pub uptime_seconds: u64,
-    /// The index directory.
-    pub index_dir: String,
-    /// The roots watched.
-    pub roots: Vec<String>,
-    /// Roots whose filesystem is not there (unmounted, or the directory vanished), since when and why:
-    /// their files are hidden from searches and never walked until it returns.
-    pub offline_roots: Vec<OfflineRoot>,
-    /// Kernel interfaces chosen per filesystem and why, counters, degraded state.
-    pub watcher: Option<fandex_watcher::WatchStatus>,
-    /// Documents searchable now.
-    pub documents: u64,
-    /// Catalog records and failures.
-    pub catalog: CatalogStats,
-    /// Queue depths.
-    pub queue: QueueDepths,
-    /// The last commit.
-    pub last_commit: Option<CommitInfo>,
-    /// How long the start-up reconcile took.
-    pub reconcile_seconds: Option<f64>,
-    /// What the start-up reconcile did (files read, moved, removed while no daemon ran).
-    pub reconcile: Option<fandex_indexer::Summary>,
-    /// Totals since start.
-    pub totals: Totals,
-    /// The last error, if any.
-    pub last_error: Option<String>,
-    /// Paths the walks could not read since start (the newest few), with the reason.
-    pub walk_errors: Vec<Failure>,
-    /// Resident memory.
-    pub rss_bytes: Option<u64>,
-}
-
-/// Queue depths.
-#[derive(Debug, Clone, Serialize)]
-pub struct QueueDepths {
-    /// Events waiting between the watcher and the intake.
-    pub events: usize,
-    /// Capacity of that channel.
-    pub events_capacity: usize,
-    /// Coalesced work items waiting for the next batch.
-    pub pending: usize,
-    /// Event descriptors held by pending work.
-    pub pending_fds: usize,
-}
-
-/// Catalog figures, recomputed at most every few seconds (they need a scan).
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct CatalogStats {
-    /// Records in the catalog.
-    pub records: u64,
-    /// Records whose file failed to read or extract.
-    pub failed: u64,
-    /// The most recently modified of those files (at most [`RECENT_FAILURES`]), newest first.
-    pub recent_failures: Vec<Failure>,
-    /// Owners whose text budget (`index.max_text_bytes_per_owner`) was reached, by uid. A caller who
-    /// is not the index owner sees only their own entry.
-    pub owners_over_budget: Vec<OwnerOverBudget>,
-}
-
-/// An owner whose text budget was reached: further files of theirs are indexed by name only.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct OwnerOverBudget {
-    /// The owner.
-    pub uid: u32,
-    /// Text bytes indexed for their files.
-    pub text_bytes: u64,
-    /// The budget.
-    pub budget: u64,
-    /// Their files indexed by name only because of it.
-    pub files_without_text: u64,
-}
 
 /// What the report is assembled from: handles on the daemon's parts, read when a report is asked for.
 pub(crate) struct StatusSource {
@@ -138,7 +59,7 @@ impl StatusSource {
                 .map(|r| r.display().to_string())
                 .collect(),
             offline_roots: self.roots.report(),
-            watcher: self.roots.watcher_status(),
+            watcher: self.roots.watcher_status().map(watcher_report),
             documents: self.reader.searcher().num_docs(),
             catalog: self.catalog_stats(),
             queue: QueueDepths {
@@ -149,7 +70,7 @@ impl StatusSource {
             },
             last_commit: shared.last_commit,
             reconcile_seconds: shared.reconcile_seconds,
-            reconcile: shared.reconcile,
+            reconcile: shared.reconcile.as_ref().map(update_counts),
             totals: shared.totals,
             last_error: shared.last_error,
             walk_errors: shared.walk_errors.into_iter().collect(),
@@ -233,154 +154,65 @@ pub fn rss_bytes() -> Option<u64> {
     Some(pages * u64::try_from(page).ok()?)
 }
 
-/// What the status of the daemon's watcher tells a caller who does not own the index: which kernel
-/// interfaces are in use, and whether part of the tree is unwatched, without roots, devices or counts.
-#[derive(Debug, Clone, Serialize)]
-pub struct PublicWatcher {
-    /// One entry per watched filesystem: the sources chosen for it.
-    pub filesystems: Vec<PublicFilesystem>,
-    /// Whether part of the tree is not watched (periodic rescans cover it).
-    pub degraded: bool,
-}
-
-/// The sources chosen for one watched filesystem.
-#[derive(Debug, Clone, Serialize)]
-pub struct PublicFilesystem {
-    /// Where content events come from.
-    pub content: fandex_watcher::Source,
-    /// Where namespace events come from.
-    pub namespace: fandex_watcher::Source,
-}
-
-/// The status report for a caller who is neither root nor the daemon's own user. Nothing in it depends
-/// on files: no paths or names, no counts of documents, records, failures or queued work, no pid, no
-/// timings of work. Its fields keep the names and places they have in the full report, so one reader
-/// prints both.
-#[derive(Debug, Clone, Serialize)]
-pub struct PublicStatus {
-    /// Life-cycle state.
-    pub state: State,
-    /// The daemon's version.
-    pub version: String,
-    /// Seconds since start.
-    pub uptime_seconds: u64,
-    /// Kernel interfaces in use and whether the watcher is degraded.
-    pub watcher: Option<PublicWatcher>,
-    /// The caller's own text budget, when reached.
-    pub catalog: PublicCatalog,
-    /// Always `true`: the rest of the report is shown only to root and the daemon's own user.
-    pub redacted: bool,
-}
-
-/// What a caller who does not own the index learns from the catalog: about their own files only.
-#[derive(Debug, Clone, Serialize)]
-pub struct PublicCatalog {
-    /// The caller's own entry, if their text budget was reached (at most one).
-    pub owners_over_budget: Vec<OwnerOverBudget>,
-}
-
-/// The status report as one caller may see it.
-#[derive(Debug, Clone, Serialize)]
-#[serde(untagged)]
-pub enum CallerStatus {
-    /// Root or the daemon's own user: everything.
-    Owner(Box<StatusReport>),
-    /// Anyone else.
-    Public(PublicStatus),
-}
-
-impl StatusReport {
-    /// The report as `caller` may see it: all of it for the index's owner (root, or the user the daemon
-    /// runs as), [`PublicStatus`] for anyone else. The one place where status fields are redacted.
-    pub fn redacted_for(self, caller: &crate::access::Peer) -> CallerStatus {
-        if caller.is_owner() {
-            CallerStatus::Owner(Box::new(self))
-        } else {
-            CallerStatus::Public(self.public(caller.uid))
-        }
+/// The watcher's state as the report carries it.
+fn watcher_report(status: fandex_watcher::WatchStatus) -> WatcherReport {
+    let source = |s: fandex_watcher::Source| match s {
+        fandex_watcher::Source::Fanotify => Source::Fanotify,
+        fandex_watcher::Source::Inotify => Source::Inotify,
+    };
+    WatcherReport {
+        filesystems: status
+            .filesystems
+            .into_iter()
+            .map(|fs| FilesystemReport {
+                roots: fs.roots.iter().map(|r| r.display().to_string()).collect(),
+                dev: fs.dev,
+                content: source(fs.content),
+                namespace: source(fs.namespace),
+                reason: fs.reason,
+            })
+            .collect(),
+        degraded: status.degraded,
+        degraded_reason: status.degraded_reason,
+        counters: WatcherCounters {
+            events: status.counters.events,
+            rescans: status.counters.rescans,
+            dropped_own: status.counters.dropped_own,
+            dropped_outside: status.counters.dropped_outside,
+            inotify_watches: status.counters.inotify_watches,
+        },
     }
+}
 
-    /// The fields a caller `uid` who does not own the index gets. Every field is named here, so a field
-    /// added to the report does not compile until it is classified: kept (it depends on no file, or only
-    /// on the caller's own), or dropped (it names files, counts them, or measures work done on them).
-    pub fn public(&self, uid: u32) -> PublicStatus {
-        let Self {
-            // Kept: the daemon's own life cycle.
-            state,
-            version,
-            uptime_seconds,
-            watcher,
-            // Dropped: the pid lets a caller predict names the daemon creates in the roots.
-            pid: _,
-            // Dropped: paths.
-            index_dir: _,
-            roots: _,
-            offline_roots: _,
-            walk_errors: _,
-            last_error: _,
-            // Dropped: counts of documents, records, failures (with their paths) and queued work; of the
-            // catalog, only the caller's own budget entry is kept (below).
-            documents: _,
-            catalog,
-            queue: _,
-            // Dropped: the commit generation and batch sizes move with every commit of anyone's files.
-            last_commit: _,
-            // Dropped: counts and timings of work on files, rescan reasons (some name paths).
-            reconcile_seconds: _,
-            reconcile: _,
-            totals: _,
-            // Dropped: memory grows with the index.
-            rss_bytes: _,
-        } = self;
-        let CatalogStats {
-            // Kept: the caller's own entry; other owners' entries would tell whose files exist.
-            owners_over_budget,
-            records: _,
-            failed: _,
-            recent_failures: _,
-        } = catalog;
-        PublicStatus {
-            state: *state,
-            version: version.clone(),
-            uptime_seconds: *uptime_seconds,
-            watcher: watcher.as_ref().map(|w| {
-                let fandex_watcher::WatchStatus {
-                    filesystems,
-                    degraded,
-                    // Dropped: it counts unwatched subtrees.
-                    degraded_reason: _,
-                    // Dropped: event and rescan counts follow activity on every file.
-                    counters: _,
-                } = w;
-                PublicWatcher {
-                    filesystems: filesystems
-                        .iter()
-                        .map(|fs| {
-                            let fandex_watcher::FilesystemStatus {
-                                content,
-                                namespace,
-                                // Dropped: roots are paths; the device and the reason say where they are.
-                                roots: _,
-                                dev: _,
-                                reason: _,
-                            } = fs;
-                            PublicFilesystem {
-                                content: *content,
-                                namespace: *namespace,
-                            }
-                        })
-                        .collect(),
-                    degraded: *degraded,
-                }
-            }),
-            catalog: PublicCatalog {
-                owners_over_budget: owners_over_budget
-                    .iter()
-                    .filter(|o| o.uid == uid)
-                    .cloned()
-                    .collect(),
-            },
-            redacted: true,
-        }
+/// What an update did, as the report carries it.
+fn update_counts(summary: &fandex_indexer::Summary) -> UpdateCounts {
+    let fandex_indexer::Summary {
+        seen,
+        indexed,
+        unchanged,
+        moved,
+        skipped,
+        failed,
+        deferred,
+        over_budget,
+        removed,
+        bytes,
+        seconds,
+        // Not reported: the daemon retries these paths itself; walk errors are listed on their own.
+        retry: _,
+        walk_errors: _,
+    } = summary;
+    UpdateCounts {
+        seen: *seen,
+        indexed: *indexed,
+        unchanged: *unchanged,
+        moved: *moved,
+        skipped: *skipped,
+        failed: *failed,
+        deferred: *deferred,
+        over_budget: *over_budget,
+        removed: *removed,
+        bytes: *bytes,
+        seconds: *seconds,
     }
 }

@@ -160,7 +160,7 @@ impl Client {
     }
 
     /// The daemon's status report.
-    pub fn status(&mut self) -> Result<serde_json::Value, ClientError> {
+    pub fn status(&mut self) -> Result<crate::protocol::status::CallerStatus, ClientError> {
         match self.call(&Request::Status {}, None)? {
             Response::Status { status } => Ok(status),
             other => Err(ClientError::Protocol(format!("{other:?}"))),

@@ -6,6 +6,10 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 
+use fandex::query::protocol::status::{
+    CallerStatus, OwnerOverBudget, PublicStatus, Source, State, StatusReport,
+};
+
 use super::common::Common;
 use super::output::{human_bytes, write_stdout};
 
@@ -57,95 +61,79 @@ pub fn run(common: &Common, args: &StatusArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Prints the report for a human: one line per section present. A caller who does not own the index gets
-/// a redacted report (no paths, counts or pid), so every field is optional here.
-fn print_human(out: &mut impl Write, s: &serde_json::Value) -> std::io::Result<()> {
-    let text = |v: &serde_json::Value| v.as_str().unwrap_or("?").to_owned();
-    let mut head = String::from("fandex daemon");
-    if let Some(version) = s["version"].as_str() {
-        head.push_str(&format!(" {version}"));
+/// a redacted report (no paths, counts or pid).
+fn print_human(out: &mut impl Write, status: &CallerStatus) -> std::io::Result<()> {
+    match status {
+        CallerStatus::Owner(report) => print_owner(out, report),
+        CallerStatus::Public(report) => print_public(out, report),
     }
-    if let Some(pid) = s["pid"].as_u64() {
-        head.push_str(&format!(" (pid {pid})"));
+}
+
+fn print_owner(out: &mut impl Write, s: &StatusReport) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "fandex daemon {} (pid {}): {} for {} s",
+        s.version,
+        s.pid,
+        state_name(s.state),
+        s.uptime_seconds
+    )?;
+    writeln!(out, "index: {}", s.index_dir)?;
+    for root in &s.roots {
+        writeln!(out, "root: {root}")?;
     }
-    head.push_str(&format!(": {}", text(&s["state"])));
-    if let Some(up) = s["uptime_seconds"].as_u64() {
-        head.push_str(&format!(" for {up} s"));
-    }
-    writeln!(out, "{head}")?;
-    if let Some(dir) = s["index_dir"].as_str() {
-        writeln!(out, "index: {dir}")?;
-    }
-    for root in s["roots"].as_array().into_iter().flatten() {
-        writeln!(out, "root: {}", text(root))?;
-    }
-    for off in s["offline_roots"].as_array().into_iter().flatten() {
+    for off in &s.offline_roots {
         writeln!(
             out,
             "root offline since {}: {} ({}); its files are hidden until it returns",
-            text(&off["since"]),
-            text(&off["root"]),
-            text(&off["reason"])
+            off.since, off.root, off.reason
         )?;
     }
-    for fs in s["watcher"]["filesystems"].as_array().into_iter().flatten() {
-        let mut line = String::from("watching");
-        if let Some(dev) = fs["dev"].as_u64() {
-            line.push_str(&format!(" dev {dev}"));
+    if let Some(watcher) = &s.watcher {
+        for fs in &watcher.filesystems {
+            writeln!(
+                out,
+                "watching dev {}: content via {}, renames via {} ({})",
+                fs.dev,
+                source_name(fs.content),
+                source_name(fs.namespace),
+                fs.reason
+            )?;
         }
-        line.push_str(&format!(
-            ": content via {}, renames via {}",
-            text(&fs["content"]),
-            text(&fs["namespace"])
-        ));
-        if let Some(reason) = fs["reason"].as_str() {
-            line.push_str(&format!(" ({reason})"));
+        if watcher.degraded {
+            let why = watcher
+                .degraded_reason
+                .as_deref()
+                .unwrap_or("part of the tree is not watched; periodic rescans cover it");
+            writeln!(out, "DEGRADED: {why}")?;
         }
-        writeln!(out, "{line}")?;
     }
-    if s["watcher"]["degraded"].as_bool() == Some(true) {
-        let why = s["watcher"]["degraded_reason"]
-            .as_str()
-            .unwrap_or("part of the tree is not watched; periodic rescans cover it");
-        writeln!(out, "DEGRADED: {why}")?;
-    }
-    if let Some(documents) = s["documents"].as_u64() {
-        let catalog = &s["catalog"];
-        writeln!(
-            out,
-            "documents: {documents}; catalog: {} records, {} failed",
-            catalog["records"], catalog["failed"]
-        )?;
-    }
-    if let Some(queue) = s["queue"].as_object() {
-        writeln!(
-            out,
-            "queue: {} events waiting, {} changes pending",
-            queue.get("events").unwrap_or(&serde_json::Value::Null),
-            queue.get("pending").unwrap_or(&serde_json::Value::Null)
-        )?;
-    }
-    if let Some(c) = s["last_commit"].as_object() {
+    writeln!(
+        out,
+        "documents: {}; catalog: {} records, {} failed",
+        s.documents, s.catalog.records, s.catalog.failed
+    )?;
+    writeln!(
+        out,
+        "queue: {} events waiting, {} changes pending",
+        s.queue.events, s.queue.pending
+    )?;
+    if let Some(c) = &s.last_commit {
         writeln!(
             out,
             "last commit: generation {} at {} ({} items, {} ms)",
-            c["generation"],
-            text(&c["at"]),
-            c["items"],
-            c["millis"]
+            c.generation, c.at, c.items, c.millis
         )?;
     }
-    let t = &s["totals"];
-    if t.is_object() {
-        writeln!(
-            out,
-            "since start: {} indexed, {} moved, {} removed, {} failed, {} put off for want of resources",
-            t["indexed"], t["moved"], t["removed"], t["failed"], t["deferred"]
-        )?;
-    }
-    let rescans: Vec<String> = t["rescans"]
-        .as_object()
-        .into_iter()
-        .flatten()
+    let t = &s.totals;
+    writeln!(
+        out,
+        "since start: {} indexed, {} moved, {} removed, {} failed, {} put off for want of resources",
+        t.indexed, t.moved, t.removed, t.failed, t.deferred
+    )?;
+    let rescans: Vec<String> = t
+        .rescans
+        .iter()
         .map(|(reason, n)| format!("{n} for {reason}"))
         .collect();
     if !rescans.is_empty() {
@@ -153,49 +141,85 @@ fn print_human(out: &mut impl Write, s: &serde_json::Value) -> std::io::Result<(
             out,
             "rescans: {} ({} postponed by the backoff)",
             rescans.join(", "),
-            t["rescans_deferred"]
+            t.rescans_deferred
         )?;
     }
-    for f in s["catalog"]["recent_failures"]
-        .as_array()
-        .into_iter()
-        .flatten()
-    {
-        writeln!(out, "failed: {}: {}", text(&f["path"]), text(&f["error"]))?;
+    for f in &s.catalog.recent_failures {
+        writeln!(out, "failed: {}: {}", f.path, f.error)?;
     }
-    for o in s["catalog"]["owners_over_budget"]
-        .as_array()
-        .into_iter()
-        .flatten()
-    {
+    print_budgets(out, &s.catalog.owners_over_budget)?;
+    for f in &s.walk_errors {
+        writeln!(out, "could not read: {}: {}", f.path, f.error)?;
+    }
+    if let Some(e) = &s.last_error {
+        writeln!(out, "last error: {e}")?;
+    }
+    if let Some(rss) = s.rss_bytes {
+        writeln!(out, "memory: {} resident", human_bytes(rss))?;
+    }
+    Ok(())
+}
+
+fn print_public(out: &mut impl Write, s: &PublicStatus) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "fandex daemon {}: {} for {} s",
+        s.version,
+        state_name(s.state),
+        s.uptime_seconds
+    )?;
+    if let Some(watcher) = &s.watcher {
+        for fs in &watcher.filesystems {
+            writeln!(
+                out,
+                "watching: content via {}, renames via {}",
+                source_name(fs.content),
+                source_name(fs.namespace)
+            )?;
+        }
+        if watcher.degraded {
+            writeln!(
+                out,
+                "DEGRADED: part of the tree is not watched; periodic rescans cover it"
+            )?;
+        }
+    }
+    print_budgets(out, &s.catalog.owners_over_budget)?;
+    writeln!(
+        out,
+        "(paths, counts and errors are shown only to root and the daemon's own user)"
+    )
+}
+
+fn print_budgets(out: &mut impl Write, owners: &[OwnerOverBudget]) -> std::io::Result<()> {
+    for o in owners {
         writeln!(
             out,
             "owner uid {}: text budget reached ({} of {} indexed; {} files by name only)",
-            o["uid"],
-            human_bytes(o["text_bytes"].as_u64().unwrap_or(0)),
-            human_bytes(o["budget"].as_u64().unwrap_or(0)),
-            o["files_without_text"]
-        )?;
-    }
-    for f in s["walk_errors"].as_array().into_iter().flatten() {
-        writeln!(
-            out,
-            "could not read: {}: {}",
-            text(&f["path"]),
-            text(&f["error"])
-        )?;
-    }
-    if let Some(e) = s["last_error"].as_str() {
-        writeln!(out, "last error: {e}")?;
-    }
-    if let Some(rss) = s["rss_bytes"].as_u64() {
-        writeln!(out, "memory: {} resident", human_bytes(rss))?;
-    }
-    if s["redacted"].as_bool() == Some(true) {
-        writeln!(
-            out,
-            "(paths, counts and errors are shown only to root and the daemon's own user)"
+            o.uid,
+            human_bytes(o.text_bytes),
+            human_bytes(o.budget),
+            o.files_without_text
         )?;
     }
     Ok(())
+}
+
+/// The state's name, as in the JSON report.
+fn state_name(state: State) -> &'static str {
+    match state {
+        State::Starting => "starting",
+        State::Reconciling => "reconciling",
+        State::Watching => "watching",
+        State::Stopping => "stopping",
+        State::Failed => "failed",
+    }
+}
+
+/// The source's name, as in the JSON report.
+fn source_name(source: Source) -> &'static str {
+    match source {
+        Source::Fanotify => "fanotify",
+        Source::Inotify => "inotify",
+    }
 }

@@ -22,6 +22,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::{Hit, SearchRequest, SearchResults, Snippet};
 
+pub mod status;
+
 /// Longest response line a client accepts, in bytes. The daemon reads requests only up to
 /// [`crate::limits::MAX_REQUEST_BYTES`].
 pub const MAX_LINE_BYTES: usize = 16 << 20;
@@ -131,8 +133,8 @@ pub enum Response {
     },
     /// The daemon's status report.
     Status {
-        /// The report (see `fandex status --json`).
-        status: serde_json::Value,
+        /// The report as the caller may see it (see `fandex status --json`).
+        status: status::CallerStatus,
     },
     /// Every change made before the sync request is searchable, as of this commit generation.
     Synced {
