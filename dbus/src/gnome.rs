@@ -1,0 +1,123 @@
+//! `org.gnome.Shell.SearchProvider2` at [`crate::names::SEARCH_PROVIDER_PATH`]: GNOME Shell's search.
+//!
+//! Result ids are [`crate::result_id`]s. Metas give the file name, the snippet (or, without one, the
+//! folder) as description, and a themed icon from the extension. Activation and `LaunchSearch` run the
+//! desktop's opener; `LaunchSearch` opens the best hit of the terms, as there is no fandex window to show
+//! a whole search in.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+use zbus::{OwnedVariant, Variant, fdo, interface};
+
+use crate::icon::icon_name;
+use crate::opener::Desktop;
+use crate::provider_search::ProviderSearch;
+use crate::result_id;
+use crate::terms::query_for_terms;
+
+/// The GNOME Shell search provider object.
+pub struct GnomeProvider {
+    search: ProviderSearch,
+    desktop: Desktop,
+}
+
+impl GnomeProvider {
+    /// A provider searching with `search` and opening files with `desktop`.
+    pub fn new(search: ProviderSearch, desktop: Desktop) -> Self {
+        Self { search, desktop }
+    }
+
+    fn meta(&self, id: &str) -> Option<HashMap<String, OwnedVariant>> {
+        let path = result_id::decode(id)?;
+        let snippet = self
+            .search
+            .cache
+            .get(id)
+            .map(|hit| hit.snippet.text)
+            .filter(|text| !text.is_empty());
+        let description = snippet.unwrap_or_else(|| folder_of(&path));
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| path.to_string_lossy().into_owned());
+        let entries = [
+            ("id", Variant::from(id.to_owned())),
+            ("name", Variant::from(name)),
+            ("description", Variant::from(description)),
+            ("gicon", Variant::from(icon_name(&path).to_owned())),
+        ];
+        Some(
+            entries
+                .into_iter()
+                .filter_map(|(k, v)| Some((k.to_owned(), OwnedVariant::try_from(v).ok()?)))
+                .collect(),
+        )
+    }
+}
+
+/// The folder a file is in, for display.
+pub(crate) fn folder_of(path: &Path) -> String {
+    path.parent()
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+#[interface(name = "org.gnome.Shell.SearchProvider2")]
+impl GnomeProvider {
+    /// The ids of the files matching every term, best first.
+    async fn get_initial_result_set(&self, terms: Vec<String>) -> Vec<String> {
+        let hits = self.search.hits(query_for_terms(&terms)).await;
+        hits.into_iter().map(|(id, _)| id).collect()
+    }
+
+    /// The ids among `previous_results` that match the refined `terms`, in the new ranking.
+    async fn get_subsearch_result_set(
+        &self,
+        previous_results: Vec<String>,
+        terms: Vec<String>,
+    ) -> Vec<String> {
+        let previous: HashSet<String> = previous_results.into_iter().collect();
+        let hits = self.search.hits(query_for_terms(&terms)).await;
+        hits.into_iter()
+            .map(|(id, _)| id)
+            .filter(|id| previous.contains(id))
+            .collect()
+    }
+
+    /// Name, description and icon of each id (ids that are not fandex's are left out).
+    async fn get_result_metas(
+        &self,
+        identifiers: Vec<String>,
+    ) -> Vec<HashMap<String, OwnedVariant>> {
+        identifiers.iter().filter_map(|id| self.meta(id)).collect()
+    }
+
+    /// Opens the file with the desktop's default application.
+    async fn activate_result(
+        &self,
+        identifier: String,
+        terms: Vec<String>,
+        timestamp: u32,
+    ) -> fdo::Result<()> {
+        let _ = (terms, timestamp);
+        let path = result_id::decode(&identifier).ok_or_else(|| {
+            fdo::Error::InvalidArgs(format!("not a fandex result: {identifier:?}"))
+        })?;
+        self.desktop
+            .open(&path)
+            .map_err(|e| fdo::Error::Failed(e.to_string()))
+    }
+
+    /// Opens the best hit of `terms`.
+    async fn launch_search(&self, terms: Vec<String>, timestamp: u32) -> fdo::Result<()> {
+        let _ = timestamp;
+        let hits = self.search.hits(query_for_terms(&terms)).await;
+        let Some((_, best)) = hits.into_iter().next() else {
+            return Ok(());
+        };
+        self.desktop
+            .open(&best.path)
+            .map_err(|e| fdo::Error::Failed(e.to_string()))
+    }
+}

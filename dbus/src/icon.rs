@@ -1,0 +1,43 @@
+//! A themed icon name for a file, from its extension (the MIME type's generic icon of the freedesktop
+//! icon naming specification, which every icon theme carries).
+
+use std::path::Path;
+
+/// The icon name for `path`.
+pub fn icon_name(path: &Path) -> &'static str {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    match ext.as_str() {
+        "pdf" => "application-pdf",
+        "htm" | "html" | "xhtml" => "text-html",
+        "sh" | "bash" | "py" | "pl" | "rb" | "js" | "ts" | "rs" | "c" | "h" | "cpp" | "hpp"
+        | "go" | "java" | "lua" => "text-x-script",
+        "odt" | "doc" | "docx" | "rtf" | "epub" => "x-office-document",
+        "ods" | "xls" | "xlsx" | "csv" => "x-office-spreadsheet",
+        "odp" | "ppt" | "pptx" => "x-office-presentation",
+        "png" | "jpg" | "jpeg" | "gif" | "svg" | "webp" | "bmp" | "tif" | "tiff" => {
+            "image-x-generic"
+        }
+        "mp3" | "ogg" | "flac" | "wav" | "opus" | "m4a" => "audio-x-generic",
+        "mp4" | "mkv" | "webm" | "avi" | "mov" => "video-x-generic",
+        "zip" | "gz" | "tgz" | "xz" | "bz2" | "zst" | "tar" | "7z" => "package-x-generic",
+        "eml" | "mbox" => "message-x-generic",
+        _ => "text-x-generic",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn icons_follow_the_extension_case_insensitively() {
+        assert_eq!(icon_name(Path::new("/a/Report.PDF")), "application-pdf");
+        assert_eq!(icon_name(Path::new("/a/notes.md")), "text-x-generic");
+        assert_eq!(icon_name(Path::new("/a/run.sh")), "text-x-script");
+        assert_eq!(icon_name(Path::new("/a/Makefile")), "text-x-generic");
+    }
+}

@@ -1,0 +1,75 @@
+//! A [`Backend`] over an index directory, for use without the daemon: search only; `Sync`, `Pause` and
+//! `Resume` answer "not supported without the daemon".
+//!
+//! It opens the index read-only (no writer lock), so it works while a daemon or `fandex index` writes
+//! it; it picks up their commits at most [`RELOAD_EVERY`] late.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use fandex_indexer::IndexDir;
+use fandex_query::{QueryEngine, SearchRequest, SearchResults};
+
+use crate::backend::{Backend, BackendError};
+
+/// How often a search reloads the index to see new commits.
+pub const RELOAD_EVERY: Duration = Duration::from_millis(500);
+
+/// Searches an index directory.
+pub struct IndexBackend {
+    dir: IndexDir,
+    engine: QueryEngine,
+    reader: tantivy::IndexReader,
+    last_reload: Mutex<Instant>,
+}
+
+impl IndexBackend {
+    /// Opens the index in `dir` for searching.
+    pub fn open(dir: IndexDir) -> Result<Self, fandex_indexer::Error> {
+        dir.check_format()?;
+        let (_, reader, fields) = fandex_indexer::text_index::open_read_only(&dir.tantivy_dir())?;
+        Ok(Self {
+            dir,
+            engine: QueryEngine::new(reader.clone(), fields),
+            reader,
+            last_reload: Mutex::new(Instant::now()),
+        })
+    }
+
+    fn reload_if_due(&self) {
+        let mut last = self.last_reload.lock().unwrap_or_else(|p| p.into_inner());
+        if last.elapsed() >= RELOAD_EVERY {
+            if let Err(e) = self.reader.reload() {
+                tracing::warn!(error = %e, dir = %self.dir.path().display(), "cannot reload the index");
+            }
+            *last = Instant::now();
+        }
+    }
+}
+
+impl Backend for IndexBackend {
+    fn search(&self, request: &SearchRequest) -> Result<SearchResults, BackendError> {
+        self.reload_if_due();
+        Ok(self.engine.search(request)?)
+    }
+
+    fn status(&self) -> Result<serde_json::Value, BackendError> {
+        Ok(serde_json::json!({
+            "daemon": false,
+            "index": self.dir.path().to_string_lossy(),
+            "documents": self.engine.num_docs(),
+        }))
+    }
+
+    fn sync(&self, _timeout: Duration) -> Result<u64, BackendError> {
+        Err(BackendError::NotSupported { what: "sync" })
+    }
+
+    fn pause(&self, _duration: Option<Duration>) -> Result<(), BackendError> {
+        Err(BackendError::NotSupported { what: "pause" })
+    }
+
+    fn resume(&self) -> Result<(), BackendError> {
+        Err(BackendError::NotSupported { what: "resume" })
+    }
+}
