@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 
 # btrfs-progs and bindfs (FUSE): the watcher's per-filesystem fallback tests.
 packages=(build-essential pkg-config ca-certificates curl e2fsprogs util-linux mount acl btrfs-progs bindfs)
+packages+=(dbus) # dbus-daemon: a private session bus for the fandex-dbus tests
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
