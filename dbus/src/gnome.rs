@@ -6,11 +6,10 @@
 //! a whole search in.
 
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
 
 use zbus::{OwnedVariant, Variant, fdo, interface};
 
-use crate::icon::icon_name;
+use crate::icon::{folder_of, icon_name};
 use crate::opener::Desktop;
 use crate::provider_search::ProviderSearch;
 use crate::result_id;
@@ -54,13 +53,6 @@ impl GnomeProvider {
                 .collect(),
         )
     }
-}
-
-/// The folder a file is in, for display.
-pub(crate) fn folder_of(path: &Path) -> String {
-    path.parent()
-        .map(|p| p.to_string_lossy().into_owned())
-        .unwrap_or_default()
 }
 
 #[interface(name = "org.gnome.Shell.SearchProvider2")]

@@ -1,5 +1,5 @@
-//! A themed icon name for a file, from its extension (the MIME type's generic icon of the freedesktop
-//! icon naming specification, which every icon theme carries).
+//! How the shells show a file: a themed icon name from its extension (the MIME type's generic icon of
+//! the freedesktop icon naming specification, which every icon theme carries) and its folder.
 
 use std::path::Path;
 
@@ -27,6 +27,13 @@ pub fn icon_name(path: &Path) -> &'static str {
         "eml" | "mbox" => "message-x-generic",
         _ => "text-x-generic",
     }
+}
+
+/// The folder `path` is in, for display (lossy where not UTF-8).
+pub fn folder_of(path: &Path) -> String {
+    path.parent()
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

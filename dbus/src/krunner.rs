@@ -7,8 +7,7 @@ use std::collections::HashMap;
 
 use zbus::{OwnedVariant, Variant, fdo, interface};
 
-use crate::gnome::folder_of;
-use crate::icon::icon_name;
+use crate::icon::{folder_of, icon_name};
 use crate::opener::Desktop;
 use crate::provider_search::ProviderSearch;
 use crate::result_id;
