@@ -80,11 +80,7 @@ pub struct Fixture {
 pub fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
-        let base = tempfile::Builder::new()
-            .prefix("fandex-dbus-")
-            .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
-            .unwrap()
-            .keep();
+        let base = fixture_dir();
         let root = base.join("files");
         for (rel, text) in FILES {
             let path = root.join(rel);
@@ -119,6 +115,25 @@ pub fn fixture() -> &'static Fixture {
             index,
         }
     })
+}
+
+/// This process's fixture directory under the target's tmp, made empty. A static is never dropped, so
+/// the directories of earlier test processes (their pid no longer running) are removed here.
+fn fixture_dir() -> PathBuf {
+    const PREFIX: &str = "fandex-dbus-fixture-";
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    for entry in std::fs::read_dir(tmp).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if let Some(pid) = name.strip_prefix(PREFIX)
+            && !Path::new("/proc").join(pid).exists()
+        {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+    let base = tmp.join(format!("{PREFIX}{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    std::fs::create_dir_all(&base).unwrap();
+    base
 }
 
 /// A directory of stand-in desktop programs (`xdg-open`, `wl-copy`) that append what they got to
