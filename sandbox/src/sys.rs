@@ -1,0 +1,42 @@
+//! The few unsafe calls of the sandbox, each small and explained.
+
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::os::unix::process::CommandExt;
+use std::process::Command;
+
+/// Makes the child started by `command` receive SIGKILL when the thread that started it ends (the pool starts
+/// workers from one long-lived thread, see `spawner`), and exit at once if the parent is already gone.
+pub(crate) fn die_with_parent(command: &mut Command) {
+    // SAFETY: getpid has no preconditions.
+    let parent = unsafe { libc::getpid() };
+    // SAFETY: the hook runs between fork and exec and only makes async-signal-safe system calls (prctl,
+    // getppid, _exit) on values copied into the closure; it allocates nothing and takes no locks.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::prctl(
+                libc::PR_SET_PDEATHSIG,
+                libc::SIGKILL as libc::c_ulong,
+                0,
+                0,
+                0,
+            ) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The parent may have died before the prctl: then nobody would ever kill us.
+            if libc::getppid() != parent {
+                libc::_exit(1);
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Takes ownership of descriptors received with `SCM_RIGHTS`.
+pub(crate) fn own_received(fds: Vec<RawFd>) -> Vec<OwnedFd> {
+    fds.into_iter()
+        // SAFETY: the kernel just installed these descriptors in this process for this message; nothing else
+        // knows their numbers, so each gets exactly one owner here.
+        .map(|fd| unsafe { OwnedFd::from_raw_fd(fd) })
+        .collect()
+}
