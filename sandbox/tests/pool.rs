@@ -34,7 +34,8 @@ fn main() {
             "failures_name_their_reason_and_the_pool_recovers",
             failures_name_their_reason_and_the_pool_recovers,
         ),
-        ("timeouts_and_limits", timeouts_and_limits),
+        ("timeouts_and_memory_limit", timeouts_and_memory_limit),
+        ("cpu_limit_is_per_request", cpu_limit_is_per_request),
         ("responses_are_capped", responses_are_capped),
         ("start_failures_are_reported", start_failures_are_reported),
         (
@@ -166,7 +167,7 @@ fn failures_name_their_reason_and_the_pool_recovers() {
     assert_eq!(text(pool.run(&file, b"stderr:1000000")), "written");
 }
 
-fn timeouts_and_limits() {
+fn timeouts_and_memory_limit() {
     let mut settings = config(1);
     settings.timeout = Duration::from_secs(1);
     settings.limits.memory_bytes = Some(256 << 20);
@@ -200,7 +201,10 @@ fn timeouts_and_limits() {
     );
     assert_eq!(failure.to_string(), "memory limit (256 MiB)");
     assert_eq!(text(pool.run(&file, b"echo:after")), "after");
+}
 
+fn cpu_limit_is_per_request() {
+    let file = trigger_file(b"x");
     let mut settings = config(1);
     settings.timeout = Duration::from_secs(10);
     settings.limits.cpu_seconds_per_request = Some(1);

@@ -150,8 +150,12 @@ fn handle(mut file: File, request: &[u8]) -> Vec<u8> {
         "panic" => panic!("boom from the handler\nsecond line"),
         "abort" => std::process::abort(),
         "segv" => {
-            nix::sys::signal::raise(nix::sys::signal::Signal::SIGSEGV).unwrap();
-            unreachable!("SIGSEGV returned")
+            // std's stack-overflow handler catches the first SIGSEGV that is not a guard-page fault, restores
+            // the default action and returns (a real fault would then recur); the second one kills.
+            for _ in 0..2 {
+                nix::sys::signal::raise(nix::sys::signal::Signal::SIGSEGV).unwrap();
+            }
+            unreachable!("SIGSEGV returned twice")
         }
         "exit" => std::process::exit(7),
         "sleep" => {
