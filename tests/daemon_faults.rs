@@ -273,6 +273,7 @@ const RESCAN_KINDS: &[&str] = &[
     "watch failed",
     "new directory",
     "root moved or deleted",
+    "root back online",
     "configuration reloaded",
     "recovery after a failed batch",
     "retry after a resource shortage",

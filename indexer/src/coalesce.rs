@@ -32,6 +32,8 @@ pub enum RescanKind {
     NewDirectory,
     /// A watched root was moved or deleted.
     RootChanged,
+    /// A root's filesystem came back (mounted again): what changed while it was away is picked up.
+    RootOnline,
     /// The configuration was reloaded: exclusions may have changed.
     ConfigReloaded,
     /// A batch failed: walking again converges whatever it left half done.
@@ -44,12 +46,13 @@ pub enum RescanKind {
 
 impl RescanKind {
     /// Every kind.
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::QueueOverflow,
         Self::EventFdUnavailable,
         Self::WatchFailed,
         Self::NewDirectory,
         Self::RootChanged,
+        Self::RootOnline,
         Self::ConfigReloaded,
         Self::BatchFailed,
         Self::ResourceShortage,
@@ -64,6 +67,7 @@ impl RescanKind {
             Self::WatchFailed => "watch failed",
             Self::NewDirectory => "new directory",
             Self::RootChanged => "root moved or deleted",
+            Self::RootOnline => "root back online",
             Self::ConfigReloaded => "configuration reloaded",
             Self::BatchFailed => "recovery after a failed batch",
             Self::ResourceShortage => "retry after a resource shortage",
@@ -86,9 +90,8 @@ impl From<&RescanReason> for RescanKind {
             RescanReason::WatchFailed(_)
             | RescanReason::WatchLimit
             | RescanReason::UnresolvedHandle
-            | RescanReason::SourceFailed(_)
-            // Counted as before the watcher named it (a kind of its own is the lead's call).
-            | RescanReason::RootOnline => Self::WatchFailed,
+            | RescanReason::SourceFailed(_) => Self::WatchFailed,
+            RescanReason::RootOnline => Self::RootOnline,
             RescanReason::NewDirectory => Self::NewDirectory,
             RescanReason::RootChanged => Self::RootChanged,
         }
