@@ -224,3 +224,64 @@ fn an_idle_client_connects_again() {
     client.sync(std::time::Duration::from_secs(30)).unwrap();
     drop(daemon);
 }
+
+/// Issue 15: options may come before or after the query words, `--` ends them, an unknown option is an
+/// error (never query text), and a word with one leading dash that is no option stays a query word.
+#[test]
+fn options_and_query_words_are_told_apart() {
+    let env = Env::new();
+    for i in 0..3 {
+        env.write(format!("z{i}.txt").as_bytes(), b"zlib inflate");
+    }
+    env.write(b"draft.txt", b"zlib draft");
+    env.index(&[&env.root]);
+    let json_paths = |args: &[&str]| {
+        let out = env.run(args);
+        assert!(out.status.success(), "{args:?}: {}", stderr_of(&out));
+        common::parse_paths(&out.stdout)
+    };
+
+    // After the query, `-n 1` and `--json` are options, not query words.
+    assert_eq!(
+        json_paths(&["search", "zlib", "-n", "1", "--json"]).len(),
+        1
+    );
+    assert_eq!(
+        json_paths(&["search", "zlib", "--limit=2", "--json"]).len(),
+        2
+    );
+    assert_eq!(json_paths(&["search", "--json", "zlib"]).len(), 4);
+
+    // A leading-dash word that is no option is a query word, with or without `--`.
+    let without_draft = json_paths(&["search", "--json", "zlib", "-draft"]);
+    assert_eq!(without_draft.len(), 3, "{without_draft:?}");
+    assert!(!without_draft.contains(&env.root.join("draft.txt")));
+    assert_eq!(
+        json_paths(&["search", "--json", "--", "zlib", "-draft"]),
+        without_draft
+    );
+    assert_eq!(json_paths(&["search", "-draft", "--json"]), without_draft);
+
+    // After `--`, everything is query text: `-n` is the (absent) word "n" excluded, `1` a word to find.
+    let out = env.run(&["search", "--json", "zlib", "--", "-n", "1"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+
+    // An unknown option is one line, exit 2, whether before or after the query.
+    for args in [
+        &["search", "--bogus", "zlib"][..],
+        &["search", "zlib", "--bogus"][..],
+        &["--bogus", "search", "zlib"][..],
+    ] {
+        let out = env.run(args);
+        let err = stderr_of(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+        assert!(
+            err.starts_with("fandex: error:") && err.contains("'--bogus'"),
+            "{args:?}: {err}"
+        );
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    let err = stderr_of(&env.run(&["search", "--bogus", "zlib"]));
+    assert!(err.contains("fandex search -- --bogus"), "{err}");
+}

@@ -3,6 +3,7 @@
 //! Exit codes (grep-style for `search`): 0 success or something matched, 1 nothing matched, 2 error, 3
 //! (`status` only) no daemon running. An error is one line on stderr that says what to do.
 
+mod argv;
 mod common;
 mod daemon;
 mod index;
@@ -14,7 +15,7 @@ mod watch;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 use common::Common;
 
@@ -85,22 +86,21 @@ fn tune_allocator(command: &Command) {
 
 /// Parses the command line, runs the subcommand, and turns errors into exit code 2.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let args = argv::separate_query(&Cli::command(), std::env::args_os().collect());
+    let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
-        Err(err) if err.kind() == clap::error::ErrorKind::ValueValidation => {
-            // A bad value is one line naming the option and what is wrong with it.
-            let rendered = err.to_string();
-            let line = rendered.lines().next().unwrap_or_default();
-            eprintln!(
-                "fandex: error: {}",
-                line.strip_prefix("error: ").unwrap_or(line)
-            );
+        Err(err)
+            if err.use_stderr()
+                && err.kind()
+                    != clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand =>
+        {
+            eprintln!("fandex: error: {}", usage_error_line(&err));
             return ExitCode::from(2);
         }
         Err(err) => {
-            let code = if err.use_stderr() { 2 } else { 0 };
+            // --help, --version, or the help of a bare `fandex`.
             let _ = err.print();
-            return ExitCode::from(code);
+            return ExitCode::from(if err.use_stderr() { 2 } else { 0 });
         }
     };
     // Before any thread starts: everything this process creates (the index's files, written by sled and
@@ -125,4 +125,29 @@ pub fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// A command line clap refused, as one line: what is wrong (clap's first paragraph), and where to read
+/// more.
+fn usage_error_line(err: &clap::Error) -> String {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let rendered = err.render().to_string();
+    let what: Vec<&str> = rendered
+        .lines()
+        .map(str::trim)
+        .take_while(|line| !line.is_empty())
+        .collect();
+    let what = what.join(" ");
+    let what = what.strip_prefix("error: ").unwrap_or(&what);
+    let in_search = rendered.contains("Usage: fandex search");
+    let hint = match (err.kind(), err.get(ContextKind::InvalidArg)) {
+        (ErrorKind::ValueValidation, _) => String::new(),
+        (ErrorKind::UnknownArgument, Some(ContextValue::String(arg)))
+            if in_search && arg.starts_with('-') =>
+        {
+            format!(" (a query word starting with '-' goes after `--`: `fandex search -- {arg}`)")
+        }
+        _ => " (see `fandex help`)".to_owned(),
+    };
+    format!("{what}{hint}")
 }

@@ -19,8 +19,9 @@ use super::output::ColorChoice;
 /// Arguments of `fandex search`.
 #[derive(Debug, Args)]
 pub struct SearchArgs {
-    /// The query: words (ANDed), OR, -word, "phrase", prefix*, name:, ext:, path:
-    #[arg(value_name = "QUERY", required = true, num_args = 1.., allow_hyphen_values = true)]
+    /// The query: words (ANDed), OR, -word, "phrase", prefix*, name:, ext:, path:. Options may come
+    /// before or after it; a word starting with `--` is an option, and after `--` every word is query text
+    #[arg(value_name = "QUERY", required = true, num_args = 1..)]
     query: Vec<String>,
     /// At most this many hits
     #[arg(long, short = 'n', default_value_t = 20)]
