@@ -285,3 +285,91 @@ fn options_and_query_words_are_told_apart() {
     let err = stderr_of(&env.run(&["search", "--bogus", "zlib"]));
     assert!(err.contains("fandex search -- --bogus"), "{err}");
 }
+
+/// Issue 15, a newcomer's first half hour: no message repeats itself, a failed `fandex index` creates
+/// nothing, forgetting what is not a root and `search --sync` without a daemon are errors, the summary
+/// says what it skipped, and an empty query names no position.
+#[test]
+fn first_steps_get_plain_answers() {
+    let env = Env::new();
+    env.write(b"a.txt", b"alpha");
+    std::os::unix::fs::symlink("a.txt", env.root.join("link")).unwrap();
+    let one_line_error = |args: &[&str]| {
+        let out = env.run(args);
+        let err = stderr_of(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+        err
+    };
+    let index = env.index.to_str().unwrap().to_owned();
+
+    // A failed first `fandex index` leaves no index behind, so the next search still gives the hint.
+    for args in [
+        &["index"][..],
+        &["index", "/nonexistent/fandex-root"][..],
+        &["index", "--forget", "/nonexistent/fandex-root"][..],
+    ] {
+        one_line_error(args);
+        assert!(!env.index.exists(), "{args:?} created {index}");
+    }
+    let err = one_line_error(&["search", "alpha"]);
+    assert_eq!(err.matches(&index).count(), 1, "{err}");
+    assert!(
+        err.contains("no index") && err.contains("fandex index"),
+        "{err}"
+    );
+    let err = one_line_error(&["status"]);
+    assert_eq!(err.matches(&index).count(), 1, "{err}");
+
+    // A missing config file is said once.
+    let err = one_line_error(&["--config", "/nonexistent/fandex.toml", "search", "alpha"]);
+    assert_eq!(err.matches("No such file").count(), 1, "{err}");
+
+    // The summary says what "skipped" was.
+    let out = env.run(&["index", env.root.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let summary = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(summary.contains("1 skipped (symlinks"), "{summary}");
+
+    // Forgetting a directory that is not a root is an error naming it and the roots; nothing changes.
+    let err = one_line_error(&["index", "--forget", "/nonexistent/fandex-root"]);
+    assert!(
+        err.contains("/nonexistent/fandex-root")
+            && err.contains("not a root")
+            && err.contains(env.root.to_str().unwrap()),
+        "{err}"
+    );
+    assert_eq!(env.search("alpha").len(), 1);
+
+    // `search --sync` needs the daemon as `sync` does, and says so the same way.
+    let err = one_line_error(&["search", "--sync", "alpha"]);
+    assert_eq!(err, one_line_error(&["sync"]));
+    assert!(err.contains("no daemon"), "{err}");
+
+    // An empty query is refused without pointing at a character it does not have.
+    let err = one_line_error(&["search", ""]);
+    assert!(
+        err.contains("empty query") && !err.contains("character"),
+        "{err}"
+    );
+}
+
+/// Issue 15: the daemon logs what its first reconcile did as the same readable line `fandex index`
+/// prints, not a debug dump of the summary struct.
+#[test]
+fn the_daemon_logs_a_readable_summary() {
+    let env = Env::new();
+    env.write(b"a.txt", b"alpha");
+    let daemon = common::daemon::DaemonProc::start(&env, &env.root, "inotify", "inotify");
+    let log = env.daemon_log();
+    drop(daemon);
+    let line = log
+        .lines()
+        .find(|l| l.contains("reconciled"))
+        .unwrap_or_else(|| panic!("no reconcile line in the log:\n{log}"));
+    assert!(
+        line.contains("files seen") && line.contains("indexed"),
+        "{line}"
+    );
+    assert!(!log.contains("Summary {"), "{log}");
+}

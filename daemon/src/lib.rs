@@ -197,7 +197,7 @@ impl Daemon {
         // Reconcile: the watcher already runs, so nothing that changes from now on is missed.
         let started = Instant::now();
         let summary = engine.update(&UpdateRequest::default(), &Progress::default())?;
-        info!(?summary, "reconciled");
+        info!("reconciled: {summary}");
         sync.committed(engine.generation());
         {
             let mut shared = lock(&board);

@@ -5,8 +5,9 @@
 #[derive(Debug, thiserror::Error)]
 pub enum QueryError {
     /// The query is not valid. `position` is the 1-based index, in characters (not bytes), of the
-    /// character at fault, or one past the last character when the problem is the end of the query.
-    #[error("{message} (at character {position} of the query)")]
+    /// character at fault, or one past the last character when the problem is the end of the query; 0
+    /// when no character is (an empty query), and the message then names no position.
+    #[error("{message}{}", at_character(*position))]
     Syntax {
         /// What is wrong and, when useful, how to write it instead.
         message: String,
@@ -30,7 +31,15 @@ pub enum QueryError {
     Index(#[from] tantivy::TantivyError),
 }
 
-/// A syntax error at 1-based character `position`.
+/// Where a syntax error is, for its message: nothing for position 0.
+fn at_character(position: usize) -> String {
+    match position {
+        0 => String::new(),
+        n => format!(" (at character {n} of the query)"),
+    }
+}
+
+/// A syntax error at 1-based character `position` (0: the query as a whole).
 pub(crate) fn syntax(message: impl Into<String>, position: usize) -> QueryError {
     QueryError::Syntax {
         message: message.into(),

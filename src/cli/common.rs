@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::Args;
 use fandex::indexer::config::SYSTEM_SOCKET;
 use fandex::query::client::{Client, ClientError};
-use fandex::{Config, IndexDir};
+use fandex::{Config, Error, IndexDir, QueryEngine};
 
 use super::output;
 
@@ -65,6 +65,25 @@ impl Common {
             config: abs(&self.config)?,
             socket: abs(&self.socket)?,
         })
+    }
+
+    /// The index opened for reading, for when no daemon runs. An error that already names the index
+    /// directory (none there, another format) is not wrapped again.
+    pub fn open_searcher(&self) -> anyhow::Result<QueryEngine> {
+        let dir = self.index_dir();
+        fandex::open_searcher(&dir).map_err(|err| match err {
+            Error::NoIndex(_) | Error::IncompatibleIndex { .. } => err.into(),
+            other => anyhow::Error::new(other)
+                .context(format!("cannot open the index in {}", dir.path().display())),
+        })
+    }
+
+    /// The error of a command that needs the daemon when none runs.
+    pub fn no_daemon(&self) -> anyhow::Error {
+        anyhow::anyhow!(
+            "no daemon is running on {}: start `fandex daemon`, or run `fandex index` to update the index once",
+            self.index_dir().path().display()
+        )
     }
 
     /// The configuration from --config or the default location.

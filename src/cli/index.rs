@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use fandex::Engine;
-use fandex::indexer::engine::{Progress, UpdateRequest};
+use fandex::indexer::engine::{Progress, UpdateRequest, canonical_root};
+use fandex::{Config, Engine, IndexDir};
 
 use super::common::Common;
 use super::output::{human_bytes, write_stdout};
@@ -28,11 +28,39 @@ pub struct IndexArgs {
     json: bool,
 }
 
+fn no_roots() -> anyhow::Error {
+    anyhow::anyhow!(
+        "no roots to index: give one or more directories, e.g. `fandex index ~/Documents`"
+    )
+}
+
+/// Refuses, before anything is created, a run that would fail on a new index: no root to add, or a root
+/// that is missing or not a directory. (Opening the engine creates the index directory.)
+fn check_before_creating(dir: &IndexDir, config: &Config, args: &IndexArgs) -> anyhow::Result<()> {
+    let exists = !matches!(dir.check_format(), Err(fandex::Error::NoIndex(_)));
+    let to_add = match (args.roots.is_empty(), exists) {
+        (false, _) => &args.roots,
+        (true, false) => &config.roots,
+        (true, true) => return Ok(()),
+    };
+    if !exists && to_add.is_empty() {
+        if args.forget.is_empty() {
+            return Err(no_roots());
+        }
+        return Err(fandex::Error::NoIndex(dir.path().to_owned()).into());
+    }
+    for root in to_add {
+        canonical_root(root)?;
+    }
+    Ok(())
+}
+
 /// Runs `fandex index`.
 pub fn run(common: &Common, args: &IndexArgs) -> anyhow::Result<ExitCode> {
     let config = common.config()?;
     super::common::init_logging(config.log_level.as_deref(), "warn");
     let dir = common.index_dir();
+    check_before_creating(&dir, &config, args)?;
     let mut engine = Engine::open(dir.clone(), config)
         .with_context(|| format!("cannot open the index in {}", dir.path().display()))?;
     if args.roots.is_empty()
@@ -40,9 +68,7 @@ pub fn run(common: &Common, args: &IndexArgs) -> anyhow::Result<ExitCode> {
         && engine.roots()?.is_empty()
         && engine.config().roots.is_empty()
     {
-        anyhow::bail!(
-            "no roots to index: give one or more directories, e.g. `fandex index ~/Documents`"
-        );
+        return Err(no_roots());
     }
     let request = UpdateRequest {
         add_roots: args.roots.clone(),
@@ -81,19 +107,7 @@ pub fn run(common: &Common, args: &IndexArgs) -> anyhow::Result<ExitCode> {
             let json = serde_json::to_string(&summary).map_err(std::io::Error::other)?;
             return writeln!(out, "{json}");
         }
-        writeln!(
-            out,
-            "{} files seen, {} indexed, {} unchanged, {} moved, {} skipped, {} failed, {} removed, {} read in {:.2} s",
-            summary.seen,
-            summary.indexed,
-            summary.unchanged,
-            summary.moved,
-            summary.skipped,
-            summary.failed,
-            summary.removed,
-            human_bytes(summary.bytes),
-            summary.seconds,
-        )?;
+        writeln!(out, "{summary}")?;
         if summary.deferred > 0 {
             writeln!(
                 out,

@@ -119,9 +119,7 @@ pub fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(err) => {
-            // One line: the outermost context, then the causes.
-            let chain: Vec<String> = err.chain().map(|e| e.to_string()).collect();
-            eprintln!("fandex: error: {}", chain.join(": "));
+            eprintln!("fandex: error: {}", error_line(&err));
             ExitCode::from(2)
         }
     }
@@ -150,4 +148,20 @@ fn usage_error_line(err: &clap::Error) -> String {
         _ => " (see `fandex help`)".to_owned(),
     };
     format!("{what}{hint}")
+}
+
+/// An error as one line: the outermost context, then each cause that the text so far does not already
+/// say (an error whose message includes its source's, like an I/O error naming the file, is not repeated).
+fn error_line(err: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in err.chain().map(ToString::to_string) {
+        if line.contains(&cause) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&cause);
+    }
+    line
 }

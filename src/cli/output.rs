@@ -1,4 +1,4 @@
-//! Terminal output helpers: colour decisions, sizes. Paths are printed with the watcher's
+//! Terminal output helpers: colour decisions, sizes (the indexer's [`human_bytes`]). Paths are printed with the watcher's
 //! [`fandex::watcher::escape_path`], the one escaping of fandex.
 
 use std::io::{IsTerminal, Write};
@@ -48,25 +48,10 @@ pub fn write_stdout(
     }
 }
 
-/// A byte count for humans (`1.5 MB`).
-pub fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1000.0 && unit < UNITS.len() - 1 {
-        value /= 1000.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
-}
+pub use fandex::indexer::engine::human_bytes;
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use fandex::watcher::escape_path as printable_path;
     use std::ffi::OsStr;
     use std::os::unix::ffi::OsStrExt;
@@ -80,11 +65,5 @@ mod tests {
             printable_path(Path::new("/plain/café.txt")),
             "/plain/café.txt"
         );
-    }
-
-    #[test]
-    fn bytes_are_humanized() {
-        assert_eq!(human_bytes(999), "999 B");
-        assert_eq!(human_bytes(1_500_000), "1.5 MB");
     }
 }

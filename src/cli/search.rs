@@ -45,7 +45,6 @@ const RESET: &str = "\x1b[0m";
 pub fn run(common: &Common, args: &SearchArgs) -> anyhow::Result<ExitCode> {
     let config = common.config()?;
     super::common::init_logging(config.log_level.as_deref(), "warn");
-    let dir = common.index_dir();
     let request = SearchRequest {
         query: args.query.join(" "),
         limit: args.limit,
@@ -66,10 +65,11 @@ pub fn run(common: &Common, args: &SearchArgs) -> anyhow::Result<ExitCode> {
                 other => other.into(),
             })?
         }
+        // `--sync` waits for the daemon's pending changes: without one, say so, as `fandex sync` does.
+        None if args.sync => return Err(common.no_daemon()),
         None => {
             // No daemon: read the index directly (read-only; works while `fandex index` runs).
-            let engine = fandex::open_searcher(&dir)
-                .with_context(|| format!("cannot open the index in {}", dir.path().display()))?;
+            let engine = common.open_searcher()?;
             engine
                 .search(&request)
                 .map_err(|e| anyhow::anyhow!("invalid query: {e}"))?

@@ -27,9 +27,7 @@ pub fn run(common: &Common, args: &StatusArgs) -> anyhow::Result<ExitCode> {
     super::common::init_logging(config.log_level.as_deref(), "warn");
     let dir = common.index_dir();
     let Some(mut client) = common.connect_daemon()? else {
-        dir.check_format()
-            .with_context(|| format!("no daemon and no index in {}", dir.path().display()))?;
-        let searcher = fandex::open_searcher(&dir)?;
+        let searcher = common.open_searcher().context("no daemon running")?;
         let documents = searcher.num_docs();
         write_stdout(|out| {
             if args.json {

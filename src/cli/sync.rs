@@ -25,12 +25,8 @@ pub struct SyncArgs {
 pub fn run(common: &Common, args: &SyncArgs) -> anyhow::Result<ExitCode> {
     let config = common.config()?;
     super::common::init_logging(config.log_level.as_deref(), "warn");
-    let dir = common.index_dir();
     let Some(mut client) = common.connect_daemon()? else {
-        anyhow::bail!(
-            "no daemon is running on {}: start `fandex daemon`, or run `fandex index` to update the index once",
-            dir.path().display()
-        );
+        return Err(common.no_daemon());
     };
     client.sync(args.timeout)?;
     Ok(ExitCode::SUCCESS)

@@ -274,7 +274,7 @@ impl Engine {
         }
         let mut part = Summary::default();
         self.reconcile(&walk, CatalogBatch::default(), &mut part, progress)?;
-        debug!(scopes = ?walk, summary = ?part, "rescanned");
+        debug!(scopes = ?walk, "rescanned: {part}");
         summary.add(&part);
         Ok(())
     }

@@ -54,7 +54,7 @@ mod summary;
 mod tests;
 
 pub use roots::canonical_root;
-pub use summary::{Progress, RETRY_LIST_MAX, Summary, WALK_ERRORS_MAX};
+pub use summary::{Progress, RETRY_LIST_MAX, Summary, WALK_ERRORS_MAX, human_bytes};
 
 /// A batch is committed once it holds this many operations...
 const COMMIT_EVERY_OPS: usize = 5_000;
@@ -307,6 +307,25 @@ impl Engine {
             .map(|r| std::fs::canonicalize(r).unwrap_or_else(|_| r.clone()))
             .collect();
         let mut known = self.catalog.roots()?;
+        // Forgetting what is not a root would do nothing: say so rather than succeed silently.
+        if let Some((given, _)) = request
+            .forget_roots
+            .iter()
+            .zip(&forgotten)
+            .find(|(_, canonical)| !known.contains(canonical))
+        {
+            return Err(Error::BadRoot {
+                path: given.clone(),
+                reason: format!(
+                    "is not a root of this index (its roots: {})",
+                    known
+                        .iter()
+                        .map(|r| r.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            });
+        }
         if known.is_empty() && added.is_empty() {
             known = self
                 .config
@@ -348,7 +367,7 @@ impl Engine {
         self.roots = roots;
         summary.bytes = progress.bytes.load(Ordering::Relaxed);
         summary.seconds = started.elapsed().as_secs_f64();
-        info!(?summary, "update done");
+        info!("update done: {summary}");
         Ok(summary)
     }
 

@@ -1,4 +1,5 @@
-//! What an update reports: live [`Progress`] counters while it runs and the [`Summary`] it returns.
+//! What an update reports: live [`Progress`] counters while it runs and the [`Summary`] it returns, and
+//! the one line that says it to a person (`fandex index`, the daemon's log).
 
 use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
@@ -93,8 +94,80 @@ impl Summary {
         }
     }
 
+    /// What was skipped, in words, for the one-line summary.
+    const SKIPPED_WHAT: &str = "symlinks, FIFOs, sockets, devices, or files gone during the walk";
+
     /// Whether more files were deferred than [`Summary::retry`] lists.
     pub fn retry_list_truncated(&self) -> bool {
         self.deferred > self.retry.len() as u64
+    }
+}
+
+/// The summary in one line: `12 files seen, 10 indexed, ... 1.5 MB read in 0.20 s`, saying what the
+/// skipped entries were when there are any.
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} files seen, {} indexed, {} unchanged, {} moved, {} skipped",
+            self.seen, self.indexed, self.unchanged, self.moved, self.skipped
+        )?;
+        if self.skipped > 0 {
+            write!(f, " ({})", Self::SKIPPED_WHAT)?;
+        }
+        write!(
+            f,
+            ", {} failed, {} removed, {} read in {:.2} s",
+            self.failed,
+            self.removed,
+            human_bytes(self.bytes),
+            self.seconds
+        )
+    }
+}
+
+/// A byte count for humans (`1.5 MB`).
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit < UNITS.len() - 1 {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_are_humanized() {
+        assert_eq!(human_bytes(999), "999 B");
+        assert_eq!(human_bytes(1_500_000), "1.5 MB");
+    }
+
+    #[test]
+    fn the_summary_line_says_what_was_skipped() {
+        let mut summary = Summary {
+            seen: 3,
+            indexed: 2,
+            skipped: 1,
+            bytes: 1_500_000,
+            seconds: 0.25,
+            ..Summary::default()
+        };
+        assert_eq!(
+            summary.to_string(),
+            "3 files seen, 2 indexed, 0 unchanged, 0 moved, 1 skipped (symlinks, FIFOs, sockets, \
+             devices, or files gone during the walk), 0 failed, 0 removed, 1.5 MB read in 0.25 s"
+        );
+        summary.skipped = 0;
+        assert!(summary.to_string().contains(" 0 skipped, 0 failed"));
     }
 }

@@ -43,7 +43,10 @@ pub fn parse(query: &str) -> Result<Expr, QueryError> {
     let chars: Vec<char> = query.chars().collect();
     let tokens = lex(&chars)?;
     if tokens.is_empty() {
-        return Err(syntax("empty query", 1));
+        return Err(syntax(
+            "empty query: give at least one word, phrase or field to search for",
+            0,
+        ));
     }
     let mut parser = Parser {
         tokens,

@@ -190,8 +190,12 @@ fn fields() {
 
 #[test]
 fn syntax_errors_with_positions() {
-    fails("", 1, "empty query");
-    fails("   ", 1, "empty query");
+    fails("", 0, "empty query");
+    fails("   ", 0, "empty query");
+    assert_eq!(
+        parse("").unwrap_err().to_string(),
+        "empty query: give at least one word, phrase or field to search for"
+    );
     fails("!!! ,", 1, "nothing to search");
     fails("-!!! ()", 6, "empty parentheses");
     fails("-!!!", 1, "nothing to search");
