@@ -373,3 +373,32 @@ fn the_daemon_logs_a_readable_summary() {
     );
     assert!(!log.contains("Summary {"), "{log}");
 }
+
+/// Issue 15: `fandex completions SHELL` prints the committed script, which the shell accepts.
+#[test]
+fn completions_are_printed_for_each_shell() {
+    let env = Env::new();
+    let doc = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("doc/completions");
+    for (shell, file) in [
+        ("bash", "fandex.bash"),
+        ("zsh", "_fandex"),
+        ("fish", "fandex.fish"),
+    ] {
+        let out = env.run(&["completions", shell]);
+        assert!(out.status.success(), "{shell}: {}", stderr_of(&out));
+        assert_eq!(
+            out.stdout,
+            std::fs::read(doc.join(file)).unwrap(),
+            "{shell}"
+        );
+    }
+    let script = doc.join("fandex.bash");
+    let check = std::process::Command::new("bash")
+        .arg("-n")
+        .arg(&script)
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "{}", stderr_of(&check));
+    let out = env.run(&["completions", "tcsh"]);
+    assert_eq!(out.status.code(), Some(2));
+}

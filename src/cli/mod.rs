@@ -6,6 +6,7 @@
 mod argv;
 mod common;
 mod daemon;
+mod docs;
 mod index;
 mod output;
 mod search;
@@ -43,6 +44,10 @@ enum Command {
     Status(status::StatusArgs),
     /// Stream the normalized change events (diagnostic).
     Watch(watch::WatchArgs),
+    /// Print a shell completion script (bash, zsh or fish) to stdout.
+    Completions(docs::CompletionsArgs),
+    /// Write the shell completions and man pages into a directory (for packagers).
+    GenerateDocs(docs::GenerateDocsArgs),
 }
 
 /// Sets glibc malloc's thresholds for the work `command` does, unless the user set them
@@ -67,7 +72,10 @@ fn tune_allocator(command: &Command) {
                 (libc::M_MMAP_THRESHOLD, 32 << 20, "MALLOC_MMAP_THRESHOLD_"),
                 (libc::M_TRIM_THRESHOLD, 256 << 20, "MALLOC_TRIM_THRESHOLD_"),
             ],
-            Command::Sync(_) | Command::Status(_) | Command::Watch(_) => &[],
+            Command::Sync(_) | Command::Status(_) | Command::Watch(_) | Command::Completions(_) => {
+                &[]
+            }
+            Command::GenerateDocs(_) => &[],
         };
         for &(param, value, env) in settings {
             if std::env::var_os(env).is_some() {
@@ -115,6 +123,8 @@ pub fn main() -> ExitCode {
         Command::Sync(args) => sync::run(&cli.common, args),
         Command::Status(args) => status::run(&cli.common, args),
         Command::Watch(args) => watch::run(&cli.common, args),
+        Command::Completions(args) => docs::run(Cli::command(), args),
+        Command::GenerateDocs(args) => docs::run_generate(Cli::command(), args),
     };
     match result {
         Ok(code) => code,
@@ -164,4 +174,58 @@ fn error_line(err: &anyhow::Error) -> String {
         line.push_str(&cause);
     }
     line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    /// The one command that rewrites the committed completions and man pages.
+    const REGENERATE: &str = "cargo run -j2 --bin fandex -- generate-docs doc";
+
+    /// Issue 15: the completions and man pages committed under `doc/` are what the current command line
+    /// generates (and no file is left over from a removed subcommand).
+    #[test]
+    fn committed_docs_are_current() {
+        let doc = Path::new(env!("CARGO_MANIFEST_DIR")).join("doc");
+        let files = docs::generated(&Cli::command()).unwrap();
+        let mut stale = Vec::new();
+        for (path, content) in &files {
+            if std::fs::read(doc.join(path)).ok().as_ref() != Some(content) {
+                stale.push(format!("doc/{}", path.display()));
+            }
+        }
+        for dir in ["completions", "man"] {
+            for entry in std::fs::read_dir(doc.join(dir)).into_iter().flatten() {
+                let path = Path::new(dir).join(entry.unwrap().file_name());
+                if !files.iter().any(|(p, _)| *p == path) {
+                    stale.push(format!("doc/{} (no longer generated)", path.display()));
+                }
+            }
+        }
+        assert!(
+            stale.is_empty(),
+            "stale generated docs: {}; regenerate them with `{REGENERATE}`",
+            stale.join(", ")
+        );
+    }
+
+    #[test]
+    fn every_visible_subcommand_has_a_man_page() {
+        let names: Vec<String> = docs::man_pages(Cli::command())
+            .unwrap()
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect();
+        let mut expected = vec!["fandex.1".to_owned()];
+        for sub in Cli::command()
+            .get_subcommands()
+            .filter(|s| !s.is_hide_set())
+        {
+            expected.push(format!("fandex-{}.1", sub.get_name()));
+        }
+        expected.sort();
+        assert_eq!(names, expected);
+    }
 }

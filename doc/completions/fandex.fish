@@ -1,0 +1,104 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_fandex_global_optspecs
+    string join \n index-dir= config= socket= h/help V/version
+end
+
+function __fish_fandex_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_fandex_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_fandex_using_subcommand
+    set -l cmd (__fish_fandex_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c fandex -n "__fish_fandex_needs_command" -l index-dir -d 'Where the index lives [default: /var/lib/fandex for root, else $XDG_DATA_HOME/fandex]' -r -F
+complete -c fandex -n "__fish_fandex_needs_command" -l config -d 'Configuration file [default: /etc/fandex/config.toml for root, else $XDG_CONFIG_HOME/fandex/config.toml]' -r -F
+complete -c fandex -n "__fish_fandex_needs_command" -l socket -d 'The daemon\'s socket [default: the one in the index directory, else the system daemon\'s]' -r -F
+complete -c fandex -n "__fish_fandex_needs_command" -s h -l help -d 'Print help'
+complete -c fandex -n "__fish_fandex_needs_command" -s V -l version -d 'Print version'
+complete -c fandex -n "__fish_fandex_needs_command" -f -a "index" -d 'Crawl once and bring the index up to date, then exit'
+complete -c fandex -n "__fish_fandex_needs_command" -f -a "daemon" -d 'Watch and keep the index current (foreground, systemd-friendly)'
+complete -c fandex -n "__fish_fandex_needs_command" -f -a "search" -d 'Search the index (through the daemon when one runs)'
+complete -c fandex -n "__fish_fandex_needs_command" -f -a "sync" -d 'Return once every change made before it is searchable'
+complete -c fandex -n "__fish_fandex_needs_command" -f -a "status" -d 'What the daemon is doing and why'
+complete -c fandex -n "__fish_fandex_needs_command" -f -a "watch" -d 'Stream the normalized change events (diagnostic)'
+complete -c fandex -n "__fish_fandex_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, zsh or fish) to stdout'
+complete -c fandex -n "__fish_fandex_needs_command" -f -a "generate-docs" -d 'Write the shell completions and man pages into a directory (for packagers)'
+complete -c fandex -n "__fish_fandex_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c fandex -n "__fish_fandex_using_subcommand index" -l forget -d 'Remove a root (and its files) from the index' -r -F
+complete -c fandex -n "__fish_fandex_using_subcommand index" -l index-dir -d 'Where the index lives [default: /var/lib/fandex for root, else $XDG_DATA_HOME/fandex]' -r -F
+complete -c fandex -n "__fish_fandex_using_subcommand index" -l config -d 'Configuration file [default: /etc/fandex/config.toml for root, else $XDG_CONFIG_HOME/fandex/config.toml]' -r -F
+complete -c fandex -n "__fish_fandex_using_subcommand index" -l socket -d 'The daemon\'s socket [default: the one in the index directory, else the system daemon\'s]' -r -F
+complete -c fandex -n "__fish_fandex_using_subcommand index" -l json -d 'Print the summary as one JSON object'
+complete -c fandex -n "__fish_fandex_using_subcommand index" -s h -l help -d 'Print help'
+complete -c fandex -n "__fish_fandex_using_subcommand index" -s V -l version -d 'Print version'
+complete -c fandex -n "__fish_fandex_using_subcommand daemon" -l backend -d 'Where content changes come from [default: config `watch.backend`, else auto]' -r
+complete -c fandex -n "__fish_fandex_using_subcommand daemon" -l rename-source -d 'Where renames, creates and deletes come from [default: config `watch.rename_source`, else auto]' -r
+complete -c fandex -n "__fish_fandex_using_subcommand daemon" -l index-dir -d 'Where the index lives [default: /var/lib/fandex for root, else $XDG_DATA_HOME/fandex]' -r -F
+complete -c fandex -n "__fish_fandex_using_subcommand daemon" -l config -d 'Configuration file [default: /etc/fandex/config.toml for root, else $XDG_CONFIG_HOME/fandex/config.toml]' -r -F
+complete -c fandex -n "__fish_fandex_using_subcommand daemon" -l socket -d 'The daemon\'s socket [default: the one in the index directory, else the system daemon\'s]' -r -F
+complete -c fandex -n "__fish_fandex_using_subcommand daemon" -s h -l help -d 'Print help'
+complete -c fandex -n "__fish_fandex_using_subcommand daemon" -s V -l version -d 'Print version'
+complete -c fandex -n "__fish_fandex_using_subcommand search" -s n -l limit -d 'At most this many hits' -r
+complete -c fandex -n "__fish_fandex_using_subcommand search" -l color -d 'Colour the output' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set'
+always\t'Always'
+never\t'Never'"
+complete -c fandex -n "__fish_fandex_using_subcommand search" -l index-dir -d 'Where the index lives [default: /var/lib/fandex for root, else $XDG_DATA_HOME/fandex]' -r -F
+complete -c fandex -n "__fish_fandex_using_subcommand search" -l config -d 'Configuration file [default: /etc/fandex/config.toml for root, else $XDG_CONFIG_HOME/fandex/config.toml]' -r -F
+complete -c fandex -n "__fish_fandex_using_subcommand search" -l socket -d 'The daemon\'s socket [default: the one in the index directory, else the system daemon\'s]' -r -F
+complete -c fandex -n "__fish_fandex_using_subcommand search" -l json -d 'One JSON object per hit, one per line'
+complete -c fandex -n "__fish_fandex_using_subcommand search" -l sync -d 'First wait until every change made before this command is searchable (needs the daemon)'
+complete -c fandex -n "__fish_fandex_using_subcommand search" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fandex -n "__fish_fandex_using_subcommand search" -s V -l version -d 'Print version'
+complete -c fandex -n "__fish_fandex_using_subcommand sync" -l timeout -d 'Give up after this many seconds (at most a day)' -r
+complete -c fandex -n "__fish_fandex_using_subcommand sync" -l index-dir -d 'Where the index lives [default: /var/lib/fandex for root, else $XDG_DATA_HOME/fandex]' -r -F
+complete -c fandex -n "__fish_fandex_using_subcommand sync" -l config -d 'Configuration file [default: /etc/fandex/config.toml for root, else $XDG_CONFIG_HOME/fandex/config.toml]' -r -F
+complete -c fandex -n "__fish_fandex_using_subcommand sync" -l socket -d 'The daemon\'s socket [default: the one in the index directory, else the system daemon\'s]' -r -F
+complete -c fandex -n "__fish_fandex_using_subcommand sync" -s h -l help -d 'Print help'
+complete -c fandex -n "__fish_fandex_using_subcommand sync" -s V -l version -d 'Print version'
+complete -c fandex -n "__fish_fandex_using_subcommand status" -l index-dir -d 'Where the index lives [default: /var/lib/fandex for root, else $XDG_DATA_HOME/fandex]' -r -F
+complete -c fandex -n "__fish_fandex_using_subcommand status" -l config -d 'Configuration file [default: /etc/fandex/config.toml for root, else $XDG_CONFIG_HOME/fandex/config.toml]' -r -F
+complete -c fandex -n "__fish_fandex_using_subcommand status" -l socket -d 'The daemon\'s socket [default: the one in the index directory, else the system daemon\'s]' -r -F
+complete -c fandex -n "__fish_fandex_using_subcommand status" -l json -d 'Print the full report as JSON'
+complete -c fandex -n "__fish_fandex_using_subcommand status" -s h -l help -d 'Print help'
+complete -c fandex -n "__fish_fandex_using_subcommand status" -s V -l version -d 'Print version'
+complete -c fandex -n "__fish_fandex_using_subcommand watch" -l backend -d 'Where content changes come from' -r
+complete -c fandex -n "__fish_fandex_using_subcommand watch" -l rename-source -d 'Where renames, creates and deletes come from' -r
+complete -c fandex -n "__fish_fandex_using_subcommand watch" -l index-dir -d 'Where the index lives [default: /var/lib/fandex for root, else $XDG_DATA_HOME/fandex]' -r -F
+complete -c fandex -n "__fish_fandex_using_subcommand watch" -l config -d 'Configuration file [default: /etc/fandex/config.toml for root, else $XDG_CONFIG_HOME/fandex/config.toml]' -r -F
+complete -c fandex -n "__fish_fandex_using_subcommand watch" -l socket -d 'The daemon\'s socket [default: the one in the index directory, else the system daemon\'s]' -r -F
+complete -c fandex -n "__fish_fandex_using_subcommand watch" -l json -d 'One JSON object per event'
+complete -c fandex -n "__fish_fandex_using_subcommand watch" -s h -l help -d 'Print help'
+complete -c fandex -n "__fish_fandex_using_subcommand watch" -s V -l version -d 'Print version'
+complete -c fandex -n "__fish_fandex_using_subcommand completions" -l index-dir -d 'Where the index lives [default: /var/lib/fandex for root, else $XDG_DATA_HOME/fandex]' -r -F
+complete -c fandex -n "__fish_fandex_using_subcommand completions" -l config -d 'Configuration file [default: /etc/fandex/config.toml for root, else $XDG_CONFIG_HOME/fandex/config.toml]' -r -F
+complete -c fandex -n "__fish_fandex_using_subcommand completions" -l socket -d 'The daemon\'s socket [default: the one in the index directory, else the system daemon\'s]' -r -F
+complete -c fandex -n "__fish_fandex_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fandex -n "__fish_fandex_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c fandex -n "__fish_fandex_using_subcommand generate-docs" -l index-dir -d 'Where the index lives [default: /var/lib/fandex for root, else $XDG_DATA_HOME/fandex]' -r -F
+complete -c fandex -n "__fish_fandex_using_subcommand generate-docs" -l config -d 'Configuration file [default: /etc/fandex/config.toml for root, else $XDG_CONFIG_HOME/fandex/config.toml]' -r -F
+complete -c fandex -n "__fish_fandex_using_subcommand generate-docs" -l socket -d 'The daemon\'s socket [default: the one in the index directory, else the system daemon\'s]' -r -F
+complete -c fandex -n "__fish_fandex_using_subcommand generate-docs" -s h -l help -d 'Print help'
+complete -c fandex -n "__fish_fandex_using_subcommand generate-docs" -s V -l version -d 'Print version'
+complete -c fandex -n "__fish_fandex_using_subcommand help; and not __fish_seen_subcommand_from index daemon search sync status watch completions generate-docs help" -f -a "index" -d 'Crawl once and bring the index up to date, then exit'
+complete -c fandex -n "__fish_fandex_using_subcommand help; and not __fish_seen_subcommand_from index daemon search sync status watch completions generate-docs help" -f -a "daemon" -d 'Watch and keep the index current (foreground, systemd-friendly)'
+complete -c fandex -n "__fish_fandex_using_subcommand help; and not __fish_seen_subcommand_from index daemon search sync status watch completions generate-docs help" -f -a "search" -d 'Search the index (through the daemon when one runs)'
+complete -c fandex -n "__fish_fandex_using_subcommand help; and not __fish_seen_subcommand_from index daemon search sync status watch completions generate-docs help" -f -a "sync" -d 'Return once every change made before it is searchable'
+complete -c fandex -n "__fish_fandex_using_subcommand help; and not __fish_seen_subcommand_from index daemon search sync status watch completions generate-docs help" -f -a "status" -d 'What the daemon is doing and why'
+complete -c fandex -n "__fish_fandex_using_subcommand help; and not __fish_seen_subcommand_from index daemon search sync status watch completions generate-docs help" -f -a "watch" -d 'Stream the normalized change events (diagnostic)'
+complete -c fandex -n "__fish_fandex_using_subcommand help; and not __fish_seen_subcommand_from index daemon search sync status watch completions generate-docs help" -f -a "completions" -d 'Print a shell completion script (bash, zsh or fish) to stdout'
+complete -c fandex -n "__fish_fandex_using_subcommand help; and not __fish_seen_subcommand_from index daemon search sync status watch completions generate-docs help" -f -a "generate-docs" -d 'Write the shell completions and man pages into a directory (for packagers)'
+complete -c fandex -n "__fish_fandex_using_subcommand help; and not __fish_seen_subcommand_from index daemon search sync status watch completions generate-docs help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
