@@ -210,6 +210,7 @@ fn state_name(state: State) -> &'static str {
     match state {
         State::Starting => "starting",
         State::Reconciling => "reconciling",
+        State::Rebuilding => "rebuilding",
         State::Watching => "watching",
         State::Stopping => "stopping",
         State::Failed => "failed",

@@ -17,6 +17,9 @@ pub enum State {
     Starting,
     /// Walking the roots to pick up what changed while it was down.
     Reconciling,
+    /// Refilling an index found in another format (see [`StatusReport::rebuild`]); searches answer
+    /// from what has been rebuilt so far.
+    Rebuilding,
     /// Watching and indexing changes as they happen.
     Watching,
     /// Finishing the last batch.
