@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use common::Env;
 use common::daemon::DaemonProc;
+use fandex::indexer::schema::SCHEMA_VERSION;
 
 const QUERIES: &[&str] = &["common", "word7", "shared123", "word3 AND shared13*"];
 
@@ -118,6 +119,20 @@ fn watch_rebuild(env: &Env) -> Vec<serde_json::Value> {
         // Searches answer meanwhile, from what is rebuilt so far.
         let out = env.run(&["search", "--json", "common"]);
         assert!(matches!(out.status.code(), Some(0 | 1)), "{out:?}");
+        let rebuild = &status["rebuild"];
+        assert_eq!(rebuild["from"], 0, "{status}");
+        assert_eq!(rebuild["to"], SCHEMA_VERSION, "{status}");
+        let (done, seen_files) = (
+            rebuild["files_done"].as_u64(),
+            rebuild["files_seen"].as_u64(),
+        );
+        assert!(done.is_some() && done <= seen_files, "{status}");
+        let human = String::from_utf8(env.run(&["status"]).stdout).unwrap();
+        assert!(
+            human.contains(&format!("rebuilding (format 0 -> {SCHEMA_VERSION}): "))
+                || human.contains(": watching"),
+            "{human}"
+        );
         seen.push(status);
         assert!(Instant::now() < deadline, "rebuild did not end");
         std::thread::sleep(Duration::from_millis(20));
@@ -132,7 +147,9 @@ fn the_daemon_rebuilds_while_serving() {
     let daemon = DaemonProc::start(&env, &env.root, "inotify", "inotify");
     let during = watch_rebuild(&env);
     assert!(!during.is_empty(), "status showed the rebuild");
-    assert_eq!(env.status_json()["state"], "watching");
+    let after = env.status_json();
+    assert_eq!(after["state"], "watching");
+    assert!(after["rebuild"].is_null(), "{after}");
     env.sync();
     assert_eq!(results(&env), fresh);
     assert!(!marker_exists(&env));
