@@ -83,7 +83,7 @@ fn finish_and_check(f: &Fixture, from: u32) {
             to: SCHEMA_VERSION
         })
     );
-    assert_eq!(engine.roots().unwrap(), [f.root.clone()], "roots kept");
+    assert_eq!(engine.roots().unwrap(), vec![f.root.clone()], "roots kept");
     let summary = engine
         .update(&UpdateRequest::default(), &Progress::default())
         .unwrap();
