@@ -88,6 +88,9 @@ impl IndexDir {
                     e,
                 )
             })?;
+        if let Err(err @ Error::NotAnIndex(_)) = self.format() {
+            return Err(err); // someone else's directory: not even its mode is changed
+        }
         fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(|e| {
             Error::io(
                 format!("cannot make index directory {} private", dir.display()),

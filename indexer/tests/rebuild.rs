@@ -4,6 +4,7 @@
 
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 
 use fandex_indexer::engine::{Progress, UpdateRequest};
@@ -166,6 +167,7 @@ fn a_directory_that_is_not_an_index_is_refused_and_left_alone() {
     fs::write(dir.format_file(), "A4, portrait\n").unwrap();
     fs::create_dir(dir.catalog_dir()).unwrap();
     fs::write(dir.catalog_dir().join("mine"), "keep").unwrap();
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
     match Engine::open(dir.clone(), Config::default()) {
         Err(err @ Error::NotAnIndex(_)) => {
             assert!(err.to_string().contains("not a fandex index"), "{err}")
@@ -177,4 +179,7 @@ fn a_directory_that_is_not_an_index_is_refused_and_left_alone() {
         fs::read_to_string(dir.catalog_dir().join("mine")).unwrap(),
         "keep"
     );
+    let mode = fs::metadata(dir.path()).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o755, "its mode is left alone too");
+    assert!(!dir.lock_file().exists(), "nothing is created in it");
 }
