@@ -3,8 +3,11 @@
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
+use fandex_indexer::engine::Progress;
+use fandex_indexer::rebuild::Rebuild;
 pub use fandex_query::protocol::status::{CommitInfo, Failure, State, Totals};
 
 /// Walk errors `status` shows.
@@ -41,6 +44,8 @@ pub struct Shared {
     pub walk_errors: VecDeque<Failure>,
     pub reconcile_seconds: Option<f64>,
     pub reconcile: Option<fandex_indexer::Summary>,
+    /// The rebuild of an index found in another format, while it runs, with the walk's live counters.
+    pub rebuild: Option<(Rebuild, Arc<Progress>)>,
 }
 
 impl Default for Shared {
@@ -67,6 +72,7 @@ impl Shared {
             walk_errors: VecDeque::new(),
             reconcile_seconds: None,
             reconcile: None,
+            rebuild: None,
         }
     }
 }

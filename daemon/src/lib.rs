@@ -194,12 +194,17 @@ impl Daemon {
             };
             spawn("fandex-intake", move || intake.run(rx))?
         };
-        // Reconcile: the watcher already runs, so nothing that changes from now on is missed.
-        let started = Instant::now();
-        let summary = engine.update(&UpdateRequest::default(), &Progress::default())?;
-        info!("reconciled: {summary}");
-        sync.committed(engine.generation());
-        {
+        // Reconcile: the watcher already runs, so nothing that changes from now on is missed. An index
+        // found in another format is refilled by the pipeline instead, while the socket serves.
+        if let Some(rebuild) = engine.rebuilding() {
+            let mut shared = lock(&board);
+            shared.state = State::Rebuilding;
+            shared.rebuild = Some((rebuild, Arc::new(Progress::default())));
+        } else {
+            let started = Instant::now();
+            let summary = engine.update(&UpdateRequest::default(), &Progress::default())?;
+            info!("reconciled: {summary}");
+            sync.committed(engine.generation());
             let mut shared = lock(&board);
             shared.reconcile_seconds = Some(started.elapsed().as_secs_f64());
             shared.note_walk_errors(&summary);

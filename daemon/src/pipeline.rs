@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 
 use fandex_indexer::Engine;
 use fandex_indexer::coalesce::{RescanKind, Work};
-use fandex_indexer::engine::Progress;
+use fandex_indexer::engine::{Progress, UpdateRequest};
 use tracing::{error, info, info_span, warn};
 
-use crate::activity::{CommitInfo, Shared, now_rfc3339};
+use crate::activity::{CommitInfo, Shared, State, now_rfc3339};
 use crate::backoff::RescanLimiter;
 use crate::lifecycle::Lifecycle;
 use crate::lock::lock;
@@ -142,6 +142,7 @@ impl Pipeline {
     /// Applies batches until the daemon stops, then closes the engine. Fails if the index could not be
     /// closed (its last commit may be missing).
     pub(crate) fn run(&self, mut engine: Engine) -> Result<(), fandex_indexer::Error> {
+        self.rebuild(&mut engine);
         let mut limiter = RescanLimiter::default();
         let progress = Progress::default();
         // Whether memory freed since the last batch was handed back to the system.
@@ -175,6 +176,47 @@ impl Pipeline {
             error!("closing the index: {err}");
             lock(&self.board).last_error = Some(format!("closing the index: {err}"));
         })
+    }
+
+    /// Refills an index found in another format (the daemon already serves: searches see each of its
+    /// commits), as the start-up reconcile would have. Changes meanwhile wait in the queue. A failed
+    /// rebuild leaves its marker (the next start walks again, reading only what is missing) and is
+    /// followed by a root rescan.
+    fn rebuild(&self, engine: &mut Engine) {
+        let Some((rebuild, progress)) = lock(&self.board).rebuild.clone() else {
+            return;
+        };
+        let _span = info_span!("rebuild", from = rebuild.from, to = rebuild.to).entered();
+        let started = Instant::now();
+        let result = engine.update(&UpdateRequest::default(), &progress);
+        self.sync.committed(engine.generation());
+        let failed_roots = {
+            let mut shared = lock(&self.board);
+            shared.rebuild = None;
+            if shared.state == State::Rebuilding {
+                shared.state = State::Watching;
+            }
+            match result {
+                Ok(summary) => {
+                    info!(?summary, "index rebuilt");
+                    shared.reconcile_seconds = Some(started.elapsed().as_secs_f64());
+                    shared.note_walk_errors(&summary);
+                    shared.reconcile = Some(summary);
+                    None
+                }
+                Err(err) => {
+                    error!("rebuilding the index: {err}");
+                    shared.last_error = Some(format!("rebuilding the index: {err}"));
+                    Some(shared.roots.clone())
+                }
+            }
+        };
+        if let Some(roots) = failed_roots {
+            if let Err(err) = engine.recover() {
+                error!("restarting the index writer: {err}");
+            }
+            self.queue.rescan(roots, RescanKind::BatchFailed);
+        }
     }
 
     fn apply(

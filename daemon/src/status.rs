@@ -2,6 +2,7 @@
 //! of it a caller who does not own the index may see.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -12,7 +13,7 @@ pub use fandex_query::protocol::status::{
     CatalogStats, OwnerOverBudget, QueueDepths, StatusReport,
 };
 use fandex_query::protocol::status::{
-    FilesystemReport, Source, UpdateCounts, WatcherCounters, WatcherReport,
+    FilesystemReport, RebuildProgress, Source, UpdateCounts, WatcherCounters, WatcherReport,
 };
 use fandex_watcher::Change;
 
@@ -49,6 +50,15 @@ impl StatusSource {
         };
         StatusReport {
             state: shared.state,
+            rebuild: shared
+                .rebuild
+                .as_ref()
+                .map(|(rebuild, progress)| RebuildProgress {
+                    from: rebuild.from,
+                    to: rebuild.to,
+                    files_done: progress.indexed.load(Ordering::Relaxed),
+                    files_seen: progress.seen.load(Ordering::Relaxed),
+                }),
             version: env!("CARGO_PKG_VERSION").to_owned(),
             pid: std::process::id(),
             uptime_seconds: shared.started.elapsed().as_secs(),

@@ -36,9 +36,13 @@ pub enum Error {
     /// No index exists at the location.
     #[error("no index in {}: run `fandex index ROOT...` first (or pass --index-dir)", .0.display())]
     NoIndex(PathBuf),
-    /// The index was written by an incompatible version of fandex.
+    /// The directory's `format` marker is not a number: it is not a fandex index, and nothing in it is
+    /// touched.
+    #[error("{} is not a fandex index (its `format` file is not a format number): choose another --index-dir", .0.display())]
+    NotAnIndex(PathBuf),
+    /// The index was written in another format (a writer rebuilds it; a reader cannot read it).
     #[error(
-        "the index in {} has format {found}, this fandex reads format {expected}: remove that directory and run `fandex index` again",
+        "the index in {} has format {found}, this fandex reads format {expected}: run `fandex index` (or start the daemon) to rebuild it",
         dir.display()
     )]
     IncompatibleIndex {

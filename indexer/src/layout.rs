@@ -3,6 +3,7 @@
 //! ```text
 //! DIR/                 mode 0700: the index holds copies of private files
 //!   format             the on-disk format version (one number)
+//!   rebuild            present while an index of another format is rebuilt (see `crate::rebuild`)
 //!   lock               flock'ed by the one process that writes (holds its pid)
 //!   catalog/           sled: one record per file
 //!   tantivy/           the full-text index
@@ -72,8 +73,9 @@ impl IndexDir {
         self.root.join("fandex.sock")
     }
 
-    /// Creates the directory (mode 0700) if needed, checks or writes the format marker, and makes sure the
-    /// directory is private even if it existed with looser permissions.
+    /// Creates the directory (mode 0700) if needed, writes the format marker when there is none, and makes
+    /// sure the directory is private even if it existed with looser permissions. An existing marker is
+    /// left as it is: [`crate::Engine::open`] rebuilds an index of another format under the writer lock.
     pub fn create(&self) -> Result<()> {
         let dir = &self.root;
         fs::DirBuilder::new()
@@ -86,14 +88,17 @@ impl IndexDir {
                     e,
                 )
             })?;
+        if let Err(err @ Error::NotAnIndex(_)) = self.format() {
+            return Err(err); // someone else's directory: not even its mode is changed
+        }
         fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(|e| {
             Error::io(
                 format!("cannot make index directory {} private", dir.display()),
                 e,
             )
         })?;
-        match self.read_format()? {
-            Some(_) => self.check_format(),
+        match self.format()? {
+            Some(_) => Ok(()),
             None => {
                 let tmp = dir.join("format.tmp");
                 fs::write(&tmp, format!("{SCHEMA_VERSION}\n"))
@@ -149,9 +154,10 @@ impl IndexDir {
         Ok(())
     }
 
-    /// Checks that an index exists here and has this build's format.
+    /// Checks that an index exists here and has this build's format (for readers: a writer rebuilds an
+    /// index of another format instead).
     pub fn check_format(&self) -> Result<()> {
-        match self.read_format()? {
+        match self.format()? {
             None => Err(Error::NoIndex(self.root.clone())),
             Some(found) if found == SCHEMA_VERSION => Ok(()),
             Some(found) => Err(Error::IncompatibleIndex {
@@ -162,10 +168,16 @@ impl IndexDir {
         }
     }
 
-    fn read_format(&self) -> Result<Option<u32>> {
+    /// The format recorded in the marker, `None` when there is no index here. A marker that is not a
+    /// number means the directory is not a fandex index ([`Error::NotAnIndex`]).
+    pub fn format(&self) -> Result<Option<u32>> {
         let file = self.format_file();
-        match fs::read_to_string(&file) {
-            Ok(text) => Ok(Some(text.trim().parse().unwrap_or(0))),
+        match fs::read(&file) {
+            Ok(bytes) => std::str::from_utf8(&bytes)
+                .ok()
+                .and_then(|text| text.trim().parse().ok())
+                .map(Some)
+                .ok_or_else(|| Error::NotAnIndex(self.root.clone())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 if self.root.exists() {
                     // Distinguish "no index" from "an index we cannot read".
@@ -360,7 +372,9 @@ mod tests {
         fs::write(dir.format_file(), "999\n").unwrap();
         let err = dir.check_format().unwrap_err();
         assert!(matches!(err, Error::IncompatibleIndex { found: 999, .. }));
-        assert!(dir.create().is_err());
+        fs::write(dir.format_file(), "my notes\n").unwrap();
+        assert!(matches!(dir.check_format(), Err(Error::NotAnIndex(_))));
+        assert!(matches!(dir.create(), Err(Error::NotAnIndex(_))));
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //!
 //! The pieces, each in its own module:
 //! - [`config`]: the TOML configuration and its defaults.
-//! - [`layout`]: where the index lives, its 0700 directory, the format marker and the writer lock.
+//! - [`layout`]: where the index lives, its 0700 directory, the format marker and the writer lock;
+//!   [`rebuild`]: an index of another format rebuilt in place, crash-safe.
 //! - [`catalog`]: the sled catalog, one record per file (identity, path bytes, metadata, hash, status).
 //! - [`schema`]: the tantivy schema and analyzer, shared with the query crate (the `fandex-schema` crate,
 //!   re-exported here so `fandex_indexer::schema::..` paths keep working).
@@ -26,6 +27,7 @@ pub mod extract;
 pub mod fileio;
 pub mod layout;
 pub mod pseudofs;
+pub mod rebuild;
 pub mod text_index;
 
 pub use fandex_schema as schema;

@@ -76,6 +76,13 @@ fn print_owner(out: &mut impl Write, s: &StatusReport) -> std::io::Result<()> {
         state_name(s.state),
         s.uptime_seconds
     )?;
+    if let Some(r) = &s.rebuild {
+        writeln!(
+            out,
+            "rebuilding (format {} -> {}): {} files done, {} seen so far; searches answer from what is rebuilt",
+            r.from, r.to, r.files_done, r.files_seen
+        )?;
+    }
     writeln!(out, "index: {}", s.index_dir)?;
     for root in &s.roots {
         writeln!(out, "root: {root}")?;
@@ -166,6 +173,13 @@ fn print_public(out: &mut impl Write, s: &PublicStatus) -> std::io::Result<()> {
         state_name(s.state),
         s.uptime_seconds
     )?;
+    if let Some(r) = &s.rebuild {
+        writeln!(
+            out,
+            "rebuilding (format {} -> {}); searches answer from what is rebuilt",
+            r.from, r.to
+        )?;
+    }
     if let Some(watcher) = &s.watcher {
         for fs in &watcher.filesystems {
             writeln!(
@@ -208,6 +222,7 @@ fn state_name(state: State) -> &'static str {
     match state {
         State::Starting => "starting",
         State::Reconciling => "reconciling",
+        State::Rebuilding => "rebuilding",
         State::Watching => "watching",
         State::Stopping => "stopping",
         State::Failed => "failed",

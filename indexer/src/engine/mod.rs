@@ -35,6 +35,7 @@ use crate::crawl::{self, WalkItem};
 use crate::error::{Error, Result};
 use crate::fileio::RootSet;
 use crate::layout::{IndexDir, WriterLock};
+use crate::rebuild::{self, Rebuild};
 use crate::text_index::TextIndex;
 use apply::{Applier, Count};
 use classify::classify_all;
@@ -79,6 +80,8 @@ pub struct Engine {
     generation: u64,
     /// The remembered roots (mirrors the catalog).
     roots: Vec<PathBuf>,
+    /// The rebuild of an index of another format, until a full walk has refilled it.
+    rebuild: Option<Rebuild>,
     _lock: WriterLock,
 }
 
@@ -88,15 +91,29 @@ impl Engine {
     /// by a crash. Files already in the directory are made private to their owner (see
     /// [`IndexDir::make_private`]); files sled and tantivy create later get the process's umask, which
     /// the `fandex` binary sets to 0077 (an embedding application should do the same).
+    ///
+    /// An index of another format (older or newer) is not refused: it is emptied, keeping the roots it
+    /// covered, and [`Engine::rebuilding`] says so until the next [`Engine::update`] has refilled it
+    /// (see [`crate::rebuild`]; crash-safe at every step). A directory whose format marker is not a
+    /// number is refused ([`Error::NotAnIndex`]).
     pub fn open(dir: IndexDir, config: Config) -> Result<Self> {
         dir.create()?;
         let lock = dir.lock()?;
         dir.make_private()?;
+        match dir.format()? {
+            Some(found) if found != fandex_schema::SCHEMA_VERSION => rebuild::begin(&dir, found)?,
+            _ => {}
+        }
+        let marker = rebuild::read_marker(&dir)?;
         let catalog = Self::open_catalog(&dir)?;
         let index = TextIndex::open_or_create(&dir.tantivy_dir())?;
         let mut engine = Self {
             generation: catalog.generation()?,
             roots: catalog.roots()?,
+            rebuild: marker.as_ref().map(|m| Rebuild {
+                from: m.from,
+                to: fandex_schema::SCHEMA_VERSION,
+            }),
             dir,
             config,
             catalog,
@@ -115,7 +132,23 @@ impl Engine {
         if !engine.catalog.owners_counted()? {
             engine.count_owners()?;
         }
+        if let Some(marker) = marker {
+            // The old index's roots (already canonical when recorded; one may be offline now).
+            let roots = minimal_roots(engine.roots.iter().chain(&marker.roots).cloned().collect());
+            if roots != engine.roots {
+                let mut batch = CatalogBatch::default();
+                batch.set_roots(&roots);
+                engine.commit(batch)?;
+                engine.roots = roots;
+            }
+        }
         Ok(engine)
+    }
+
+    /// The rebuild of an index found in another format, until an [`Engine::update`] (which then walks
+    /// every root) has refilled it.
+    pub fn rebuilding(&self) -> Option<Rebuild> {
+        self.rebuild
     }
 
     /// Fills in the owner of records written before owners were counted: one pass, once per catalog
@@ -342,7 +375,7 @@ impl Engine {
                 .cloned()
                 .collect(),
         );
-        let walk_roots = if added.is_empty() {
+        let walk_roots = if added.is_empty() || self.rebuild.is_some() {
             roots.clone()
         } else {
             minimal_roots(added)
@@ -365,6 +398,10 @@ impl Engine {
             walk_roots.iter().map(|r| (r.clone(), r.clone())).collect();
         self.reconcile(&scopes, batch, &mut summary, progress)?;
         self.roots = roots;
+        if self.rebuild.is_some() {
+            rebuild::finish(&self.dir)?;
+            self.rebuild = None;
+        }
         summary.bytes = progress.bytes.load(Ordering::Relaxed);
         summary.seconds = started.elapsed().as_secs_f64();
         info!("update done: {summary}");

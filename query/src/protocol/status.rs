@@ -17,6 +17,9 @@ pub enum State {
     Starting,
     /// Walking the roots to pick up what changed while it was down.
     Reconciling,
+    /// Refilling an index found in another format (see [`StatusReport::rebuild`]); searches answer
+    /// from what has been rebuilt so far.
+    Rebuilding,
     /// Watching and indexing changes as they happen.
     Watching,
     /// Finishing the last batch.
@@ -31,6 +34,9 @@ pub enum State {
 pub struct StatusReport {
     /// Life-cycle state.
     pub state: State,
+    /// The rebuild of an index found in another format, while it runs (state `rebuilding`).
+    #[serde(default)]
+    pub rebuild: Option<RebuildProgress>,
     /// The daemon's version.
     pub version: String,
     /// Process id.
@@ -66,6 +72,28 @@ pub struct StatusReport {
     pub walk_errors: Vec<Failure>,
     /// Resident memory.
     pub rss_bytes: Option<u64>,
+}
+
+/// A rebuild in progress: `rebuilding (format FROM -> TO)`, with the walk's progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RebuildProgress {
+    /// The format the index had.
+    pub from: u32,
+    /// The format it is rebuilt in (the daemon's).
+    pub to: u32,
+    /// Files read and indexed so far.
+    pub files_done: u64,
+    /// Files the walk found so far.
+    pub files_seen: u64,
+}
+
+/// What a caller who does not own the index learns of a rebuild: the formats, which depend on no file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublicRebuild {
+    /// The format the index had.
+    pub from: u32,
+    /// The format it is rebuilt in.
+    pub to: u32,
 }
 
 /// A root that is offline.
@@ -250,6 +278,9 @@ pub struct Totals {
 pub struct PublicStatus {
     /// Life-cycle state.
     pub state: State,
+    /// The formats of a rebuild in progress.
+    #[serde(default)]
+    pub rebuild: Option<PublicRebuild>,
     /// The daemon's version.
     pub version: String,
     /// Seconds since start.
@@ -317,6 +348,8 @@ impl StatusReport {
         let Self {
             // Kept: the daemon's own life cycle.
             state,
+            // Kept in part: the formats (below); its progress counts files.
+            rebuild,
             version,
             uptime_seconds,
             watcher,
@@ -351,6 +384,16 @@ impl StatusReport {
         } = catalog;
         PublicStatus {
             state: *state,
+            rebuild: rebuild.map(|r| {
+                let RebuildProgress {
+                    from,
+                    to,
+                    // Dropped: counts of files.
+                    files_done: _,
+                    files_seen: _,
+                } = r;
+                PublicRebuild { from, to }
+            }),
             version: version.clone(),
             uptime_seconds: *uptime_seconds,
             watcher: watcher.as_ref().map(WatcherReport::public),
