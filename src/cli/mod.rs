@@ -6,6 +6,7 @@
 mod common;
 mod daemon;
 mod index;
+mod localtime;
 mod output;
 mod search;
 mod status;

@@ -4,6 +4,7 @@
 use fandex_schema::tokenize;
 
 use super::ast::{Expr, Scope, TextMatch};
+use super::filter;
 use super::lex::{FieldKind, Tok, TokKind};
 use crate::error::{QueryError, syntax};
 use crate::limits::MAX_NESTING;
@@ -289,5 +290,10 @@ fn field_expr(
                 position: value_position,
             }))
         }
+        FieldKind::Size => Ok(Some(Expr::Size(filter::size_range(value, value_position)?))),
+        FieldKind::Modified => Ok(Some(Expr::Modified(filter::time_range(
+            value,
+            value_position,
+        )?))),
     }
 }
