@@ -118,6 +118,10 @@ fn check(env: &Env) {
     expected.sort();
     expected.reverse();
     assert_eq!(by_name, expected);
+    // A misspelled word with `~` finds the file (its text is "common ...").
+    assert_eq!(q("size:<4k comon~"), s(&["a-nov30-early.txt"]));
+    assert_eq!(q("size:<4k commno~1"), s(&["a-nov30-early.txt"]));
+    assert!(q("size:<4k comon").is_empty());
     // A malformed value is a one-line error naming its position.
     let out = env.run(&["search", "modified:2025-13"]);
     assert_eq!(out.status.code(), Some(2));

@@ -12,8 +12,8 @@ use std::path::Path;
 use fandex_schema::Fields;
 use tantivy::Term;
 use tantivy::query::{
-    AllQuery, BooleanQuery, ConstScoreQuery, Occur, PhrasePrefixQuery, PhraseQuery, Query,
-    RangeQuery, TermQuery,
+    AllQuery, BooleanQuery, ConstScoreQuery, FuzzyTermQuery, Occur, PhrasePrefixQuery, PhraseQuery,
+    Query, RangeQuery, TermQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption};
 
@@ -56,6 +56,16 @@ pub(crate) fn compile(
             (Occur::Must, everything()),
             (Occur::MustNot, compile(inner, fields, env)?),
         ])),
+        Expr::Fuzzy { scope, .. } => {
+            let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+            for q in fuzzy_queries(expr, fields) {
+                clauses.push((Occur::Should, q));
+            }
+            if *scope == Scope::Name && clauses.len() == 1 {
+                return Ok(clauses.remove(0).1);
+            }
+            Box::new(BooleanQuery::new(clauses))
+        }
         Expr::Text(m) => match m.scope {
             Scope::Name => text_query(fields.name, m),
             Scope::ContentOrName => Box::new(BooleanQuery::new(vec![
@@ -129,6 +139,7 @@ pub(crate) fn scoring_leaves(expr: &Expr, fields: &Fields) -> Vec<Box<dyn Query>
                 }
                 leaves.push(text_query(fields.name, m));
             }
+            Expr::Fuzzy { .. } => leaves.extend(fuzzy_queries(expr, fields)),
             Expr::Not(_) | Expr::Ext(_) | Expr::Path { .. } | Expr::Size(_) | Expr::Modified(_) => {
             }
         }
@@ -156,6 +167,29 @@ pub(crate) fn without_subtrees(
         clauses.push((Occur::MustNot, q));
     }
     Box::new(BooleanQuery::new(clauses))
+}
+
+/// The queries of a fuzzy word: on the content then the name (the name only for `name:`). A fuzzy match
+/// scores a constant 1 per field (tantivy's automaton queries do not use BM25), so nothing about other
+/// documents enters its score. Transposing two adjacent characters is one edit.
+fn fuzzy_queries(expr: &Expr, fields: &Fields) -> Vec<Box<dyn Query>> {
+    let Expr::Fuzzy {
+        scope,
+        term,
+        distance,
+    } = expr
+    else {
+        return Vec::new();
+    };
+    let mut out: Vec<Box<dyn Query>> = Vec::new();
+    for field in [fields.content, fields.name] {
+        if field == fields.content && *scope == Scope::Name {
+            continue;
+        }
+        let term = Term::from_field_text(field, term);
+        out.push(Box::new(FuzzyTermQuery::new(term, *distance, true)));
+    }
+    out
 }
 
 /// Every document, scoring 0.

@@ -24,6 +24,11 @@
 //! | `modified:>=2026-11-01`, `modified:2026-01..2026-03` | from, after, before, up to, or within dates |
 //! | `modified:<7d`, `modified:>2w` | modified less (more) than that long ago (`s min h d w`) |
 //! | `modified:today`, `yesterday`, `thisweek`, `lastweek` | calendar days and weeks (weeks start on Monday) |
+//! | `recieve~`, `word~1`, `name:reprot~` | a word within 0 to 2 edits (see below) |
+//!
+//! `word~N` matches words at most N edits (0 to 2) away, a transposition of neighbours being one edit;
+//! `word~` picks N from the word's length like Elasticsearch's `AUTO`: 0 up to 2 characters, 1 from 3
+//! to 5, 2 from 6 on. A fuzzy match scores a constant per field, never BM25.
 //!
 //! Calendar values are in the caller's time zone, [`SearchRequest::utc_offset_s`]; hits come in the
 //! order of [`SearchRequest::sort`], and [`SearchRequest::offset`] pages through them.

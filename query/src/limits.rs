@@ -118,6 +118,11 @@ impl Counts {
             }
             Expr::Ext(exts) => self.terms += exts.len(),
             Expr::Path { .. } | Expr::Size(_) | Expr::Modified(_) => self.terms += 1,
+            // A fuzzy word walks the dictionary like a prefix does.
+            Expr::Fuzzy { .. } => {
+                self.terms += 1;
+                self.prefixes += 1;
+            }
         }
         Ok(())
     }

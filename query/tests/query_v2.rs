@@ -465,3 +465,76 @@ fn hidden_files_are_filtered_before_counting_and_paging() {
     }
     assert_eq!(paged, expected);
 }
+
+/// Optimal string alignment distance (edits, adjacent transpositions counting one), the oracle of `~`.
+fn edits(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            d[i][j] = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+            }
+        }
+    }
+    d[a.len()][b.len()]
+}
+
+#[test]
+fn fuzzy_words_match_the_edit_distance_oracle() {
+    let words = [
+        "receive", "recieve", "deceive", "receiver", "relieve", "perceive", "cat", "cut", "cast",
+        "act", "coat", "dog", "document", "documnet", "docments", "monument",
+    ];
+    let (schema, fields) = schema::build_schema();
+    let index = Index::create_in_ram(schema);
+    schema::register_analyzers(&index);
+    let mut writer: IndexWriter = index.writer_with_num_threads(1, 15_000_000).unwrap();
+    for (i, word) in words.iter().enumerate() {
+        let doc = FileDoc {
+            file_id: i as u64 + 1,
+            path: PathBuf::from(format!("/f/{i}.txt")),
+            size: 1,
+            mtime_ns: 0,
+            text: format!("some {word} text"),
+        };
+        writer.add_document(doc.to_document(&fields)).unwrap();
+    }
+    writer.commit().unwrap();
+    let engine = QueryEngine::new(index.reader().unwrap(), fields);
+    for (query, word, distance) in [
+        ("recieve~", "recieve", 2),
+        ("recieve~1", "recieve", 1),
+        ("cat~", "cat", 1),
+        ("cat~0", "cat", 0),
+        ("ca~", "ca", 0),
+        ("documnet~1", "documnet", 1),
+        ("Documnet~", "documnet", 2),
+        ("dgo~1", "dgo", 1),
+    ] {
+        let expected: BTreeSet<u64> = words
+            .iter()
+            .enumerate()
+            .filter(|(_, w)| edits(w, word) <= distance)
+            .map(|(i, _)| i as u64 + 1)
+            .collect();
+        assert_eq!(ids(&engine, query), expected, "{query}");
+    }
+    assert!(ids(&engine, "recieve~1 -receive").contains(&2));
+    for (query, position) in [("a word~3", 8), ("foo-bar~", 8)] {
+        match engine.search(&request(query)) {
+            Err(QueryError::Syntax { position: at, .. }) => assert_eq!(at, position, "{query}"),
+            other => panic!("{query}: expected a syntax error, got {other:?}"),
+        }
+    }
+}

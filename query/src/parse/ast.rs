@@ -27,6 +27,16 @@ pub enum Expr {
     Size(SizeRange),
     /// `modified:2026-11`, `modified:<7d`: the file's modification time is in this range.
     Modified(TimeRange),
+    /// `recieve~`, `word~2`: a word within `distance` edits (insertions, deletions, substitutions and
+    /// transpositions of adjacent characters) of `term`.
+    Fuzzy {
+        /// Which fields are searched.
+        scope: Scope,
+        /// The analyzed word.
+        term: String,
+        /// The most edits allowed (0 to 2).
+        distance: u8,
+    },
 }
 
 /// Where a [`TextMatch`] looks.
