@@ -26,6 +26,7 @@
 //!     cwd: "/".into(),
 //!     snippets: true,
 //!     home: None,
+//!     ..SearchRequest::default()
 //! })?;
 //! for hit in results.hits {
 //!     println!("{}", hit.path.display());
@@ -40,7 +41,9 @@ pub use fandex_watcher as watcher;
 
 pub use fandex_daemon::{Daemon, DaemonError, DaemonOptions, StatusReport};
 pub use fandex_indexer::{Config, Engine, Error, IndexDir, Summary};
-pub use fandex_query::{Hit, QueryEngine, QueryError, SearchRequest, SearchResults, Snippet};
+pub use fandex_query::{
+    Hit, QueryEngine, QueryError, SearchRequest, SearchResults, Snippet, SortBy,
+};
 
 /// A query engine over the index an [`Engine`] writes, in the same process: it sees each commit as soon as
 /// the engine makes it.

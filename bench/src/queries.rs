@@ -132,6 +132,7 @@ pub fn measure(
             cwd: PathBuf::from("/"),
             snippets,
             home: None,
+            ..SearchRequest::default()
         };
         let run = || {
             engine.search(&request).map_err(|source| BenchError::Query {

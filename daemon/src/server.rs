@@ -379,14 +379,22 @@ fn handle(request: Request, services: &Services, peer: &Peer) -> Response {
             cwd,
             snippets,
             home,
+            utc_offset_s,
+            sort,
+            reverse,
+            offset,
         } => {
-            debug!(query, limit, "search");
+            debug!(query, limit, offset, "search");
             let request = SearchRequest {
                 query,
                 limit,
                 cwd: cwd.0,
                 snippets,
                 home: home.map(|h| h.0),
+                utc_offset_s,
+                sort,
+                reverse,
+                offset,
             };
             let found = if peer.needs_filtering() {
                 services

@@ -1,21 +1,23 @@
 //! Turns a parsed [`Expr`] into a tantivy query.
 //!
 //! Scoring: word, phrase and prefix matches score with BM25 (a bare word sums its content and name
-//! scores); `ext:`, `path:` and the "every document" clause of a purely negative group score 0, so
+//! scores); `ext:`, `path:`, `size:`, `modified:` and the "every document" clause of a purely negative group score 0, so
 //! filters narrow the results without reordering them.
 
 use std::ffi::OsStr;
+use std::ops::Bound;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use fandex_schema::Fields;
 use tantivy::Term;
 use tantivy::query::{
-    AllQuery, BooleanQuery, ConstScoreQuery, Occur, PhrasePrefixQuery, PhraseQuery, Query,
-    TermQuery,
+    AllQuery, BooleanQuery, ConstScoreQuery, FuzzyTermQuery, Occur, PhrasePrefixQuery, PhraseQuery,
+    Query, RangeQuery, TermQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption};
 
+use crate::clock::Clock;
 use crate::error::QueryError;
 use crate::guard::ForwardOnly;
 use crate::limits::MAX_PHRASE_PREFIX_EXPANSIONS;
@@ -26,16 +28,16 @@ use crate::parse::ast::{Expr, Scope, TextMatch};
 pub(crate) fn compile(
     expr: &Expr,
     fields: &Fields,
-    cwd: &Path,
-    home: Option<&OsStr>,
+    env: &Env<'_>,
 ) -> Result<Box<dyn Query>, QueryError> {
+    let (cwd, home) = (env.cwd, env.home);
     Ok(match expr {
         Expr::And(children) => {
             let mut clauses = Vec::with_capacity(children.len() + 1);
             for child in children {
                 clauses.push(match child {
-                    Expr::Not(inner) => (Occur::MustNot, compile(inner, fields, cwd, home)?),
-                    _ => (Occur::Must, compile(child, fields, cwd, home)?),
+                    Expr::Not(inner) => (Occur::MustNot, compile(inner, fields, env)?),
+                    _ => (Occur::Must, compile(child, fields, env)?),
                 });
             }
             if !clauses.iter().any(|(occur, _)| *occur == Occur::Must) {
@@ -46,14 +48,24 @@ pub(crate) fn compile(
         Expr::Or(children) => {
             let clauses = children
                 .iter()
-                .map(|child| Ok((Occur::Should, compile(child, fields, cwd, home)?)))
+                .map(|child| Ok((Occur::Should, compile(child, fields, env)?)))
                 .collect::<Result<Vec<_>, QueryError>>()?;
             Box::new(BooleanQuery::new(clauses))
         }
         Expr::Not(inner) => Box::new(BooleanQuery::new(vec![
             (Occur::Must, everything()),
-            (Occur::MustNot, compile(inner, fields, cwd, home)?),
+            (Occur::MustNot, compile(inner, fields, env)?),
         ])),
+        Expr::Fuzzy { scope, .. } => {
+            let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+            for q in fuzzy_queries(expr, fields) {
+                clauses.push((Occur::Should, q));
+            }
+            if *scope == Scope::Name && clauses.len() == 1 {
+                return Ok(clauses.remove(0).1);
+            }
+            Box::new(BooleanQuery::new(clauses))
+        }
         Expr::Text(m) => match m.scope {
             Scope::Name => text_query(fields.name, m),
             Scope::ContentOrName => Box::new(BooleanQuery::new(vec![
@@ -78,7 +90,35 @@ pub(crate) fn compile(
             let term = Term::from_field_bytes(fields.dirs, &dir);
             filter(Box::new(TermQuery::new(term, IndexRecordOption::Basic)))
         }
+        Expr::Size(range) => {
+            let term = |n: u64| Term::from_field_u64(fields.size, n);
+            filter(Box::new(RangeQuery::new(
+                range.lower.map(term),
+                range.upper.map(term),
+            )))
+        }
+        Expr::Modified(range) => {
+            let term = |p| Term::from_field_i64(fields.mtime, env.clock.resolve(p));
+            let from = range
+                .from
+                .map_or(Bound::Unbounded, |p| Bound::Included(term(p)));
+            let until = range
+                .until
+                .map_or(Bound::Unbounded, |p| Bound::Excluded(term(p)));
+            filter(Box::new(RangeQuery::new(from, until)))
+        }
     })
+}
+
+/// What a query is compiled against besides the index: where relative `path:` values start, what `~` is,
+/// and the clock and time zone of `modified:`.
+pub(crate) struct Env<'a> {
+    /// The caller's working directory.
+    pub(crate) cwd: &'a Path,
+    /// The caller's home directory.
+    pub(crate) home: Option<&'a OsStr>,
+    /// Now, and the caller's offset from UTC.
+    pub(crate) clock: Clock,
 }
 
 /// The queries whose scores add up to a document's score under [`compile`]'s query, in the query's order:
@@ -99,7 +139,9 @@ pub(crate) fn scoring_leaves(expr: &Expr, fields: &Fields) -> Vec<Box<dyn Query>
                 }
                 leaves.push(text_query(fields.name, m));
             }
-            Expr::Not(_) | Expr::Ext(_) | Expr::Path { .. } => {}
+            Expr::Fuzzy { .. } => leaves.extend(fuzzy_queries(expr, fields)),
+            Expr::Not(_) | Expr::Ext(_) | Expr::Path { .. } | Expr::Size(_) | Expr::Modified(_) => {
+            }
         }
     }
     let mut leaves = Vec::new();
@@ -125,6 +167,29 @@ pub(crate) fn without_subtrees(
         clauses.push((Occur::MustNot, q));
     }
     Box::new(BooleanQuery::new(clauses))
+}
+
+/// The queries of a fuzzy word: on the content then the name (the name only for `name:`). A fuzzy match
+/// scores a constant 1 per field (tantivy's automaton queries do not use BM25), so nothing about other
+/// documents enters its score. Transposing two adjacent characters is one edit.
+fn fuzzy_queries(expr: &Expr, fields: &Fields) -> Vec<Box<dyn Query>> {
+    let Expr::Fuzzy {
+        scope,
+        term,
+        distance,
+    } = expr
+    else {
+        return Vec::new();
+    };
+    let mut out: Vec<Box<dyn Query>> = Vec::new();
+    for field in [fields.content, fields.name] {
+        if field == fields.content && *scope == Scope::Name {
+            continue;
+        }
+        let term = Term::from_field_text(field, term);
+        out.push(Box::new(FuzzyTermQuery::new(term, *distance, true)));
+    }
+    out
 }
 
 /// Every document, scoring 0.

@@ -19,6 +19,19 @@
 //! | `name:foo`, `name:"a b"`, `name:rep*` | the file name only |
 //! | `ext:md`, `ext:.MD`, `ext:md,txt` | the extension (case-insensitive, dot optional, comma = OR) |
 //! | `path:src`, `path:~/notes`, `path:"/a b/c"` | anywhere under this directory |
+//! | `size:>10M`, `size:<=4k`, `size:1M..5M` | the size in bytes (units `b k m g t`, powers of 1024, any case) |
+//! | `modified:2026-11-30`, `modified:2026-11`, `modified:2026` | modified on that day, month or year (alias `mtime:`) |
+//! | `modified:>=2026-11-01`, `modified:2026-01..2026-03` | from, after, before, up to, or within dates |
+//! | `modified:<7d`, `modified:>2w` | modified less (more) than that long ago (`s min h d w`) |
+//! | `modified:today`, `yesterday`, `thisweek`, `lastweek` | calendar days and weeks (weeks start on Monday) |
+//! | `recieve~`, `word~1`, `name:reprot~` | a word within 0 to 2 edits (see below) |
+//!
+//! `word~N` matches words at most N edits (0 to 2) away, a transposition of neighbours being one edit;
+//! `word~` picks N from the word's length like Elasticsearch's `AUTO`: 0 up to 2 characters, 1 from 3
+//! to 5, 2 from 6 on. A fuzzy match scores a constant per field, never BM25.
+//!
+//! Calendar values are in the caller's time zone, [`SearchRequest::utc_offset_s`]; hits come in the
+//! order of [`SearchRequest::sort`], and [`SearchRequest::offset`] pages through them.
 //!
 //! Words are analyzed like the indexed text: split at every character that is not a letter or digit,
 //! lowercased and folded to ASCII, so `Café` and `cafe` are the same word. A word with no letters or
@@ -84,6 +97,7 @@
 //!     cwd: PathBuf::from("/"),
 //!     snippets: true,
 //!     home: None,
+//!     ..SearchRequest::default()
 //! })?;
 //! assert_eq!(results.total, 1);
 //! let hit = &results.hits[0];
@@ -95,10 +109,12 @@
 //! ```
 
 pub mod client;
+mod clock;
 mod compile;
 mod error;
 mod guard;
 pub mod limits;
+mod order;
 pub mod parse;
 pub mod protocol;
 mod rank;
@@ -109,6 +125,6 @@ mod visible;
 
 pub use error::QueryError;
 pub use limits::MAX_PHRASE_PREFIX_EXPANSIONS;
-pub use request::{Hit, SearchRequest, SearchResults, Snippet};
+pub use request::{Hit, SearchRequest, SearchResults, Snippet, SortBy};
 pub use search::QueryEngine;
 pub use snippet::{LEAD_BYTES, MAX_FRAGMENT_BYTES};

@@ -60,6 +60,11 @@ pub(crate) fn check_limit(limit: usize) -> Result<(), QueryError> {
     bounded("too many hits asked for", limit, MAX_LIMIT, "hits")
 }
 
+/// Refuses an `offset` above [`MAX_LIMIT`]: the hits skipped are ordered like returned ones.
+pub(crate) fn check_offset(offset: usize) -> Result<(), QueryError> {
+    bounded("offset too large", offset, MAX_LIMIT, "hits")
+}
+
 /// Refuses a parsed query with more than [`MAX_TERMS`] terms, a phrase of more than
 /// [`MAX_PHRASE_WORDS`] words or more than [`MAX_PREFIXES`] prefix searches.
 pub(crate) fn check_expr(expr: &Expr) -> Result<(), QueryError> {
@@ -112,7 +117,12 @@ impl Counts {
                 self.prefixes += usize::from(*prefix);
             }
             Expr::Ext(exts) => self.terms += exts.len(),
-            Expr::Path { .. } => self.terms += 1,
+            Expr::Path { .. } | Expr::Size(_) | Expr::Modified(_) => self.terms += 1,
+            // A fuzzy word walks the dictionary like a prefix does.
+            Expr::Fuzzy { .. } => {
+                self.terms += 1;
+                self.prefixes += 1;
+            }
         }
         Ok(())
     }

@@ -69,9 +69,10 @@ impl Best {
     }
 }
 
-/// Collects every matching document, unscored (score 0), with its file id.
+/// Collects every matching document with its file id; with its score when `scored`, else score 0.
 pub(crate) struct AllMatches {
     pub(crate) id_field: String,
+    pub(crate) scored: bool,
 }
 
 pub(crate) struct SegmentMatches {
@@ -97,7 +98,7 @@ impl Collector for AllMatches {
     }
 
     fn requires_scoring(&self) -> bool {
-        false
+        self.scored
     }
 
     fn merge_fruits(&self, fruits: Vec<Vec<Ranked>>) -> tantivy::Result<Vec<Ranked>> {
@@ -108,9 +109,9 @@ impl Collector for AllMatches {
 impl SegmentCollector for SegmentMatches {
     type Fruit = Vec<Ranked>;
 
-    fn collect(&mut self, doc: DocId, _score: Score) {
+    fn collect(&mut self, doc: DocId, score: Score) {
         self.docs.push(Ranked {
-            score: 0.0,
+            score,
             file_id: self.ids.first(doc).unwrap_or(u64::MAX),
             address: DocAddress::new(self.segment, doc),
         });

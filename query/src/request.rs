@@ -18,6 +18,49 @@ pub struct SearchRequest {
     /// The caller's home directory, for `path:~/...`; `None` uses this process's `$HOME` (a daemon must
     /// pass the caller's, or `~` would be its own).
     pub home: Option<PathBuf>,
+    /// The caller's offset from UTC in seconds east (UTC+1 is 3600), for the calendar of `modified:`
+    /// (`today`, `2026-11-30`); 0 is UTC. A fixed offset: a day on the other side of a daylight-saving
+    /// change is off by that change's hour.
+    pub utc_offset_s: i32,
+    /// The order of the hits.
+    pub sort: SortBy,
+    /// Reverses `sort` (ties keep ascending file ids, so pages stay stable).
+    pub reverse: bool,
+    /// How many hits of that order to skip before the `limit` returned (`total` still counts all).
+    pub offset: usize,
+}
+
+impl Default for SearchRequest {
+    /// An empty query, 20 hits with snippets, from `/`, in UTC, by relevance.
+    fn default() -> Self {
+        Self {
+            query: String::new(),
+            limit: 20,
+            cwd: PathBuf::from("/"),
+            snippets: true,
+            home: None,
+            utc_offset_s: 0,
+            sort: SortBy::Relevance,
+            reverse: false,
+            offset: 0,
+        }
+    }
+}
+
+/// The order of a search's hits. Whatever the order, equal keys are broken by ascending file id, so the
+/// same request on the same index pages the same way.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SortBy {
+    /// Best score first.
+    #[default]
+    Relevance,
+    /// Newest modification time first.
+    Modified,
+    /// File name (its bytes, then the whole path's) ascending.
+    Name,
+    /// Largest first.
+    Size,
 }
 
 /// The answer to a [`SearchRequest`].

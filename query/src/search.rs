@@ -1,7 +1,6 @@
 //! [`QueryEngine`]: runs a query on the index and returns ranked hits with their stored fields and
 //! snippets.
 
-use std::collections::BinaryHeap;
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 use std::path::PathBuf;
@@ -15,12 +14,14 @@ use tantivy::schema::{Field, OwnedValue};
 use tantivy::{IndexReader, Searcher};
 use tracing::{debug, warn};
 
-use crate::compile::{compile, scoring_leaves, without_subtrees};
+use crate::clock::Clock;
+use crate::compile::{Env, compile, scoring_leaves, without_subtrees};
 use crate::error::QueryError;
 use crate::limits;
+use crate::order;
 use crate::parse::parse;
-use crate::rank::{AllMatches, Best, Ranked, TopByScoreThenId};
-use crate::request::{Hit, SearchRequest, SearchResults, Snippet};
+use crate::rank::{AllMatches, Ranked, TopByScoreThenId};
+use crate::request::{Hit, SearchRequest, SearchResults, Snippet, SortBy};
 use crate::snippet::SnippetMaker;
 use crate::visible::VisibleMatches;
 
@@ -87,8 +88,9 @@ impl QueryEngine {
 
     /// Parses and runs `request.query`.
     ///
-    /// Hits come by descending score, ties broken by ascending file id; at most `request.limit` of
-    /// them, while `total` counts every matching document. Fails with [`QueryError::Syntax`] on a bad
+    /// Hits come in the request's order (by default descending score), ties broken by ascending file
+    /// id; at most `request.limit` of them after the first `request.offset`, while `total` counts every
+    /// matching document. Fails with [`QueryError::Syntax`] on a bad
     /// query, [`QueryError::TooLarge`] on a query or limit beyond the bounds of [`crate::limits`] (before
     /// any work) and [`QueryError::Index`] when the index cannot be read.
     pub fn search(&self, request: &SearchRequest) -> Result<SearchResults, QueryError> {
@@ -121,30 +123,52 @@ impl QueryEngine {
     ) -> Result<SearchResults, QueryError> {
         let started = Instant::now();
         limits::check_limit(request.limit)?;
+        limits::check_offset(request.offset)?;
         let expr = parse(&request.query)?;
         let home = request
             .home
             .as_ref()
             .map(|h| h.as_os_str().to_owned())
             .or_else(|| std::env::var_os("HOME"));
-        let query = compile(&expr, &self.fields, &request.cwd, home.as_deref())?;
+        let env = Env {
+            cwd: &request.cwd,
+            home: home.as_deref(),
+            clock: Clock::now(request.utc_offset_s),
+        };
+        let query = compile(&expr, &self.fields, &env)?;
         let query = without_subtrees(query, &self.fields, &self.hidden_subtrees());
         let searcher = self.reader.searcher();
         let id_field = searcher
             .schema()
             .get_field_name(self.fields.file_id)
             .to_owned();
-        let (ranked, total) = match visible {
-            None => {
+        let by_best_score = request.sort == SortBy::Relevance && !request.reverse;
+        let (matches, total) = match visible {
+            None if by_best_score => {
                 let top = TopByScoreThenId {
-                    limit: request.limit,
+                    limit: request.offset.saturating_add(request.limit),
                     id_field,
                 };
                 searcher.search(&*query, &(top, Count))?
             }
+            None => {
+                let all = searcher.search(
+                    &*query,
+                    &AllMatches {
+                        id_field,
+                        scored: true,
+                    },
+                )?;
+                let total = all.len();
+                (all, total)
+            }
             Some(visible) => {
                 // Scores from the visible matches alone: see the `visible` module.
-                let matches = searcher.search(&*query, &AllMatches { id_field })?;
+                let all = AllMatches {
+                    id_field,
+                    scored: false,
+                };
+                let matches = searcher.search(&*query, &all)?;
                 let ids: Vec<u64> = matches.iter().map(|r| r.file_id).collect();
                 let flags = visible(&ids);
                 let kept: Vec<Ranked> = matches
@@ -155,16 +179,22 @@ impl QueryEngine {
                 let total = kept.len();
                 let leaves = scoring_leaves(&expr, &self.fields);
                 let scored = VisibleMatches::new(&searcher, kept).score(&searcher, &leaves)?;
-                let mut best = Best {
-                    limit: request.limit,
-                    heap: BinaryHeap::new(),
-                };
-                for doc in scored {
-                    best.push(doc);
-                }
-                (best.into_sorted(), total)
+                (scored, total)
             }
         };
+        // Every order and page is cut from the visible matches alone, after they were counted.
+        let name_of = |address| -> Result<Vec<u8>, QueryError> {
+            let values: StoredValues = searcher.doc(address)?;
+            Ok(file_name_of(values, &self.fields))
+        };
+        let ranked = order::page(
+            &searcher,
+            &self.fields,
+            matches,
+            (request.sort, request.reverse),
+            (request.offset, request.limit),
+            &name_of,
+        )?;
         let snippets = if request.snippets && !ranked.is_empty() {
             Some(SnippetMaker::new(&searcher, &expr, self.fields.content)?)
         } else {
@@ -260,6 +290,19 @@ impl DocumentDeserialize for StoredValues {
         }
         Ok(Self(values))
     }
+}
+
+/// The last component of the stored path in `values` (empty when there is none).
+fn file_name_of(values: StoredValues, fields: &Fields) -> Vec<u8> {
+    for (field, value) in values.0 {
+        if let OwnedValue::Bytes(path) = value
+            && field == fields.path
+        {
+            let start = path.iter().rposition(|&b| b == b'/').map_or(0, |i| i + 1);
+            return path[start..].to_vec();
+        }
+    }
+    Vec::new()
 }
 
 /// The stored fields of a hit.

@@ -493,7 +493,7 @@ fn positive_content_matches<'a>(expr: &'a Expr, out: &mut Vec<&'a TextMatch>) {
             }
         }
         Expr::Text(m) if m.scope == Scope::ContentOrName => out.push(m),
-        Expr::Not(_) | Expr::Text(_) | Expr::Ext(_) | Expr::Path { .. } => {}
+        _ => {}
     }
 }
 

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 use std::ffi::OsStr;
+use std::ops::RangeBounds;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -102,6 +103,7 @@ fn request(query: &str, snippets: bool) -> SearchRequest {
         cwd: PathBuf::from("/r"),
         snippets,
         home: None,
+        ..SearchRequest::default()
     }
 }
 
@@ -162,6 +164,8 @@ fn eval(expr: &Expr, doc: &FileDoc) -> bool {
             let dir = normalized(dir);
             schema::ancestor_dirs(&doc.path).contains(&dir.as_slice())
         }
+        Expr::Size(range) => (range.lower, range.upper).contains(&doc.size),
+        Expr::Modified(_) | Expr::Fuzzy { .. } => unreachable!("not generated"),
     }
 }
 
@@ -181,6 +185,8 @@ fn leaf() -> impl Strategy<Value = String> {
             .prop_map(|(a, b, n)| format!("{a}-{}*", b.chars().take(n).collect::<String>())),
         1 => word().prop_map(|w| format!("name:{w}")),
         1 => (word(), 1..4usize).prop_map(|(w, n)| format!("name:{}*", w.chars().take(n).collect::<String>())),
+        1 => (prop::sample::select(&[">", "<", ">=", "<=", ""][..]), 0..80u64)
+            .prop_map(|(op, n)| format!("size:{op}{n}")),
         1 => prop::sample::select(&["ext:md", "ext:.txt", "ext:RS,md", "ext:txt,rs"][..]).prop_map(str::to_owned),
         1 => prop::sample::select(&["path:/r/a", "path:/r/a/", "path://r//ab", "path:/r", "path:/s",
             "path:\"/r/b c\"", "path:/", "path:/r/./a/b"][..]).prop_map(str::to_owned),

@@ -122,6 +122,7 @@ fn run(
             cwd: PathBuf::from(cwd),
             snippets,
             home: None,
+            ..SearchRequest::default()
         })
         .unwrap_or_else(|e| panic!("{query:?} failed: {e}"))
 }
@@ -351,6 +352,7 @@ fn non_utf8_path_round_trips() {
             cwd: p(b"/data/\xff\n"),
             snippets: false,
             home: None,
+            ..SearchRequest::default()
         })
         .unwrap();
     let ids: Vec<u64> = results.hits.iter().map(|h| h.file_id.unwrap()).collect();
@@ -543,6 +545,7 @@ fn syntax_errors_come_back_as_errors() {
                 cwd: PathBuf::from("/"),
                 snippets: true,
                 home: None,
+                ..SearchRequest::default()
             })
             .unwrap_err();
         match err {
@@ -558,6 +561,7 @@ fn syntax_errors_come_back_as_errors() {
             cwd: PathBuf::from("relative"),
             snippets: false,
             home: None,
+            ..SearchRequest::default()
         })
         .unwrap_err();
     assert!(
@@ -585,6 +589,7 @@ fn tilde_is_the_callers_home_when_the_request_names_it() {
                 cwd: PathBuf::from("/"),
                 snippets: false,
                 home: Some(PathBuf::from(home)),
+                ..SearchRequest::default()
             })
             .unwrap();
         let mut ids: Vec<u64> = results.hits.iter().map(|h| h.file_id.unwrap()).collect();
@@ -738,6 +743,7 @@ fn search_as_caller(engine: &QueryEngine, query: &str) -> SearchResults {
                 cwd: PathBuf::from("/"),
                 snippets: true,
                 home: None,
+                ..SearchRequest::default()
             },
             &|ids: &[u64]| ids.iter().map(|id| id % 2 == 1).collect(),
         )
@@ -861,6 +867,7 @@ fn oversized_queries_are_refused_quickly() {
                 cwd: PathBuf::from("/"),
                 snippets: true,
                 home: None,
+                ..SearchRequest::default()
             })
             .unwrap_err();
         let elapsed = started.elapsed();
@@ -881,6 +888,7 @@ fn oversized_queries_are_refused_quickly() {
         cwd: PathBuf::from("/"),
         snippets: true,
         home: None,
+        ..SearchRequest::default()
     };
     assert_eq!(engine.search(&asking(MAX_LIMIT)).unwrap().total, 2);
     let err = engine.search(&asking(MAX_LIMIT + 1)).unwrap_err();

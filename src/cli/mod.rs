@@ -8,6 +8,7 @@ mod common;
 mod daemon;
 mod docs;
 mod index;
+mod localtime;
 mod output;
 mod search;
 mod status;

@@ -11,7 +11,7 @@ use clap::Args;
 use fandex::query::client::ClientError;
 use fandex::query::protocol::ErrorKind;
 use fandex::watcher::escape_path;
-use fandex::{Hit, SearchRequest};
+use fandex::{Hit, SearchRequest, SortBy};
 
 use super::common::Common;
 use super::output::ColorChoice;
@@ -26,6 +26,15 @@ pub struct SearchArgs {
     /// At most this many hits
     #[arg(long, short = 'n', default_value_t = 20)]
     limit: usize,
+    /// Skip this many hits first (the next page: --offset 20 --limit 20)
+    #[arg(long, default_value_t = 0)]
+    offset: usize,
+    /// Order of the hits: relevance, modified (newest first), name (A to Z) or size (largest first)
+    #[arg(long, value_enum, default_value_t = SortArg::Relevance)]
+    sort: SortArg,
+    /// Reverse the order
+    #[arg(long)]
+    reverse: bool,
     /// One JSON object per hit, one per line
     #[arg(long)]
     json: bool,
@@ -35,6 +44,26 @@ pub struct SearchArgs {
     /// First wait until every change made before this command is searchable (needs the daemon)
     #[arg(long)]
     sync: bool,
+}
+
+/// `--sort`'s values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum SortArg {
+    Relevance,
+    Modified,
+    Name,
+    Size,
+}
+
+impl From<SortArg> for SortBy {
+    fn from(sort: SortArg) -> Self {
+        match sort {
+            SortArg::Relevance => SortBy::Relevance,
+            SortArg::Modified => SortBy::Modified,
+            SortArg::Name => SortBy::Name,
+            SortArg::Size => SortBy::Size,
+        }
+    }
 }
 
 const PATH_STYLE: &str = "\x1b[35m";
@@ -51,6 +80,10 @@ pub fn run(common: &Common, args: &SearchArgs) -> anyhow::Result<ExitCode> {
         cwd: std::env::current_dir().context("cannot read the current directory")?,
         snippets: true,
         home: std::env::var_os("HOME").map(std::path::PathBuf::from),
+        utc_offset_s: super::localtime::utc_offset_seconds(),
+        sort: args.sort.into(),
+        reverse: args.reverse,
+        offset: args.offset,
     };
     let results = match common.connect_daemon()? {
         Some(mut client) => {
@@ -91,11 +124,17 @@ pub fn run(common: &Common, args: &SearchArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let _ = out.flush();
-    if !args.json && results.total > results.hits.len() {
+    let shown_to = args.offset.saturating_add(results.hits.len());
+    if !args.json && (args.offset > 0 || results.total > shown_to) {
         eprintln!(
-            "({} of {} matches shown; use --limit for more)",
+            "({} of {} matches shown{}; use --limit and --offset for more)",
             results.hits.len(),
-            results.total
+            results.total,
+            match (results.hits.is_empty(), args.offset) {
+                (_, 0) => String::new(),
+                (true, _) => format!(", none after the first {}", args.offset),
+                (false, offset) => format!(", {} to {}", offset + 1, shown_to),
+            }
         );
     }
     Ok(if results.total > 0 {

@@ -54,6 +54,7 @@ impl DaemonSearcher {
             cwd: "/".into(),
             snippets: false,
             home: None,
+            ..SearchRequest::default()
         };
         self.client.search(&request).map_err(|e| {
             BenchError::Invalid(format!(

@@ -23,6 +23,20 @@ pub enum Expr {
         /// 1-based character position of the value in the query, for errors found while resolving it.
         position: usize,
     },
+    /// `size:>10M`, `size:1M..5M`: the file's size is in this range.
+    Size(SizeRange),
+    /// `modified:2026-11`, `modified:<7d`: the file's modification time is in this range.
+    Modified(TimeRange),
+    /// `recieve~`, `word~2`: a word within `distance` edits (insertions, deletions, substitutions and
+    /// transpositions of adjacent characters) of `term`.
+    Fuzzy {
+        /// Which fields are searched.
+        scope: Scope,
+        /// The analyzed word.
+        term: String,
+        /// The most edits allowed (0 to 2).
+        distance: u8,
+    },
 }
 
 /// Where a [`TextMatch`] looks.
@@ -43,4 +57,37 @@ pub struct TextMatch {
     pub terms: Vec<String>,
     /// When true, the last term is a prefix (`foo*`, `foo-ba*`).
     pub prefix: bool,
+}
+
+/// A `size:` filter: the file's size in bytes lies between these bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SizeRange {
+    /// The smallest size accepted.
+    pub lower: std::ops::Bound<u64>,
+    /// The largest size accepted.
+    pub upper: std::ops::Bound<u64>,
+}
+
+/// A `modified:` filter: the file's modification time is at or after `from` and before `until` (a
+/// missing bound is open). Points relative to now or to the caller's calendar are resolved when the
+/// query is compiled, with the request's time zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeRange {
+    /// Inclusive start.
+    pub from: Option<TimePoint>,
+    /// Exclusive end.
+    pub until: Option<TimePoint>,
+}
+
+/// An instant named by a `modified:` value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimePoint {
+    /// Midnight (in the caller's time zone) starting this civil day, counted in days since 1970-01-01.
+    Day(i64),
+    /// Midnight starting today plus this many days (`today` is 0 to 1, `yesterday` -1 to 0).
+    Today(i64),
+    /// Midnight starting this week's Monday plus this many weeks (`thisweek` is 0 to 1).
+    Week(i64),
+    /// This many seconds before now (`<7d`).
+    Ago(i64),
 }

@@ -3,7 +3,7 @@
 use crate::error::{QueryError, syntax};
 
 /// The field filters the language knows, as written before the colon.
-pub const KNOWN_FIELDS: [&str; 3] = ["name", "ext", "path"];
+pub const KNOWN_FIELDS: [&str; 6] = ["name", "ext", "path", "size", "modified", "mtime"];
 
 /// A field filter recognized by the lexer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -11,6 +11,9 @@ pub(super) enum FieldKind {
     Name,
     Ext,
     Path,
+    Size,
+    /// `modified:` or its alias `mtime:`.
+    Modified,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,6 +136,8 @@ fn lex_field(
         "name" => FieldKind::Name,
         "ext" => FieldKind::Ext,
         "path" => FieldKind::Path,
+        "size" => FieldKind::Size,
+        "modified" | "mtime" => FieldKind::Modified,
         _ => {
             let word: String = chars[start..word_end].iter().collect();
             let known: Vec<String> = KNOWN_FIELDS.iter().map(|f| format!("{f}:")).collect();

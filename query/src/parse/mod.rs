@@ -18,6 +18,7 @@
 //! the query points one past its last character.
 
 pub(crate) mod ast;
+mod filter;
 mod lex;
 mod parser;
 #[cfg(test)]
@@ -29,7 +30,9 @@ use lex::lex;
 use parser::Parser;
 
 pub use crate::limits::MAX_NESTING;
-pub use ast::{Expr, Scope, TextMatch};
+pub use ast::{Expr, Scope, SizeRange, TextMatch, TimePoint, TimeRange};
+#[cfg(test)]
+pub(crate) use filter::days_from_civil;
 pub use lex::KNOWN_FIELDS;
 
 /// Parses a query string into an expression tree.

@@ -4,6 +4,7 @@
 use fandex_schema::tokenize;
 
 use super::ast::{Expr, Scope, TextMatch};
+use super::filter;
 use super::lex::{FieldKind, Tok, TokKind};
 use crate::error::{QueryError, syntax};
 use crate::limits::MAX_NESTING;
@@ -197,8 +198,11 @@ fn phrase(text: &str, scope: Scope) -> Option<Expr> {
     }))
 }
 
-/// An unquoted word, possibly ending with the prefix wildcard `*`.
+/// An unquoted word, possibly ending with the prefix wildcard `*` or the fuzzy marker `~`/`~N`.
 fn word_match(word: &str, position: usize, scope: Scope) -> Result<Option<Expr>, QueryError> {
+    if let Some(fuzzy) = fuzzy_match(word, position, scope) {
+        return fuzzy.map(Some);
+    }
     let chars: Vec<char> = word.chars().collect();
     let stars: Vec<usize> = chars
         .iter()
@@ -247,6 +251,54 @@ fn word_match(word: &str, position: usize, scope: Scope) -> Result<Option<Expr>,
     })))
 }
 
+/// `word~` or `word~N` (N from 0 to 2); `None` when `word` does not end that way. Without N the distance
+/// follows the length of the word in characters, as Elasticsearch's `AUTO`: 0 up to 2 characters, 1
+/// from 3 to 5, 2 from 6 on.
+fn fuzzy_match(word: &str, position: usize, scope: Scope) -> Option<Result<Expr, QueryError>> {
+    let tilde = word.rfind('~')?;
+    let (body, marker) = (&word[..tilde], &word[tilde + 1..]);
+    let tilde_at = position + word[..tilde].chars().count();
+    if !(marker.is_empty() || marker.len() == 1 && marker.as_bytes()[0].is_ascii_digit()) {
+        return None;
+    }
+    let mut terms = tokenize(body);
+    match terms.len() {
+        0 => None,
+        1 => Some(fuzzy_expr(terms.remove(0), marker, tilde_at, scope)),
+        _ => Some(Err(syntax(
+            "'~' makes one word fuzzy; it cannot follow punctuation or a phrase",
+            tilde_at,
+        ))),
+    }
+}
+
+fn fuzzy_expr(
+    term: String,
+    marker: &str,
+    tilde_at: usize,
+    scope: Scope,
+) -> Result<Expr, QueryError> {
+    let distance = match marker.parse::<u8>() {
+        Ok(d) if d <= 2 => d,
+        Ok(_) => {
+            return Err(syntax(
+                "a fuzzy word allows at most 2 edits (word~2)",
+                tilde_at + 1,
+            ));
+        }
+        Err(_) => match term.chars().count() {
+            0..=2 => 0,
+            3..=5 => 1,
+            _ => 2,
+        },
+    };
+    Ok(Expr::Fuzzy {
+        scope,
+        term,
+        distance,
+    })
+}
+
 fn field_expr(
     field: FieldKind,
     value: &str,
@@ -289,5 +341,10 @@ fn field_expr(
                 position: value_position,
             }))
         }
+        FieldKind::Size => Ok(Some(Expr::Size(filter::size_range(value, value_position)?))),
+        FieldKind::Modified => Ok(Some(Expr::Modified(filter::time_range(
+            value,
+            value_position,
+        )?))),
     }
 }

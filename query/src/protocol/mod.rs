@@ -5,6 +5,8 @@
 //!
 //! ```text
 //! -> {"op":"search","query":"fox ext:md","limit":20,"cwd":"L2hvbWU=","snippets":true}
+//! -> {"op":"search","query":"modified:today","limit":20,"cwd":"Lw==","snippets":false,
+//!     "utc_offset_s":3600,"sort":"modified","reverse":true,"offset":20}
 //! <- {"type":"results","total":1,"hits":[{"file_id":7,"path":"L2EvYi5tZA==",...}]}
 //! -> {"op":"sync","timeout_ms":5000}
 //! <- {"type":"synced","generation":42}
@@ -20,7 +22,7 @@ use std::path::{Path, PathBuf};
 use base64::Engine as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::{Hit, SearchRequest, SearchResults, Snippet};
+use crate::{Hit, SearchRequest, SearchResults, Snippet, SortBy};
 
 pub mod status;
 
@@ -73,6 +75,18 @@ pub enum Request {
         /// The caller's home directory (for `path:~`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         home: Option<WirePath>,
+        /// The caller's offset from UTC in seconds east, for `modified:` dates (0, UTC, when absent).
+        #[serde(default, skip_serializing_if = "is_zero")]
+        utc_offset_s: i32,
+        /// The order of the hits (relevance when absent).
+        #[serde(default, skip_serializing_if = "is_relevance")]
+        sort: SortBy,
+        /// Reverse that order.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        reverse: bool,
+        /// Skip this many hits of that order.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        offset: usize,
     },
     /// What the daemon is doing.
     Status {},
@@ -159,8 +173,20 @@ impl Request {
             cwd: WirePath(request.cwd.clone()),
             snippets: request.snippets,
             home: request.home.clone().map(WirePath),
+            utc_offset_s: request.utc_offset_s,
+            sort: request.sort,
+            reverse: request.reverse,
+            offset: request.offset,
         }
     }
+}
+
+fn is_zero<T: Default + PartialEq>(n: &T) -> bool {
+    *n == T::default()
+}
+
+fn is_relevance(sort: &SortBy) -> bool {
+    *sort == SortBy::Relevance
 }
 
 impl From<&Hit> for WireHit {
@@ -231,6 +257,10 @@ mod tests {
             cwd: WirePath(PathBuf::from(OsStr::from_bytes(b"/a\n\xff"))),
             snippets: false,
             home: None,
+            utc_offset_s: -3600,
+            sort: SortBy::Modified,
+            reverse: true,
+            offset: 40,
         };
         let line = serde_json::to_string(&req).unwrap();
         assert!(!line.contains('\n'));

@@ -1,0 +1,99 @@
+//! Orders a search's matches by the request's [`SortBy`] and cuts the page `offset..offset + limit` out
+//! of that order. Equal keys are broken by ascending file id (then address), whatever the direction, so
+//! the same request on the same index pages the same way.
+
+use std::cmp::Ordering;
+
+use fandex_schema::Fields;
+use tantivy::{DocAddress, Searcher};
+
+use crate::error::QueryError;
+use crate::rank::Ranked;
+use crate::request::SortBy;
+
+/// What one document is ordered by.
+enum Key {
+    Score(f32),
+    Number(i128),
+    Name(Vec<u8>),
+}
+
+impl Key {
+    fn cmp(&self, other: &Self) -> Ordering {
+        match (self, other) {
+            (Key::Score(a), Key::Score(b)) => a.total_cmp(b),
+            (Key::Number(a), Key::Number(b)) => a.cmp(b),
+            (Key::Name(a), Key::Name(b)) => a.cmp(b),
+            // One sort gives every document the same kind of key.
+            _ => Ordering::Equal,
+        }
+    }
+}
+
+/// Sorts `docs` (every match, with its score) by `sort` (descending score, mtime and size, ascending
+/// name; `reverse` turns that around) and returns the `limit` of them after the first `offset`.
+/// `name_of` reads a document's file name (a stored field; sorting by name reads every match's).
+pub(crate) fn page(
+    searcher: &Searcher,
+    fields: &Fields,
+    docs: Vec<Ranked>,
+    (sort, reverse): (SortBy, bool),
+    (offset, limit): (usize, usize),
+    name_of: &dyn Fn(DocAddress) -> Result<Vec<u8>, QueryError>,
+) -> Result<Vec<Ranked>, QueryError> {
+    let end = offset.saturating_add(limit).min(docs.len());
+    if offset >= end {
+        return Ok(Vec::new());
+    }
+    let mut keyed = Vec::with_capacity(docs.len());
+    match sort {
+        SortBy::Relevance => keyed.extend(docs.into_iter().map(|d| (Key::Score(d.score), d))),
+        SortBy::Name => {
+            for doc in docs {
+                keyed.push((Key::Name(name_of(doc.address)?), doc));
+            }
+        }
+        SortBy::Modified | SortBy::Size => {
+            let name = searcher.schema().get_field_name(if sort == SortBy::Size {
+                fields.size
+            } else {
+                fields.mtime
+            });
+            let mut columns = Vec::new();
+            for reader in searcher.segment_readers() {
+                let column = if sort == SortBy::Size {
+                    let c = reader.fast_fields().u64(name)?;
+                    Box::new(move |d| c.first(d).map(i128::from))
+                        as Box<dyn Fn(u32) -> Option<i128>>
+                } else {
+                    let c = reader.fast_fields().i64(name)?;
+                    Box::new(move |d| c.first(d).map(i128::from))
+                        as Box<dyn Fn(u32) -> Option<i128>>
+                };
+                columns.push(column);
+            }
+            for doc in docs {
+                let column = &columns[doc.address.segment_ord as usize];
+                let value = column(doc.address.doc_id).unwrap_or(i128::MIN);
+                keyed.push((Key::Number(value), doc));
+            }
+        }
+    }
+    let ascending = (sort == SortBy::Name) != reverse;
+    let order = |a: &(Key, Ranked), b: &(Key, Ranked)| {
+        let by_key = if ascending {
+            a.0.cmp(&b.0)
+        } else {
+            b.0.cmp(&a.0)
+        };
+        by_key
+            .then_with(|| a.1.file_id.cmp(&b.1.file_id))
+            .then_with(|| a.1.address.cmp(&b.1.address))
+    };
+    if end < keyed.len() {
+        keyed.select_nth_unstable_by(end - 1, order);
+        keyed.truncate(end);
+    }
+    keyed.sort_unstable_by(order);
+    Ok(keyed.drain(offset..).map(|(_, doc)| doc).collect())
+}
