@@ -359,7 +359,7 @@ _fandex() {
             return 0
             ;;
         fandex__subcmd__search)
-            opts="-n -h -V --limit --json --color --sync --index-dir --config --socket --help --version"
+            opts="-n -h -V --limit --offset --sort --reverse --json --color --sync --index-dir --config --socket --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -371,6 +371,14 @@ _fandex() {
                     ;;
                 -n)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --offset)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort)
+                    COMPREPLY=($(compgen -W "relevance modified name size" -- "${cur}"))
                     return 0
                     ;;
                 --color)

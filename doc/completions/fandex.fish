@@ -53,12 +53,18 @@ complete -c fandex -n "__fish_fandex_using_subcommand daemon" -l socket -d 'The 
 complete -c fandex -n "__fish_fandex_using_subcommand daemon" -s h -l help -d 'Print help'
 complete -c fandex -n "__fish_fandex_using_subcommand daemon" -s V -l version -d 'Print version'
 complete -c fandex -n "__fish_fandex_using_subcommand search" -s n -l limit -d 'At most this many hits' -r
+complete -c fandex -n "__fish_fandex_using_subcommand search" -l offset -d 'Skip this many hits first (the next page: --offset 20 --limit 20)' -r
+complete -c fandex -n "__fish_fandex_using_subcommand search" -l sort -d 'Order of the hits: relevance, modified (newest first), name (A to Z) or size (largest first)' -r -f -a "relevance\t''
+modified\t''
+name\t''
+size\t''"
 complete -c fandex -n "__fish_fandex_using_subcommand search" -l color -d 'Colour the output' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set'
 always\t'Always'
 never\t'Never'"
 complete -c fandex -n "__fish_fandex_using_subcommand search" -l index-dir -d 'Where the index lives [default: /var/lib/fandex for root, else $XDG_DATA_HOME/fandex]' -r -F
 complete -c fandex -n "__fish_fandex_using_subcommand search" -l config -d 'Configuration file [default: /etc/fandex/config.toml for root, else $XDG_CONFIG_HOME/fandex/config.toml]' -r -F
 complete -c fandex -n "__fish_fandex_using_subcommand search" -l socket -d 'The daemon\'s socket [default: the one in the index directory, else the system daemon\'s]' -r -F
+complete -c fandex -n "__fish_fandex_using_subcommand search" -l reverse -d 'Reverse the order'
 complete -c fandex -n "__fish_fandex_using_subcommand search" -l json -d 'One JSON object per hit, one per line'
 complete -c fandex -n "__fish_fandex_using_subcommand search" -l sync -d 'First wait until every change made before this command is searchable (needs the daemon)'
 complete -c fandex -n "__fish_fandex_using_subcommand search" -s h -l help -d 'Print help (see more with \'--help\')'
