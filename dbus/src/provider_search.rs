@@ -41,6 +41,7 @@ impl ProviderSearch {
             cwd: PathBuf::from("/"),
             snippets: true,
             home: None,
+            ..SearchRequest::default()
         };
         let answer = self
             .runner

@@ -35,6 +35,7 @@ pub fn request(query: String, options: &Dict) -> fdo::Result<SearchRequest> {
         cwd: PathBuf::from("/"),
         snippets: true,
         home: None,
+        ..SearchRequest::default()
     };
     for (name, value) in options {
         match name.as_str() {
