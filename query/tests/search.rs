@@ -537,7 +537,7 @@ fn snippets_only_when_asked() {
 #[test]
 fn syntax_errors_come_back_as_errors() {
     let e = engine();
-    for (query, position) in [("a OR", 3), ("(a", 1), ("bad:x", 1), ("", 1), ("*", 1)] {
+    for (query, position) in [("a OR", 3), ("(a", 1), ("bad:x", 1), ("", 0), ("*", 1)] {
         let err = e
             .search(&SearchRequest {
                 query: query.into(),
