@@ -1,0 +1,75 @@
+use fandex_formats::{Kind, MetaField};
+
+use crate::common::{extract_ok, squeezed};
+
+#[test]
+fn eml_headers_decoded_body_and_attachments() {
+    let doc = extract_ok("sample.eml");
+    assert_eq!(doc.mime, Kind::Mail.mime());
+    assert_eq!(doc.meta(MetaField::Subject), Some("Grüße zum Geburtstag ☃"));
+    assert_eq!(
+        doc.meta(MetaField::From),
+        Some("Jürgen Müller <juergen@example.org>")
+    );
+    assert_eq!(
+        doc.meta(MetaField::To),
+        Some("Ada <ada@example.org>, bob@example.org")
+    );
+    assert_eq!(doc.meta(MetaField::Date), Some("2024-01-02T10:00:00+01:00"));
+    assert!(
+        squeezed(&doc.text).contains("herzliche Grüße und viel Glück mit der Maschine."),
+        "{}",
+        doc.text
+    );
+    let names: Vec<&str> = doc.parts.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert_eq!(names[0], "notes.txt");
+    assert!(
+        doc.parts[0]
+            .document
+            .text
+            .contains("attached notes about punch cards")
+    );
+    let forwarded = &doc.parts[1].document;
+    assert_eq!(forwarded.meta(MetaField::Subject), Some("Forwarded plan"));
+    assert!(
+        forwarded
+            .text
+            .contains("The forwarded plan mentions gears."),
+        "{}",
+        forwarded.text
+    );
+}
+
+#[test]
+fn html_only_mail_goes_through_the_html_converter() {
+    let doc = extract_ok("html-only.eml");
+    assert_eq!(doc.meta(MetaField::Subject), Some("Café news"));
+    let text = squeezed(&doc.text);
+    assert!(text.contains("Only HTML: façade"), "{text}");
+    assert!(!text.contains("<p>"), "{text}");
+}
+
+#[test]
+fn mbox_messages_are_parts_named_by_number_and_subject() {
+    let doc = extract_ok("sample.mbox");
+    assert_eq!(doc.mime, Kind::Mbox.mime());
+    let names: Vec<&str> = doc.parts.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "message 1: First note",
+            "message 2: Second note",
+            "message 3: Third note"
+        ]
+    );
+    assert!(
+        doc.parts[1].document.text.contains("From the body line"),
+        "{}",
+        doc.parts[1].document.text
+    );
+    assert_eq!(
+        doc.parts[2].document.meta(MetaField::From),
+        Some("user2@example.org")
+    );
+}

@@ -1,0 +1,76 @@
+use fandex_formats::{FormatError, Kind, Limits, MetaField};
+
+use crate::common::{extract_ok, extract_with, squeezed};
+
+#[test]
+fn pdf_text_in_order_with_metadata() {
+    let doc = extract_ok("sample.pdf");
+    assert_eq!(doc.mime, Kind::Pdf.mime());
+    let text = squeezed(&doc.text);
+    let first = text
+        .find("The quick brown fox jumps over the lazy dog.")
+        .expect(&text);
+    let second = text
+        .find("Second line about bernoulli numbers.")
+        .expect(&text);
+    let third = text
+        .find("Page two mentions the difference engine.")
+        .expect(&text);
+    assert!(first < second && second < third, "{text}");
+    assert_eq!(doc.meta(MetaField::Title), Some("Fixture PDF Title"));
+    assert_eq!(doc.meta(MetaField::Author), Some("Ada Lovelace"));
+    assert_eq!(doc.meta(MetaField::Subject), Some("Analytical engines"));
+    assert_eq!(doc.meta(MetaField::Keywords), Some("engines, notes"));
+    assert_eq!(doc.meta(MetaField::Pages), Some("2"));
+    let created = doc.meta(MetaField::Created).expect("creation date");
+    assert!(
+        created.len() >= 10 && created.as_bytes()[4] == b'-',
+        "{created}"
+    );
+    assert!(doc.notes.is_empty(), "{:?}", doc.notes);
+}
+
+#[test]
+fn pdf_with_empty_user_password_is_read() {
+    let doc = extract_ok("encrypted-empty.pdf");
+    assert!(
+        squeezed(&doc.text).contains("The quick brown fox"),
+        "{}",
+        doc.text
+    );
+    assert_eq!(doc.meta(MetaField::Title), Some("Fixture PDF Title"));
+}
+
+#[test]
+fn pdf_needing_a_password_is_an_encrypted_error() {
+    let err = extract_with("encrypted-password.pdf", &Limits::default()).unwrap_err();
+    assert!(matches!(err, FormatError::Encrypted(_)), "{err}");
+    assert_eq!(err.to_string(), "encrypted: needs a password");
+}
+
+#[test]
+fn image_only_pdf_is_noted_as_scanned() {
+    let doc = extract_ok("scanned.pdf");
+    assert!(doc.text.trim().is_empty(), "{}", doc.text);
+    assert!(
+        doc.notes.iter().any(|n| n == "scanned: no text layer"),
+        "{:?}",
+        doc.notes
+    );
+    assert_eq!(doc.meta(MetaField::Pages), Some("1"));
+}
+
+#[test]
+fn pdf_text_is_capped() {
+    let limits = Limits {
+        max_text_bytes: 20,
+        ..Limits::default()
+    };
+    let doc = extract_with("sample.pdf", &limits).unwrap();
+    assert!(doc.text.len() <= 20, "{}", doc.text.len());
+    assert!(
+        doc.notes.iter().any(|n| n.starts_with("cap reached: text")),
+        "{:?}",
+        doc.notes
+    );
+}
