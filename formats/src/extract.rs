@@ -36,8 +36,11 @@ pub fn detect_file(file: &File, name: &[u8]) -> std::io::Result<Kind> {
     Ok(detect(&head, name))
 }
 
-/// A member of a container: detected from its own bytes and name, then extracted.
+/// A member of a container: detected from its own bytes and name, then extracted. Its bytes were taken
+/// from the budget when the container read them; they are given back first because formats read whole
+/// (`whole`) take them again, so each decoded byte counts once.
 fn nested(bytes: &[u8], name: &[u8], cx: &mut Cx) -> Result<Document, FormatError> {
+    cx.budget = (cx.budget + bytes.len() as u64).min(cx.limits.max_total_bytes);
     let kind = detect(&bytes[..bytes.len().min(HEAD_LEN)], name);
     run(&mut Cursor::new(bytes), name, kind, cx)
 }

@@ -2,8 +2,8 @@
 //! which end a paragraph), and one that collects the text of named metadata elements. Entities are never
 //! expanded beyond the predefined ones and character references (no DTD: billion-laughs input stays small).
 
-use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
+use quick_xml::{Reader, XmlVersion};
 
 use crate::document::{Document, MetaField};
 use crate::error::FormatError;
@@ -79,7 +79,7 @@ pub(crate) fn collect_text(
                 }
             }
             Event::Text(t) if state.counts(rules) => out.push_str(&t.xml10_content()),
-            Event::CData(t) if state.counts(rules) => out.push_str(&String::from_utf8_lossy(&t)),
+            Event::CData(t) if state.counts(rules) => out.push_str(&t),
             Event::GeneralRef(r) if state.counts(rules) => push_reference(&r.xml10_content(), out),
             Event::Eof => break,
             _ => {}
@@ -170,7 +170,9 @@ pub(crate) fn attribute(e: &BytesStart, local: &str) -> Option<String> {
         .flatten()
         .find(|a| a.key.local_name().as_ref() == local)
         .map(|a| {
-            let value = a.unescape_value().map(|v| v.into_owned());
+            let value = a
+                .normalized_value(XmlVersion::Implicit1_0)
+                .map(|v| v.into_owned());
             value.unwrap_or_else(|_| a.value.to_string())
         })
 }

@@ -46,10 +46,8 @@ fn flat_odt_is_read_like_the_zipped_one() {
     let flat = extract_ok("sample.fodt");
     assert_eq!(flat.mime, Kind::FlatOdf.mime());
     assert_sample_text(&flat.text);
-    assert_eq!(
-        squeezed(&flat.text),
-        squeezed(&extract_ok("sample.odt").text)
-    );
+    // The zipped copy also has styles.xml (its footer's page number); the flat one was made without it.
+    assert!(squeezed(&extract_ok("sample.odt").text).starts_with(&squeezed(&flat.text)));
     assert_eq!(flat.meta(MetaField::Title), Some("Fixture Document"));
 }
 
