@@ -22,6 +22,7 @@
 use std::collections::HashSet;
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -33,6 +34,7 @@ use crate::catalog::{Catalog, CatalogBatch, FileRecord, Owner, Status};
 use crate::config::Config;
 use crate::crawl::{self, WalkItem};
 use crate::error::{Error, Result};
+use crate::extract::DocumentParser;
 use crate::fileio::RootSet;
 use crate::layout::{IndexDir, WriterLock};
 use crate::rebuild::{self, Rebuild};
@@ -82,6 +84,9 @@ pub struct Engine {
     roots: Vec<PathBuf>,
     /// The rebuild of an index of another format, until a full walk has refilled it.
     rebuild: Option<Rebuild>,
+    /// Parses complex documents (PDF, office, e-mail, archives, media); without one they are found by
+    /// name only.
+    parser: Option<Arc<dyn DocumentParser>>,
     _lock: WriterLock,
 }
 
@@ -118,6 +123,7 @@ impl Engine {
             config,
             catalog,
             index,
+            parser: None,
             _lock: lock,
         };
         let indexed = engine.index.committed_generation()?;
@@ -143,6 +149,17 @@ impl Engine {
             }
         }
         Ok(engine)
+    }
+
+    /// Sets the parser of complex documents (PDF, office, e-mail, archives, media tags). A daemon must
+    /// give one that runs the parsers outside its own process (the `fandex` binary's sandboxed workers).
+    pub fn set_parser(&mut self, parser: Arc<dyn DocumentParser>) {
+        self.parser = Some(parser);
+    }
+
+    /// The parser of complex documents, if one was set.
+    pub fn parser(&self) -> Option<&Arc<dyn DocumentParser>> {
+        self.parser.as_ref()
     }
 
     /// The rebuild of an index found in another format, until an [`Engine::update`] (which then walks

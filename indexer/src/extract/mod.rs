@@ -17,6 +17,7 @@ mod decode;
 mod entity;
 mod gzip;
 mod html;
+mod parser;
 mod reader;
 mod sink;
 mod sniff;
@@ -28,6 +29,7 @@ use std::path::Path;
 use content::{HEAD_LEN, content_of};
 use reader::read_up_to;
 
+pub use parser::{DocumentParser, InProcessParser, ParseError, PlainConverter};
 pub use types::{ExtractError, Extracted, Format, Limits};
 
 /// Extracts the text of one file.
