@@ -8,14 +8,18 @@
 //! - [`daemon`]: a daemon's time from spawn to `READY=1` (systemd's readiness notification);
 //! - [`latency`]: change-to-searchable latency under a steady write load, polled without sync;
 //! - [`burst`]: a burst of new files and a directory move under a running daemon;
+//! - [`children`]: memory of a process's descendants (the extraction workers);
+//! - [`fidelity`]: how much of a reference extractor's text a search finds in each document;
 //! - [`procfs`]: descriptors, memory and CPU time of a running process;
 //! - [`report`]: the tables of `BENCHMARKS.md` from the raw samples of a run.
 
 pub mod burst;
+pub mod children;
 pub mod cmd;
 pub mod corpus;
 pub mod daemon;
 pub mod engine;
+pub mod fidelity;
 pub mod error;
 pub mod floor;
 pub mod latency;

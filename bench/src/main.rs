@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand};
 use fandex::IndexDir;
 use fandex_bench::cmd::{Program, time_program};
 use fandex_bench::engine::{self, Target};
-use fandex_bench::{burst, daemon, floor, latency, queries, report, rss};
+use fandex_bench::{burst, daemon, fidelity, floor, latency, queries, report, rss};
 
 #[derive(Debug, Parser)]
 #[command(about = "Measurements for fandex's benchmark harness (see bench/run)")]
@@ -99,8 +99,28 @@ enum Sub {
         #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<OsString>,
     },
+    /// Text fidelity per document against reference texts (`REL_PATH.txt` under REFS for each corpus file
+    /// REL_PATH): median and worst-decile share of the reference's words the index holds, per kind
+    /// (file extension); the worst documents go to `--worst FILE` with their shares
+    Fidelity {
+        /// Corpus name for the samples
+        #[arg(long)]
+        corpus: String,
+        /// The fandex index directory
+        #[arg(long)]
+        index_dir: PathBuf,
+        /// Directory of reference texts
+        #[arg(long)]
+        refs: PathBuf,
+        /// Write every document's share, worst first, to this file
+        #[arg(long)]
+        worst: PathBuf,
+        /// The corpus directory, as indexed
+        root: PathBuf,
+    },
     /// Run a command (stdio inherited) sampling its resident memory; append the peaks as samples
-    /// (`rss_anon_kb`, `rss_file_kb`) to a file; exit with the command's exit code
+    /// (`rss_anon_kb`, `rss_file_kb`, and when it had child processes `worker_rss_kb` = the largest
+    /// child's peak, `workers_rss_sum_kb`, `workers`) to a file; exit with the command's exit code
     WatchRss {
         /// Append the samples to this file
         #[arg(long)]
@@ -351,16 +371,25 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             every_ms,
             args,
         } => {
-            let (code, peaks) = rss::run_watched(&args, Duration::from_millis(every_ms))?;
+            let (code, peaks, workers) =
+                rss::run_watched_with_children(&args, Duration::from_millis(every_ms))?;
             let mut out = std::fs::OpenOptions::new()
                 .append(true)
                 .create(true)
                 .open(&samples)
                 .with_context(|| format!("cannot open {}", samples.display()))?;
-            for (metric, value) in [
+            let mut figures = vec![
                 ("rss_anon_kb", peaks.anon_kb),
                 ("rss_file_kb", peaks.file_kb),
-            ] {
+            ];
+            if workers.most > 0 {
+                figures.extend([
+                    ("worker_rss_kb", workers.largest_hwm_kb),
+                    ("workers_rss_sum_kb", workers.sum_rss_kb),
+                    ("workers", workers.most),
+                ]);
+            }
+            for (metric, value) in figures {
                 writeln!(out, "{corpus}\t{measure}\t{tool}\t{metric}\t{value}")
                     .with_context(|| format!("cannot write {}", samples.display()))?;
             }
@@ -524,6 +553,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             sample(&corpus, m, &tool, "poll_ms", poll_ms);
             sample(&corpus, m, &tool, "timeout_s", timeout_s);
         }
+        Sub::Fidelity {
+            corpus,
+            index_dir,
+            refs,
+            worst,
+            root,
+        } => print!(
+            "{}",
+            fidelity::report(&corpus, &IndexDir::at(index_dir).tantivy_dir(), &refs, &worst, &root)?
+        ),
         Sub::Report { file } => print!("{}", report::render_file(&file)?),
     }
     Ok(ExitCode::SUCCESS)

@@ -6,6 +6,7 @@ use std::ffi::OsString;
 use std::process::Command;
 use std::time::Duration;
 
+use crate::children::DescendantPeaks;
 use crate::error::{BenchError, Result};
 
 /// Peaks seen while sampling, in KiB.
@@ -54,8 +55,27 @@ impl RssPeaks {
 
 /// Runs `argv` (stdin, stdout and stderr inherited) and samples its `/proc/PID/status` every `every`
 /// until it exits. Returns its exit code (`None` when killed by a signal) and the peaks. Only the
-/// process itself is sampled, not its children.
+/// process itself is sampled, not its children (see [`run_watched_with_children`]).
 pub fn run_watched(argv: &[OsString], every: Duration) -> Result<(Option<i32>, RssPeaks)> {
+    run_sampling(argv, every, None)
+}
+
+/// [`run_watched`], also sampling the memory of the process's descendants (fandex's extraction workers)
+/// at each sample.
+pub fn run_watched_with_children(
+    argv: &[OsString],
+    every: Duration,
+) -> Result<(Option<i32>, RssPeaks, DescendantPeaks)> {
+    let mut children = DescendantPeaks::default();
+    let (code, peaks) = run_sampling(argv, every, Some(&mut children))?;
+    Ok((code, peaks, children))
+}
+
+fn run_sampling(
+    argv: &[OsString],
+    every: Duration,
+    mut children: Option<&mut DescendantPeaks>,
+) -> Result<(Option<i32>, RssPeaks)> {
     let (first, rest) = argv
         .split_first()
         .ok_or_else(|| BenchError::Invalid("no command given".into()))?;
@@ -78,6 +98,9 @@ pub fn run_watched(argv: &[OsString], every: Duration) -> Result<(Option<i32>, R
         // Sample before checking for exit, so even a short-lived process gets one sample.
         if let Ok(text) = std::fs::read_to_string(&status_path) {
             peaks.update(&text);
+        }
+        if let Some(children) = children.as_deref_mut() {
+            children.sample(child.id());
         }
         match child.try_wait() {
             Ok(Some(status)) => return Ok((status.code(), peaks)),
