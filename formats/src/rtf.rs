@@ -77,8 +77,11 @@ struct Parser {
 
 /// Extracts an RTF document held in memory.
 pub(crate) fn extract(bytes: &[u8]) -> Result<Document, FormatError> {
-    if !bytes.starts_with(b"{\\rtf") {
-        return Err(FormatError::malformed("rtf", "does not start with {\\rtf"));
+    // A document starts with `{\rtf1`; a fragment (what `pandoc -t rtf` writes without `--standalone`, or
+    // what programs put on the clipboard) starts with another group and control word: read both.
+    let start = bytes.trim_ascii_start();
+    if !start.starts_with(b"{\\") {
+        return Err(FormatError::malformed("rtf", "does not start with a {\\ group"));
     }
     let mut parser = Parser {
         encoding: WINDOWS_1252,

@@ -29,3 +29,15 @@ fn rtf_code_page_unicode_and_info() {
     assert_eq!(doc.meta(MetaField::Author), Some("Ivan"));
     assert_eq!(doc.meta(MetaField::Created), Some("2023-04-05T06:07:00"));
 }
+
+#[test]
+fn rtf_fragment_without_a_header_is_read() {
+    // `pandoc -t rtf` without --standalone writes groups with no `{\rtf1` header (the formats bench
+    // corpus's .rtf files are such fragments); they are read like a document.
+    let doc = extract_ok("fragment.rtf");
+    let text = squeezed(&doc.text);
+    for needle in ["Fragment Heading", "ownership", "naïve borrowing"] {
+        assert!(text.contains(needle), "{needle:?} missing from {text}");
+    }
+    assert!(!text.contains("\\pard"), "{text}");
+}
