@@ -42,7 +42,11 @@ pub fn descendants(pid: u32) -> Vec<u32> {
         return Vec::new();
     };
     for entry in entries.flatten() {
-        let Some(p) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+        let Some(p) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
             continue;
         };
         if let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat"))
@@ -101,6 +105,9 @@ mod tests {
         child.wait().unwrap();
         assert!(seen.contains(&child.id()), "{seen:?}");
         assert!(seen.len() >= 3, "sh and its two sleeps: {seen:?}");
-        assert!(peaks.most >= 3 && peaks.sum_rss_kb > 0 && peaks.largest_hwm_kb > 0, "{peaks:?}");
+        assert!(
+            peaks.most >= 3 && peaks.sum_rss_kb > 0 && peaks.largest_hwm_kb > 0,
+            "{peaks:?}"
+        );
     }
 }

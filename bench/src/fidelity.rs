@@ -57,9 +57,12 @@ pub fn measure(tantivy_dir: &Path, corpus_root: &Path, refs: &Path) -> Result<Ve
             .strip_prefix(refs)
             .unwrap_or(&reference)
             .with_extension("");
-        let text = std::fs::read(&reference)
-            .map_err(|e| BenchError::io("cannot read", &reference, e))?;
-        let words = analyze(&mut content_analyzer.clone(), &String::from_utf8_lossy(&text));
+        let text =
+            std::fs::read(&reference).map_err(|e| BenchError::io("cannot read", &reference, e))?;
+        let words = analyze(
+            &mut content_analyzer.clone(),
+            &String::from_utf8_lossy(&text),
+        );
         let held = terms.get(corpus_root.join(&rel).as_os_str().as_bytes());
         let found = held.map_or(0, |held| words.iter().filter(|w| held.contains(*w)).count());
         out.push(DocFidelity {
@@ -151,7 +154,9 @@ fn reference_files(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
         for entry in std::fs::read_dir(&d).map_err(|e| BenchError::io("cannot list", &d, e))? {
-            let path = entry.map_err(|e| BenchError::io("cannot list", &d, e))?.path();
+            let path = entry
+                .map_err(|e| BenchError::io("cannot list", &d, e))?
+                .path();
             if path.is_dir() {
                 stack.push(path);
             } else if path.extension() == Some(OsStr::new("txt")) {
@@ -190,7 +195,9 @@ pub fn report(
             ("median_pct", pct(0.5)),
             ("p10_pct", pct(0.1)),
         ] {
-            samples.push_str(&format!("{corpus}\tfidelity\tfandex\t{kind}_{metric}\t{value}\n"));
+            samples.push_str(&format!(
+                "{corpus}\tfidelity\tfandex\t{kind}_{metric}\t{value}\n"
+            ));
         }
     }
     let mut sorted = docs;
@@ -198,7 +205,10 @@ pub fn report(
     let mut lines = String::from("pct\tfound\twords\tpath\n");
     for d in &sorted {
         let pct = 100.0 * d.share();
-        lines.push_str(&format!("{pct:.1}\t{}\t{}\t{}\n", d.found, d.reference_words, d.path));
+        lines.push_str(&format!(
+            "{pct:.1}\t{}\t{}\t{}\n",
+            d.found, d.reference_words, d.path
+        ));
     }
     std::fs::write(worst, lines).map_err(|e| BenchError::io("cannot write", worst, e))?;
     Ok(samples)
@@ -229,7 +239,12 @@ mod tests {
 
     #[test]
     fn shares_and_quantiles() {
-        let docs = [doc("a", 10, 10), doc("b", 10, 5), doc("c", 0, 0), doc("d", 4, 3)];
+        let docs = [
+            doc("a", 10, 10),
+            doc("b", 10, 5),
+            doc("c", 0, 0),
+            doc("d", 4, 3),
+        ];
         assert_eq!(docs[1].share(), 0.5);
         assert_eq!(docs[2].share(), 1.0);
         assert_eq!(quantile(&docs, 0.0), 0.5);

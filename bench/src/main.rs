@@ -561,7 +561,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             root,
         } => print!(
             "{}",
-            fidelity::report(&corpus, &IndexDir::at(index_dir).tantivy_dir(), &refs, &worst, &root)?
+            fidelity::report(
+                &corpus,
+                &IndexDir::at(index_dir).tantivy_dir(),
+                &refs,
+                &worst,
+                &root
+            )?
         ),
         Sub::Report { file } => print!("{}", report::render_file(&file)?),
     }

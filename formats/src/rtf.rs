@@ -81,7 +81,10 @@ pub(crate) fn extract(bytes: &[u8]) -> Result<Document, FormatError> {
     // what programs put on the clipboard) starts with another group and control word: read both.
     let start = bytes.trim_ascii_start();
     if !start.starts_with(b"{\\") {
-        return Err(FormatError::malformed("rtf", "does not start with a {\\ group"));
+        return Err(FormatError::malformed(
+            "rtf",
+            "does not start with a {\\ group",
+        ));
     }
     let mut parser = Parser {
         encoding: WINDOWS_1252,
