@@ -84,6 +84,16 @@ fn message_document(message: &Message, cx: &mut Cx) -> Document {
         doc.text.push('\n');
     }
     for (i, attachment) in message.attachments().enumerate() {
+        if is_unnamed_text(attachment) {
+            // A text part that mail-parser could not class as a body, e.g. `Content-Type: text` without a
+            // subtype (RFC 2045 makes such a part text/plain): its text is the message's.
+            if cx.take_budget(attachment.contents().len()).is_ok() {
+                doc.text
+                    .push_str(cx.plain.text(attachment.contents()).trim_end());
+                doc.text.push('\n');
+            }
+            continue;
+        }
         if !cx.room_for_part(&mut doc) {
             break;
         }
@@ -112,6 +122,16 @@ fn message_document(message: &Message, cx: &mut Cx) -> Document {
         doc.parts.push(Part { name, document });
     }
     doc
+}
+
+/// Whether a part is text without a file name: no content type, or type `text` with any (or no)
+/// subtype, and not marked as an attachment by name.
+fn is_unnamed_text(part: &mail_parser::MessagePart) -> bool {
+    part.attachment_name().is_none()
+        && !matches!(part.body, PartType::Message(_))
+        && part
+            .content_type()
+            .is_none_or(|ct| ct.ctype().eq_ignore_ascii_case("text"))
 }
 
 /// `Name <address>, ...` for every address of a header (groups flattened).

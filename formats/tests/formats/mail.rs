@@ -73,3 +73,12 @@ fn mbox_messages_are_parts_named_by_number_and_subject() {
         Some("user2@example.org")
     );
 }
+
+#[test]
+fn a_text_part_without_a_subtype_is_the_body() {
+    // `Content-Type: text` (no subtype) is text/plain under RFC 2045; it was listed as a nameless
+    // attachment with no text (CPython's test message msg_14 in the formats bench corpus).
+    let doc = extract_ok("no-subtype.eml");
+    assert!(doc.text.contains("plain text about marmalade"), "{doc:?}");
+    assert!(doc.parts.is_empty(), "{:?}", doc.parts);
+}
