@@ -8,7 +8,9 @@ use std::time::{Instant, SystemTime};
 
 use fandex_indexer::engine::Progress;
 use fandex_indexer::rebuild::Rebuild;
-pub use fandex_query::protocol::status::{CommitInfo, Failure, State, Totals};
+pub use fandex_query::protocol::status::{
+    ChangeKind, CommitInfo, Failure, RECENT_CHANGES, RecentChange, State, Totals, WorkKind,
+};
 
 /// Walk errors `status` shows.
 pub const WALK_ERRORS_SHOWN: usize = 20;
@@ -46,6 +48,35 @@ pub struct Shared {
     pub reconcile: Option<fandex_indexer::Summary>,
     /// The rebuild of an index found in another format, while it runs, with the walk's live counters.
     pub rebuild: Option<(Rebuild, Arc<Progress>)>,
+    /// The walk or batch the pipeline is working through now.
+    pub work: Option<CurrentWork>,
+    /// The newest changes applied, newest first (at most [`RECENT_CHANGES`]).
+    pub recent: VecDeque<RecentChange>,
+}
+
+/// The walk or batch in hand, with its live counters.
+#[derive(Debug, Clone)]
+pub struct CurrentWork {
+    /// What it is.
+    pub kind: WorkKind,
+    /// When it began.
+    pub started: Instant,
+    /// The counters the engine updates.
+    pub progress: Arc<Progress>,
+    /// Files named by the batch's changes (known from the start; walks add what they find).
+    pub items: u64,
+}
+
+impl Shared {
+    /// Puts `changes` (newest last) in front of the recent changes.
+    pub fn note_changes(&mut self, changes: Vec<RecentChange>) {
+        for change in changes {
+            if self.recent.len() == RECENT_CHANGES {
+                self.recent.pop_back();
+            }
+            self.recent.push_front(change);
+        }
+    }
 }
 
 impl Default for Shared {
@@ -73,6 +104,8 @@ impl Shared {
             reconcile_seconds: None,
             reconcile: None,
             rebuild: None,
+            work: None,
+            recent: VecDeque::new(),
         }
     }
 }

@@ -25,6 +25,7 @@ mod lock;
 mod options;
 mod pipeline;
 mod queue;
+mod recent;
 pub mod roots;
 mod sdnotify;
 mod server;

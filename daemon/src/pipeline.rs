@@ -12,12 +12,13 @@ use fandex_indexer::coalesce::{RescanKind, Work};
 use fandex_indexer::engine::{Progress, UpdateRequest};
 use tracing::{error, info, info_span, warn};
 
-use crate::activity::{CommitInfo, Shared, State, now_rfc3339};
+use crate::activity::{CommitInfo, CurrentWork, Shared, State, WorkKind, now_rfc3339};
 use crate::backoff::RescanLimiter;
 use crate::lifecycle::Lifecycle;
 use crate::lock::lock;
 use crate::options::Settings;
 use crate::queue::WorkQueue;
+use crate::recent;
 use crate::roots::{RootWatch, under_any};
 use crate::sync::Syncer;
 
@@ -144,7 +145,6 @@ impl Pipeline {
     pub(crate) fn run(&self, mut engine: Engine) -> Result<(), fandex_indexer::Error> {
         self.rebuild(&mut engine);
         let mut limiter = RescanLimiter::default();
-        let progress = Progress::default();
         // Whether memory freed since the last batch was handed back to the system.
         let mut trimmed = true;
         loop {
@@ -161,7 +161,7 @@ impl Pipeline {
             }
             let last = batch.last;
             if !batch.work.is_empty() {
-                self.apply(&mut engine, batch, &progress, &mut limiter);
+                self.apply(&mut engine, batch, &mut limiter);
                 trimmed = false;
             } else if !last && !trimmed {
                 // Idle: the batch's buffers are free but glibc keeps them; give them back once.
@@ -173,7 +173,7 @@ impl Pipeline {
             }
         }
         engine.close().inspect_err(|err| {
-            error!("closing the index: {err}");
+            error!(error_kind = "close", "closing the index: {err}");
             lock(&self.board).last_error = Some(format!("closing the index: {err}"));
         })
     }
@@ -188,11 +188,18 @@ impl Pipeline {
         };
         let _span = info_span!("rebuild", from = rebuild.from, to = rebuild.to).entered();
         let started = Instant::now();
+        lock(&self.board).work = Some(CurrentWork {
+            kind: WorkKind::Rebuild,
+            started,
+            progress: progress.clone(),
+            items: 0,
+        });
         let result = engine.update(&UpdateRequest::default(), &progress);
         self.sync.committed(engine.generation());
         let failed_roots = {
             let mut shared = lock(&self.board);
             shared.rebuild = None;
+            shared.work = None;
             if shared.state == State::Rebuilding {
                 shared.state = State::Watching;
             }
@@ -205,7 +212,7 @@ impl Pipeline {
                     None
                 }
                 Err(err) => {
-                    error!("rebuilding the index: {err}");
+                    error!(error_kind = "rebuild", "rebuilding the index: {err}");
                     shared.last_error = Some(format!("rebuilding the index: {err}"));
                     Some(shared.roots.clone())
                 }
@@ -219,13 +226,7 @@ impl Pipeline {
         }
     }
 
-    fn apply(
-        &self,
-        engine: &mut Engine,
-        batch: Batch,
-        progress: &Progress,
-        limiter: &mut RescanLimiter,
-    ) {
+    fn apply(&self, engine: &mut Engine, batch: Batch, limiter: &mut RescanLimiter) {
         let Batch {
             work,
             taken,
@@ -261,12 +262,26 @@ impl Pipeline {
         engine.set_config(self.settings.config());
         let items = work.len();
         let _span = info_span!("batch", items).entered();
+        let noted = recent::before(&work, engine.catalog(), &Syncer::barrier_prefix());
+        let progress = Arc::new(Progress::default());
+        lock(&self.board).work = Some(CurrentWork {
+            kind: if scanned.is_empty() {
+                WorkKind::Changes
+            } else {
+                WorkKind::Rescan
+            },
+            started: Instant::now(),
+            progress: progress.clone(),
+            items: (items - scanned.len()) as u64,
+        });
         let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            engine.apply_work(work, &exclusions, progress)
+            engine.apply_work(work, &exclusions, &progress)
         }));
+        lock(&self.board).work = None;
         let mut deferred = false;
         let failure = match result {
             Ok(Ok(summary)) => {
+                let changes = recent::after(noted, engine.catalog());
                 {
                     let mut shared = lock(&self.board);
                     let totals = &mut shared.totals;
@@ -277,6 +292,7 @@ impl Pipeline {
                     totals.failed += summary.failed;
                     totals.deferred += summary.deferred;
                     shared.note_walk_errors(&summary);
+                    shared.note_changes(changes);
                 }
                 if summary.deferred > 0 {
                     deferred = true;
@@ -320,7 +336,10 @@ impl Pipeline {
             }
             // The batch may be half applied: restart the writer (a killed writer would fail every later
             // batch), then converge by walking the roots again (rate limited).
-            error!("batch failed: {err}; rescanning the roots to converge");
+            error!(
+                error_kind = "batch",
+                "batch failed: {err}; rescanning the roots to converge"
+            );
             let recovered = std::panic::catch_unwind(AssertUnwindSafe(|| engine.recover()));
             if !matches!(recovered, Ok(Ok(()))) {
                 error!("the index writer could not be restarted; later batches may fail too");

@@ -423,7 +423,13 @@ fn handle(request: Request, services: &Services, peer: &Peer) -> Response {
             status: services
                 .status
                 .report()
-                .for_caller(peer.is_owner(), peer.uid),
+                .for_caller(peer.is_owner(), peer.uid, |paths| {
+                    let n = paths.len();
+                    if n == 0 {
+                        return Vec::new();
+                    }
+                    access::readable_by(peer, paths).unwrap_or_else(|_| vec![false; n])
+                }),
         },
         Request::Sync { timeout_ms } => {
             match services.sync.request(

@@ -14,10 +14,11 @@ pub use fandex_query::protocol::status::{
 };
 use fandex_query::protocol::status::{
     FilesystemReport, RebuildProgress, Source, UpdateCounts, WatcherCounters, WatcherReport,
+    WorkKind, WorkProgress,
 };
 use fandex_watcher::Change;
 
-use crate::activity::{Failure, Shared};
+use crate::activity::{CurrentWork, Failure, Shared};
 use crate::lock::lock;
 use crate::options::Settings;
 use crate::queue::{EVENT_CHANNEL, WorkQueue};
@@ -59,6 +60,8 @@ impl StatusSource {
                     files_done: progress.indexed.load(Ordering::Relaxed),
                     files_seen: progress.seen.load(Ordering::Relaxed),
                 }),
+            progress: shared.work.as_ref().map(work_progress),
+            recent_changes: shared.recent.iter().cloned().collect(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
             pid: std::process::id(),
             uptime_seconds: shared.started.elapsed().as_secs(),
@@ -153,6 +156,29 @@ impl StatusSource {
         *cache = Some((Instant::now(), stats.clone()));
         stats
     }
+}
+
+/// The progress of the work in hand: its total is known from the start for a batch of changes, and
+/// once the walks are over for a rescan or a rebuild.
+fn work_progress(work: &CurrentWork) -> WorkProgress {
+    let p = &work.progress;
+    let seen = p.seen.load(Ordering::Relaxed);
+    let done = p.done.load(Ordering::Relaxed);
+    let total = match work.kind {
+        WorkKind::Changes => Some(work.items),
+        WorkKind::Rescan | WorkKind::Rebuild => p
+            .walked
+            .load(Ordering::Relaxed)
+            .then_some(work.items + seen),
+    };
+    WorkProgress::new(
+        work.kind,
+        seen,
+        done,
+        total.map(|t| t.max(done)),
+        p.bytes.load(Ordering::Relaxed),
+        work.started.elapsed().as_secs_f64(),
+    )
 }
 
 /// Resident memory of this process in bytes (from `/proc/self/statm`).

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::atomic::Ordering;
 
 use fandex_schema::FileDoc;
-use tracing::{debug, info_span};
+use tracing::{debug, info, info_span};
 
 use super::job::{ExtractJob, MoveJob, Outcome};
 use super::read::run_extract;
@@ -59,6 +59,15 @@ impl Applier<'_> {
         summary: &mut Summary,
         progress: &Progress,
     ) -> Result<()> {
+        if matches!(
+            outcome,
+            Outcome::Unchanged
+                | Outcome::Deferred(..)
+                | Outcome::Vanished(_)
+                | Outcome::Extracted { .. }
+        ) {
+            progress.done.fetch_add(1, Ordering::Relaxed);
+        }
         match outcome {
             Outcome::Unchanged => summary.unchanged += 1,
             Outcome::Special => summary.skipped += 1,
@@ -84,8 +93,9 @@ impl Applier<'_> {
             Outcome::Extracted { job, record, text } => {
                 progress.indexed.fetch_add(1, Ordering::Relaxed);
                 summary.indexed += 1;
-                if record.error.is_some() {
+                if let Some(error) = &record.error {
                     summary.failed += 1;
+                    info!(file = %job.path.display(), error_kind = "extract", "not indexed: {error}");
                 }
                 self.remove_displaced(job.displaced, batch, summary);
                 let (mut record, mut text) = (record, text);
@@ -130,7 +140,9 @@ impl Applier<'_> {
                 displaced,
             }) => {
                 self.remove_displaced(displaced, batch, summary);
-                if !self.move_doc(id, &old, &path, Some(&meta), batch, summary)? {
+                if self.move_doc(id, &old, &path, Some(&meta), batch, summary)? {
+                    progress.done.fetch_add(1, Ordering::Relaxed);
+                } else {
                     // The document is missing (interrupted earlier): read the file after all.
                     let job = ExtractJob {
                         id,

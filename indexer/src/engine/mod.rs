@@ -486,6 +486,7 @@ impl Engine {
                     let _span = info_span!("walk", start = %start.display()).entered();
                     crawl::walk(root, start, roots, &index_config, &pruned, 2, &walk_tx)?;
                 }
+                progress.walked.store(true, Ordering::Relaxed);
                 Ok(())
             });
             let classify_out = out_tx.clone();

@@ -2,7 +2,7 @@
 //! the one line that says it to a person (`fandex index`, the daemon's log).
 
 use std::path::PathBuf;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicBool, AtomicU64};
 
 use serde::Serialize;
 
@@ -13,8 +13,14 @@ pub struct Progress {
     pub seen: AtomicU64,
     /// Files whose content was read and indexed (or recorded as failed).
     pub indexed: AtomicU64,
+    /// Files decided: found unchanged, read, moved, gone or put off. Once [`Progress::walked`] is set,
+    /// `seen - done` files are left.
+    pub done: AtomicU64,
     /// Bytes read from files.
     pub bytes: AtomicU64,
+    /// The walks are over: `seen` is the number of files this update looks at (progress displays can
+    /// show a total and a time left).
+    pub walked: AtomicBool,
 }
 
 /// Longest list of deferred paths a [`Summary`] keeps.

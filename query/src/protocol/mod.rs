@@ -24,6 +24,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::{Hit, SearchRequest, SearchResults, Snippet, SortBy};
 
+pub mod progress;
 pub mod status;
 
 /// Longest response line a client accepts, in bytes. The daemon reads requests only up to

@@ -6,8 +6,11 @@
 //! (this crate) needs neither of those crates.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
+
+pub use super::progress::{ChangeKind, RECENT_CHANGES, RecentChange, WorkKind, WorkProgress};
 
 /// The daemon's life cycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,6 +40,12 @@ pub struct StatusReport {
     /// The rebuild of an index found in another format, while it runs (state `rebuilding`).
     #[serde(default)]
     pub rebuild: Option<RebuildProgress>,
+    /// The walk or batch the daemon is working through now, with its rate and time left.
+    #[serde(default)]
+    pub progress: Option<WorkProgress>,
+    /// The newest changes applied, newest first (at most [`RECENT_CHANGES`]).
+    #[serde(default)]
+    pub recent_changes: Vec<RecentChange>,
     /// The daemon's version.
     pub version: String,
     /// Process id.
@@ -281,6 +290,9 @@ pub struct PublicStatus {
     /// The formats of a rebuild in progress.
     #[serde(default)]
     pub rebuild: Option<PublicRebuild>,
+    /// The newest changes to the caller's own files that the caller may read now, newest first.
+    #[serde(default)]
+    pub recent_changes: Vec<RecentChange>,
     /// The daemon's version.
     pub version: String,
     /// Seconds since start.
@@ -331,25 +343,38 @@ pub enum CallerStatus {
 
 impl StatusReport {
     /// The report as a caller may see it: all of it for the index's owner (`owner`: root, or the user the
-    /// daemon runs as), [`PublicStatus`] for anyone else (`uid`). The one place where status fields are
-    /// redacted.
-    pub fn for_caller(self, owner: bool, uid: u32) -> CallerStatus {
+    /// daemon runs as), [`PublicStatus`] for anyone else (`uid`; `readable` says which of the paths given
+    /// that caller may read now). The one place where status fields are redacted.
+    pub fn for_caller(
+        self,
+        owner: bool,
+        uid: u32,
+        readable: impl FnOnce(Vec<PathBuf>) -> Vec<bool>,
+    ) -> CallerStatus {
         if owner {
             CallerStatus::Owner(Box::new(self))
         } else {
-            CallerStatus::Public(self.public(uid))
+            CallerStatus::Public(self.public(uid, readable))
         }
     }
 
     /// The fields a caller `uid` who does not own the index gets. Every field is named here, so a field
     /// added to the report does not compile until it is classified: kept (it depends on no file, or only
     /// on the caller's own), or dropped (it names files, counts them, or measures work done on them).
-    pub fn public(&self, uid: u32) -> PublicStatus {
+    pub fn public(
+        &self,
+        uid: u32,
+        readable: impl FnOnce(Vec<PathBuf>) -> Vec<bool>,
+    ) -> PublicStatus {
         let Self {
             // Kept: the daemon's own life cycle.
             state,
             // Kept in part: the formats (below); its progress counts files.
             rebuild,
+            // Dropped: it counts files and measures work done on them.
+            progress: _,
+            // Kept in part: changes to the caller's own files that the caller may read now (below).
+            recent_changes,
             version,
             uptime_seconds,
             watcher,
@@ -382,8 +407,22 @@ impl StatusReport {
             failed: _,
             recent_failures: _,
         } = catalog;
+        // A removed file cannot be checked: it is never shown.
+        let own: Vec<(&RecentChange, PathBuf)> = recent_changes
+            .iter()
+            .filter(|c| c.owner == Some(uid) && c.change != ChangeKind::Removed)
+            .filter_map(|c| Some((c, c.exact_path.clone()?)))
+            .collect();
+        let may_read = readable(own.iter().map(|(_, p)| p.clone()).collect());
+        let recent_changes = own
+            .into_iter()
+            .zip(may_read)
+            .filter(|(_, ok)| *ok)
+            .map(|((c, _), _)| c.clone())
+            .collect();
         PublicStatus {
             state: *state,
+            recent_changes,
             rebuild: rebuild.map(|r| {
                 let RebuildProgress {
                     from,
@@ -439,6 +478,89 @@ impl WatcherReport {
                 })
                 .collect(),
             degraded: *degraded,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(path: &str, change: ChangeKind, owner: u32) -> RecentChange {
+        RecentChange {
+            path: path.into(),
+            change,
+            at: "2026-01-01T00:00:00Z".into(),
+            owner: Some(owner),
+            exact_path: Some(path.into()),
+        }
+    }
+
+    /// Issue 15: a caller who does not own the index sees no progress counts, and of the recent changes
+    /// only those to their own files that they may read now (never a removal: it cannot be checked).
+    #[test]
+    fn others_see_only_their_own_readable_changes() {
+        let report = StatusReport {
+            state: State::Watching,
+            rebuild: None,
+            progress: Some(WorkProgress::new(WorkKind::Rescan, 5, 2, None, 10, 1.0)),
+            recent_changes: vec![
+                change("/r/mine-readable", ChangeKind::Changed, 1000),
+                change("/r/other", ChangeKind::Changed, 1001),
+                change("/r/mine-hidden", ChangeKind::Moved, 1000),
+                change("/r/mine-gone", ChangeKind::Removed, 1000),
+            ],
+            version: "0".into(),
+            pid: 1,
+            uptime_seconds: 1,
+            index_dir: "/i".into(),
+            roots: vec!["/r".into()],
+            offline_roots: Vec::new(),
+            watcher: None,
+            documents: 4,
+            catalog: CatalogStats::default(),
+            queue: QueueDepths {
+                events: 0,
+                events_capacity: 1,
+                pending: 0,
+                pending_fds: 0,
+            },
+            last_commit: None,
+            reconcile_seconds: None,
+            reconcile: None,
+            totals: Totals::default(),
+            last_error: None,
+            walk_errors: Vec::new(),
+            rss_bytes: None,
+        };
+        let mut asked = Vec::new();
+        let public = report.public(1000, |paths| {
+            asked = paths.clone();
+            paths.iter().map(|p| p.ends_with("mine-readable")).collect()
+        });
+        assert_eq!(
+            asked,
+            [
+                PathBuf::from("/r/mine-readable"),
+                PathBuf::from("/r/mine-hidden")
+            ]
+        );
+        let shown: Vec<&str> = public
+            .recent_changes
+            .iter()
+            .map(|c| c.path.as_str())
+            .collect();
+        assert_eq!(shown, ["/r/mine-readable"]);
+        let json = serde_json::to_value(&public).unwrap();
+        assert!(json.get("progress").is_none(), "{json}");
+        assert!(
+            json["recent_changes"][0].get("exact_path").is_none(),
+            "{json}"
+        );
+        // The owner gets everything.
+        match report.for_caller(true, 0, |_| unreachable!()) {
+            CallerStatus::Owner(full) => assert_eq!(full.recent_changes.len(), 4),
+            CallerStatus::Public(_) => panic!("owner got the public report"),
         }
     }
 }
