@@ -119,14 +119,29 @@ pub fn parse_choice<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, Str
     serde_json::from_value(serde_json::Value::from(text)).map_err(|e| e.to_string())
 }
 
-/// Logs go to stderr; the level comes from RUST_LOG, else the config's `log_level`, else `default`.
-/// On a terminal they are coloured; under systemd (`JOURNAL_STREAM` set) they carry no timestamp (the
-/// journal adds its own) and no colour, one event per line.
+/// Logs go to stderr, or to the journal when stderr is the journal's stream (as under systemd); the level
+/// comes from RUST_LOG, else the config's `log_level`, else `default`. In the journal every event keeps
+/// its fields as journal fields, prefixed `FANDEX_` (`FANDEX_FILE`, `FANDEX_ROOT`, `FANDEX_ERROR_KIND`:
+/// `journalctl -u fandex FANDEX_ERROR_KIND=extract`). On a terminal lines are coloured; with
+/// `JOURNAL_STREAM` set but no journal to talk to, they carry no timestamp and no colour.
 pub fn init_logging(config_level: Option<&str>, default: &str) {
     use tracing_subscriber::EnvFilter;
+    use tracing_subscriber::prelude::*;
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(config_level.unwrap_or(default)))
         .unwrap_or_else(|_| EnvFilter::new(default));
+    if log_target() == LogTarget::Journal
+        && let Ok(journal) = tracing_journald::layer()
+    {
+        let journal = journal
+            .with_field_prefix(Some("FANDEX".into()))
+            .with_syslog_identifier("fandex".into());
+        let _ = tracing_subscriber::registry()
+            .with(filter)
+            .with(journal)
+            .try_init();
+        return;
+    }
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -136,6 +151,34 @@ pub fn init_logging(config_level: Option<&str>, default: &str) {
     } else {
         builder.try_init()
     };
+}
+
+/// Where log events go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogTarget {
+    /// The journal, with fields.
+    Journal,
+    /// Lines on stderr.
+    Stderr,
+}
+
+/// The journal when stderr is the stream systemd connected to it: `JOURNAL_STREAM` names that stream's
+/// `device:inode`, and a process whose stderr was redirected elsewhere (`fandex daemon 2>log` in a
+/// unit's shell) must not log to the journal.
+pub fn log_target() -> LogTarget {
+    use std::os::unix::fs::MetadataExt;
+    let Some(stream) = std::env::var_os("JOURNAL_STREAM") else {
+        return LogTarget::Stderr;
+    };
+    let named = stream
+        .to_str()
+        .and_then(|s| s.split_once(':'))
+        .and_then(|(dev, ino)| Some((dev.parse::<u64>().ok()?, ino.parse::<u64>().ok()?)));
+    let stderr = std::fs::metadata("/proc/self/fd/2").map(|m| (m.dev(), m.ino()));
+    match (named, stderr) {
+        (Some(named), Ok(stderr)) if named == stderr => LogTarget::Journal,
+        _ => LogTarget::Stderr,
+    }
 }
 
 #[cfg(test)]
