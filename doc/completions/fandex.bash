@@ -329,7 +329,7 @@ _fandex() {
             return 0
             ;;
         fandex__subcmd__index)
-            opts="-h -V --forget --json --index-dir --config --socket --help --version"
+            opts="-q -h -V --forget --json --quiet --index-dir --config --socket --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -405,12 +405,16 @@ _fandex() {
             return 0
             ;;
         fandex__subcmd__status)
-            opts="-h -V --json --index-dir --config --socket --help --version"
+            opts="-f -h -V --json --follow --interval --index-dir --config --socket --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --index-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -43,6 +43,7 @@ complete -c fandex -n "__fish_fandex_using_subcommand index" -l index-dir -d 'Wh
 complete -c fandex -n "__fish_fandex_using_subcommand index" -l config -d 'Configuration file [default: /etc/fandex/config.toml for root, else $XDG_CONFIG_HOME/fandex/config.toml]' -r -F
 complete -c fandex -n "__fish_fandex_using_subcommand index" -l socket -d 'The daemon\'s socket [default: the one in the index directory, else the system daemon\'s]' -r -F
 complete -c fandex -n "__fish_fandex_using_subcommand index" -l json -d 'Print the summary as one JSON object'
+complete -c fandex -n "__fish_fandex_using_subcommand index" -s q -l quiet -d 'No progress bar (it is shown only when stderr is a terminal)'
 complete -c fandex -n "__fish_fandex_using_subcommand index" -s h -l help -d 'Print help'
 complete -c fandex -n "__fish_fandex_using_subcommand index" -s V -l version -d 'Print version'
 complete -c fandex -n "__fish_fandex_using_subcommand daemon" -l backend -d 'Where content changes come from [default: config `watch.backend`, else auto]' -r
@@ -75,10 +76,12 @@ complete -c fandex -n "__fish_fandex_using_subcommand sync" -l config -d 'Config
 complete -c fandex -n "__fish_fandex_using_subcommand sync" -l socket -d 'The daemon\'s socket [default: the one in the index directory, else the system daemon\'s]' -r -F
 complete -c fandex -n "__fish_fandex_using_subcommand sync" -s h -l help -d 'Print help'
 complete -c fandex -n "__fish_fandex_using_subcommand sync" -s V -l version -d 'Print version'
+complete -c fandex -n "__fish_fandex_using_subcommand status" -l interval -d 'Seconds between refreshes with --follow' -r
 complete -c fandex -n "__fish_fandex_using_subcommand status" -l index-dir -d 'Where the index lives [default: /var/lib/fandex for root, else $XDG_DATA_HOME/fandex]' -r -F
 complete -c fandex -n "__fish_fandex_using_subcommand status" -l config -d 'Configuration file [default: /etc/fandex/config.toml for root, else $XDG_CONFIG_HOME/fandex/config.toml]' -r -F
 complete -c fandex -n "__fish_fandex_using_subcommand status" -l socket -d 'The daemon\'s socket [default: the one in the index directory, else the system daemon\'s]' -r -F
-complete -c fandex -n "__fish_fandex_using_subcommand status" -l json -d 'Print the full report as JSON'
+complete -c fandex -n "__fish_fandex_using_subcommand status" -l json -d 'Print the full report as JSON (with --follow: one JSON object per line)'
+complete -c fandex -n "__fish_fandex_using_subcommand status" -s f -l follow -d 'Keep following: progress with rate and time left, queues, last changes; redrawn in place on a terminal, one line per change otherwise; ends on Ctrl-C or when the daemon stops'
 complete -c fandex -n "__fish_fandex_using_subcommand status" -s h -l help -d 'Print help'
 complete -c fandex -n "__fish_fandex_using_subcommand status" -s V -l version -d 'Print version'
 complete -c fandex -n "__fish_fandex_using_subcommand watch" -l backend -d 'Where content changes come from' -r

@@ -3,8 +3,8 @@
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Args;
@@ -26,6 +26,9 @@ pub struct IndexArgs {
     /// Print the summary as one JSON object
     #[arg(long)]
     json: bool,
+    /// No progress bar (it is shown only when stderr is a terminal)
+    #[arg(short, long)]
+    quiet: bool,
 }
 
 fn no_roots() -> anyhow::Error {
@@ -55,6 +58,45 @@ fn check_before_creating(dir: &IndexDir, config: &Config, args: &IndexArgs) -> a
     Ok(())
 }
 
+/// Draws the progress of an update on stderr until `done`: while the walk goes on, the files found and
+/// done with their rate; once it is over (the total is known), a bar with the time left. Bytes read and
+/// their rate throughout.
+fn show_progress(progress: &Progress, done: &AtomicBool) {
+    let bar = indicatif::ProgressBar::new_spinner();
+    let bar_style =
+        indicatif::ProgressStyle::with_template("{wide_bar} {pos}/{len} files, {msg}, ETA {eta}")
+            .expect("a valid progress template");
+    let started = Instant::now();
+    let mut counting = false;
+    while !done.load(Ordering::Relaxed) {
+        let seen = progress.seen.load(Ordering::Relaxed);
+        let decided = progress.done.load(Ordering::Relaxed);
+        let bytes = progress.bytes.load(Ordering::Relaxed);
+        let seconds = started.elapsed().as_secs_f64().max(1e-3);
+        let rates = format!(
+            "{} read, {:.0} files/s, {}/s",
+            human_bytes(bytes),
+            decided as f64 / seconds,
+            human_bytes((bytes as f64 / seconds) as u64)
+        );
+        if !counting && progress.walked.load(Ordering::Relaxed) {
+            bar.set_style(bar_style.clone());
+            counting = true;
+        }
+        if counting {
+            bar.set_length(seen);
+            bar.set_position(decided);
+            bar.set_message(rates);
+        } else {
+            bar.set_position(decided);
+            bar.set_message(format!("{seen} files found, {decided} done, {rates}"));
+            bar.tick();
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    bar.finish_and_clear();
+}
+
 /// Runs `fandex index`.
 pub fn run(common: &Common, args: &IndexArgs) -> anyhow::Result<ExitCode> {
     let config = common.config()?;
@@ -75,27 +117,12 @@ pub fn run(common: &Common, args: &IndexArgs) -> anyhow::Result<ExitCode> {
         forget_roots: args.forget.clone(),
     };
     let progress = Progress::default();
-    let done = std::sync::atomic::AtomicBool::new(false);
-    let bar = std::io::stderr().is_terminal().then(|| {
-        let bar = indicatif::ProgressBar::new_spinner();
-        bar.enable_steady_tick(Duration::from_millis(120));
-        bar
-    });
+    let done = AtomicBool::new(false);
+    let show_bar = !args.quiet && std::io::stderr().is_terminal();
     let summary = std::thread::scope(|s| {
-        if let Some(bar) = &bar {
+        if show_bar {
             let (progress, done) = (&progress, &done);
-            s.spawn(move || {
-                while !done.load(Ordering::Relaxed) {
-                    bar.set_message(format!(
-                        "{} files seen, {} indexed, {} read",
-                        progress.seen.load(Ordering::Relaxed),
-                        progress.indexed.load(Ordering::Relaxed),
-                        human_bytes(progress.bytes.load(Ordering::Relaxed)),
-                    ));
-                    std::thread::sleep(Duration::from_millis(100));
-                }
-                bar.finish_and_clear();
-            });
+            s.spawn(move || show_progress(progress, done));
         }
         let result = engine.update(&request, &progress);
         done.store(true, Ordering::Relaxed);

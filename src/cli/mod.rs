@@ -7,6 +7,7 @@ mod argv;
 mod common;
 mod daemon;
 mod docs;
+mod follow;
 mod index;
 mod localtime;
 mod output;

@@ -50,6 +50,19 @@ pub fn write_stdout(
 
 pub use fandex::indexer::engine::human_bytes;
 
+/// A daemon state's name, as in the JSON report.
+pub fn state_name(state: fandex::query::protocol::status::State) -> &'static str {
+    use fandex::query::protocol::status::State;
+    match state {
+        State::Starting => "starting",
+        State::Reconciling => "reconciling",
+        State::Rebuilding => "rebuilding",
+        State::Watching => "watching",
+        State::Stopping => "stopping",
+        State::Failed => "failed",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use fandex::watcher::escape_path as printable_path;

@@ -2,23 +2,40 @@
 
 use std::io::Write;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
 
 use fandex::query::protocol::status::{
-    CallerStatus, OwnerOverBudget, PublicStatus, Source, State, StatusReport,
+    CallerStatus, OwnerOverBudget, PublicStatus, Source, StatusReport,
 };
 
-use super::common::Common;
-use super::output::{human_bytes, write_stdout};
+use super::common::{Common, parse_seconds};
+use super::output::{human_bytes, state_name, write_stdout};
 
 /// Arguments of `fandex status`.
 #[derive(Debug, Args)]
 pub struct StatusArgs {
-    /// Print the full report as JSON
+    /// Print the full report as JSON (with --follow: one JSON object per line)
     #[arg(long)]
     json: bool,
+    /// Keep following: progress with rate and time left, queues, last changes; redrawn in place on a
+    /// terminal, one line per change otherwise; ends on Ctrl-C or when the daemon stops
+    #[arg(short, long)]
+    follow: bool,
+    /// Seconds between refreshes with --follow
+    #[arg(long, value_name = "SECONDS", default_value = "1", value_parser = parse_interval, requires = "follow")]
+    interval: Duration,
+}
+
+/// A refresh interval: a duration in seconds of at least 50 ms.
+fn parse_interval(text: &str) -> Result<Duration, String> {
+    let interval = parse_seconds(text)?;
+    if interval < Duration::from_millis(50) {
+        return Err("shorter than 0.05 s".into());
+    }
+    Ok(interval)
 }
 
 /// Runs `fandex status`.
@@ -46,6 +63,9 @@ pub fn run(common: &Common, args: &StatusArgs) -> anyhow::Result<ExitCode> {
         })?;
         return Ok(ExitCode::from(3));
     };
+    if args.follow {
+        return super::follow::run(common, client, args.interval, args.json);
+    }
     let status = client.status()?;
     write_stdout(|out| {
         if args.json {
@@ -215,18 +235,6 @@ fn print_budgets(out: &mut impl Write, owners: &[OwnerOverBudget]) -> std::io::R
         )?;
     }
     Ok(())
-}
-
-/// The state's name, as in the JSON report.
-fn state_name(state: State) -> &'static str {
-    match state {
-        State::Starting => "starting",
-        State::Reconciling => "reconciling",
-        State::Rebuilding => "rebuilding",
-        State::Watching => "watching",
-        State::Stopping => "stopping",
-        State::Failed => "failed",
-    }
 }
 
 /// The source's name, as in the JSON report.
