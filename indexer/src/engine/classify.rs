@@ -49,7 +49,10 @@ pub(super) fn classify_all(
                 out_tx.send(Outcome::Special).is_ok()
             }
             WalkItem::Error { path, message } => {
-                warn!(path = ?path, "{message}");
+                match &path {
+                    Some(p) => warn!(file = %p.display(), error_kind = "walk", "{message}"),
+                    None => warn!(error_kind = "walk", "{message}"),
+                }
                 if let Some(path) = &path {
                     error_dirs.push(path.clone());
                 }
