@@ -66,8 +66,9 @@ fn names(env: &Env, args: &[&str]) -> Vec<String> {
     out.stdout
         .split(|&b| b == b'\n')
         .filter(|l| !l.is_empty())
-        .map(|l| {
-            let v: serde_json::Value = serde_json::from_slice(l).unwrap();
+        .map(|l| serde_json::from_slice::<serde_json::Value>(l).unwrap())
+        .filter(|v| v.get("suggestion").is_none())
+        .map(|v| {
             let path = PathBuf::from(v["path"].as_str().unwrap());
             path.file_name().unwrap().to_string_lossy().into_owned()
         })

@@ -144,6 +144,7 @@ impl Backend for FakeDaemon {
         Ok(SearchResults {
             hits: vec![],
             total: 0,
+            suggestion: None,
         })
     }
     fn status(&self) -> Result<serde_json::Value, BackendError> {

@@ -55,6 +55,10 @@ pub struct IndexConfig {
     pub gitignore: bool,
     /// Stay on the filesystem of each root: do not descend into other mounts (like `updatedb`'s prune rules).
     pub one_file_system: bool,
+    /// The languages whose word stems are indexed, so `running` finds `run` (ISO 639-1 codes: `ar da
+    /// nl en fi fr de el hu it no pt ro ru es sv ta tr`); empty: no stemming. The index records them:
+    /// changing them rebuilds the index at the next start.
+    pub languages: Vec<String>,
 }
 
 /// Kernel change notification choices.
@@ -133,7 +137,28 @@ impl Default for IndexConfig {
             hidden: true,
             gitignore: false,
             one_file_system: true,
+            languages: fandex_schema::DEFAULT_LANGUAGES
+                .iter()
+                .map(|l| l.code().to_owned())
+                .collect(),
         }
+    }
+}
+
+impl IndexConfig {
+    /// The stemming languages of `languages`; an unknown code is an error naming it.
+    pub fn stem_languages(&self) -> std::result::Result<Vec<fandex_schema::Language>, String> {
+        self.languages
+            .iter()
+            .map(|code| {
+                fandex_schema::Language::from_code(code).ok_or_else(|| {
+                    format!(
+                        "index.languages: unknown language '{code}'; the known ones are {}",
+                        fandex_schema::Language::codes().join(", ")
+                    )
+                })
+            })
+            .collect()
     }
 }
 
@@ -179,6 +204,7 @@ impl Config {
     pub fn parse(text: &str) -> std::result::Result<Self, String> {
         let config: Self = toml::from_str(text).map_err(|e| e.message().trim().to_owned())?;
         config.daemon.check()?;
+        config.index.stem_languages()?;
         Ok(config)
     }
 }

@@ -68,6 +68,31 @@ pub fn in_progress(dir: &IndexDir) -> Result<Option<Rebuild>> {
     }))
 }
 
+/// Whether the index in `dir` records other stemming languages than `wanted` (the configuration's):
+/// then it is rebuilt like an index of another format, so a search never tokenizes with stemmers the
+/// index was not written with. False when there is no index yet.
+pub(crate) fn languages_changed(
+    dir: &IndexDir,
+    wanted: &[fandex_schema::Language],
+) -> Result<bool> {
+    let recorded = crate::text_index::recorded_languages(&dir.tantivy_dir())?;
+    let changed = recorded
+        .as_ref()
+        .is_some_and(|had| *had != fandex_schema::analysis::normalized(wanted));
+    if changed {
+        let codes = |ls: &[fandex_schema::Language]| {
+            ls.iter().map(|l| l.code()).collect::<Vec<_>>().join(", ")
+        };
+        warn!(
+            "the index in {} stems in [{}], the configuration asks for [{}]: rebuilding it",
+            dir.path().display(),
+            codes(recorded.as_deref().unwrap_or_default()),
+            codes(wanted)
+        );
+    }
+    Ok(changed)
+}
+
 /// Reads the marker: `FROM\n` then each root's bytes followed by a NUL (paths hold no NUL).
 pub(crate) fn read_marker(dir: &IndexDir) -> Result<Option<Marker>> {
     let file = marker_file(dir);

@@ -128,9 +128,25 @@ pub fn open_read_only(dir: &Path) -> Result<(Index, IndexReader, Fields)> {
     Ok((index, reader, fields))
 }
 
+/// The stemming languages the index in `dir` records; `None` when there is no index there (or not one of
+/// fandex's schema).
+pub fn recorded_languages(dir: &Path) -> Result<Option<Vec<schema::Language>>> {
+    if !dir.join("meta.json").exists() {
+        return Ok(None);
+    }
+    let index = Index::open_in_dir(dir)?;
+    Ok(schema::languages_of(&index.schema()))
+}
+
 impl TextIndex {
-    /// Opens the index in `dir`, creating it if it does not exist.
+    /// Opens the index in `dir`, creating it if it does not exist, stemming in the default languages.
     pub fn open_or_create(dir: &Path) -> Result<Self> {
+        Self::open_or_create_for(dir, &schema::DEFAULT_LANGUAGES)
+    }
+
+    /// Opens the index in `dir`, creating it with stems in `languages` if it does not exist (an
+    /// existing index keeps the languages it records: see [`recorded_languages`]).
+    pub fn open_or_create_for(dir: &Path, languages: &[schema::Language]) -> Result<Self> {
         std::fs::create_dir_all(dir)
             .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
         let directory = MmapDirectory::open(dir).map_err(|e| {
@@ -139,7 +155,7 @@ impl TextIndex {
                 dir.display()
             )))
         })?;
-        let (schema, _) = schema::build_schema();
+        let (schema, _) = schema::build_schema_for(languages);
         let index = Index::open_or_create(directory, schema)?;
         schema::register_analyzers(&index);
         let fields = schema::fields_of(&index.schema()).ok_or_else(|| {
@@ -195,7 +211,8 @@ impl TextIndex {
     /// Waits while the writer's threads are behind by more than [`MAX_QUEUED_BYTES`] of documents, so
     /// memory does not grow with the corpus when extraction outruns indexing.
     pub fn upsert(&mut self, doc: &FileDoc) -> Result<()> {
-        let bytes = doc.text.len() + doc.path.as_os_str().len() * 2 + DOC_OVERHEAD_BYTES;
+        // The text is in the document twice: the content and its stems (`content_stem`).
+        let bytes = 2 * doc.text.len() + doc.path.as_os_str().len() * 3 + DOC_OVERHEAD_BYTES;
         self.queue.reserve(bytes);
         let queued = QueuedDoc {
             doc: doc.to_document(&self.fields),

@@ -151,8 +151,13 @@ impl Client {
                 message: e.to_string(),
             })?;
         match self.call(&Request::search(request), None)? {
-            Response::Results { total, hits } => Ok(SearchResults {
+            Response::Results {
                 total,
+                hits,
+                suggestion,
+            } => Ok(SearchResults {
+                total,
+                suggestion,
                 hits: hits.into_iter().map(Into::into).collect(),
             }),
             other => Err(ClientError::Protocol(format!("{other:?}"))),

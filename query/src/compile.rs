@@ -1,7 +1,8 @@
 //! Turns a parsed [`Expr`] into a tantivy query.
 //!
 //! Scoring: word, phrase and prefix matches score with BM25 (a bare word sums its content and name
-//! scores); `ext:`, `path:`, `size:`, `modified:` and the "every document" clause of a purely negative group score 0, so
+//! scores, and those of its stems in the stem fields, so a file holding the exact form ranks above one
+//! holding another form of the word); `ext:`, `path:`, `size:`, `modified:` and the "every document" clause of a purely negative group score 0, so
 //! filters narrow the results without reordering them.
 
 use std::ffi::OsStr;
@@ -66,13 +67,15 @@ pub(crate) fn compile(
             }
             Box::new(BooleanQuery::new(clauses))
         }
-        Expr::Text(m) => match m.scope {
-            Scope::Name => text_query(fields.name, m),
-            Scope::ContentOrName => Box::new(BooleanQuery::new(vec![
-                (Occur::Should, text_query(fields.content, m)),
-                (Occur::Should, text_query(fields.name, m)),
-            ])),
-        },
+        Expr::Text(m) => {
+            let mut leaves = text_leaves(m, fields);
+            if leaves.len() == 1 {
+                return Ok(leaves.remove(0));
+            }
+            Box::new(BooleanQuery::new(
+                leaves.into_iter().map(|q| (Occur::Should, q)).collect(),
+            ))
+        }
         Expr::Ext(exts) => {
             let clauses = exts
                 .iter()
@@ -133,12 +136,7 @@ pub(crate) fn scoring_leaves(expr: &Expr, fields: &Fields) -> Vec<Box<dyn Query>
                     add(child, fields, leaves);
                 }
             }
-            Expr::Text(m) => {
-                if m.scope == Scope::ContentOrName {
-                    leaves.push(text_query(fields.content, m));
-                }
-                leaves.push(text_query(fields.name, m));
-            }
+            Expr::Text(m) => leaves.extend(text_leaves(m, fields)),
             Expr::Fuzzy { .. } => leaves.extend(fuzzy_queries(expr, fields)),
             Expr::Not(_) | Expr::Ext(_) | Expr::Path { .. } | Expr::Size(_) | Expr::Modified(_) => {
             }
@@ -190,6 +188,27 @@ fn fuzzy_queries(expr: &Expr, fields: &Fields) -> Vec<Box<dyn Query>> {
         out.push(Box::new(FuzzyTermQuery::new(term, *distance, true)));
     }
     out
+}
+
+/// The queries a text match is the union of, in scoring order: the exact terms on the content then the
+/// name (the name only for `name:`), then each stem on the content's then the name's stem field.
+fn text_leaves(m: &TextMatch, fields: &Fields) -> Vec<Box<dyn Query>> {
+    let content = m.scope == Scope::ContentOrName;
+    let mut leaves = Vec::with_capacity(2 + 2 * m.stems.len());
+    if content {
+        leaves.push(text_query(fields.content, m));
+    }
+    leaves.push(text_query(fields.name, m));
+    for stem in &m.stems {
+        for field in [fields.content_stem, fields.name_stem] {
+            if field == fields.content_stem && !content {
+                continue;
+            }
+            let term = Term::from_field_text(field, stem);
+            leaves.push(Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs)));
+        }
+    }
+    leaves
 }
 
 /// Every document, scoring 0.

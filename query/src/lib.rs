@@ -121,6 +121,8 @@ mod rank;
 mod request;
 mod search;
 mod snippet;
+mod stems;
+mod suggest;
 mod visible;
 
 pub use error::QueryError;

@@ -70,6 +70,9 @@ pub struct SearchResults {
     pub hits: Vec<Hit>,
     /// How many documents match in all, not only the returned ones.
     pub total: usize,
+    /// When nothing matched: the query with one word corrected ("did you mean"), which finds files the
+    /// caller may see; derived from those files alone (see the crate's `suggest` module).
+    pub suggestion: Option<String>,
 }
 
 /// One matching file.

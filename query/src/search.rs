@@ -23,6 +23,7 @@ use crate::parse::parse;
 use crate::rank::{AllMatches, Ranked, TopByScoreThenId};
 use crate::request::{Hit, SearchRequest, SearchResults, Snippet, SortBy};
 use crate::snippet::SnippetMaker;
+use crate::stems::add_stems;
 use crate::visible::VisibleMatches;
 
 /// Searches one index.
@@ -94,7 +95,7 @@ impl QueryEngine {
     /// query, [`QueryError::TooLarge`] on a query or limit beyond the bounds of [`crate::limits`] (before
     /// any work) and [`QueryError::Index`] when the index cannot be read.
     pub fn search(&self, request: &SearchRequest) -> Result<SearchResults, QueryError> {
-        self.search_inner(request, None)
+        self.search_inner(request, None, true)
     }
 
     /// Like [`Self::search`], but only files for which `visible` says yes exist: they alone are counted
@@ -113,18 +114,26 @@ impl QueryEngine {
         request: &SearchRequest,
         visible: &Visibility<'_>,
     ) -> Result<SearchResults, QueryError> {
-        self.search_inner(request, Some(visible))
+        self.search_inner(request, Some(visible), true)
     }
 
+    /// The search; with `suggest`, an answer without hits carries a corrected query when one finds
+    /// files the caller may see (see [`crate::suggest`]).
     fn search_inner(
         &self,
         request: &SearchRequest,
         visible: Option<&Visibility<'_>>,
+        suggest: bool,
     ) -> Result<SearchResults, QueryError> {
         let started = Instant::now();
         limits::check_limit(request.limit)?;
         limits::check_offset(request.offset)?;
-        let expr = parse(&request.query)?;
+        let mut expr = parse(&request.query)?;
+        let searcher = self.reader.searcher();
+        let mut stemmer = searcher
+            .index()
+            .tokenizer_for_field(self.fields.content_stem)?;
+        add_stems(&mut expr, &mut stemmer);
         let home = request
             .home
             .as_ref()
@@ -137,7 +146,6 @@ impl QueryEngine {
         };
         let query = compile(&expr, &self.fields, &env)?;
         let query = without_subtrees(query, &self.fields, &self.hidden_subtrees());
-        let searcher = self.reader.searcher();
         let id_field = searcher
             .schema()
             .get_field_name(self.fields.file_id)
@@ -196,11 +204,29 @@ impl QueryEngine {
             &name_of,
         )?;
         let snippets = if request.snippets && !ranked.is_empty() {
-            Some(SnippetMaker::new(&searcher, &expr, self.fields.content)?)
+            Some(SnippetMaker::new(&searcher, &expr, &self.fields)?)
         } else {
             None
         };
         let hits = load_hits(&searcher, &self.fields, ranked, snippets.as_ref())?;
+        let suggestion = if suggest && total == 0 {
+            let exact = [self.fields.content, self.fields.name];
+            let in_index = |term: &str| crate::suggest::held(&searcher, &exact, term);
+            let mut count = |query: &str| -> Result<usize, QueryError> {
+                let corrected = SearchRequest {
+                    query: query.to_owned(),
+                    limit: 0,
+                    offset: 0,
+                    snippets: false,
+                    ..request.clone()
+                };
+                let found = self.search_inner(&corrected, visible, false);
+                Ok(found.map_or(0, |r| r.total))
+            };
+            crate::suggest::suggest(&request.query, &in_index, &mut count)?
+        } else {
+            None
+        };
         debug!(
             query = %request.query,
             total,
@@ -208,7 +234,11 @@ impl QueryEngine {
             elapsed_us = started.elapsed().as_micros() as u64,
             "search"
         );
-        Ok(SearchResults { hits, total })
+        Ok(SearchResults {
+            hits,
+            total,
+            suggestion,
+        })
     }
 }
 

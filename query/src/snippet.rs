@@ -11,15 +11,16 @@ use tantivy::snippet::collapse_overlapped_ranges;
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{DocAddress, DocSet, Score, Searcher, Term};
 
+use fandex_schema::Fields;
+use fandex_schema::analysis::{is_word_boundary, tokens_of};
+pub use line::{LEAD_BYTES, MAX_FRAGMENT_BYTES};
+use line::{WINDOW_MARGIN, lead, one_line, widen, window_start, word_window};
+
 use crate::error::QueryError;
 use crate::parse::ast::{Expr, Scope, TextMatch};
 use crate::request::Snippet;
 
-/// Longest fragment, in bytes, around highlighted words.
-pub const MAX_FRAGMENT_BYTES: usize = 200;
-
-/// Length, in bytes, of the start-of-text snippet used when nothing in the text is highlighted.
-pub const LEAD_BYTES: usize = 150;
+mod line;
 
 /// How many dictionary terms one prefix expands to when choosing what to highlight.
 const MAX_HIGHLIGHT_EXPANSIONS: usize = 256;
@@ -29,21 +30,6 @@ const MAX_CANDIDATES_PER_NEEDLE: usize = 8;
 
 /// Windows of text analyzed per document: the first place of every needle, then the earliest others.
 const MAX_WINDOWS: usize = 16;
-
-/// Bytes of text taken after a candidate place: the fragment holding it and the next.
-const WINDOW_MARGIN: usize = MAX_FRAGMENT_BYTES;
-
-/// Fragments are cut from the start of a window, so a window starts shortly before its candidate: at
-/// the start of the candidate's line when that is at most this many bytes before it...
-const MAX_LINE_CONTEXT: usize = MAX_FRAGMENT_BYTES / 2;
-
-/// ...else this many bytes before it (then moved out of any word).
-const WORD_CONTEXT: usize = 40;
-
-/// How far, in bytes, a window edge moves to reach a word boundary. The analyzer drops longer words
-/// ([`fandex_schema::MAX_TOKEN_BYTES`]), so an edge inside such a word may move the other way,
-/// skipping it.
-const MAX_EDGE_SHIFT: usize = 2 * fandex_schema::MAX_TOKEN_BYTES;
 
 /// What is searched for in a text to find the places worth analyzing: a wanted term, or the prefix of
 /// a prefix query (whose expansions are the terms).
@@ -66,6 +52,12 @@ struct Needle {
 pub(crate) struct SnippetMaker {
     /// The wanted terms and their weights; empty when the query searches no content term.
     terms: BTreeMap<String, Score>,
+    /// The wanted stems (of words that match their other forms) and their weights: a word whose stem
+    /// is one of them is highlighted too.
+    stems: BTreeMap<String, Score>,
+    /// The stem fields' analyzer (applied to a folded word, it gives the word's stems).
+    stemmer: TextAnalyzer,
+    content_stem: Field,
     /// What the byte scan looks for.
     needles: Vec<Needle>,
     /// The content field's analyzer.
@@ -79,13 +71,23 @@ impl SnippetMaker {
     pub(crate) fn new(
         searcher: &Searcher,
         expr: &Expr,
-        content: Field,
+        fields: &Fields,
     ) -> Result<Self, QueryError> {
+        let content = fields.content;
         let mut wanted = Vec::new();
         positive_content_matches(expr, &mut wanted);
         let mut terms: BTreeMap<String, Score> = BTreeMap::new();
+        let mut stems: BTreeMap<String, Score> = BTreeMap::new();
         let mut needles: BTreeMap<String, ()> = BTreeMap::new();
         for m in wanted {
+            for stem in &m.stems {
+                let term = Term::from_field_text(fields.content_stem, stem);
+                let doc_freq = searcher.doc_freq(&term)?;
+                if doc_freq > 0 {
+                    stems.insert(stem.clone(), weight(doc_freq));
+                    needles.insert(stem.clone(), ());
+                }
+            }
             let (whole, last) = match (m.prefix, m.terms.split_last()) {
                 (true, Some((last, whole))) => (whole, Some(last)),
                 _ => (&m.terms[..], None),
@@ -123,10 +125,27 @@ impl SnippetMaker {
             .collect();
         Ok(Self {
             terms,
+            stems,
+            stemmer: searcher.index().tokenizer_for_field(fields.content_stem)?,
+            content_stem: fields.content_stem,
             needles,
             analyzer: searcher.index().tokenizer_for_field(content)?,
             content,
         })
+    }
+
+    /// The weight of a folded word of the text when it is wanted: as a term, or through one of its
+    /// stems.
+    fn wanted(&self, word: &str, stemmer: &mut TextAnalyzer) -> Option<Score> {
+        if let Some(&score) = self.terms.get(word) {
+            return Some(score);
+        }
+        if self.stems.is_empty() {
+            return None;
+        }
+        tokens_of(stemmer, word)
+            .iter()
+            .find_map(|stem| self.stems.get(stem).copied())
     }
 
     /// The snippet for the text of the document at `address`.
@@ -136,7 +155,7 @@ impl SnippetMaker {
         address: DocAddress,
         text: &str,
     ) -> Result<Snippet, QueryError> {
-        if self.terms.is_empty() || text.is_empty() {
+        if self.terms.is_empty() && self.stems.is_empty() || text.is_empty() {
             return Ok(lead(text));
         }
         let mut places = self.scan_needles(text);
@@ -204,11 +223,13 @@ impl SnippetMaker {
     /// Whether the word that would start at `at` (where a needle of `len` bytes was found) can be a wanted
     /// term: it must start a word, and if it is ASCII its lowercase form must be a term.
     fn word_at_could_match(&self, text: &str, at: usize, len: usize) -> bool {
-        if !text.is_char_boundary(at)
-            || text[..at]
-                .chars()
-                .next_back()
-                .is_some_and(char::is_alphanumeric)
+        if !text.is_char_boundary(at) {
+            return false;
+        }
+        let before = text[..at].chars().next_back();
+        let after = text[at..].chars().next();
+        if let (Some(before), Some(after)) = (before, after)
+            && !is_word_boundary(before, after)
         {
             return false;
         }
@@ -220,7 +241,10 @@ impl SnippetMaker {
             return false;
         }
         let word = &text[at..at + word_len];
-        !word.is_ascii() || self.terms.contains_key(&word.to_ascii_lowercase())
+        !word.is_ascii()
+            || self
+                .wanted(&word.to_ascii_lowercase(), &mut self.stemmer.clone())
+                .is_some()
     }
 
     /// Whether the document at `address` holds a wanted term in its content (per the index).
@@ -230,9 +254,11 @@ impl SnippetMaker {
         address: DocAddress,
     ) -> Result<bool, QueryError> {
         let segment = searcher.segment_reader(address.segment_ord);
-        let index = segment.inverted_index(self.content)?;
-        for text in self.terms.keys() {
-            let term = Term::from_field_text(self.content, text);
+        let exact = self.terms.keys().map(|t| (self.content, t));
+        let stems = self.stems.keys().map(|t| (self.content_stem, t));
+        for (field, text) in exact.chain(stems) {
+            let index = segment.inverted_index(field)?;
+            let term = Term::from_field_text(field, text);
             let postings = index
                 .read_postings(&term, IndexRecordOption::Basic)
                 .map_err(tantivy::TantivyError::from)?;
@@ -257,22 +283,28 @@ impl SnippetMaker {
     fn scan_words(&self, text: &str) -> Vec<Place> {
         let mut places = Vec::new();
         let mut analyzer = self.analyzer.clone();
+        let mut stemmer = self.stemmer.clone();
         let mut start = None;
         let mut check = |from: usize, to: usize, places: &mut Vec<Place>| {
             let word = &text[from..to];
+            // Where in the word the wanted token starts (a CJK run holds many).
             let matched = if word.is_ascii() {
-                self.terms.contains_key(&word.to_ascii_lowercase())
+                self.wanted(&word.to_ascii_lowercase(), &mut stemmer)
+                    .map(|_| 0)
             } else {
                 let mut stream = analyzer.token_stream(word);
-                let mut any = false;
+                let mut at = None;
                 while let Some(token) = stream.next() {
-                    any |= self.terms.contains_key(&token.text);
+                    if self.wanted(&token.text, &mut stemmer).is_some() {
+                        at = Some(token.offset_from);
+                        break;
+                    }
                 }
-                any
+                at
             };
-            if matched {
+            if let Some(offset) = matched {
                 places.push(Place {
-                    at: from,
+                    at: from + offset,
                     first: places.is_empty(),
                 });
             }
@@ -334,6 +366,7 @@ impl SnippetMaker {
     fn fragments(&self, text: &str, window: Range<usize>) -> Vec<Fragment> {
         let base = window.start;
         let mut analyzer = self.analyzer.clone();
+        let mut stemmer = self.stemmer.clone();
         let mut stream = analyzer.token_stream(&text[window]);
         let mut out = Vec::new();
         let mut current = Fragment::empty(base);
@@ -346,7 +379,7 @@ impl SnippetMaker {
                 }
             }
             current.range.end = to;
-            if let Some(&score) = self.terms.get(&token.text) {
+            if let Some(score) = self.wanted(&token.text, &mut stemmer) {
                 current.score += score;
                 current.highlights.push(from..to);
             }
@@ -383,100 +416,6 @@ impl Fragment {
             highlights: Vec::new(),
         }
     }
-}
-
-/// `range` clamped to `text`, its ends moved to character boundaries and then out of any word they
-/// fall in (outwards by at most [`MAX_EDGE_SHIFT`] bytes; a longer word, which the analyzer drops
-/// anyway, is left out instead), so no word is cut.
-fn word_window(text: &str, range: Range<usize>) -> Range<usize> {
-    let mut start = floor_boundary(text, range.start.min(text.len()));
-    let mut end = floor_boundary(text, range.end.min(text.len()));
-    let is_word = |c: char| c.is_alphanumeric();
-    let cuts_word = |at: usize| {
-        text[..at].chars().next_back().is_some_and(is_word)
-            && text[at..].chars().next().is_some_and(is_word)
-    };
-    if cuts_word(start) {
-        let back = text[..start]
-            .char_indices()
-            .rev()
-            .take_while(|&(i, c)| is_word(c) && start - i <= MAX_EDGE_SHIFT)
-            .last()
-            .map(|(i, _)| i);
-        start = match back {
-            Some(i) if !cuts_word(i) => i,
-            _ => text[start..]
-                .char_indices()
-                .find(|&(_, c)| !is_word(c))
-                .map_or(text.len(), |(i, _)| start + i),
-        };
-    }
-    if end < start {
-        end = start;
-    }
-    if cuts_word(end) {
-        let forward = text[end..]
-            .char_indices()
-            .find(|&(_, c)| !is_word(c))
-            .map_or(text.len(), |(i, _)| end + i);
-        end = if forward - end <= MAX_EDGE_SHIFT {
-            forward
-        } else {
-            text[start..end]
-                .char_indices()
-                .rev()
-                .find(|&(_, c)| !is_word(c))
-                .map_or(start, |(i, c)| start + i + c.len_utf8())
-        };
-    }
-    start..end.max(start)
-}
-
-/// Where the window around a candidate at `at` starts (before [`word_window`] adjusts it): see
-/// [`MAX_LINE_CONTEXT`] and [`WORD_CONTEXT`].
-fn window_start(text: &str, at: usize) -> usize {
-    let from = at.saturating_sub(MAX_LINE_CONTEXT);
-    match memchr::memrchr(b'\n', &text.as_bytes()[from..at]) {
-        Some(i) => from + i + 1,
-        None => at.saturating_sub(WORD_CONTEXT),
-    }
-}
-
-/// The greatest character boundary of `text` at or before `at` (which is at most `text.len()`).
-fn floor_boundary(text: &str, mut at: usize) -> usize {
-    while !text.is_char_boundary(at) {
-        at -= 1;
-    }
-    at
-}
-
-/// The start-of-text snippet: at most [`LEAD_BYTES`], nothing highlighted.
-fn lead(text: &str) -> Snippet {
-    one_line(text, &[], LEAD_BYTES)
-}
-
-/// Most characters of punctuation added at each end of a fragment by [`widen`].
-const MAX_GLUED_CHARS: usize = 8;
-
-/// Tantivy's fragments run from the start of a word to the end of a word; this takes in the punctuation
-/// glued to them (`"hello`, `dog.`), up to the nearest blank or word character and at most
-/// [`MAX_GLUED_CHARS`] characters on each side.
-fn widen(text: &str, fragment: Range<usize>) -> Range<usize> {
-    let glued = |c: &char| !c.is_alphanumeric() && !is_blank(*c);
-    let before: usize = text[..fragment.start]
-        .chars()
-        .rev()
-        .take(MAX_GLUED_CHARS)
-        .take_while(glued)
-        .map(char::len_utf8)
-        .sum();
-    let after: usize = text[fragment.end..]
-        .chars()
-        .take(MAX_GLUED_CHARS)
-        .take_while(glued)
-        .map(char::len_utf8)
-        .sum();
-    fragment.start - before..fragment.end + after
 }
 
 /// Rarer terms weigh more when choosing the fragment (tantivy's own weighting).
@@ -533,61 +472,6 @@ fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
         }
     }
     None
-}
-
-/// Characters shown as a space: whitespace (newlines included), control characters and the invisible
-/// bidirectional controls that could reorder a terminal line.
-fn is_blank(c: char) -> bool {
-    c.is_whitespace()
-        || c.is_control()
-        || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-}
-
-/// Puts `text` on one line: every run of blanks (see [`is_blank`]) becomes one space, leading and
-/// trailing blanks go, and the result stops before `max_bytes` would be exceeded (at a character
-/// boundary). `highlights` (byte ranges into `text`, sorted, not overlapping, on character boundaries)
-/// are moved to match; parts cut off are dropped.
-pub(crate) fn one_line(text: &str, highlights: &[Range<usize>], max_bytes: usize) -> Snippet {
-    // For each byte offset of `text` up to where the output stops, where it lands in the output
-    // (usize::MAX inside a character). Built as the text is read, so a short snippet of a long text
-    // costs only the part read.
-    let mut map: Vec<usize> = Vec::new();
-    let mut out = String::new();
-    let mut pending_space = false;
-    let mut cut = text.len();
-    for (i, c) in text.char_indices() {
-        map.resize(i, usize::MAX);
-        if is_blank(c) {
-            map.push(out.len());
-            pending_space = !out.is_empty();
-            continue;
-        }
-        let space = usize::from(pending_space);
-        if out.len() + space + c.len_utf8() > max_bytes {
-            cut = i;
-            break;
-        }
-        if pending_space {
-            out.push(' ');
-            pending_space = false;
-        }
-        map.push(out.len());
-        out.push(c);
-    }
-    map.resize(cut, usize::MAX);
-    map.push(out.len());
-    let highlights = highlights
-        .iter()
-        .filter(|r| r.start < r.end && r.end <= cut)
-        .filter_map(|r| {
-            let (start, end) = (*map.get(r.start)?, *map.get(r.end)?);
-            (start < end && end <= out.len()).then_some(start..end)
-        })
-        .collect();
-    Snippet {
-        text: out,
-        highlights,
-    }
 }
 
 #[cfg(test)]

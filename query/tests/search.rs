@@ -657,7 +657,8 @@ fn snippets_of_long_documents_find_far_matches() {
     let e = engine_of(&docs);
     let s = snippet_highlights(&e, "needle", 1, &["needle"]);
     assert!(s.text.contains("then the NEEDLE shows up"), "{s:?}");
-    let s = snippet_highlights(&e, "needle", 2, &["needle"]);
+    // `needles` is another form of the word (stemming): the exact form is asked for here.
+    let s = snippet_highlights(&e, "=needle", 2, &["needle"]);
     assert!(s.text.ends_with("ends with needle"), "{s:?}");
     // The near-misses at the start are not what was highlighted: the highlight is the last word.
     assert_eq!(s.highlights.last().map(|r| r.end), Some(s.text.len()));

@@ -14,20 +14,25 @@ use tantivy::schema::{
     BytesOptions, Field, IndexRecordOption, NumericOptions, STRING, Schema, TextFieldIndexing,
     TextOptions, Value,
 };
-use tantivy::tokenizer::{
-    AsciiFoldingFilter, LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer,
-};
+use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{Index, TantivyDocument};
 
-/// Name of the analyzer used for content and file names: split on non-alphanumerics, drop tokens longer
-/// than [`MAX_TOKEN_BYTES`], lowercase, fold accents to ASCII (so `café` matches `cafe`).
+pub mod analysis;
+
+pub use analysis::{Language, MAX_TOKEN_BYTES};
+
+/// Name of the analyzer used for content and file names: words split on non-alphanumerics and runs of
+/// CJK characters cut into bigrams, tokens longer than [`MAX_TOKEN_BYTES`] dropped, folded for every
+/// script (`café` matches `cafe`, `καλημέρα` `καλημερα`, `ёлка` `елка`): see [`analysis`].
 pub const TEXT_ANALYZER: &str = "fandex_text";
 
-/// Tokens longer than this many bytes are not indexed (hashes, base64 blobs).
-pub const MAX_TOKEN_BYTES: usize = 64;
+/// Version of the on-disk layout; an index of another version is rebuilt.
+///
+/// 2: folding for every script, CJK bigrams, the stem fields (issue 13).
+pub const SCHEMA_VERSION: u32 = 2;
 
-/// Version of the on-disk layout; an index of another version is refused with a clear message.
-pub const SCHEMA_VERSION: u32 = 1;
+/// The stemming languages of an index when the configuration names none.
+pub const DEFAULT_LANGUAGES: [Language; 1] = [Language::English];
 
 /// Handles on every field of the schema.
 #[derive(Debug, Clone)]
@@ -50,10 +55,24 @@ pub struct Fields {
     /// Extracted text, analyzed with positions (phrase queries) and stored compressed (snippets, and
     /// path-only updates that never read the file again).
     pub content: Field,
+    /// The stems of the content's words in the index's languages (see [`languages_of`]), with
+    /// frequencies but no positions: a word also finds its other forms (`running` finds `run`).
+    pub content_stem: Field,
+    /// The stems of the file name's words, as `content_stem`.
+    pub name_stem: Field,
 }
 
-/// Builds the schema and the field handles.
+/// Builds the schema and the field handles, stemming in the [`DEFAULT_LANGUAGES`].
 pub fn build_schema() -> (Schema, Fields) {
+    build_schema_for(&DEFAULT_LANGUAGES)
+}
+
+/// Builds the schema and the field handles, stemming in `languages` (none: no stems are indexed).
+pub fn build_schema_for(languages: &[Language]) -> (Schema, Fields) {
+    let stem_indexing = TextFieldIndexing::default()
+        .set_tokenizer(&analysis::stem_analyzer_name(languages))
+        .set_index_option(IndexRecordOption::WithFreqs);
+    let stem = TextOptions::default().set_indexing_options(stem_indexing);
     let mut builder = Schema::builder();
     let numeric = NumericOptions::default()
         .set_indexed()
@@ -79,6 +98,8 @@ pub fn build_schema() -> (Schema, Fields) {
                 .set_indexing_options(text_indexing)
                 .set_stored(),
         ),
+        content_stem: builder.add_text_field("content_stem", stem.clone()),
+        name_stem: builder.add_text_field("name_stem", stem),
     };
     (builder.build(), fields)
 }
@@ -96,32 +117,50 @@ pub fn fields_of(schema: &Schema) -> Option<Fields> {
         size: f("size")?,
         mtime: f("mtime")?,
         content: f("content")?,
+        content_stem: f("content_stem")?,
+        name_stem: f("name_stem")?,
     })
 }
 
-/// The analyzer used for content and names. Queries must tokenize with the same one.
-pub fn text_analyzer() -> TextAnalyzer {
-    TextAnalyzer::builder(SimpleTokenizer::default())
-        .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES + 1))
-        .filter(LowerCaser)
-        .filter(AsciiFoldingFilter)
-        .build()
+/// The stemming languages an index was built with (recorded in its stem fields' analyzer name);
+/// `None` when the schema has no stem field of fandex's.
+pub fn languages_of(schema: &Schema) -> Option<Vec<Language>> {
+    let field = schema.get_field("content_stem").ok()?;
+    let options = match schema.get_field_entry(field).field_type() {
+        tantivy::schema::FieldType::Str(options) => options.get_indexing_options()?.clone(),
+        _ => return None,
+    };
+    analysis::languages_of_analyzer(options.tokenizer())
 }
 
-/// Registers fandex's analyzers on an index. Must be called on every [`Index`] before writing or searching.
+/// The analyzer used for content and names (index side). Queries must tokenize with the same one.
+pub fn text_analyzer() -> TextAnalyzer {
+    analysis::exact_analyzer(true)
+}
+
+/// Registers fandex's analyzers on an index: the exact one, and the stem analyzer of the languages the
+/// index's schema records. Must be called on every [`Index`] before writing or searching.
 pub fn register_analyzers(index: &Index) {
     index.tokenizers().register(TEXT_ANALYZER, text_analyzer());
+    if let Some(languages) = languages_of(&index.schema()) {
+        index.tokenizers().register(
+            &analysis::stem_analyzer_name(&languages),
+            analysis::stem_analyzer(&languages),
+        );
+    }
 }
 
-/// Splits `text` into the tokens the index holds for it.
+/// Splits a query's `text` into the terms of the phrase that finds it in the index: the exact
+/// analyzer's tokens, without the extra last character of a CJK run (see [`analysis::tokenizer`]).
 pub fn tokenize(text: &str) -> Vec<String> {
-    let mut analyzer = text_analyzer();
-    let mut stream = analyzer.token_stream(text);
-    let mut out = Vec::new();
-    while stream.advance() {
-        out.push(stream.token().text.clone());
-    }
-    out
+    analysis::tokens_of(&mut analysis::exact_analyzer(false), text)
+}
+
+/// Whether a query term is one CJK character: it is searched as a prefix, which finds the character
+/// anywhere in a run (see [`analysis::tokenizer`]).
+pub fn is_cjk_unigram(term: &str) -> bool {
+    let mut chars = term.chars();
+    chars.next().is_some_and(analysis::is_cjk) && chars.next().is_none()
 }
 
 /// The lowercased extension of a file name, without the dot; empty when it has none. A leading dot
@@ -170,11 +209,14 @@ impl FileDoc {
             doc.add_bytes(fields.dirs, dir);
         }
         let name = self.path.file_name().unwrap_or(OsStr::new(""));
-        doc.add_text(fields.name, String::from_utf8_lossy(name.as_bytes()));
+        let name = String::from_utf8_lossy(name.as_bytes());
+        doc.add_text(fields.name, &name);
+        doc.add_text(fields.name_stem, &name);
         doc.add_text(fields.ext, extension_of(&self.path));
         doc.add_u64(fields.size, self.size);
         doc.add_i64(fields.mtime, self.mtime_ns);
         doc.add_text(fields.content, &self.text);
+        doc.add_text(fields.content_stem, &self.text);
         doc
     }
 
@@ -204,6 +246,22 @@ mod tests {
             tokenize("Café-Crème  NAÏVE_x2"),
             ["cafe", "creme", "naive", "x2"]
         );
+    }
+
+    #[test]
+    fn the_schema_records_its_languages() {
+        let (schema, _) = build_schema();
+        assert_eq!(languages_of(&schema), Some(vec![Language::English]));
+        let (schema, _) = build_schema_for(&[Language::Russian, Language::Greek]);
+        assert_eq!(
+            languages_of(&schema),
+            Some(vec![Language::Greek, Language::Russian])
+        );
+        let index = Index::create_in_ram(schema);
+        register_analyzers(&index);
+        let fields = fields_of(&index.schema()).unwrap();
+        let mut stem = index.tokenizer_for_field(fields.content_stem).unwrap();
+        assert_eq!(analysis::tokens_of(&mut stem, "книги"), ["книг"]);
     }
 
     #[test]

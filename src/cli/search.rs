@@ -123,6 +123,14 @@ pub fn run(common: &Common, args: &SearchArgs) -> anyhow::Result<ExitCode> {
             return Err(err).context("cannot write to stdout");
         }
     }
+    if let Some(suggestion) = &results.suggestion {
+        // Nothing matched: a corrected query that finds something (a JSON line of its own).
+        if args.json {
+            let _ = writeln!(out, "{}", serde_json::json!({ "suggestion": suggestion }));
+        } else {
+            eprintln!("did you mean: {suggestion}");
+        }
+    }
     let _ = out.flush();
     let shown_to = args.offset.saturating_add(results.hits.len());
     if !args.json && (args.offset > 0 || results.total > shown_to) {

@@ -85,21 +85,21 @@ impl Env {
     }
 }
 
-/// Paths from JSON lines, exact bytes (from `path_b64` when present).
+/// Paths from JSON lines, exact bytes (from `path_b64` when present); a "did you mean" line
+/// (`{"suggestion": ...}`) is not a hit.
 pub fn parse_paths(stdout: &[u8]) -> BTreeSet<PathBuf> {
     stdout
         .split(|b| *b == b'\n')
         .filter(|l| !l.is_empty())
-        .map(|line| {
-            let v: serde_json::Value = serde_json::from_slice(line).expect("JSON line");
-            match v.get("path_b64").and_then(|b| b.as_str()) {
-                Some(b64) => PathBuf::from(OsStr::from_bytes(
-                    &base64::engine::general_purpose::STANDARD
-                        .decode(b64)
-                        .unwrap(),
-                )),
-                None => PathBuf::from(v["path"].as_str().expect("path")),
-            }
+        .map(|line| serde_json::from_slice::<serde_json::Value>(line).expect("JSON line"))
+        .filter(|v| v.get("suggestion").is_none())
+        .map(|v| match v.get("path_b64").and_then(|b| b.as_str()) {
+            Some(b64) => PathBuf::from(OsStr::from_bytes(
+                &base64::engine::general_purpose::STANDARD
+                    .decode(b64)
+                    .unwrap(),
+            )),
+            None => PathBuf::from(v["path"].as_str().expect("path")),
         })
         .collect()
 }

@@ -105,13 +105,23 @@ impl Engine {
         dir.create()?;
         let lock = dir.lock()?;
         dir.make_private()?;
+        let languages = config
+            .index
+            .stem_languages()
+            .map_err(|message| Error::Config {
+                path: PathBuf::from("index.languages"),
+                message,
+            })?;
         match dir.format()? {
             Some(found) if found != fandex_schema::SCHEMA_VERSION => rebuild::begin(&dir, found)?,
+            Some(found) if rebuild::languages_changed(&dir, &languages)? => {
+                rebuild::begin(&dir, found)?;
+            }
             _ => {}
         }
         let marker = rebuild::read_marker(&dir)?;
         let catalog = Self::open_catalog(&dir)?;
-        let index = TextIndex::open_or_create(&dir.tantivy_dir())?;
+        let index = TextIndex::open_or_create_for(&dir.tantivy_dir(), &languages)?;
         let mut engine = Self {
             generation: catalog.generation()?,
             roots: catalog.roots()?,

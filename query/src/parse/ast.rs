@@ -55,8 +55,14 @@ pub struct TextMatch {
     pub scope: Scope,
     /// The analyzed terms (lowercased, accents folded); never empty.
     pub terms: Vec<String>,
-    /// When true, the last term is a prefix (`foo*`, `foo-ba*`).
+    /// When true, the last term is a prefix (`foo*`, `foo-ba*`, or one CJK character).
     pub prefix: bool,
+    /// When true only the exact word forms match (a quoted phrase, `=word`); otherwise a single word
+    /// also matches the other forms of its stems.
+    pub exact: bool,
+    /// The stems of a single word that is neither exact nor a prefix, in the index's languages; empty
+    /// from the parser, filled in against the index before compiling (see `crate::stems`).
+    pub stems: Vec<String>,
 }
 
 /// A `size:` filter: the file's size in bytes lies between these bounds.

@@ -74,3 +74,40 @@ pub fn parse(query: &str) -> Result<Expr, QueryError> {
     limits::check_expr(&expr)?;
     Ok(expr)
 }
+
+/// A word of a query that a spelling suggestion may replace: unquoted, not excluded, outside any field,
+/// without `*`, `~` or `=`, analyzed to one term of letters (not CJK).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PlainWord {
+    /// Where the word is in the query, in characters (0-based, end exclusive).
+    pub(crate) chars: std::ops::Range<usize>,
+    /// The word's term.
+    pub(crate) term: String,
+}
+
+/// The [`PlainWord`]s of a query, in order; none when it does not lex.
+pub(crate) fn plain_words(query: &str) -> Vec<PlainWord> {
+    let chars: Vec<char> = query.chars().collect();
+    let Ok(tokens) = lex(&chars) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut excluded = false;
+    for tok in tokens {
+        if let lex::TokKind::Word(word) = &tok.kind
+            && !excluded
+            && !word.contains(['*', '~', '='])
+        {
+            let mut terms = fandex_schema::tokenize(word);
+            if terms.len() == 1 && !terms[0].chars().any(fandex_schema::analysis::is_cjk) {
+                let start = tok.position - 1;
+                out.push(PlainWord {
+                    chars: start..start + word.chars().count(),
+                    term: terms.remove(0),
+                });
+            }
+        }
+        excluded = matches!(tok.kind, lex::TokKind::Minus | lex::TokKind::Not);
+    }
+    out
+}

@@ -1,7 +1,7 @@
 //! The recursive-descent parser: tokens to an [`Expr`], words analyzed into terms, with the nesting bound
 //! and every syntax error found after lexing.
 
-use fandex_schema::tokenize;
+use fandex_schema::{is_cjk_unigram, tokenize};
 
 use super::ast::{Expr, Scope, TextMatch};
 use super::filter;
@@ -168,7 +168,7 @@ impl Parser {
                 tok.position,
             )),
             TokKind::Word(word) => word_match(&word, tok.position, Scope::ContentOrName),
-            TokKind::Quoted(text) => Ok(phrase(&text, Scope::ContentOrName)),
+            TokKind::Quoted(text) => Ok(phrase(&text, Scope::ContentOrName, true)),
             TokKind::Field {
                 field,
                 value,
@@ -188,18 +188,43 @@ fn combine(mut items: Vec<Expr>, node: fn(Vec<Expr>) -> Expr) -> Option<Expr> {
     }
 }
 
-/// A quoted phrase: all its tokens, in order; ignored when it has none.
-fn phrase(text: &str, scope: Scope) -> Option<Expr> {
+/// A phrase (quoted, or a word split by punctuation): all its tokens, in order; ignored when it has
+/// none. One CJK character is searched as a prefix (see [`is_cjk_unigram`]).
+fn phrase(text: &str, scope: Scope, exact: bool) -> Option<Expr> {
     let terms = tokenize(text);
+    let prefix = terms.len() == 1 && is_cjk_unigram(&terms[0]);
     (!terms.is_empty()).then_some(Expr::Text(TextMatch {
         scope,
         terms,
-        prefix: false,
+        prefix,
+        exact,
+        stems: Vec::new(),
     }))
 }
 
-/// An unquoted word, possibly ending with the prefix wildcard `*` or the fuzzy marker `~`/`~N`.
+/// `=word`: the exact form of the word only (no stems).
+fn exact_word(body: &str, position: usize, scope: Scope) -> Result<Option<Expr>, QueryError> {
+    if body.is_empty() {
+        return Err(syntax(
+            "'=' must be followed by the word to match exactly (=word)",
+            position,
+        ));
+    }
+    if let Some(at) = body.chars().position(|c| c == '*' || c == '~') {
+        return Err(syntax(
+            "'=' asks for the exact form of a word; it cannot be combined with '*' or '~'",
+            position + 1 + at,
+        ));
+    }
+    Ok(phrase(body, scope, true))
+}
+
+/// An unquoted word, possibly starting with the exact marker `=` or ending with the prefix wildcard
+/// `*` or the fuzzy marker `~`/`~N`.
 fn word_match(word: &str, position: usize, scope: Scope) -> Result<Option<Expr>, QueryError> {
+    if let Some(body) = word.strip_prefix('=') {
+        return exact_word(body, position, scope);
+    }
     if let Some(fuzzy) = fuzzy_match(word, position, scope) {
         return fuzzy.map(Some);
     }
@@ -211,7 +236,7 @@ fn word_match(word: &str, position: usize, scope: Scope) -> Result<Option<Expr>,
         .map(|(i, _)| i)
         .collect();
     let Some(&last_star) = stars.last() else {
-        return Ok(phrase(word, scope));
+        return Ok(phrase(word, scope, false));
     };
     if chars.len() == 1 {
         return Err(syntax(
@@ -248,6 +273,8 @@ fn word_match(word: &str, position: usize, scope: Scope) -> Result<Option<Expr>,
         scope,
         terms,
         prefix,
+        exact: false,
+        stems: Vec::new(),
     })))
 }
 
@@ -306,7 +333,7 @@ fn field_expr(
     value_position: usize,
 ) -> Result<Option<Expr>, QueryError> {
     match field {
-        FieldKind::Name if quoted => Ok(phrase(value, Scope::Name)),
+        FieldKind::Name if quoted => Ok(phrase(value, Scope::Name, true)),
         FieldKind::Name => word_match(value, value_position, Scope::Name),
         FieldKind::Ext => {
             if let Some(star) = value.chars().position(|c| c == '*') {

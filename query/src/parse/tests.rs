@@ -7,7 +7,17 @@ fn text(scope: Scope, terms: &[&str], prefix: bool) -> Expr {
         scope,
         terms: terms.iter().map(|t| t.to_string()).collect(),
         prefix,
+        exact: false,
+        stems: Vec::new(),
     })
+}
+
+/// The same match, exact only (a quoted phrase, `=word`).
+fn exact(e: Expr) -> Expr {
+    match e {
+        Expr::Text(m) => Expr::Text(TextMatch { exact: true, ..m }),
+        other => other,
+    }
 }
 
 fn w(t: &str) -> Expr {
@@ -58,8 +68,30 @@ fn multi_token_word_is_a_phrase() {
     );
     assert_eq!(
         parse("\"Hello,  World\"").unwrap(),
-        text(Scope::ContentOrName, &["hello", "world"], false)
+        exact(text(Scope::ContentOrName, &["hello", "world"], false))
     );
+}
+
+#[test]
+fn exact_words_and_cjk_characters() {
+    assert_eq!(parse("=Running").unwrap(), exact(w("running")));
+    assert_eq!(
+        parse("name:=Run").unwrap(),
+        exact(text(Scope::Name, &["run"], false))
+    );
+    assert_eq!(parse("-=a").unwrap(), not(exact(w("a"))));
+    // A CJK run is a phrase of its bigrams; one character is a prefix.
+    assert_eq!(
+        parse("東京都").unwrap(),
+        text(Scope::ContentOrName, &["東京", "京都"], false)
+    );
+    assert_eq!(
+        parse("京").unwrap(),
+        text(Scope::ContentOrName, &["京"], true)
+    );
+    fails("=", 1, "followed by the word");
+    fails("a =*", 4, "cannot be combined");
+    fails("name:=x~", 8, "cannot be combined");
 }
 
 #[test]
@@ -104,7 +136,7 @@ fn negation() {
     );
     assert_eq!(
         parse("-\"b c\"").unwrap(),
-        not(text(Scope::ContentOrName, &["b", "c"], false))
+        not(exact(text(Scope::ContentOrName, &["b", "c"], false)))
     );
     assert_eq!(parse("--a").unwrap(), not(not(w("a"))));
     assert_eq!(
@@ -136,7 +168,7 @@ fn prefixes() {
     );
     assert_eq!(
         parse("\"foo*\"").unwrap(),
-        text(Scope::ContentOrName, &["foo"], false)
+        exact(text(Scope::ContentOrName, &["foo"], false))
     );
 }
 
@@ -148,7 +180,7 @@ fn fields() {
     );
     assert_eq!(
         parse("NAME:\"a b\"").unwrap(),
-        text(Scope::Name, &["a", "b"], false)
+        exact(text(Scope::Name, &["a", "b"], false))
     );
     assert_eq!(
         parse("name:pre*").unwrap(),
@@ -184,7 +216,7 @@ fn fields() {
     // A quoted field-like word is searched literally.
     assert_eq!(
         parse("\"http://x\"").unwrap(),
-        text(Scope::ContentOrName, &["http", "x"], false)
+        exact(text(Scope::ContentOrName, &["http", "x"], false))
     );
 }
 

@@ -145,6 +145,10 @@ pub enum Response {
         total: usize,
         /// The best `limit` of them.
         hits: Vec<WireHit>,
+        /// When nothing matched, a corrected query that finds files the caller may see ("did you
+        /// mean"); absent otherwise.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        suggestion: Option<String>,
     },
     /// The daemon's status report.
     Status {
@@ -231,6 +235,7 @@ impl Response {
     pub fn results(results: &SearchResults, share_ids: bool) -> Self {
         Self::Results {
             total: results.total,
+            suggestion: results.suggestion.clone(),
             hits: results
                 .hits
                 .iter()
@@ -279,6 +284,7 @@ mod tests {
                 snippet: Snippet::default(),
             }],
             total: 1,
+            suggestion: None,
         }
     }
 

@@ -1,5 +1,6 @@
 //! Tests of snippets: one-line excerpts, highlights, windows and prefix expansion.
 
+use super::line::MAX_EDGE_SHIFT;
 use super::*;
 
 #[test]
@@ -45,7 +46,10 @@ fn widen_takes_glued_punctuation_only() {
 #[test]
 fn windows_end_on_char_and_word_boundaries() {
     let text = "ab é漢字 cdé fgh ".repeat(40);
-    let is_word = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+    // Every boundary between CJK characters is a word boundary (the index's bigrams start at each).
+    let is_word = |c: Option<char>| {
+        c.is_some_and(|c| c.is_alphanumeric() && !fandex_schema::analysis::is_cjk(c))
+    };
     for start in 0..text.len() {
         for len in [0, 1, 5, 17, 300] {
             let w = word_window(&text, start..start + len);
