@@ -10,6 +10,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use fandex::IndexDir;
+use fandex_bench::children::DescendantPeaks;
 use fandex_bench::cmd::{Program, time_program};
 use fandex_bench::engine::{self, Target};
 use fandex_bench::{burst, daemon, fidelity, floor, latency, queries, report, rss};
@@ -371,8 +372,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             every_ms,
             args,
         } => {
-            let (code, peaks, workers) =
-                rss::run_watched_with_children(&args, Duration::from_millis(every_ms))?;
+            let mut workers = DescendantPeaks::default();
+            let (code, peaks) =
+                rss::run_watched_with(&args, Duration::from_millis(every_ms), &mut |pid| {
+                    workers.sample(pid)
+                })?;
             let mut out = std::fs::OpenOptions::new()
                 .append(true)
                 .create(true)

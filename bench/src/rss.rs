@@ -6,7 +6,6 @@ use std::ffi::OsString;
 use std::process::Command;
 use std::time::Duration;
 
-use crate::children::DescendantPeaks;
 use crate::error::{BenchError, Result};
 
 /// Peaks seen while sampling, in KiB.
@@ -55,26 +54,25 @@ impl RssPeaks {
 
 /// Runs `argv` (stdin, stdout and stderr inherited) and samples its `/proc/PID/status` every `every`
 /// until it exits. Returns its exit code (`None` when killed by a signal) and the peaks. Only the
-/// process itself is sampled, not its children (see [`run_watched_with_children`]).
+/// process itself is sampled, not its children (see [`run_watched_with`]).
 pub fn run_watched(argv: &[OsString], every: Duration) -> Result<(Option<i32>, RssPeaks)> {
     run_sampling(argv, every, None)
 }
 
-/// [`run_watched`], also sampling the memory of the process's descendants (fandex's extraction workers)
-/// at each sample.
-pub fn run_watched_with_children(
+/// [`run_watched`], also calling `on_sample` with the process's pid at each sample (e.g. to sample its
+/// children's memory).
+pub fn run_watched_with(
     argv: &[OsString],
     every: Duration,
-) -> Result<(Option<i32>, RssPeaks, DescendantPeaks)> {
-    let mut children = DescendantPeaks::default();
-    let (code, peaks) = run_sampling(argv, every, Some(&mut children))?;
-    Ok((code, peaks, children))
+    on_sample: &mut dyn FnMut(u32),
+) -> Result<(Option<i32>, RssPeaks)> {
+    run_sampling(argv, every, Some(on_sample))
 }
 
 fn run_sampling(
     argv: &[OsString],
     every: Duration,
-    mut children: Option<&mut DescendantPeaks>,
+    mut on_sample: Option<&mut dyn FnMut(u32)>,
 ) -> Result<(Option<i32>, RssPeaks)> {
     let (first, rest) = argv
         .split_first()
@@ -99,8 +97,8 @@ fn run_sampling(
         if let Ok(text) = std::fs::read_to_string(&status_path) {
             peaks.update(&text);
         }
-        if let Some(children) = children.as_deref_mut() {
-            children.sample(child.id());
+        if let Some(on_sample) = on_sample.as_deref_mut() {
+            on_sample(child.id());
         }
         match child.try_wait() {
             Ok(Some(status)) => return Ok((status.code(), peaks)),
