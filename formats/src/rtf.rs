@@ -233,11 +233,11 @@ impl Parser {
             }
             _ if SKIPPED.contains(&word) => self.group.dest = Dest::Skip,
             _ => {
-                if let Some((_, field)) = INFO_FIELDS.iter().find(|(w, _)| *w == word) {
-                    if self.group.dest != Dest::Skip {
-                        self.group.dest = Dest::Meta(*field);
-                        self.meta.push((*field, String::new()));
-                    }
+                if let Some((_, field)) = INFO_FIELDS.iter().find(|(w, _)| *w == word)
+                    && self.group.dest != Dest::Skip
+                {
+                    self.group.dest = Dest::Meta(*field);
+                    self.meta.push((*field, String::new()));
                 }
             }
         }
