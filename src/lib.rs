@@ -7,6 +7,10 @@
 //! - [`query`]: parse and run queries against an index ([`QueryEngine`]).
 //! - [`watcher`]: kernel change notifications as one stream of normalized changes.
 //! - [`service`]: the daemon as a library ([`Daemon`]): watch, keep the index current, answer searches.
+//! - [`formats`]: the document parsers (PDF, office, e-mail, archives, media tags). A daemon or engine
+//!   runs them in sandboxed worker processes: see [`service::extraction`] for how an embedding
+//!   application starts its own binary as the worker and gives the parser to its [`Engine`]
+//!   (`Engine::set_parser`) or [`Daemon`] (`DaemonOptions::parser`).
 //!
 //! The `cli` feature (on by default) builds the `fandex` binary and pulls in its own dependencies (clap,
 //! indicatif, anyhow, signal-hook, tracing-subscriber...); an embedding application depends on
@@ -35,6 +39,7 @@
 //! ```
 
 pub use fandex_daemon as service;
+pub use fandex_formats as formats;
 pub use fandex_indexer as indexer;
 pub use fandex_query as query;
 pub use fandex_watcher as watcher;

@@ -19,6 +19,8 @@ pub mod access;
 mod activity;
 mod backoff;
 mod error;
+pub mod extraction;
+mod failures;
 mod intake;
 mod lifecycle;
 mod lock;
@@ -110,6 +112,9 @@ impl Daemon {
     pub fn start(opts: DaemonOptions) -> Result<Self, DaemonError> {
         let (backend, rename_source) = options::watch_choices(&opts);
         let mut engine = Engine::open(opts.index_dir.clone(), opts.config.clone())?;
+        if let Some(parser) = &opts.parser {
+            engine.set_parser(parser.clone());
+        }
         let roots = engine.register_roots(&opts.roots)?;
         if roots.is_empty() {
             return Err(DaemonError::NoRoots);

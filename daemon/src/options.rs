@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use fandex_indexer::exclude::Exclusions;
+use fandex_indexer::extract::DocumentParser;
 use fandex_indexer::{Config, IndexDir};
 use fandex_watcher::{Backend, RenameSource};
 
@@ -24,6 +25,9 @@ pub struct DaemonOptions {
     pub rename_source: Option<RenameSource>,
     /// Serve the Unix socket (the CLI does; an embedding application may not need it).
     pub listen: bool,
+    /// The parser of complex documents (PDF, office, e-mail, archives, media tags): normally a
+    /// [`crate::extraction::SandboxParser`]. `None` leaves such documents found by name only.
+    pub parser: Option<Arc<dyn DocumentParser>>,
 }
 
 /// The watcher's backend and rename source: the options first, then the configuration, else auto.

@@ -18,14 +18,13 @@ use fandex_query::protocol::status::{
 };
 use fandex_watcher::Change;
 
-use crate::activity::{CurrentWork, Failure, Shared};
+use crate::activity::{CurrentWork, Shared};
+use crate::failures::FailureTally;
+pub use crate::failures::RECENT_FAILURES;
 use crate::lock::lock;
 use crate::options::Settings;
 use crate::queue::{EVENT_CHANNEL, WorkQueue};
 use crate::roots::RootWatch;
-
-/// Failing files listed by `status`.
-pub const RECENT_FAILURES: usize = 20;
 
 /// What the report is assembled from: handles on the daemon's parts, read when a report is asked for.
 pub(crate) struct StatusSource {
@@ -99,13 +98,7 @@ impl StatusSource {
             return stats.clone();
         }
         let mut stats = CatalogStats::default();
-        // The most recently modified failing files, newest first: trimmed as they come, so memory stays
-        // bounded however many records failed.
-        let mut newest: Vec<(i64, u64, Failure)> = Vec::new();
-        let keep_newest = |v: &mut Vec<(i64, u64, Failure)>| {
-            v.sort_by_key(|f| std::cmp::Reverse((f.0, f.1)));
-            v.truncate(RECENT_FAILURES);
-        };
+        let mut failures = FailureTally::default();
         let mut without_text: BTreeMap<u32, u64> = BTreeMap::new();
         for (id, rec) in self.catalog.iter().flatten() {
             stats.records += 1;
@@ -114,23 +107,9 @@ impl StatusSource {
             {
                 *without_text.entry(owner.uid).or_insert(0) += 1;
             }
-            if rec.status == RecordStatus::Failed {
-                stats.failed += 1;
-                newest.push((
-                    rec.mtime_ns,
-                    id,
-                    Failure {
-                        path: rec.path().display().to_string(),
-                        error: rec.error.clone().unwrap_or_default(),
-                    },
-                ));
-                if newest.len() >= 2 * RECENT_FAILURES {
-                    keep_newest(&mut newest);
-                }
-            }
+            failures.add(id, &rec);
         }
-        keep_newest(&mut newest);
-        stats.recent_failures = newest.into_iter().map(|(_, _, f)| f).collect();
+        (stats.failed, stats.recent_failures, stats.failures_by_owner) = failures.finish();
         let budget = self.settings.config().index.max_text_bytes_per_owner;
         let totals = self.catalog.owner_totals().unwrap_or_default();
         let mut uids: Vec<u32> = without_text.keys().copied().collect();

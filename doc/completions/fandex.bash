@@ -22,6 +22,9 @@ _fandex() {
             fandex,daemon)
                 cmd="fandex__subcmd__daemon"
                 ;;
+            fandex,extract)
+                cmd="fandex__subcmd__extract"
+                ;;
             fandex,generate-docs)
                 cmd="fandex__subcmd__generate__subcmd__docs"
                 ;;
@@ -48,6 +51,9 @@ _fandex() {
                 ;;
             fandex__subcmd__help,daemon)
                 cmd="fandex__subcmd__help__subcmd__daemon"
+                ;;
+            fandex__subcmd__help,extract)
+                cmd="fandex__subcmd__help__subcmd__extract"
                 ;;
             fandex__subcmd__help,generate-docs)
                 cmd="fandex__subcmd__help__subcmd__generate__subcmd__docs"
@@ -77,7 +83,7 @@ _fandex() {
 
     case "${cmd}" in
         fandex)
-            opts="-h -V --index-dir --config --socket --help --version index daemon search sync status watch completions generate-docs help"
+            opts="-h -V --index-dir --config --socket --help --version index daemon search sync status watch extract completions generate-docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -162,6 +168,32 @@ _fandex() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        fandex__subcmd__extract)
+            opts="-h -V --json --index-dir --config --socket --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --index-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         fandex__subcmd__generate__subcmd__docs)
             opts="-h -V --index-dir --config --socket --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -189,7 +221,7 @@ _fandex() {
             return 0
             ;;
         fandex__subcmd__help)
-            opts="index daemon search sync status watch completions generate-docs help"
+            opts="index daemon search sync status watch extract completions generate-docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -217,6 +249,20 @@ _fandex() {
             return 0
             ;;
         fandex__subcmd__help__subcmd__daemon)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        fandex__subcmd__help__subcmd__extract)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -35,6 +35,7 @@ complete -c fandex -n "__fish_fandex_needs_command" -f -a "search" -d 'Search th
 complete -c fandex -n "__fish_fandex_needs_command" -f -a "sync" -d 'Return once every change made before it is searchable'
 complete -c fandex -n "__fish_fandex_needs_command" -f -a "status" -d 'What the daemon is doing and why'
 complete -c fandex -n "__fish_fandex_needs_command" -f -a "watch" -d 'Stream the normalized change events (diagnostic)'
+complete -c fandex -n "__fish_fandex_needs_command" -f -a "extract" -d 'Print what would be indexed for files: type, metadata, notes, text and parts'
 complete -c fandex -n "__fish_fandex_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, zsh or fish) to stdout'
 complete -c fandex -n "__fish_fandex_needs_command" -f -a "generate-docs" -d 'Write the shell completions and man pages into a directory (for packagers)'
 complete -c fandex -n "__fish_fandex_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -92,6 +93,12 @@ complete -c fandex -n "__fish_fandex_using_subcommand watch" -l socket -d 'The d
 complete -c fandex -n "__fish_fandex_using_subcommand watch" -l json -d 'One JSON object per event'
 complete -c fandex -n "__fish_fandex_using_subcommand watch" -s h -l help -d 'Print help'
 complete -c fandex -n "__fish_fandex_using_subcommand watch" -s V -l version -d 'Print version'
+complete -c fandex -n "__fish_fandex_using_subcommand extract" -l index-dir -d 'Where the index lives [default: /var/lib/fandex for root, else $XDG_DATA_HOME/fandex]' -r -F
+complete -c fandex -n "__fish_fandex_using_subcommand extract" -l config -d 'Configuration file [default: /etc/fandex/config.toml for root, else $XDG_CONFIG_HOME/fandex/config.toml]' -r -F
+complete -c fandex -n "__fish_fandex_using_subcommand extract" -l socket -d 'The daemon\'s socket [default: the one in the index directory, else the system daemon\'s]' -r -F
+complete -c fandex -n "__fish_fandex_using_subcommand extract" -l json -d 'Print one JSON object per file (mime, kind, meta, notes, text, parts)'
+complete -c fandex -n "__fish_fandex_using_subcommand extract" -s h -l help -d 'Print help'
+complete -c fandex -n "__fish_fandex_using_subcommand extract" -s V -l version -d 'Print version'
 complete -c fandex -n "__fish_fandex_using_subcommand completions" -l index-dir -d 'Where the index lives [default: /var/lib/fandex for root, else $XDG_DATA_HOME/fandex]' -r -F
 complete -c fandex -n "__fish_fandex_using_subcommand completions" -l config -d 'Configuration file [default: /etc/fandex/config.toml for root, else $XDG_CONFIG_HOME/fandex/config.toml]' -r -F
 complete -c fandex -n "__fish_fandex_using_subcommand completions" -l socket -d 'The daemon\'s socket [default: the one in the index directory, else the system daemon\'s]' -r -F
@@ -102,12 +109,13 @@ complete -c fandex -n "__fish_fandex_using_subcommand generate-docs" -l config -
 complete -c fandex -n "__fish_fandex_using_subcommand generate-docs" -l socket -d 'The daemon\'s socket [default: the one in the index directory, else the system daemon\'s]' -r -F
 complete -c fandex -n "__fish_fandex_using_subcommand generate-docs" -s h -l help -d 'Print help'
 complete -c fandex -n "__fish_fandex_using_subcommand generate-docs" -s V -l version -d 'Print version'
-complete -c fandex -n "__fish_fandex_using_subcommand help; and not __fish_seen_subcommand_from index daemon search sync status watch completions generate-docs help" -f -a "index" -d 'Crawl once and bring the index up to date, then exit'
-complete -c fandex -n "__fish_fandex_using_subcommand help; and not __fish_seen_subcommand_from index daemon search sync status watch completions generate-docs help" -f -a "daemon" -d 'Watch and keep the index current (foreground, systemd-friendly)'
-complete -c fandex -n "__fish_fandex_using_subcommand help; and not __fish_seen_subcommand_from index daemon search sync status watch completions generate-docs help" -f -a "search" -d 'Search the index (through the daemon when one runs)'
-complete -c fandex -n "__fish_fandex_using_subcommand help; and not __fish_seen_subcommand_from index daemon search sync status watch completions generate-docs help" -f -a "sync" -d 'Return once every change made before it is searchable'
-complete -c fandex -n "__fish_fandex_using_subcommand help; and not __fish_seen_subcommand_from index daemon search sync status watch completions generate-docs help" -f -a "status" -d 'What the daemon is doing and why'
-complete -c fandex -n "__fish_fandex_using_subcommand help; and not __fish_seen_subcommand_from index daemon search sync status watch completions generate-docs help" -f -a "watch" -d 'Stream the normalized change events (diagnostic)'
-complete -c fandex -n "__fish_fandex_using_subcommand help; and not __fish_seen_subcommand_from index daemon search sync status watch completions generate-docs help" -f -a "completions" -d 'Print a shell completion script (bash, zsh or fish) to stdout'
-complete -c fandex -n "__fish_fandex_using_subcommand help; and not __fish_seen_subcommand_from index daemon search sync status watch completions generate-docs help" -f -a "generate-docs" -d 'Write the shell completions and man pages into a directory (for packagers)'
-complete -c fandex -n "__fish_fandex_using_subcommand help; and not __fish_seen_subcommand_from index daemon search sync status watch completions generate-docs help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c fandex -n "__fish_fandex_using_subcommand help; and not __fish_seen_subcommand_from index daemon search sync status watch extract completions generate-docs help" -f -a "index" -d 'Crawl once and bring the index up to date, then exit'
+complete -c fandex -n "__fish_fandex_using_subcommand help; and not __fish_seen_subcommand_from index daemon search sync status watch extract completions generate-docs help" -f -a "daemon" -d 'Watch and keep the index current (foreground, systemd-friendly)'
+complete -c fandex -n "__fish_fandex_using_subcommand help; and not __fish_seen_subcommand_from index daemon search sync status watch extract completions generate-docs help" -f -a "search" -d 'Search the index (through the daemon when one runs)'
+complete -c fandex -n "__fish_fandex_using_subcommand help; and not __fish_seen_subcommand_from index daemon search sync status watch extract completions generate-docs help" -f -a "sync" -d 'Return once every change made before it is searchable'
+complete -c fandex -n "__fish_fandex_using_subcommand help; and not __fish_seen_subcommand_from index daemon search sync status watch extract completions generate-docs help" -f -a "status" -d 'What the daemon is doing and why'
+complete -c fandex -n "__fish_fandex_using_subcommand help; and not __fish_seen_subcommand_from index daemon search sync status watch extract completions generate-docs help" -f -a "watch" -d 'Stream the normalized change events (diagnostic)'
+complete -c fandex -n "__fish_fandex_using_subcommand help; and not __fish_seen_subcommand_from index daemon search sync status watch extract completions generate-docs help" -f -a "extract" -d 'Print what would be indexed for files: type, metadata, notes, text and parts'
+complete -c fandex -n "__fish_fandex_using_subcommand help; and not __fish_seen_subcommand_from index daemon search sync status watch extract completions generate-docs help" -f -a "completions" -d 'Print a shell completion script (bash, zsh or fish) to stdout'
+complete -c fandex -n "__fish_fandex_using_subcommand help; and not __fish_seen_subcommand_from index daemon search sync status watch extract completions generate-docs help" -f -a "generate-docs" -d 'Write the shell completions and man pages into a directory (for packagers)'
+complete -c fandex -n "__fish_fandex_using_subcommand help; and not __fish_seen_subcommand_from index daemon search sync status watch extract completions generate-docs help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -1,8 +1,15 @@
 //! What an extraction returns ([`Document`], [`Part`], [`MetaField`]), what bounds it ([`Limits`]) and what
-//! the caller supplies for plain text and HTML ([`Plain`]).
+//! the caller supplies for plain text and HTML ([`Plain`]). All but [`Plain`] are serializable (serde), so a
+//! document can travel from a sandboxed worker process to its parent.
 
-/// A metadata field a format can carry. Values are kept as text, as the document states them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+use serde::{Deserialize, Serialize};
+
+use crate::kind::Kind;
+
+/// A metadata field a format can carry. Values are kept as text, as the document states them. Serialized
+/// as its [`MetaField::name`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum MetaField {
     /// Document or message title (a mail's subject is [`MetaField::Subject`]).
     Title,
@@ -69,10 +76,12 @@ impl MetaField {
 }
 
 /// Everything extracted from one document (a file, an archive member, a message).
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Document {
-    /// MIME type of what was parsed, e.g. `application/pdf`.
-    pub mime: &'static str,
+    /// MIME type of what was parsed, e.g. `application/pdf` (one of [`Kind::mime`]'s; deserialized, an
+    /// unknown type becomes `application/octet-stream`).
+    #[serde(deserialize_with = "known_mime")]
+    pub mime: StaticStr,
     /// Metadata in document order; a field may repeat (several authors).
     pub meta: Vec<(MetaField, String)>,
     /// The text, paragraphs separated by line breaks.
@@ -117,8 +126,22 @@ impl Document {
     }
 }
 
+/// `&'static str` under another name: serde's derive takes a field spelled `&'static str` as borrowed from
+/// the input for `'static`, which would make [`Document`] deserializable only from static data.
+type StaticStr = &'static str;
+
+/// The static MIME type of [`Kind::mime`] equal to the serialized one, else `application/octet-stream`.
+fn known_mime<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<&'static str, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    Ok(Kind::ALL
+        .iter()
+        .map(|kind| kind.mime())
+        .find(|mime| *mime == text)
+        .unwrap_or(Kind::Unknown.mime()))
+}
+
 /// One sub-document of a container.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Part {
     /// The member path (`docs/readme.txt`), `message 42: <subject>` or the attachment's name.
     pub name: String,
@@ -127,7 +150,7 @@ pub struct Part {
 }
 
 /// Caps on one extraction. Each cap reached is recorded as a note rather than failing the document.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Limits {
     /// Largest input read into memory (whole file, or one member) for formats parsed in memory.
     pub max_input_bytes: u64,

@@ -1,8 +1,12 @@
 //! Document kinds and their detection: by content first (magic numbers, zip members, mail headers), then by
 //! the file name's extension.
 
-/// What a file is, as far as extraction is concerned.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+use serde::{Deserialize, Serialize};
+
+/// What a file is, as far as extraction is concerned. Serialized as its snake-case name (`"pdf"`,
+/// `"flat_odf"`), e.g. between an extraction worker and its parent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Kind {
     /// PDF.
     Pdf,
@@ -55,6 +59,34 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Every kind.
+    pub const ALL: [Kind; 24] = [
+        Kind::Pdf,
+        Kind::Docx,
+        Kind::Xlsx,
+        Kind::Pptx,
+        Kind::Odt,
+        Kind::Ods,
+        Kind::Odp,
+        Kind::FlatOdf,
+        Kind::Epub,
+        Kind::Rtf,
+        Kind::Mail,
+        Kind::Mbox,
+        Kind::Zip,
+        Kind::Tar,
+        Kind::Gzip,
+        Kind::Bzip2,
+        Kind::Xz,
+        Kind::Zstd,
+        Kind::Audio,
+        Kind::Image,
+        Kind::LegacyOffice,
+        Kind::Html,
+        Kind::Text,
+        Kind::Unknown,
+    ];
+
     /// The MIME type reported for documents of this kind.
     pub fn mime(self) -> &'static str {
         match self {

@@ -21,6 +21,8 @@ pub struct Config {
     pub watch: WatchConfig,
     /// The daemon's batching and timing.
     pub daemon: DaemonConfig,
+    /// The sandboxed extraction workers that parse documents (PDF, office, e-mail, archives, media).
+    pub extract: ExtractConfig,
     /// Log filter (`error`, `warn`, `info`, `debug`, `trace`, or a tracing filter directive); overridden by
     /// `RUST_LOG`.
     pub log_level: Option<String>,
@@ -92,6 +94,63 @@ pub struct DaemonConfig {
     /// On SIGTERM the daemon commits its pending batch; if that has not finished after this many
     /// milliseconds (a writer stuck on a broken disk), it exits anyway with an error.
     pub stop_timeout_ms: u64,
+}
+
+/// The sandboxed extraction workers. Each document is parsed in a worker process; one that crashes, runs
+/// out of memory or takes longer than `timeout` is killed and replaced, and its file is recorded as failed
+/// with the reason. The text kept per document is `index.max_text_bytes`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExtractConfig {
+    /// Seconds one document may take (wall clock) before its worker is killed.
+    pub timeout: u64,
+    /// Workers at most, parsing documents in parallel. Default: the number of CPUs.
+    pub workers: Option<usize>,
+    /// Address-space limit of each worker, in bytes (`RLIMIT_AS`). Default 512 MiB.
+    pub memory_limit: u64,
+}
+
+impl Default for ExtractConfig {
+    fn default() -> Self {
+        Self {
+            timeout: 30,
+            workers: None,
+            memory_limit: 512 << 20,
+        }
+    }
+}
+
+/// Smallest `extract.memory_limit`: a worker's program and libraries alone need tens of MiB.
+pub const MIN_WORKER_MEMORY: u64 = 64 << 20;
+
+impl ExtractConfig {
+    /// Workers at most: the setting, else the number of CPUs; at least 1.
+    pub fn workers(&self) -> usize {
+        self.workers
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
+            .max(1)
+    }
+
+    /// Rejects values out of range, naming the key.
+    fn check(&self) -> std::result::Result<(), String> {
+        if self.timeout == 0 || self.timeout > MAX_SETTING_MS / 1000 {
+            return Err(format!(
+                "extract.timeout = {} is out of range: 1 to {} seconds",
+                self.timeout,
+                MAX_SETTING_MS / 1000
+            ));
+        }
+        if self.workers == Some(0) {
+            return Err("extract.workers must be at least 1".into());
+        }
+        if self.memory_limit < MIN_WORKER_MEMORY {
+            return Err(format!(
+                "extract.memory_limit = {} is too small: at least {MIN_WORKER_MEMORY} (64 MiB)",
+                self.memory_limit
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// Built-in exclusions (gitignore syntax): version-control internals, caches, trash and editor temporaries.
@@ -205,6 +264,7 @@ impl Config {
         let config: Self = toml::from_str(text).map_err(|e| e.message().trim().to_owned())?;
         config.daemon.check()?;
         config.index.stem_languages()?;
+        config.extract.check()?;
         Ok(config)
     }
 }
@@ -289,6 +349,27 @@ mod tests {
         let err = Config::parse("[daemon]\nidle_timeout_ms = 0\n").unwrap_err();
         assert!(err.contains("daemon.idle_timeout_ms"), "{err}");
         assert!(Config::parse("[daemon]\nidle_timeout_ms = 500\n").is_ok());
+    }
+
+    #[test]
+    fn extract_section() {
+        let c = Config::parse("").unwrap();
+        assert_eq!(c.extract.timeout, 30);
+        assert_eq!(c.extract.memory_limit, 512 << 20);
+        assert!(c.extract.workers() >= 1);
+        let c = Config::parse("[extract]\ntimeout = 2\nworkers = 3\nmemory_limit = 268435456\n")
+            .unwrap();
+        assert_eq!((c.extract.timeout, c.extract.workers()), (2, 3));
+        assert_eq!(c.extract.memory_limit, 256 << 20);
+        for (bad, key) in [
+            ("timeout = 0", "extract.timeout"),
+            ("workers = 0", "extract.workers"),
+            ("memory_limit = 1000", "extract.memory_limit"),
+            ("timout = 3", "timout"),
+        ] {
+            let err = Config::parse(&format!("[extract]\n{bad}\n")).unwrap_err();
+            assert!(err.contains(key), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -53,6 +53,7 @@ pub fn run(common: &Common, args: &DaemonArgs) -> anyhow::Result<ExitCode> {
     let mut signals =
         Signals::new([SIGTERM, SIGINT, SIGHUP]).context("cannot install signal handlers")?;
     let dir = common.index_dir();
+    let parser = super::extract::sandbox_parser(&config)?;
     let daemon = Daemon::start(DaemonOptions {
         index_dir: dir.clone(),
         config,
@@ -60,6 +61,7 @@ pub fn run(common: &Common, args: &DaemonArgs) -> anyhow::Result<ExitCode> {
         backend: args.backend,
         rename_source: args.rename_source,
         listen: true,
+        parser: Some(parser),
     })
     .with_context(|| format!("cannot start the daemon on {}", dir.path().display()))?;
     info!(socket = ?daemon.socket_path(), "ready");

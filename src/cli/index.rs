@@ -103,8 +103,10 @@ pub fn run(common: &Common, args: &IndexArgs) -> anyhow::Result<ExitCode> {
     super::common::init_logging(config.log_level.as_deref(), "warn");
     let dir = common.index_dir();
     check_before_creating(&dir, &config, args)?;
+    let parser = super::extract::sandbox_parser(&config)?;
     let mut engine = Engine::open(dir.clone(), config)
         .with_context(|| format!("cannot open the index in {}", dir.path().display()))?;
+    engine.set_parser(parser);
     if args.roots.is_empty()
         && args.forget.is_empty()
         && engine.roots()?.is_empty()

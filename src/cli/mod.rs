@@ -7,6 +7,8 @@ mod argv;
 mod common;
 mod daemon;
 mod docs;
+mod extract;
+mod extract_print;
 mod follow;
 mod index;
 mod localtime;
@@ -46,6 +48,8 @@ enum Command {
     Status(status::StatusArgs),
     /// Stream the normalized change events (diagnostic).
     Watch(watch::WatchArgs),
+    /// Print what would be indexed for files: type, metadata, notes, text and parts.
+    Extract(extract::ExtractArgs),
     /// Print a shell completion script (bash, zsh or fish) to stdout.
     Completions(docs::CompletionsArgs),
     /// Write the shell completions and man pages into a directory (for packagers).
@@ -77,7 +81,7 @@ fn tune_allocator(command: &Command) {
             Command::Sync(_) | Command::Status(_) | Command::Watch(_) | Command::Completions(_) => {
                 &[]
             }
-            Command::GenerateDocs(_) => &[],
+            Command::GenerateDocs(_) | Command::Extract(_) => &[],
         };
         for &(param, value, env) in settings {
             if std::env::var_os(env).is_some() {
@@ -96,6 +100,14 @@ fn tune_allocator(command: &Command) {
 
 /// Parses the command line, runs the subcommand, and turns errors into exit code 2.
 pub fn main() -> ExitCode {
+    // The extraction workers fandex starts (`fandex extract-worker`): a subcommand of no use to people, so
+    // not in clap's definition (help, man pages, completions), and served before anything else runs.
+    let mut args = std::env::args_os().skip(1);
+    if let (Some(first), None) = (args.next(), args.next())
+        && first == extract::WORKER_SUBCOMMAND
+    {
+        return extract::run_worker();
+    }
     let args = argv::separate_query(&Cli::command(), std::env::args_os().collect());
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
@@ -125,6 +137,7 @@ pub fn main() -> ExitCode {
         Command::Sync(args) => sync::run(&cli.common, args),
         Command::Status(args) => status::run(&cli.common, args),
         Command::Watch(args) => watch::run(&cli.common, args),
+        Command::Extract(args) => extract::run(&cli.common, args),
         Command::Completions(args) => docs::run(Cli::command(), args),
         Command::GenerateDocs(args) => docs::run_generate(Cli::command(), args),
     };
@@ -211,6 +224,19 @@ mod tests {
             "stale generated docs: {}; regenerate them with `{REGENERATE}`",
             stale.join(", ")
         );
+    }
+
+    #[test]
+    fn the_worker_subcommand_is_hidden() {
+        for (path, content) in docs::generated(&Cli::command()).unwrap() {
+            let text = String::from_utf8_lossy(&content);
+            assert!(
+                !text.contains(extract::WORKER_SUBCOMMAND),
+                "{} mentions it",
+                path.display()
+            );
+        }
+        assert!(Cli::try_parse_from(["fandex", extract::WORKER_SUBCOMMAND]).is_err());
     }
 
     #[test]

@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::Args;
 
 use fandex::query::protocol::status::{
-    CallerStatus, OwnerOverBudget, PublicStatus, Source, StatusReport,
+    CallerStatus, Failure, OwnerOverBudget, PublicStatus, Source, StatusReport,
 };
 
 use super::common::{Common, parse_seconds};
@@ -169,9 +169,7 @@ fn print_owner(out: &mut impl Write, s: &StatusReport) -> std::io::Result<()> {
             t.rescans_deferred
         )?;
     }
-    for f in &s.catalog.recent_failures {
-        writeln!(out, "failed: {}: {}", f.path, f.error)?;
-    }
+    print_failures(out, s.catalog.failed, &s.catalog.recent_failures)?;
     print_budgets(out, &s.catalog.owners_over_budget)?;
     for f in &s.walk_errors {
         writeln!(out, "could not read: {}: {}", f.path, f.error)?;
@@ -217,10 +215,30 @@ fn print_public(out: &mut impl Write, s: &PublicStatus) -> std::io::Result<()> {
         }
     }
     print_budgets(out, &s.catalog.owners_over_budget)?;
+    print_failures(out, s.catalog.failed, &s.catalog.recent_failures)?;
     writeln!(
         out,
-        "(paths, counts and errors are shown only to root and the daemon's own user)"
+        "(other paths, counts and errors are shown only to root and the daemon's own user)"
     )
+}
+
+/// The files that failed to read or extract: how many, then the most recently modified with the reason
+/// (`extractor crashed (SIGSEGV)`, `timed out after 30 s`, ...). A non-owner's report holds only their
+/// own files.
+fn print_failures(out: &mut impl Write, failed: u64, recent: &[Failure]) -> std::io::Result<()> {
+    if failed == 0 {
+        return Ok(());
+    }
+    let shown = if recent.len() as u64 == failed {
+        String::new()
+    } else {
+        format!(" (the {} most recently modified:)", recent.len())
+    };
+    writeln!(out, "files that failed to read or extract: {failed}{shown}")?;
+    for f in recent {
+        writeln!(out, "failed: {}: {}", f.path, f.error)?;
+    }
+    Ok(())
 }
 
 fn print_budgets(out: &mut impl Write, owners: &[OwnerOverBudget]) -> std::io::Result<()> {

@@ -201,12 +201,28 @@ pub struct UpdateCounts {
 pub struct CatalogStats {
     /// Records in the catalog.
     pub records: u64,
-    /// Records whose file failed to read or extract.
+    /// Records whose file failed to read or extract (unreadable, a parse error, an extractor that crashed,
+    /// ran out of memory or timed out), with the reason in the record.
     pub failed: u64,
     /// The most recently modified of those files, newest first.
     pub recent_failures: Vec<Failure>,
+    /// The same per owner (uid) of the files, so that a caller who does not own the index is told about
+    /// their own files (see [`StatusReport::for_caller`]).
+    #[serde(default)]
+    pub failures_by_owner: Vec<OwnerFailures>,
     /// Owners whose text budget (`index.max_text_bytes_per_owner`) was reached, by uid.
     pub owners_over_budget: Vec<OwnerOverBudget>,
+}
+
+/// The failing files of one owner.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct OwnerFailures {
+    /// The owner.
+    pub uid: u32,
+    /// Their files that failed to read or extract.
+    pub failed: u64,
+    /// The most recently modified of those files, newest first.
+    pub recent_failures: Vec<Failure>,
 }
 
 /// An owner whose text budget was reached: further files of theirs are indexed by name only.
@@ -329,6 +345,12 @@ pub struct PublicFilesystem {
 pub struct PublicCatalog {
     /// The caller's own entry, if their text budget was reached (at most one).
     pub owners_over_budget: Vec<OwnerOverBudget>,
+    /// The caller's own files that failed to read or extract.
+    #[serde(default)]
+    pub failed: u64,
+    /// The most recently modified of those files, newest first, with the reason.
+    #[serde(default)]
+    pub recent_failures: Vec<Failure>,
 }
 
 /// The status report as one caller may see it.
@@ -401,8 +423,9 @@ impl StatusReport {
             rss_bytes: _,
         } = self;
         let CatalogStats {
-            // Kept: the caller's own entry; other owners' entries would tell whose files exist.
+            // Kept: the caller's own entries; other owners' entries would tell whose files exist.
             owners_over_budget,
+            failures_by_owner,
             records: _,
             failed: _,
             recent_failures: _,
@@ -420,6 +443,7 @@ impl StatusReport {
             .filter(|(_, ok)| *ok)
             .map(|((c, _), _)| c.clone())
             .collect();
+        let own_failures = failures_by_owner.iter().find(|o| o.uid == uid);
         PublicStatus {
             state: *state,
             recent_changes,
@@ -442,6 +466,10 @@ impl StatusReport {
                     .filter(|o| o.uid == uid)
                     .cloned()
                     .collect(),
+                failed: own_failures.map_or(0, |o| o.failed),
+                recent_failures: own_failures
+                    .map(|o| o.recent_failures.clone())
+                    .unwrap_or_default(),
             },
             redacted: true,
         }
