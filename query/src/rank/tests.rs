@@ -43,7 +43,7 @@ fn equal_scores_order_parts_of_a_file_after_the_file() {
         part,
         address: DocAddress::new(0, address),
     };
-    let mut docs = vec![doc(2, 0, 0), doc(1, 2, 1), doc(1, 0, 5), doc(1, 1, 3)];
+    let mut docs = [doc(2, 0, 0), doc(1, 2, 1), doc(1, 0, 5), doc(1, 1, 3)];
     docs.sort_by(|a, b| b.cmp(a));
     let order: Vec<(u64, u64)> = docs.iter().map(|d| (d.file_id, d.part)).collect();
     assert_eq!(order, [(1, 0), (1, 1), (1, 2), (2, 0)]);
