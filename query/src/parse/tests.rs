@@ -401,7 +401,7 @@ fn error_display_includes_position() {
 fn document_fields() {
     assert_eq!(
         parse("title:\"Annual Report\"").unwrap(),
-        text(Scope::Title, &["annual", "report"], false)
+        exact(text(Scope::Title, &["annual", "report"], false))
     );
     assert_eq!(
         parse("Author:Lovelace").unwrap(),
