@@ -54,6 +54,11 @@ mod tests {
             size: 0,
             mtime_ns: 0,
             snippet: Default::default(),
+            part: None,
+            mime: None,
+            title: None,
+            author: None,
+            subject: None,
         }
     }
 

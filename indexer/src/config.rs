@@ -47,6 +47,9 @@ pub struct IndexConfig {
     /// several big source trees (a Linux kernel checkout is about 1.3 GB), so no ordinary owner meets it,
     /// while one user can make the index grow by at most about 6 GiB.
     pub max_text_bytes_per_owner: u64,
+    /// At most this many parts (archive members, messages, attachments, nested ones included) of one
+    /// file are indexed, each as its own document; the file's record notes the cut. Default 10,000.
+    pub max_parts_per_file: u64,
     /// Extra exclusions, gitignore-style globs matched relative to each root (`*.log`, `build/`, `/tmp`).
     pub exclude: Vec<String>,
     /// Apply the built-in exclusions (VCS internals, caches, editor swap files): see [`DEFAULT_EXCLUDES`].
@@ -191,6 +194,7 @@ impl Default for IndexConfig {
             max_read_bytes: 64 << 20,
             max_decompressed_bytes: 64 << 20,
             max_text_bytes_per_owner: 4 << 30,
+            max_parts_per_file: 10_000,
             exclude: Vec::new(),
             default_excludes: true,
             hidden: true,

@@ -30,6 +30,8 @@ pub mod pseudofs;
 pub mod rebuild;
 pub mod text_index;
 
+/// The document formats the [`extract::DocumentParser`] seam speaks (`Document`, `Kind`, ...).
+pub use fandex_formats as formats;
 pub use fandex_schema as schema;
 
 pub use config::Config;

@@ -7,8 +7,8 @@ use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use fandex_schema::{self as schema, Fields, FileDoc};
-use tantivy::collector::TopDocs;
+use fandex_schema::{self as schema, DocMeta, Fields, FileDoc};
+use tantivy::collector::DocSetCollector;
 use tantivy::directory::MmapDirectory;
 use tantivy::query::TermQuery;
 use tantivy::schema::{Document, IndexRecordOption};
@@ -206,25 +206,49 @@ impl TextIndex {
         Term::from_field_u64(self.fields.file_id, file_id)
     }
 
-    /// Adds or replaces the document of `doc.file_id` (visible after the next commit).
+    /// Adds or replaces the document of `doc.file_id` (visible after the next commit): the file alone,
+    /// with no parts, its MIME type from its name.
     ///
     /// Waits while the writer's threads are behind by more than [`MAX_QUEUED_BYTES`] of documents, so
     /// memory does not grow with the corpus when extraction outruns indexing.
     pub fn upsert(&mut self, doc: &FileDoc) -> Result<()> {
+        self.writer.delete_term(self.id_term(doc.file_id));
+        self.add(doc, &DocMeta::default())
+    }
+
+    /// Replaces every document of file `file_id` with `docs` (the file itself, then its parts; each
+    /// `FileDoc` must carry `file_id`), visible after the next commit. Waits like [`Self::upsert`].
+    pub fn upsert_file(&mut self, file_id: u64, docs: &[(FileDoc, DocMeta)]) -> Result<()> {
+        self.writer.delete_term(self.id_term(file_id));
+        for (doc, meta) in docs {
+            debug_assert_eq!(doc.file_id, file_id);
+            self.add(doc, meta)?;
+        }
+        Ok(())
+    }
+
+    fn add(&mut self, doc: &FileDoc, meta: &DocMeta) -> Result<()> {
+        let meta_bytes: usize = [&meta.title, &meta.author, &meta.subject, &meta.meta]
+            .iter()
+            .flat_map(|values| values.iter().map(String::len))
+            .sum();
         // The text is in the document twice: the content and its stems (`content_stem`).
-        let bytes = 2 * doc.text.len() + doc.path.as_os_str().len() * 3 + DOC_OVERHEAD_BYTES;
+        let bytes = 2 * doc.text.len()
+            + doc.path.as_os_str().len() * 3
+            + meta.part.len()
+            + meta_bytes
+            + DOC_OVERHEAD_BYTES;
         self.queue.reserve(bytes);
         let queued = QueuedDoc {
-            doc: doc.to_document(&self.fields),
+            doc: doc.to_document_with(&self.fields, meta),
             bytes,
             queue: Arc::clone(&self.queue),
         };
-        self.writer.delete_term(self.id_term(doc.file_id));
         self.writer.add_document(queued)?;
         Ok(())
     }
 
-    /// Deletes the document of `file_id` (visible after the next commit).
+    /// Deletes every document (the file's and its parts') of `file_id` (visible after the next commit).
     pub fn delete(&mut self, file_id: u64) {
         self.writer.delete_term(self.id_term(file_id));
     }
@@ -255,16 +279,34 @@ impl TextIndex {
         Ok(())
     }
 
-    /// The committed document of `file_id`, if any.
+    /// The committed document of file `file_id` itself (not its parts), if any.
     pub fn get(&self, file_id: u64) -> Result<Option<FileDoc>> {
+        Ok(self
+            .get_file(file_id)?
+            .into_iter()
+            .find(|(_, meta)| meta.part_ord == 0)
+            .map(|(doc, _)| doc))
+    }
+
+    /// Every committed document of file `file_id`: the file itself and its parts, in part order (empty
+    /// when it has none).
+    pub fn get_file(&self, file_id: u64) -> Result<Vec<(FileDoc, DocMeta)>> {
         let searcher = self.reader.searcher();
         let query = TermQuery::new(self.id_term(file_id), IndexRecordOption::Basic);
-        let top = searcher.search(&query, &TopDocs::with_limit(1).order_by_score())?;
-        let Some((_, address)) = top.first() else {
-            return Ok(None);
-        };
-        let doc: TantivyDocument = searcher.doc(*address)?;
-        Ok(FileDoc::from_document(&doc, &self.fields))
+        let mut addresses: Vec<_> = searcher
+            .search(&query, &DocSetCollector)?
+            .into_iter()
+            .collect();
+        addresses.sort_unstable();
+        let mut docs = Vec::with_capacity(addresses.len());
+        for address in addresses {
+            let doc: TantivyDocument = searcher.doc(address)?;
+            if let Some(file) = FileDoc::from_document(&doc, &self.fields) {
+                docs.push((file, DocMeta::from_document(&doc, &self.fields)));
+            }
+        }
+        docs.sort_by_key(|(_, meta)| meta.part_ord);
+        Ok(docs)
     }
 
     /// (file id, size, mtime) of every committed document, from fast fields (no stored text is loaded).

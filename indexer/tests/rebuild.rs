@@ -183,3 +183,57 @@ fn a_directory_that_is_not_an_index_is_refused_and_left_alone() {
     assert_eq!(mode & 0o777, 0o755, "its mode is left alone too");
     assert!(!dir.lock_file().exists(), "nothing is created in it");
 }
+
+/// The fields of format 1 (before documents had parts, metadata and types), as that version built them.
+fn version_1_schema() -> tantivy::schema::Schema {
+    use tantivy::schema::{
+        BytesOptions, IndexRecordOption, NumericOptions, STRING, TextFieldIndexing, TextOptions,
+    };
+    let mut builder = tantivy::schema::Schema::builder();
+    let numeric = NumericOptions::default()
+        .set_indexed()
+        .set_stored()
+        .set_fast();
+    let text = TextFieldIndexing::default()
+        .set_tokenizer(fandex_indexer::schema::TEXT_ANALYZER)
+        .set_index_option(IndexRecordOption::WithFreqsAndPositions);
+    builder.add_u64_field("file_id", numeric.clone());
+    builder.add_bytes_field("path", BytesOptions::default().set_stored());
+    builder.add_bytes_field("dirs", BytesOptions::default().set_indexed());
+    builder.add_text_field(
+        "name",
+        TextOptions::default().set_indexing_options(text.clone()),
+    );
+    builder.add_text_field("ext", STRING);
+    builder.add_u64_field("size", numeric.clone());
+    builder.add_i64_field("mtime", numeric);
+    builder.add_text_field(
+        "content",
+        TextOptions::default()
+            .set_indexing_options(text)
+            .set_stored(),
+    );
+    builder.build()
+}
+
+#[test]
+fn a_version_1_index_is_rebuilt_into_the_fields_of_documents() {
+    let f = indexed_fixture();
+    // Replace the index with one written by format 1: its schema lacks part, title, mime...
+    let tantivy_dir = f.dir.tantivy_dir();
+    fs::remove_dir_all(&tantivy_dir).unwrap();
+    fs::create_dir_all(&tantivy_dir).unwrap();
+    let old = tantivy::Index::create_in_dir(&tantivy_dir, version_1_schema()).unwrap();
+    fandex_indexer::schema::register_analyzers(&old);
+    let mut writer: tantivy::IndexWriter = old.writer_with_num_threads(1, 15_000_000).unwrap();
+    writer.commit().unwrap();
+    drop(writer);
+    assert!(fandex_indexer::schema::fields_of(&old.schema()).is_none());
+    drop(old);
+    assert_eq!(SCHEMA_VERSION, 3, "format 3 has the fields of documents");
+    fs::write(f.dir.format_file(), "1\n").unwrap();
+    finish_and_check(&f, 1);
+    let (index, _, _) = fandex_indexer::text_index::open_read_only(&tantivy_dir).unwrap();
+    let fields = fandex_indexer::schema::fields_of(&index.schema()).expect("format 2 fields");
+    assert_eq!(index.schema().get_field_name(fields.part), "part");
+}

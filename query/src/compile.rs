@@ -1,8 +1,9 @@
 //! Turns a parsed [`Expr`] into a tantivy query.
 //!
 //! Scoring: word, phrase and prefix matches score with BM25 (a bare word sums its content and name
-//! scores, and those of its stems in the stem fields, so a file holding the exact form ranks above one
-//! holding another form of the word); `ext:`, `path:`, `size:`, `modified:` and the "every document" clause of a purely negative group score 0, so
+//! scores, its part-name and metadata scores, and those of its stems in the stem fields, so a file
+//! holding the exact form ranks above one holding another form of the word); `ext:`, `path:`, `size:`,
+//! `modified:`, `mime:`, `type:` and the "every document" clause of a purely negative group score 0, so
 //! filters narrow the results without reordering them.
 
 use std::ffi::OsStr;
@@ -76,6 +77,42 @@ pub(crate) fn compile(
                 leaves.into_iter().map(|q| (Occur::Should, q)).collect(),
             ))
         }
+        Expr::Mime { value, prefix } => {
+            if *prefix {
+                // Every term from `value` up to (excluding) `value` with its last character
+                // incremented (`image/` to `image0`); past any continuation of a non-ASCII one.
+                let mut upper = value.clone();
+                let bound = match upper.pop() {
+                    Some(last) if last.is_ascii() && last != '\x7f' => {
+                        upper.push(char::from(last as u8 + 1));
+                        Bound::Excluded(Term::from_field_text(fields.mime, &upper))
+                    }
+                    _ => Bound::Included(Term::from_field_text(
+                        fields.mime,
+                        &format!("{value}{}", char::MAX),
+                    )),
+                };
+                filter(Box::new(RangeQuery::new(
+                    Bound::Included(Term::from_field_text(fields.mime, value)),
+                    bound,
+                )))
+            } else {
+                let term = Term::from_field_text(fields.mime, value);
+                filter(Box::new(TermQuery::new(term, IndexRecordOption::Basic)))
+            }
+        }
+        Expr::Type(classes) => {
+            let clauses = classes
+                .iter()
+                .map(|class| {
+                    let term = Term::from_field_text(fields.kind, class);
+                    let q: Box<dyn Query> =
+                        Box::new(TermQuery::new(term, IndexRecordOption::Basic));
+                    (Occur::Should, q)
+                })
+                .collect();
+            filter(Box::new(BooleanQuery::new(clauses)))
+        }
         Expr::Ext(exts) => {
             let clauses = exts
                 .iter()
@@ -124,9 +161,28 @@ pub(crate) struct Env<'a> {
     pub(crate) clock: Clock,
 }
 
+/// The fields a text match of `scope` searches, in the order their scores add up: a bare word the
+/// content, the file name, the part's name, then the title, author, subject and other metadata.
+fn scope_fields(scope: Scope, fields: &Fields) -> Vec<Field> {
+    match scope {
+        Scope::ContentOrName => vec![
+            fields.content,
+            fields.name,
+            fields.part,
+            fields.title,
+            fields.author,
+            fields.subject,
+            fields.meta,
+        ],
+        Scope::Name => vec![fields.name],
+        Scope::Title => vec![fields.title],
+        Scope::Author => vec![fields.author],
+        Scope::Subject => vec![fields.subject],
+    }
+}
+
 /// The queries whose scores add up to a document's score under [`compile`]'s query, in the query's order:
-/// each word, phrase or prefix not under a negation, on the content then the name field (for `name:`, the
-/// name only). Filters and exclusions score 0 and have none. A matching document's score is the sum of
+/// each word, phrase or prefix not under a negation, on each field of its scope (see [`scope_fields`]). Filters and exclusions score 0 and have none. A matching document's score is the sum of
 /// the scores of the leaves it matches.
 pub(crate) fn scoring_leaves(expr: &Expr, fields: &Fields) -> Vec<Box<dyn Query>> {
     fn add(expr: &Expr, fields: &Fields, leaves: &mut Vec<Box<dyn Query>>) {
@@ -138,8 +194,13 @@ pub(crate) fn scoring_leaves(expr: &Expr, fields: &Fields) -> Vec<Box<dyn Query>
             }
             Expr::Text(m) => leaves.extend(text_leaves(m, fields)),
             Expr::Fuzzy { .. } => leaves.extend(fuzzy_queries(expr, fields)),
-            Expr::Not(_) | Expr::Ext(_) | Expr::Path { .. } | Expr::Size(_) | Expr::Modified(_) => {
-            }
+            Expr::Not(_)
+            | Expr::Ext(_)
+            | Expr::Path { .. }
+            | Expr::Size(_)
+            | Expr::Modified(_)
+            | Expr::Mime { .. }
+            | Expr::Type(_) => {}
         }
     }
     let mut leaves = Vec::new();
@@ -180,26 +241,31 @@ fn fuzzy_queries(expr: &Expr, fields: &Fields) -> Vec<Box<dyn Query>> {
         return Vec::new();
     };
     let mut out: Vec<Box<dyn Query>> = Vec::new();
-    for field in [fields.content, fields.name] {
-        if field == fields.content && *scope == Scope::Name {
-            continue;
-        }
+    let searched: &[Field] = match scope {
+        Scope::ContentOrName => &[fields.content, fields.name],
+        Scope::Name => &[fields.name],
+        Scope::Title => &[fields.title],
+        Scope::Author => &[fields.author],
+        Scope::Subject => &[fields.subject],
+    };
+    for &field in searched {
         let term = Term::from_field_text(field, term);
         out.push(Box::new(FuzzyTermQuery::new(term, *distance, true)));
     }
     out
 }
 
-/// The queries a text match is the union of, in scoring order: the exact terms on the content then the
-/// name (the name only for `name:`), then each stem on the content's then the name's stem field.
+/// The queries a text match is the union of, in scoring order: the exact terms on each field of its scope
+/// (see [`scope_fields`]), then, for a bare word or `name:`, each stem on the content's then the name's
+/// stem field.
 fn text_leaves(m: &TextMatch, fields: &Fields) -> Vec<Box<dyn Query>> {
     let content = m.scope == Scope::ContentOrName;
-    let mut leaves = Vec::with_capacity(2 + 2 * m.stems.len());
-    if content {
-        leaves.push(text_query(fields.content, m));
-    }
-    leaves.push(text_query(fields.name, m));
-    for stem in &m.stems {
+    let mut leaves: Vec<Box<dyn Query>> = scope_fields(m.scope, fields)
+        .into_iter()
+        .map(|field| text_query(field, m))
+        .collect();
+    let stemmed = matches!(m.scope, Scope::ContentOrName | Scope::Name);
+    for stem in m.stems.iter().filter(|_| stemmed) {
         for field in [fields.content_stem, fields.name_stem] {
             if field == fields.content_stem && !content {
                 continue;

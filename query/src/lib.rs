@@ -1,15 +1,17 @@
 //! fandex's query side: the query language, search, snippets and filters.
 //!
 //! [`QueryEngine::search`] parses a query string ([`parse::parse`]), compiles it into a tantivy query,
-//! ranks the matching files by BM25 score and returns them with their stored metadata and a one-line
-//! snippet of their text.
+//! ranks the matching documents by BM25 score and returns them with their stored metadata and a one-line
+//! snippet of their text. A document is a file or one part of it (an archive member, a message of a
+//! mailbox, an attachment: [`Hit::part`]); a file's parts share its id, so whoever may see the file sees
+//! its parts and nobody else does.
 //!
 //! # Query language
 //!
 //! | syntax | meaning |
 //! |---|---|
 //! | `foo bar` | both words (in any order, anywhere); `AND` between items is accepted and means the same |
-//! | `foo` | the word in the file's text **or** its name |
+//! | `foo` | the word in the file's text **or** its name, a part's name or the metadata (title, author, subject, album...) |
 //! | `foo-bar`, `foo.txt` | a word with punctuation inside is the phrase of its parts (`foo` then `bar`) |
 //! | `"exact phrase"` | these words next to each other in this order, in the text or the name |
 //! | `a OR b` | either; `OR` binds tighter than the implicit AND: `a b OR c` is `a AND (b OR c)` |
@@ -25,6 +27,9 @@
 //! | `modified:<7d`, `modified:>2w` | modified less (more) than that long ago (`s min h d w`) |
 //! | `modified:today`, `yesterday`, `thisweek`, `lastweek` | calendar days and weeks (weeks start on Monday) |
 //! | `recieve~`, `word~1`, `name:reprot~` | a word within 0 to 2 edits (see below) |
+//! | `title:budget`, `author:"ada lovelace"`, `subject:invoice` | the document's title, author (a mail's sender, a song's artist) or subject |
+//! | `mime:application/pdf`, `mime:image/*` | the MIME type, exact or a family, case-insensitive |
+//! | `type:pdf`, `type:image,video` | a class of MIME types (see `fandex_schema::mime::CLASSES`; `type:folder` is an error: directories are not indexed) |
 //!
 //! `word~N` matches words at most N edits (0 to 2) away, a transposition of neighbours being one edit;
 //! `word~` picks N from the word's length like Elasticsearch's `AUTO`: 0 up to 2 characters, 1 from 3

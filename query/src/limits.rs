@@ -116,7 +116,8 @@ impl Counts {
                 self.terms += terms.len();
                 self.prefixes += usize::from(*prefix);
             }
-            Expr::Ext(exts) => self.terms += exts.len(),
+            Expr::Ext(exts) | Expr::Type(exts) => self.terms += exts.len(),
+            Expr::Mime { .. } => self.terms += 1,
             Expr::Path { .. } | Expr::Size(_) | Expr::Modified(_) => self.terms += 1,
             // A fuzzy word walks the dictionary like a prefix does.
             Expr::Fuzzy { .. } => {

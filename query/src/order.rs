@@ -1,5 +1,5 @@
 //! Orders a search's matches by the request's [`SortBy`] and cuts the page `offset..offset + limit` out
-//! of that order. Equal keys are broken by ascending file id (then address), whatever the direction, so
+//! of that order. Equal keys are broken by ascending file id, then part (then address), whatever the direction, so
 //! the same request on the same index pages the same way.
 
 use std::cmp::Ordering;
@@ -88,6 +88,7 @@ pub(crate) fn page(
         };
         by_key
             .then_with(|| a.1.file_id.cmp(&b.1.file_id))
+            .then_with(|| a.1.part.cmp(&b.1.part))
             .then_with(|| a.1.address.cmp(&b.1.address))
     };
     if end < keyed.len() {

@@ -1,4 +1,4 @@
-//! The order of hits and the collectors that gather them: [`Ranked`] (score, then file id), a bounded
+//! The order of hits and the collectors that gather them: [`Ranked`] (score, then file id, then part), a bounded
 //! heap of the best, and tantivy collectors for the top hits and for every match.
 
 use std::cmp::{Ordering, Reverse};
@@ -9,12 +9,46 @@ use tantivy::columnar::Column;
 use tantivy::{DocAddress, DocId, Score, SegmentOrdinal, SegmentReader};
 
 /// One collected document, ordered so that a greater value is a better hit: higher score, then lower
-/// file id (then lower address, so the order is total).
+/// file id, then lower part (the file's own document before its parts; then lower address, so the order
+/// is total).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Ranked {
     pub(crate) score: Score,
     pub(crate) file_id: u64,
+    /// The document's place in its file (0: the file itself, then its parts in order).
+    pub(crate) part: u64,
     pub(crate) address: DocAddress,
+}
+
+/// The names of the fast fields that order equal scores: the file id, then the part's place.
+#[derive(Debug, Clone)]
+pub(crate) struct TieFields {
+    pub(crate) file_id: String,
+    pub(crate) part: String,
+}
+
+/// The columns of [`TieFields`] in one segment.
+pub(crate) struct TieColumns {
+    ids: Column<u64>,
+    parts: Column<u64>,
+}
+
+impl TieColumns {
+    fn of(fields: &TieFields, reader: &SegmentReader) -> tantivy::Result<Self> {
+        Ok(Self {
+            ids: reader.fast_fields().u64(&fields.file_id)?,
+            parts: reader.fast_fields().u64(&fields.part)?,
+        })
+    }
+
+    fn ranked(&self, segment: SegmentOrdinal, doc: DocId, score: Score) -> Ranked {
+        Ranked {
+            score,
+            file_id: self.ids.first(doc).unwrap_or(u64::MAX),
+            part: self.parts.first(doc).unwrap_or(0),
+            address: DocAddress::new(segment, doc),
+        }
+    }
 }
 
 impl Ord for Ranked {
@@ -22,6 +56,7 @@ impl Ord for Ranked {
         self.score
             .total_cmp(&other.score)
             .then_with(|| other.file_id.cmp(&self.file_id))
+            .then_with(|| other.part.cmp(&self.part))
             .then_with(|| other.address.cmp(&self.address))
     }
 }
@@ -71,13 +106,13 @@ impl Best {
 
 /// Collects every matching document with its file id; with its score when `scored`, else score 0.
 pub(crate) struct AllMatches {
-    pub(crate) id_field: String,
+    pub(crate) ties: TieFields,
     pub(crate) scored: bool,
 }
 
 pub(crate) struct SegmentMatches {
     segment: SegmentOrdinal,
-    ids: Column<u64>,
+    columns: TieColumns,
     docs: Vec<Ranked>,
 }
 
@@ -92,7 +127,7 @@ impl Collector for AllMatches {
     ) -> tantivy::Result<SegmentMatches> {
         Ok(SegmentMatches {
             segment,
-            ids: reader.fast_fields().u64(&self.id_field)?,
+            columns: TieColumns::of(&self.ties, reader)?,
             docs: Vec::new(),
         })
     }
@@ -110,11 +145,8 @@ impl SegmentCollector for SegmentMatches {
     type Fruit = Vec<Ranked>;
 
     fn collect(&mut self, doc: DocId, score: Score) {
-        self.docs.push(Ranked {
-            score,
-            file_id: self.ids.first(doc).unwrap_or(u64::MAX),
-            address: DocAddress::new(self.segment, doc),
-        });
+        self.docs
+            .push(self.columns.ranked(self.segment, doc, score));
     }
 
     fn harvest(self) -> Vec<Ranked> {
@@ -122,16 +154,16 @@ impl SegmentCollector for SegmentMatches {
     }
 }
 
-/// Collects the top documents by score with a stable tie-break on the file id fast field (tantivy's
+/// Collects the top documents by score with a stable tie-break on the file id and part fast fields (tantivy's
 /// `TopDocs` breaks ties by document address, which changes as segments merge).
 pub(crate) struct TopByScoreThenId {
     pub(crate) limit: usize,
-    pub(crate) id_field: String,
+    pub(crate) ties: TieFields,
 }
 
 pub(crate) struct SegmentTop {
     segment: SegmentOrdinal,
-    ids: Column<u64>,
+    columns: TieColumns,
     best: Best,
 }
 
@@ -146,7 +178,7 @@ impl Collector for TopByScoreThenId {
     ) -> tantivy::Result<SegmentTop> {
         Ok(SegmentTop {
             segment,
-            ids: reader.fast_fields().u64(&self.id_field)?,
+            columns: TieColumns::of(&self.ties, reader)?,
             best: Best {
                 limit: self.limit,
                 heap: BinaryHeap::new(),
@@ -177,11 +209,8 @@ impl SegmentCollector for SegmentTop {
         if self.best.limit == 0 {
             return;
         }
-        self.best.push(Ranked {
-            score,
-            file_id: self.ids.first(doc).unwrap_or(u64::MAX),
-            address: DocAddress::new(self.segment, doc),
-        });
+        self.best
+            .push(self.columns.ranked(self.segment, doc, score));
     }
 
     fn harvest(self) -> Vec<Ranked> {

@@ -47,7 +47,8 @@ impl Default for SearchRequest {
     }
 }
 
-/// The order of a search's hits. Whatever the order, equal keys are broken by ascending file id, so the
+/// The order of a search's hits. Whatever the order, equal keys are broken by ascending file id (then
+/// part: the file's own document first), so the
 /// same request on the same index pages the same way.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -68,14 +69,15 @@ pub enum SortBy {
 pub struct SearchResults {
     /// The best hits, best first (descending score, then ascending file id).
     pub hits: Vec<Hit>,
-    /// How many documents match in all, not only the returned ones.
+    /// How many documents match in all (a file and each of its parts count apart), not only the
+    /// returned ones.
     pub total: usize,
     /// When nothing matched: the query with one word corrected ("did you mean"), which finds files the
     /// caller may see; derived from those files alone (see the crate's `suggest` module).
     pub suggestion: Option<String>,
 }
 
-/// One matching file.
+/// One matching file, or one part of a file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hit {
     /// The catalog's id for the file: always there from [`QueryEngine`](crate::QueryEngine); `None` in answers from a daemon
@@ -91,6 +93,17 @@ pub struct Hit {
     pub mtime_ns: i64,
     /// Where the query matched in the text (empty when snippets were not requested).
     pub snippet: Snippet,
+    /// The part of the file this hit is (an archive member, a message of a mailbox, an attachment; nested
+    /// parts joined by ` » `); `None` for the file itself.
+    pub part: Option<String>,
+    /// The MIME type of the file or part (`application/pdf`, `text/x-rust`), when known.
+    pub mime: Option<String>,
+    /// The document's title (several joined by `; `), when it has one.
+    pub title: Option<String>,
+    /// The document's author (a mail's sender, a song's artist; several joined by `; `), when known.
+    pub author: Option<String>,
+    /// The document's subject (several joined by `; `), when it has one.
+    pub subject: Option<String>,
 }
 
 /// A one-line excerpt of a file's text.

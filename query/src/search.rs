@@ -20,7 +20,7 @@ use crate::error::QueryError;
 use crate::limits;
 use crate::order;
 use crate::parse::parse;
-use crate::rank::{AllMatches, Ranked, TopByScoreThenId};
+use crate::rank::{AllMatches, Ranked, TieFields, TopByScoreThenId};
 use crate::request::{Hit, SearchRequest, SearchResults, Snippet, SortBy};
 use crate::snippet::SnippetMaker;
 use crate::stems::add_stems;
@@ -102,7 +102,8 @@ impl QueryEngine {
     /// in `total`, ranked, returned and given snippets, and scores are computed from statistics of the
     /// visible matches alone (see below), so a hidden file changes nothing in the answer: not the count,
     /// not a score, not the order. `visible` receives the file ids of every match, in no particular
-    /// order, and answers one flag each (a missing flag means hidden).
+    /// order, each once (a file's parts are visible exactly when the file is), and answers one flag each
+    /// (a missing flag means hidden).
     ///
     /// Scoring: BM25 as in [`Self::search`], but the collection it sees is the visible matches: their
     /// number, how many of them hold each word, their average length. A score is the sum, in the query's
@@ -146,43 +147,48 @@ impl QueryEngine {
         };
         let query = compile(&expr, &self.fields, &env)?;
         let query = without_subtrees(query, &self.fields, &self.hidden_subtrees());
-        let id_field = searcher
-            .schema()
-            .get_field_name(self.fields.file_id)
-            .to_owned();
+        let ties = TieFields {
+            file_id: searcher
+                .schema()
+                .get_field_name(self.fields.file_id)
+                .to_owned(),
+            part: searcher
+                .schema()
+                .get_field_name(self.fields.part_ord)
+                .to_owned(),
+        };
         let by_best_score = request.sort == SortBy::Relevance && !request.reverse;
         let (matches, total) = match visible {
             None if by_best_score => {
                 let top = TopByScoreThenId {
                     limit: request.offset.saturating_add(request.limit),
-                    id_field,
+                    ties,
                 };
                 searcher.search(&*query, &(top, Count))?
             }
             None => {
-                let all = searcher.search(
-                    &*query,
-                    &AllMatches {
-                        id_field,
-                        scored: true,
-                    },
-                )?;
+                let all = searcher.search(&*query, &AllMatches { ties, scored: true })?;
                 let total = all.len();
                 (all, total)
             }
             Some(visible) => {
                 // Scores from the visible matches alone: see the `visible` module.
                 let all = AllMatches {
-                    id_field,
+                    ties,
                     scored: false,
                 };
                 let matches = searcher.search(&*query, &all)?;
-                let ids: Vec<u64> = matches.iter().map(|r| r.file_id).collect();
+                // Asked once per file: its parts are visible exactly when it is.
+                let mut ids: Vec<u64> = matches.iter().map(|r| r.file_id).collect();
+                ids.sort_unstable();
+                ids.dedup();
                 let flags = visible(&ids);
                 let kept: Vec<Ranked> = matches
                     .into_iter()
-                    .zip(flags)
-                    .filter_map(|(r, keep)| keep.then_some(r))
+                    .filter(|r| {
+                        ids.binary_search(&r.file_id)
+                            .is_ok_and(|i| flags.get(i).copied().unwrap_or(false))
+                    })
                     .collect();
                 let total = kept.len();
                 let leaves = scoring_leaves(&expr, &self.fields);
@@ -275,6 +281,11 @@ fn load_hits(
                 size: file.size,
                 mtime_ns: file.mtime_ns,
                 snippet,
+                part: file.part,
+                mime: file.mime,
+                title: file.title,
+                author: file.author,
+                subject: file.subject,
             };
             hits.push((*rank, hit));
         }
@@ -343,13 +354,21 @@ struct StoredFile {
     mtime_ns: i64,
     /// Empty when the file has none (binary files).
     text: String,
+    part: Option<String>,
+    mime: Option<String>,
+    title: Option<String>,
+    author: Option<String>,
+    subject: Option<String>,
 }
 
 impl StoredFile {
-    /// Takes the fields out of `values`; `None` when one is missing (the text may be).
+    /// Takes the fields out of `values`; `None` when one is missing (the text and the document's
+    /// metadata may be).
     fn of(values: StoredValues, fields: &Fields) -> Option<Self> {
         let (mut file_id, mut path, mut size, mut mtime_ns, mut text) =
             (None, None, None, None, None);
+        let (mut part, mut mime) = (None, None);
+        let (mut title, mut author, mut subject) = (Vec::new(), Vec::new(), Vec::new());
         for (field, value) in values.0 {
             match value {
                 OwnedValue::U64(v) if field == fields.file_id => file_id = Some(v),
@@ -357,15 +376,26 @@ impl StoredFile {
                 OwnedValue::I64(v) if field == fields.mtime => mtime_ns = Some(v),
                 OwnedValue::Bytes(v) if field == fields.path && path.is_none() => path = Some(v),
                 OwnedValue::Str(v) if field == fields.content && text.is_none() => text = Some(v),
+                OwnedValue::Str(v) if field == fields.part && part.is_none() => part = Some(v),
+                OwnedValue::Str(v) if field == fields.mime && mime.is_none() => mime = Some(v),
+                OwnedValue::Str(v) if field == fields.title => title.push(v),
+                OwnedValue::Str(v) if field == fields.author => author.push(v),
+                OwnedValue::Str(v) if field == fields.subject => subject.push(v),
                 _ => {}
             }
         }
+        let joined = |values: Vec<String>| (!values.is_empty()).then(|| values.join("; "));
         Some(Self {
             file_id: file_id?,
             path: PathBuf::from(OsString::from_vec(path?)),
             size: size?,
             mtime_ns: mtime_ns?,
             text: text.unwrap_or_default(),
+            part: part.filter(|p| !p.is_empty()),
+            mime: mime.filter(|m| !m.is_empty()),
+            title: joined(title),
+            author: joined(author),
+            subject: joined(subject),
         })
     }
 }

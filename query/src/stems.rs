@@ -26,6 +26,8 @@ pub(crate) fn add_stems(expr: &mut Expr, analyzer: &mut TextAnalyzer) {
         | Expr::Path { .. }
         | Expr::Size(_)
         | Expr::Modified(_)
+        | Expr::Mime { .. }
+        | Expr::Type(_)
         | Expr::Fuzzy { .. } => {}
     }
 }

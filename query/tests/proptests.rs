@@ -157,6 +157,8 @@ fn eval(expr: &Expr, doc: &FileDoc) -> bool {
                 Scope::ContentOrName => {
                     in_name || contains_sequence(&schema::tokenize(&doc.text), m)
                 }
+                // The generated documents have no metadata.
+                Scope::Title | Scope::Author | Scope::Subject => false,
             }
         }
         Expr::Ext(exts) => exts.contains(&schema::extension_of(&doc.path)),
@@ -165,7 +167,9 @@ fn eval(expr: &Expr, doc: &FileDoc) -> bool {
             schema::ancestor_dirs(&doc.path).contains(&dir.as_slice())
         }
         Expr::Size(range) => (range.lower, range.upper).contains(&doc.size),
-        Expr::Modified(_) | Expr::Fuzzy { .. } => unreachable!("not generated"),
+        Expr::Modified(_) | Expr::Fuzzy { .. } | Expr::Mime { .. } | Expr::Type(_) => {
+            unreachable!("not generated")
+        }
     }
 }
 

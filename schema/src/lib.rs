@@ -11,13 +11,14 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use tantivy::schema::{
-    BytesOptions, Field, IndexRecordOption, NumericOptions, STRING, Schema, TextFieldIndexing,
-    TextOptions, Value,
+    BytesOptions, Field, IndexRecordOption, NumericOptions, STORED, STRING, Schema,
+    TextFieldIndexing, TextOptions, Value,
 };
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{Index, TantivyDocument};
 
 pub mod analysis;
+pub mod mime;
 
 pub use analysis::{Language, MAX_TOKEN_BYTES};
 
@@ -28,8 +29,9 @@ pub const TEXT_ANALYZER: &str = "fandex_text";
 
 /// Version of the on-disk layout; an index of another version is rebuilt.
 ///
-/// 2: folding for every script, CJK bigrams, the stem fields (issue 13).
-pub const SCHEMA_VERSION: u32 = 2;
+/// 2: folding for every script, CJK bigrams, the stem fields (issue 13). 3: documents of parts (`part`,
+/// `part_ord`), metadata (`title`, `author`, `subject`, `meta`), `mime` and `type` (issue 12).
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// The stemming languages of an index when the configuration names none.
 pub const DEFAULT_LANGUAGES: [Language; 1] = [Language::English];
@@ -44,7 +46,8 @@ pub struct Fields {
     /// Every ancestor directory of the path as exact bytes (`/`, `/a`, `/a/b` for `/a/b/c`), indexed only:
     /// a `path:` filter is one term lookup on this field and covers the whole subtree.
     pub dirs: Field,
-    /// The file name, analyzed with [`TEXT_ANALYZER`] (positions kept, so `name:foo.txt` is a phrase).
+    /// The file name, analyzed with [`TEXT_ANALYZER`] (positions kept, so `name:foo.txt` is a phrase); on
+    /// the file's own document only, not on its parts'.
     pub name: Field,
     /// The lowercased extension without the dot (`gz` for `a.tar.gz`), untokenized; empty when none.
     pub ext: Field,
@@ -60,6 +63,25 @@ pub struct Fields {
     pub content_stem: Field,
     /// The stems of the file name's words, as `content_stem`.
     pub name_stem: Field,
+    /// The part's name (`docs/a.txt`, `message 3: Hello`, nested parts joined by ` » `), empty for the file
+    /// itself: stored, and analyzed so that plain words find an attachment by its name.
+    pub part: Field,
+    /// The part's place in its file (0 for the file itself, then 1, 2... in document order): fast, the
+    /// tie-break after the file id (also stored).
+    pub part_ord: Field,
+    /// Title(s), analyzed like the content, stored.
+    pub title: Field,
+    /// Author(s) (a mail's sender, a song's artist), analyzed like the content, stored.
+    pub author: Field,
+    /// Subject(s), analyzed like the content, stored.
+    pub subject: Field,
+    /// Every other metadata value (album, keywords, camera...), analyzed and stored (a move rewrites
+    /// documents from what is stored).
+    pub meta: Field,
+    /// The MIME type (`application/pdf`, `text/x-rust`), untokenized, stored.
+    pub mime: Field,
+    /// The classes of [`mime::classes`] (`document`, `pdf`, `code`...), untokenized, indexed only.
+    pub kind: Field,
 }
 
 /// Builds the schema and the field handles, stemming in the [`DEFAULT_LANGUAGES`].
@@ -81,6 +103,7 @@ pub fn build_schema_for(languages: &[Language]) -> (Schema, Fields) {
     let text_indexing = TextFieldIndexing::default()
         .set_tokenizer(TEXT_ANALYZER)
         .set_index_option(IndexRecordOption::WithFreqsAndPositions);
+    let analyzed = TextOptions::default().set_indexing_options(text_indexing.clone());
     let fields = Fields {
         file_id: builder.add_u64_field("file_id", numeric.clone()),
         path: builder.add_bytes_field("path", BytesOptions::default().set_stored()),
@@ -100,6 +123,17 @@ pub fn build_schema_for(languages: &[Language]) -> (Schema, Fields) {
         ),
         content_stem: builder.add_text_field("content_stem", stem.clone()),
         name_stem: builder.add_text_field("name_stem", stem),
+        part: builder.add_text_field("part", analyzed.clone().set_stored()),
+        part_ord: builder.add_u64_field(
+            "part_ord",
+            NumericOptions::default().set_stored().set_fast(),
+        ),
+        title: builder.add_text_field("title", analyzed.clone().set_stored()),
+        author: builder.add_text_field("author", analyzed.clone().set_stored()),
+        subject: builder.add_text_field("subject", analyzed.clone().set_stored()),
+        meta: builder.add_text_field("meta", analyzed.set_stored()),
+        mime: builder.add_text_field("mime", STRING | STORED),
+        kind: builder.add_text_field("type", STRING),
     };
     (builder.build(), fields)
 }
@@ -119,6 +153,14 @@ pub fn fields_of(schema: &Schema) -> Option<Fields> {
         content: f("content")?,
         content_stem: f("content_stem")?,
         name_stem: f("name_stem")?,
+        part: f("part")?,
+        part_ord: f("part_ord")?,
+        title: f("title")?,
+        author: f("author")?,
+        subject: f("subject")?,
+        meta: f("meta")?,
+        mime: f("mime")?,
+        kind: f("type")?,
     })
 }
 
@@ -199,9 +241,33 @@ pub struct FileDoc {
     pub text: String,
 }
 
+/// What a document says about itself besides the file's facts: which part it is, its type and metadata.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DocMeta {
+    /// The part's name (nested parts joined by ` » `); empty for the file itself.
+    pub part: String,
+    /// The part's place in the file: 0 for the file itself, then 1, 2... in document order.
+    pub part_ord: u64,
+    /// The MIME type; empty means "from the file name" ([`mime::of_name`]).
+    pub mime: String,
+    /// Titles.
+    pub title: Vec<String>,
+    /// Authors (a mail's sender, a song's artist).
+    pub author: Vec<String>,
+    /// Subjects.
+    pub subject: Vec<String>,
+    /// Every other metadata value (album, keywords, dates as written...).
+    pub meta: Vec<String>,
+}
+
 impl FileDoc {
-    /// Builds the tantivy document.
+    /// Builds the tantivy document of the file itself, its MIME type guessed from its name.
     pub fn to_document(&self, fields: &Fields) -> TantivyDocument {
+        self.to_document_with(fields, &DocMeta::default())
+    }
+
+    /// Builds the tantivy document of the file or part described by `meta`.
+    pub fn to_document_with(&self, fields: &Fields, meta: &DocMeta) -> TantivyDocument {
         let mut doc = TantivyDocument::default();
         doc.add_u64(fields.file_id, self.file_id);
         doc.add_bytes(fields.path, self.path.as_os_str().as_bytes());
@@ -209,14 +275,39 @@ impl FileDoc {
             doc.add_bytes(fields.dirs, dir);
         }
         let name = self.path.file_name().unwrap_or(OsStr::new(""));
-        let name = String::from_utf8_lossy(name.as_bytes());
-        doc.add_text(fields.name, &name);
-        doc.add_text(fields.name_stem, &name);
+        // Only the file's own document is found by its name: `name:box` (or a bare word of the name)
+        // gives the mailbox once, not once more per message. Parts are found by their own names.
+        if meta.part_ord == 0 {
+            let name = String::from_utf8_lossy(name.as_bytes());
+            doc.add_text(fields.name, &name);
+            doc.add_text(fields.name_stem, &name);
+        }
         doc.add_text(fields.ext, extension_of(&self.path));
         doc.add_u64(fields.size, self.size);
         doc.add_i64(fields.mtime, self.mtime_ns);
         doc.add_text(fields.content, &self.text);
         doc.add_text(fields.content_stem, &self.text);
+        doc.add_text(fields.part, &meta.part);
+        doc.add_u64(fields.part_ord, meta.part_ord);
+        let mime = if meta.mime.is_empty() {
+            mime::of_name(name.as_bytes(), false)
+        } else {
+            &meta.mime
+        };
+        doc.add_text(fields.mime, mime);
+        for class in mime::classes(mime) {
+            doc.add_text(fields.kind, class);
+        }
+        for (field, values) in [
+            (fields.title, &meta.title),
+            (fields.author, &meta.author),
+            (fields.subject, &meta.subject),
+            (fields.meta, &meta.meta),
+        ] {
+            for value in values {
+                doc.add_text(field, value);
+            }
+        }
         doc
     }
 
@@ -233,6 +324,35 @@ impl FileDoc {
                 .unwrap_or_default()
                 .to_owned(),
         })
+    }
+}
+
+impl DocMeta {
+    /// Reads the stored part, MIME type and metadata of a document back.
+    pub fn from_document(doc: &TantivyDocument, fields: &Fields) -> Self {
+        let all = |field| -> Vec<String> {
+            doc.get_all(field)
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        };
+        let first = |field| -> String {
+            doc.get_first(field)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        Self {
+            part: first(fields.part),
+            part_ord: doc
+                .get_first(fields.part_ord)
+                .and_then(|v| v.as_u64())
+                .unwrap_or(0),
+            mime: first(fields.mime),
+            title: all(fields.title),
+            author: all(fields.author),
+            subject: all(fields.subject),
+            meta: all(fields.meta),
+        }
     }
 }
 
@@ -296,7 +416,20 @@ mod tests {
             mtime_ns: -5,
             text: "hello world".into(),
         };
-        let back = FileDoc::from_document(&doc.to_document(&fields), &fields).unwrap();
-        assert_eq!(back, doc);
+        let meta = DocMeta {
+            part: "a » b.txt".into(),
+            part_ord: 3,
+            mime: "text/plain".into(),
+            title: vec!["T".into()],
+            author: vec!["A".into(), "B".into()],
+            subject: vec![],
+            meta: vec!["album".into()],
+        };
+        let tantivy_doc = doc.to_document_with(&fields, &meta);
+        assert_eq!(FileDoc::from_document(&tantivy_doc, &fields).unwrap(), doc);
+        assert_eq!(DocMeta::from_document(&tantivy_doc, &fields), meta);
+        let plain = DocMeta::from_document(&doc.to_document(&fields), &fields);
+        assert_eq!(plain.mime, "text/plain");
+        assert_eq!(plain.part, "");
     }
 }

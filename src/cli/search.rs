@@ -153,7 +153,7 @@ pub fn run(common: &Common, args: &SearchArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn write_human(out: &mut impl Write, hit: &Hit, color: bool) -> std::io::Result<()> {
-    let path = escape_path(&hit.path);
+    let path = shown_path(hit);
     if color {
         writeln!(out, "{PATH_STYLE}{path}{RESET}")?;
     } else {
@@ -186,6 +186,16 @@ fn write_human(out: &mut impl Write, hit: &Hit, color: bool) -> std::io::Result<
     writeln!(out)
 }
 
+/// The hit's path escaped for a terminal, and for a part `PATH » PART` (the part's name escaped alike:
+/// member names come from the document and may hold control characters).
+fn shown_path(hit: &Hit) -> String {
+    let path = escape_path(&hit.path);
+    match &hit.part {
+        Some(part) => format!("{path} » {}", escape_path(std::path::Path::new(part))),
+        None => path,
+    }
+}
+
 /// RFC 3339 UTC time of a nanosecond timestamp (before 1970 clamps to the epoch).
 fn rfc3339(ns: i64) -> String {
     let t = UNIX_EPOCH + Duration::from_nanos(u64::try_from(ns).unwrap_or(0));
@@ -202,6 +212,17 @@ fn hit_json(hit: &Hit) -> serde_json::Value {
         "snippet": hit.snippet.text,
         "highlights": hit.snippet.highlights.iter().map(|r| [r.start, r.end]).collect::<Vec<_>>(),
     });
+    for (key, value) in [
+        ("part", &hit.part),
+        ("mime", &hit.mime),
+        ("title", &hit.title),
+        ("author", &hit.author),
+        ("subject", &hit.subject),
+    ] {
+        if let Some(value) = value {
+            v[key] = value.as_str().into();
+        }
+    }
     if std::str::from_utf8(bytes).is_err() {
         v["path_b64"] = base64::engine::general_purpose::STANDARD
             .encode(bytes)
@@ -218,5 +239,32 @@ mod tests {
     fn times_are_rfc3339_utc() {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(1_700_000_000_123_456_789), "2023-11-14T22:13:20Z");
+    }
+
+    #[test]
+    fn parts_are_shown_after_their_file_escaped() {
+        let mut hit = Hit {
+            file_id: None,
+            path: "/m/box\n.mbox".into(),
+            score: 0.0,
+            size: 0,
+            mtime_ns: 0,
+            snippet: Default::default(),
+            part: None,
+            mime: Some("application/mbox".into()),
+            title: None,
+            author: None,
+            subject: None,
+        };
+        assert_eq!(shown_path(&hit), "/m/box\\n.mbox");
+        hit.part = Some("message 1: Hi\nthere » a.pdf".into());
+        assert_eq!(
+            shown_path(&hit),
+            "/m/box\\n.mbox » message 1: Hi\\nthere » a.pdf"
+        );
+        let json = hit_json(&hit);
+        assert_eq!(json["part"], "message 1: Hi\nthere » a.pdf");
+        assert_eq!(json["mime"], "application/mbox");
+        assert!(json.get("title").is_none());
     }
 }

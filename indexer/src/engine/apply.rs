@@ -6,16 +6,16 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::sync::atomic::Ordering;
 
-use fandex_schema::FileDoc;
+use fandex_schema::{DocMeta, FileDoc};
 use tracing::{debug, info, info_span};
 
-use super::job::{ExtractJob, MoveJob, Outcome};
+use super::document::Reading;
+use super::job::{ExtractJob, MoveJob, Outcome, Piece, same_content};
 use super::read::run_extract;
 use super::record::{ctime_ns, set_owner_uid};
 use super::summary::{Progress, Summary};
 use crate::catalog::{Catalog, CatalogBatch, FileRecord, OWNER_BUDGET_REACHED, Owner, Status};
 use crate::error::Result;
-use crate::extract::Limits;
 use crate::fileio::{FileId, RootSet};
 use crate::text_index::TextIndex;
 
@@ -24,7 +24,8 @@ pub(super) struct Applier<'a> {
     pub(super) index: &'a mut TextIndex,
     pub(super) catalog: &'a Catalog,
     pub(super) generation: &'a mut u64,
-    pub(super) limits: Limits,
+    /// How files are read (a move whose document is missing reads the file after all).
+    pub(super) reading: Reading,
     /// [`crate::config::IndexConfig::max_text_bytes_per_owner`].
     pub(super) owner_budget: u64,
 }
@@ -90,7 +91,11 @@ impl Applier<'_> {
                     self.remove(job.id, &old, batch, summary, Count::AlreadyCounted);
                 }
             }
-            Outcome::Extracted { job, record, text } => {
+            Outcome::Extracted {
+                job,
+                record,
+                pieces,
+            } => {
                 progress.indexed.fetch_add(1, Ordering::Relaxed);
                 summary.indexed += 1;
                 if let Some(error) = &record.error {
@@ -98,14 +103,12 @@ impl Applier<'_> {
                     info!(file = %job.path.display(), error_kind = "extract", "not indexed: {error}");
                 }
                 self.remove_displaced(job.displaced, batch, summary);
-                let (mut record, mut text) = (record, text);
-                let same_content = job.old.as_ref().is_some_and(|old| {
-                    !matches!(old.status, Status::Stale | Status::OverBudget)
-                        && old.hash.is_some()
-                        && (&old.hash, &old.path, old.mtime_ns, old.size)
-                            == (&record.hash, &record.path, record.mtime_ns, record.size)
-                });
-                if same_content {
+                let (mut record, mut pieces) = (record, pieces);
+                let same = job
+                    .old
+                    .as_ref()
+                    .is_some_and(|old| same_content(old, &record));
+                if same || pieces.is_empty() {
                     // A close-after-write that changed nothing: no re-indexing.
                     summary.indexed -= 1;
                     summary.unchanged += 1;
@@ -119,17 +122,12 @@ impl Applier<'_> {
                     batch.put(job.id, &record, job.old.as_ref());
                     return Ok(());
                 }
-                if self.charge_owner(job.id, job.old.as_ref(), &mut record, &mut text, batch)? {
+                if self.charge_owner(job.id, job.old.as_ref(), &mut record, &mut pieces, batch)? {
                     summary.over_budget += 1;
                 }
-                self.update_hard_links(job.id, &record, &text, roots, batch, summary)?;
-                self.index.upsert(&FileDoc {
-                    file_id: job.id,
-                    path: job.path,
-                    size: record.size,
-                    mtime_ns: record.mtime_ns,
-                    text,
-                })?;
+                self.update_hard_links(job.id, &record, &pieces, roots, batch, summary)?;
+                let docs = documents(job.id, &job.path, &record, pieces);
+                self.index.upsert_file(job.id, &docs)?;
                 batch.put(job.id, &record, job.old.as_ref());
             }
             Outcome::Move(MoveJob {
@@ -152,7 +150,7 @@ impl Applier<'_> {
                         old: Some(old),
                         displaced: None,
                     };
-                    let outcome = run_extract(job, roots, &self.limits, progress);
+                    let outcome = run_extract(job, roots, &self.reading, progress);
                     return self.apply(outcome, roots, batch, summary, progress);
                 }
             }
@@ -166,7 +164,7 @@ impl Applier<'_> {
         &mut self,
         id: u64,
         record: &FileRecord,
-        text: &str,
+        pieces: &[Piece],
         roots: &RootSet,
         batch: &mut CatalogBatch,
         summary: &mut Summary,
@@ -186,38 +184,34 @@ impl Applier<'_> {
             }
             let mut linked = record.clone();
             linked.path = old.path.clone();
-            // Each name is a document holding the whole text: each is charged.
-            let mut text = text.to_owned();
-            if self.charge_owner(other, Some(&old), &mut linked, &mut text, batch)? {
+            // Each name has documents holding the whole text: each is charged.
+            let mut pieces = pieces.to_vec();
+            if self.charge_owner(other, Some(&old), &mut linked, &mut pieces, batch)? {
                 summary.over_budget += 1;
             }
-            self.index.upsert(&FileDoc {
-                file_id: other,
-                path: old.path().to_owned(),
-                size: record.size,
-                mtime_ns: record.mtime_ns,
-                text,
-            })?;
+            let docs = documents(other, old.path(), &linked, pieces);
+            self.index.upsert_file(other, &docs)?;
             batch.put(other, &linked, Some(&old));
         }
         Ok(())
     }
 
-    /// Charges `text` to the owner of `record` (replacing what record `id` held before). When it would
-    /// take the owner past the budget, the text is dropped instead: the file is indexed by name only and
-    /// its record says why. Returns whether the text was dropped.
+    /// Charges the text of `pieces` (the file's and its parts') to the owner of `record` (replacing what
+    /// record `id` held before). When it would take the owner past the budget, the text is dropped
+    /// instead: the file and its parts are indexed by name and metadata only and its record says why.
+    /// Returns whether the text was dropped.
     fn charge_owner(
         &self,
         id: u64,
         old: Option<&FileRecord>,
         record: &mut FileRecord,
-        text: &mut String,
+        pieces: &mut [Piece],
         batch: &CatalogBatch,
     ) -> Result<bool> {
         let Some(owner) = record.owner else {
             return Ok(false);
         };
-        let wanted = text.len() as u64;
+        let wanted: u64 = pieces.iter().map(|p| p.text.len() as u64).sum();
         let mut dropped = false;
         if self.owner_budget > 0 && wanted > 0 {
             let freed = batch
@@ -231,14 +225,16 @@ impl Applier<'_> {
         }
         if dropped {
             debug!(path = %record.path().display(), uid = owner.uid, "owner's text budget reached");
-            text.clear();
+            for piece in pieces.iter_mut() {
+                piece.text.clear();
+            }
             record.status = Status::OverBudget;
             record.error = Some(OWNER_BUDGET_REACHED.to_owned());
             record.truncated = false;
         }
         record.owner = Some(Owner {
             uid: owner.uid,
-            text_bytes: text.len() as u64,
+            text_bytes: if dropped { 0 } else { wanted },
             dropped_bytes: if dropped { wanted } else { 0 },
         });
         Ok(dropped)
@@ -272,7 +268,8 @@ impl Applier<'_> {
         }
     }
 
-    /// Moves file `id` (record `old`) and its document to `path`, rewriting the path from the stored text:
+    /// Moves file `id` (record `old`) and its documents (the file's and its parts') to `path`, rewriting
+    /// the path from the stored text and metadata:
     /// the file is not read. `meta`, the file now at `path` when known, gives the record its status-change
     /// time and owner. Returns false, changing nothing, when the document is missing (an interrupted
     /// earlier commit): the caller has the file read instead.
@@ -291,13 +288,38 @@ impl Applier<'_> {
             record.ctime_ns = ctime_ns(meta);
             set_owner_uid(&mut record, meta);
         }
-        let Some(mut doc) = self.index.get(id)? else {
+        let mut docs = self.index.get_file(id)?;
+        if docs.is_empty() {
             return Ok(false);
-        };
-        doc.path = path.to_owned();
-        self.index.upsert(&doc)?;
+        }
+        for (doc, _) in &mut docs {
+            doc.path = path.to_owned();
+        }
+        self.index.upsert_file(id, &docs)?;
         batch.put(id, &record, Some(old));
         summary.moved += 1;
         Ok(true)
     }
+}
+
+/// The documents of file `id` at `path`: one per piece, with the file's size and mtime from `record`.
+fn documents(
+    id: u64,
+    path: &Path,
+    record: &FileRecord,
+    pieces: Vec<Piece>,
+) -> Vec<(FileDoc, DocMeta)> {
+    pieces
+        .into_iter()
+        .map(|piece| {
+            let doc = FileDoc {
+                file_id: id,
+                path: path.to_owned(),
+                size: record.size,
+                mtime_ns: record.mtime_ns,
+                text: piece.text,
+            };
+            (doc, piece.meta)
+        })
+        .collect()
 }

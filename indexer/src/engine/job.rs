@@ -3,7 +3,9 @@
 
 use std::path::PathBuf;
 
-use crate::catalog::FileRecord;
+use fandex_schema::DocMeta;
+
+use crate::catalog::{FileRecord, Status};
 use crate::fileio::FileId;
 
 /// A known file found at a new path: its record and document move, the file is not read.
@@ -36,14 +38,47 @@ pub(super) enum Outcome {
     Special,
     /// The walk could not read a path (when known) for this reason.
     WalkError(Option<PathBuf>, String),
+    /// The file was read (or could not be, and `record.error` says why). `pieces` are its documents:
+    /// the file itself first, then its parts; empty when its content is unchanged (see [`same_content`]),
+    /// and the stored documents stay.
     Extracted {
         job: ExtractJob,
         record: FileRecord,
-        text: String,
+        pieces: Vec<Piece>,
     },
     /// The file disappeared (or stopped being a regular file) between the walk and the read.
     Vanished(ExtractJob),
     /// The file could not be opened for want of a system resource: left as it was, to be read again.
     Deferred(ExtractJob, String),
     Move(MoveJob),
+}
+
+/// One document of a file: the file itself (part 0) or one of its parts, before the file's path, size and
+/// mtime are added.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Piece {
+    pub(super) meta: DocMeta,
+    pub(super) text: String,
+}
+
+impl Piece {
+    /// The document of the file itself with `text`, of type `mime` (empty: from its name).
+    pub(super) fn file(mime: &str, text: String) -> Self {
+        Piece {
+            meta: DocMeta {
+                mime: mime.to_owned(),
+                ..DocMeta::default()
+            },
+            text,
+        }
+    }
+}
+
+/// Whether `record` (just read) has the content its previous record `old` had, so its documents need no
+/// rewrite: a close-after-write that changed nothing.
+pub(super) fn same_content(old: &FileRecord, record: &FileRecord) -> bool {
+    !matches!(old.status, Status::Stale | Status::OverBudget)
+        && old.hash.is_some()
+        && (&old.hash, &old.path, old.mtime_ns, old.size)
+            == (&record.hash, &record.path, record.mtime_ns, record.size)
 }

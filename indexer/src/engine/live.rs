@@ -19,7 +19,7 @@ use super::Engine;
 use super::apply::Count;
 use super::classify::{Plan, classify};
 use super::job::{ExtractJob, Outcome};
-use super::read::{limits_of, run_extract};
+use super::read::run_extract;
 use super::record::{ctime_ns, mtime_ns, set_owner_uid};
 use super::roots::minimal_roots;
 use super::summary::{Progress, Summary};
@@ -370,8 +370,8 @@ impl Engine {
                 Plan::Move(job) => outcomes.push(Outcome::Move(job)),
             }
         }
-        let limits = limits_of(&self.config);
         let mut applier = self.applier();
+        let reading = applier.reading.clone();
         let mut apply = |outcome: Outcome, pending: &mut Pending| -> Result<()> {
             if let Outcome::Extracted { job, .. } | Outcome::Vanished(job) = &outcome {
                 pending.dirty.push(job.path.clone());
@@ -390,7 +390,7 @@ impl Engine {
             let chunk: Vec<ExtractJob> = jobs.drain(..jobs.len().min(EXTRACT_CHUNK)).collect();
             let extracted: Vec<Outcome> = chunk
                 .into_par_iter()
-                .map(|job| run_extract(job, roots, &limits, progress))
+                .map(|job| run_extract(job, roots, &reading, progress))
                 .collect();
             for outcome in extracted {
                 apply(outcome, pending)?;

@@ -42,11 +42,12 @@ use crate::text_index::TextIndex;
 use apply::{Applier, Count};
 use classify::classify_all;
 use job::{ExtractJob, Outcome};
-use read::{limits_of, run_extract};
+use read::{reading_of, run_extract};
 use roots::minimal_roots;
 
 mod apply;
 mod classify;
+mod document;
 mod job;
 mod live;
 mod read;
@@ -203,7 +204,12 @@ impl Engine {
             if (meta.dev(), meta.ino()) != (rec.dev, rec.ino) {
                 continue;
             }
-            let text_bytes = self.index.get(id)?.map_or(0, |doc| doc.text.len() as u64);
+            let text_bytes: u64 = self
+                .index
+                .get_file(id)?
+                .iter()
+                .map(|(doc, _)| doc.text.len() as u64)
+                .sum();
             let mut counted = rec.clone();
             counted.owner = Some(Owner {
                 uid: meta.uid(),
@@ -279,7 +285,7 @@ impl Engine {
 
     fn applier(&mut self) -> Applier<'_> {
         Applier {
-            limits: limits_of(&self.config),
+            reading: reading_of(&self.config, self.parser.as_ref()),
             owner_budget: self.config.index.max_text_bytes_per_owner,
             index: &mut self.index,
             catalog: &self.catalog,
@@ -483,7 +489,7 @@ impl Engine {
         let (out_tx, out_rx) = bounded::<Outcome>(64);
         let mut applier = self.applier();
         let catalog = applier.catalog;
-        let limits = applier.limits.clone();
+        let reading = applier.reading.clone();
         let mut last_commit = Instant::now();
         // The roots are open for this walk only (never pinned for the daemon's lifetime).
         let root_paths: Vec<PathBuf> =
@@ -513,13 +519,13 @@ impl Engine {
                 )
             });
             let extract_out = out_tx;
-            let limits_ref = &limits;
+            let reading_ref = &reading;
             s.spawn(move || {
                 job_rx
                     .into_iter()
                     .par_bridge()
                     .for_each_with(extract_out, |tx, job| {
-                        let _ = tx.send(run_extract(job, roots, limits_ref, progress));
+                        let _ = tx.send(run_extract(job, roots, reading_ref, progress));
                     });
             });
             let mut apply_error = None;

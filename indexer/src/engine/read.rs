@@ -1,25 +1,33 @@
 //! The extract stage: reads one file without following symlinks (through the event's descriptor when it
 //! is still the file at the path) and extracts its text into a record, or says why it could not.
 
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use fandex_schema::mime;
 use tracing::debug;
 
-use super::job::{ExtractJob, Outcome};
+use super::document::{Reading, is_document, read_document, read_head};
+use super::job::{ExtractJob, Outcome, Piece};
 use super::record::record_from;
 use super::summary::Progress;
 use crate::catalog::{FileRecord, Status};
 use crate::config::Config;
-use crate::extract::{self, Format, Limits};
+use crate::extract::{self, DocumentParser, Format, Limits};
 use crate::fileio::{FileId, OpenError, RootSet};
 
-/// Extraction limits from the configuration.
-pub(super) fn limits_of(config: &Config) -> Limits {
-    Limits {
-        max_text_bytes: usize::try_from(config.index.max_text_bytes).unwrap_or(usize::MAX),
-        max_read_bytes: config.index.max_read_bytes,
-        max_decompressed_bytes: config.index.max_decompressed_bytes,
+/// How files are read, from the configuration and the engine's parser.
+pub(super) fn reading_of(config: &Config, parser: Option<&Arc<dyn DocumentParser>>) -> Reading {
+    Reading {
+        limits: Limits {
+            max_text_bytes: usize::try_from(config.index.max_text_bytes).unwrap_or(usize::MAX),
+            max_read_bytes: config.index.max_read_bytes,
+            max_decompressed_bytes: config.index.max_decompressed_bytes,
+        },
+        parser: parser.cloned(),
+        max_parts: usize::try_from(config.index.max_parts_per_file).unwrap_or(usize::MAX),
     }
 }
 
@@ -42,11 +50,12 @@ fn now_ns() -> i64 {
 /// Reads and extracts one file: through the event's descriptor when it is still the file at the path,
 /// otherwise opened from its root without following any symlink. A path that changed since the walk or
 /// event looked at it (a directory swapped for a symlink, another file) is deferred and looked at again,
-/// never read as this path's content.
+/// never read as this path's content. Complex documents (PDF, office, mail, archives, media: decided
+/// from the first bytes, then the name) go to the parser; everything else is decoded as text here.
 pub(super) fn run_extract(
     mut job: ExtractJob,
     roots: &RootSet,
-    limits: &Limits,
+    reading: &Reading,
     progress: &Progress,
 ) -> Outcome {
     let read_started = now_ns();
@@ -74,10 +83,16 @@ pub(super) fn run_extract(
                     let mut record = record_from(&job.path, &meta);
                     record.error = Some(err.to_string());
                     debug!(error = %err, "unreadable");
+                    let name = job
+                        .path
+                        .file_name()
+                        .map(|n| n.as_bytes())
+                        .unwrap_or_default();
+                    let pieces = vec![Piece::file(mime::of_name(name, false), String::new())];
                     Outcome::Extracted {
                         job,
                         record,
-                        text: String::new(),
+                        pieces,
                     }
                 }
                 _ => Outcome::Vanished(job),
@@ -89,8 +104,41 @@ pub(super) fn run_extract(
     }
     let mut record = record_from(&job.path, &meta);
     record.racy = is_racy(&record, read_started);
-    let name = job.path.clone();
-    let text = match extract::extract(&mut file, &name, limits) {
+    let name = job
+        .path
+        .file_name()
+        .map(|n| n.as_bytes())
+        .unwrap_or_default();
+    let head = match read_head(&file) {
+        Ok(head) => head,
+        Err(err) => {
+            record.error = Some(format!("read failed: {err}"));
+            let pieces = vec![Piece::file(mime::of_name(name, false), String::new())];
+            return Outcome::Extracted {
+                job,
+                record,
+                pieces,
+            };
+        }
+    };
+    let kind = fandex_formats::detect(&head, name);
+    if is_document(kind, &head, reading.parser.is_some()) {
+        let pieces = read_document(
+            &file,
+            name,
+            kind,
+            job.old.as_ref(),
+            &mut record,
+            reading,
+            progress,
+        );
+        return Outcome::Extracted {
+            job,
+            record,
+            pieces,
+        };
+    }
+    let piece = match extract::extract(&mut file, &job.path, &reading.limits) {
         Ok(extracted) => {
             progress
                 .bytes
@@ -101,13 +149,25 @@ pub(super) fn run_extract(
                 Format::Binary => Status::Binary,
                 _ => Status::Indexed,
             };
-            extracted.text
+            let html = extracted.format == Format::Html;
+            let mime = match extracted.format {
+                _ if extracted.gzip => "application/gzip",
+                Format::Binary if mime::of_name(name, false).starts_with("text/") => {
+                    "application/octet-stream"
+                }
+                _ => mime::of_name(name, html),
+            };
+            Piece::file(mime, extracted.text)
         }
         Err(err) => {
             debug!(error = %err, "extraction failed");
             record.error = Some(err.to_string());
-            String::new()
+            Piece::file(mime::of_name(name, false), String::new())
         }
     };
-    Outcome::Extracted { job, record, text }
+    Outcome::Extracted {
+        job,
+        record,
+        pieces: vec![piece],
+    }
 }

@@ -15,6 +15,7 @@ mod chunk;
 mod content;
 mod decode;
 mod entity;
+mod entry;
 mod gzip;
 mod html;
 mod parser;
@@ -23,43 +24,9 @@ mod sink;
 mod sniff;
 mod types;
 
-use std::io::Read;
-use std::path::Path;
-
-use content::{HEAD_LEN, content_of};
-use reader::read_up_to;
-
+pub use entry::extract;
 pub use parser::{DocumentParser, InProcessParser, ParseError, PlainConverter};
 pub use types::{ExtractError, Extracted, Format, Limits};
-
-/// Extracts the text of one file.
-///
-/// `reader` is read sequentially and never more than `limits.max_read_bytes` bytes (plus one byte to
-/// learn whether there was more); `name` is the file name or path and only serves as an extension
-/// hint (`.gz`, `.html`, `x.html.gz`).
-pub fn extract(
-    reader: &mut dyn Read,
-    name: &Path,
-    limits: &Limits,
-) -> Result<Extracted, ExtractError> {
-    let mut raw = reader::raw_reader(reader, limits.max_read_bytes);
-    let head = read_up_to(&mut raw, HEAD_LEN)?;
-    let gzip = !head.is_empty() && sniff::is_gzip(&head, name);
-    let content = if gzip {
-        gzip::extract(head, &mut raw, name, limits)?
-    } else {
-        content_of(head, &mut raw, name, limits)?
-    };
-    Ok(Extracted {
-        text: content.text,
-        format: content.format,
-        gzip,
-        encoding: content.encoding,
-        truncated: content.truncated || raw.get_ref().truncated(),
-        bytes_read: raw.count(),
-        hash: raw.hash(),
-    })
-}
 
 #[cfg(test)]
 mod tests;

@@ -8,7 +8,7 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 use proptest::prelude::*;
 
-use super::content::READ_CHUNK;
+use super::content::{HEAD_LEN, READ_CHUNK};
 use super::reader::tests::Pulled;
 use super::*;
 

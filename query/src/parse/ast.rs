@@ -27,6 +27,16 @@ pub enum Expr {
     Size(SizeRange),
     /// `modified:2026-11`, `modified:<7d`: the file's modification time is in this range.
     Modified(TimeRange),
+    /// `mime:application/pdf` (exact) or `mime:image/*` (every type starting with `image/`).
+    Mime {
+        /// The lowercased type, or the part before the `*` when `prefix`.
+        value: String,
+        /// Whether `value` is a prefix.
+        prefix: bool,
+    },
+    /// `type:pdf`, `type:image,video`: the document's MIME type is of one of these classes
+    /// (`fandex_schema::mime::CLASSES`).
+    Type(Vec<String>),
     /// `recieve~`, `word~2`: a word within `distance` edits (insertions, deletions, substitutions and
     /// transpositions of adjacent characters) of `term`.
     Fuzzy {
@@ -42,10 +52,17 @@ pub enum Expr {
 /// Where a [`TextMatch`] looks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
-    /// A bare word or phrase: the content or the file name.
+    /// A bare word or phrase: the content, the file name, the part's name or the metadata (title,
+    /// author, subject and the rest).
     ContentOrName,
     /// `name:`: the file name only.
     Name,
+    /// `title:`: the document's title.
+    Title,
+    /// `author:`: the document's author (a mail's sender, a song's artist).
+    Author,
+    /// `subject:`: the document's subject.
+    Subject,
 }
 
 /// A sequence of analyzed terms that must appear in this order at consecutive positions.

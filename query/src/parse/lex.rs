@@ -3,7 +3,10 @@
 use crate::error::{QueryError, syntax};
 
 /// The field filters the language knows, as written before the colon.
-pub const KNOWN_FIELDS: [&str; 6] = ["name", "ext", "path", "size", "modified", "mtime"];
+pub const KNOWN_FIELDS: [&str; 11] = [
+    "name", "ext", "path", "size", "modified", "mtime", "title", "author", "subject", "mime",
+    "type",
+];
 
 /// A field filter recognized by the lexer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,6 +17,11 @@ pub(super) enum FieldKind {
     Size,
     /// `modified:` or its alias `mtime:`.
     Modified,
+    Title,
+    Author,
+    Subject,
+    Mime,
+    Type,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -138,6 +146,11 @@ fn lex_field(
         "path" => FieldKind::Path,
         "size" => FieldKind::Size,
         "modified" | "mtime" => FieldKind::Modified,
+        "title" => FieldKind::Title,
+        "author" => FieldKind::Author,
+        "subject" => FieldKind::Subject,
+        "mime" => FieldKind::Mime,
+        "type" => FieldKind::Type,
         _ => {
             let word: String = chars[start..word_end].iter().collect();
             let known: Vec<String> = KNOWN_FIELDS.iter().map(|f| format!("{f}:")).collect();

@@ -18,6 +18,7 @@
 //! the query points one past its last character.
 
 pub(crate) mod ast;
+mod doctype;
 mod filter;
 mod lex;
 mod parser;

@@ -4,8 +4,8 @@
 use fandex_schema::{is_cjk_unigram, tokenize};
 
 use super::ast::{Expr, Scope, TextMatch};
-use super::filter;
 use super::lex::{FieldKind, Tok, TokKind};
+use super::{doctype, filter};
 use crate::error::{QueryError, syntax};
 use crate::limits::MAX_NESTING;
 
@@ -332,9 +332,24 @@ fn field_expr(
     quoted: bool,
     value_position: usize,
 ) -> Result<Option<Expr>, QueryError> {
+    let text_scope = match field {
+        FieldKind::Name => Some(Scope::Name),
+        FieldKind::Title => Some(Scope::Title),
+        FieldKind::Author => Some(Scope::Author),
+        FieldKind::Subject => Some(Scope::Subject),
+        _ => None,
+    };
     match field {
-        FieldKind::Name if quoted => Ok(phrase(value, Scope::Name, true)),
-        FieldKind::Name => word_match(value, value_position, Scope::Name),
+        FieldKind::Name | FieldKind::Title | FieldKind::Author | FieldKind::Subject => {
+            let scope = text_scope.unwrap_or(Scope::Name);
+            if quoted {
+                Ok(phrase(value, scope, true))
+            } else {
+                word_match(value, value_position, scope)
+            }
+        }
+        FieldKind::Mime => doctype::mime(value, value_position).map(Some),
+        FieldKind::Type => doctype::types(value, value_position).map(Some),
         FieldKind::Ext => {
             if let Some(star) = value.chars().position(|c| c == '*') {
                 return Err(syntax(

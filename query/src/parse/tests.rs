@@ -396,3 +396,34 @@ fn error_display_includes_position() {
         "dangling OR: it must stand between two items (at character 3 of the query)"
     );
 }
+
+#[test]
+fn document_fields() {
+    assert_eq!(
+        parse("title:\"Annual Report\"").unwrap(),
+        exact(text(Scope::Title, &["annual", "report"], false))
+    );
+    assert_eq!(
+        parse("Author:Lovelace").unwrap(),
+        text(Scope::Author, &["lovelace"], false)
+    );
+    assert_eq!(
+        parse("subject:invo*").unwrap(),
+        text(Scope::Subject, &["invo"], true)
+    );
+    assert_eq!(
+        parse("mime:image/*").unwrap(),
+        Expr::Mime {
+            value: "image/".into(),
+            prefix: true
+        }
+    );
+    assert_eq!(
+        parse("type:pdf,Code").unwrap(),
+        Expr::Type(vec!["pdf".into(), "code".into()])
+    );
+    fails("a type:folder", 8, "directories are not indexed");
+    fails("type:pdf,movie", 10, "unknown type 'movie'");
+    fails("mime:pdf", 6, "mime: takes a type");
+    fails("colour:red", 1, "title:, author:, subject:, mime:, type:");
+}

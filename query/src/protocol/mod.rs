@@ -117,6 +117,21 @@ pub struct WireHit {
     pub snippet: String,
     /// Highlighted byte ranges of `snippet`.
     pub highlights: Vec<(usize, usize)>,
+    /// The part of the file this hit is (nested parts joined by ` » `); absent for the file itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part: Option<String>,
+    /// MIME type, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mime: Option<String>,
+    /// Title, when the document has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Author, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+    /// Subject, when the document has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
 }
 
 /// Kinds of error the daemon reports.
@@ -209,6 +224,11 @@ impl From<&Hit> for WireHit {
                 .iter()
                 .map(|r| (r.start, r.end))
                 .collect(),
+            part: hit.part.clone(),
+            mime: hit.mime.clone(),
+            title: hit.title.clone(),
+            author: hit.author.clone(),
+            subject: hit.subject.clone(),
         }
     }
 }
@@ -225,6 +245,11 @@ impl From<WireHit> for Hit {
                 text: w.snippet,
                 highlights: w.highlights.into_iter().map(|(a, b)| a..b).collect(),
             },
+            part: w.part,
+            mime: w.mime,
+            title: w.title,
+            author: w.author,
+            subject: w.subject,
         }
     }
 }
@@ -282,10 +307,35 @@ mod tests {
                 size: 3,
                 mtime_ns: 4,
                 snippet: Snippet::default(),
+                part: None,
+                mime: None,
+                title: None,
+                author: None,
+                subject: None,
             }],
             total: 1,
             suggestion: None,
         }
+    }
+
+    #[test]
+    fn document_fields_travel_when_present() {
+        let mut results = results();
+        results.hits[0].part = Some("a.zip » b.txt".into());
+        results.hits[0].mime = Some("text/plain".into());
+        results.hits[0].author = Some("Ann".into());
+        let wire = serde_json::to_value(Response::results(&results, false)).unwrap();
+        assert_eq!(wire["hits"][0]["part"], "a.zip » b.txt");
+        assert_eq!(wire["hits"][0]["mime"], "text/plain");
+        assert_eq!(wire["hits"][0]["author"], "Ann");
+        assert!(wire["hits"][0].get("title").is_none(), "{wire}");
+        let Response::Results { hits, .. } = serde_json::from_value(wire).unwrap() else {
+            panic!("not results")
+        };
+        let hit = Hit::from(hits[0].clone());
+        assert_eq!(hit.part.as_deref(), Some("a.zip » b.txt"));
+        assert_eq!(hit.author.as_deref(), Some("Ann"));
+        assert_eq!(hit.title, None);
     }
 
     #[test]

@@ -6,6 +6,7 @@ fn ranked(score: Score, file_id: u64) -> Ranked {
     Ranked {
         score,
         file_id,
+        part: 0,
         address: DocAddress::new(0, file_id as DocId),
     }
 }
@@ -32,4 +33,18 @@ fn zero_limit_keeps_nothing() {
     let mut best = Best::default();
     best.push(ranked(1.0, 1));
     assert!(best.into_sorted().is_empty());
+}
+
+#[test]
+fn equal_scores_order_parts_of_a_file_after_the_file() {
+    let doc = |file_id, part, address| Ranked {
+        score: 1.0,
+        file_id,
+        part,
+        address: DocAddress::new(0, address),
+    };
+    let mut docs = [doc(2, 0, 0), doc(1, 2, 1), doc(1, 0, 5), doc(1, 1, 3)];
+    docs.sort_by(|a, b| b.cmp(a));
+    let order: Vec<(u64, u64)> = docs.iter().map(|d| (d.file_id, d.part)).collect();
+    assert_eq!(order, [(1, 0), (1, 1), (1, 2), (2, 0)]);
 }
