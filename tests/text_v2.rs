@@ -107,12 +107,9 @@ fn changing_the_languages_rebuilds_the_index() {
     );
     // Without stemming only the exact form is found: the index was rebuilt, not left mismatched.
     assert_eq!(search(&env, "running").0, holding(&["running"]));
-    std::fs::write(
-        &config.replace("no-stems", "bad"),
-        "[index]\nlanguages = [\"xx\"]\n",
-    )
-    .unwrap();
-    let out = env.run(&["--config", &config.replace("no-stems", "bad"), "index"]);
+    let bad = config.replace("no-stems", "bad");
+    std::fs::write(&bad, "[index]\nlanguages = [\"xx\"]\n").unwrap();
+    let out = env.run(&["--config", &bad, "index"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("unknown language 'xx'"), "{err}");

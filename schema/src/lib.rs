@@ -381,7 +381,8 @@ mod tests {
         register_analyzers(&index);
         let fields = fields_of(&index.schema()).unwrap();
         let mut stem = index.tokenizer_for_field(fields.content_stem).unwrap();
-        assert_eq!(analysis::tokens_of(&mut stem, "книги"), ["книг"]);
+        // Every language's stem (the Greek stemmer leaves a Cyrillic word as it is).
+        assert_eq!(analysis::tokens_of(&mut stem, "книги"), ["книги", "книг"]);
     }
 
     #[test]
