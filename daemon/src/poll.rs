@@ -48,24 +48,19 @@ mod tests {
         let t0 = Instant::now();
         let s = Duration::from_secs;
         let (a, b) = (PathBuf::from("/a"), PathBuf::from("/b"));
-        assert!(p.due(&[a.clone()], s(10), t0).is_empty());
-        assert!(p.due(&[a.clone(), b.clone()], s(10), t0 + s(5)).is_empty());
-        assert_eq!(
-            p.due(&[a.clone(), b.clone()], s(10), t0 + s(10)),
-            [a.clone()]
-        );
-        assert_eq!(
-            p.due(&[a.clone(), b.clone()], s(10), t0 + s(15)),
-            [b.clone()]
-        );
-        assert!(p.due(&[a.clone(), b.clone()], s(10), t0 + s(19)).is_empty());
+        let both = [a.clone(), b.clone()];
+        assert!(p.due(std::slice::from_ref(&a), s(10), t0).is_empty());
+        assert!(p.due(&both, s(10), t0 + s(5)).is_empty());
+        assert_eq!(p.due(&both, s(10), t0 + s(10)), std::slice::from_ref(&a));
+        assert_eq!(p.due(&both, s(10), t0 + s(15)), std::slice::from_ref(&b));
+        assert!(p.due(&both, s(10), t0 + s(19)).is_empty());
         // Forgotten when no longer polled (offline), its clock starts again when it returns.
-        assert!(p.due(&[b.clone()], s(10), t0 + s(20)).is_empty());
-        assert!(p.due(&[a.clone(), b.clone()], s(10), t0 + s(21)).is_empty());
-        assert_eq!(
-            p.due(&[a.clone(), b.clone()], s(10), t0 + s(30)),
-            [b.clone()]
+        assert!(
+            p.due(std::slice::from_ref(&b), s(10), t0 + s(20))
+                .is_empty()
         );
-        assert_eq!(p.due(&[a.clone(), b], s(10), t0 + s(31)), [a]);
+        assert!(p.due(&both, s(10), t0 + s(21)).is_empty());
+        assert_eq!(p.due(&both, s(10), t0 + s(30)), std::slice::from_ref(&b));
+        assert_eq!(p.due(&both, s(10), t0 + s(31)), [a]);
     }
 }
