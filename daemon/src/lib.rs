@@ -26,6 +26,7 @@ mod lifecycle;
 mod lock;
 mod options;
 mod pipeline;
+mod poll;
 mod queue;
 mod recent;
 pub mod roots;
@@ -268,8 +269,9 @@ impl Daemon {
         };
         let monitor = {
             let (roots, life, mounts) = (roots_watch.clone(), life.clone(), mount_watch.clone());
+            let settings = settings.clone();
             spawn("fandex-roots", move || {
-                roots::monitor(&roots, &life, mounts)
+                roots::monitor(&roots, &life, mounts, &settings)
             })?
         };
         sdnotify::notify(&format!("READY=1\nSTATUS=watching {} roots", roots.len()));

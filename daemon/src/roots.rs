@@ -1,15 +1,17 @@
 //! Roots whose filesystem went away: unmounted (plainly or lazily), or the directory itself vanished.
 //!
-//! Each root's filesystem identity ([`FsIdentity`]: `st_dev` and `statfs.f_fsid`) is recorded at start.
-//! A root whose path is gone, or now sits on another filesystem (another `st_dev` or `f_fsid`), is
-//! *offline*: its records stay in the index (hide, never delete: a walk of the empty mount point would
-//! delete them all), searches neither return nor count its files, no walk or rescan touches it, and
-//! `status` says since when. When the recorded identity (both `st_dev` and `f_fsid`) is at the path again,
-//! the watcher is restarted to cover it and a walk reconciles its records; its files are searchable again
-//! once that walk has committed. Any other filesystem mounted at the path keeps the root offline: the
-//! check is strict because walking the wrong filesystem would delete the root's records. (Both numbers
-//! are needed: overlayfs may report its upper filesystem's `f_fsid`, and `f_fsid` is 0 on some FUSE
-//! filesystems.)
+//! Each root's filesystem identity ([`FsIdentity`]: `st_dev`, `statfs.f_fsid` and the volume, the
+//! identity that survives a remount: see `fandex_watcher::Volume`) is recorded at start. A root whose
+//! path is gone, or now sits on another filesystem (another volume), is *offline*: its records stay in
+//! the index (hide, never delete: a walk of the empty mount point would delete them all), searches
+//! neither return nor count its files, no walk or rescan touches it, and `status` says since when. When
+//! the recorded volume is at the path again, even on another device number (an image on another loop
+//! device, a disk on another port), the watcher is restarted to cover it and a walk reconciles its
+//! records (files are known by volume and inode, so nothing unchanged is read); its files are
+//! searchable again once that walk has committed. Any other filesystem mounted at the path keeps the
+//! root offline: the check is strict because walking the wrong filesystem would delete the root's
+//! records (a volume known only by its device number or `f_fsid` includes them and the filesystem type:
+//! overlayfs may report its upper filesystem's `f_fsid`, and `f_fsid` is 0 on some FUSE filesystems).
 //!
 //! Changes are noticed through the mount table (`/proc/self/mountinfo` reports every mount and unmount),
 //! a check every second (a directory that vanished changes no mount), and a check before every batch.
@@ -19,15 +21,18 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use crossbeam_channel::Sender;
+use fandex_indexer::coalesce::RescanKind;
 use fandex_query::QueryEngine;
 use fandex_watcher::{
     Change, FsIdentity, MountTableWatch, RescanReason, WatchConfig, WatchStatus, Watcher,
 };
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use crate::activity::Shared;
 use crate::lifecycle::Lifecycle;
 use crate::lock::lock;
+use crate::options::Settings;
+use crate::poll::Poller;
 use crate::queue::WorkQueue;
 
 /// How often the roots are checked when the mount table did not change.
@@ -84,11 +89,35 @@ impl Roots {
     fn check(&mut self) -> Vec<PathBuf> {
         let mut back = Vec::new();
         for root in &mut self.roots {
-            let problem = match FsIdentity::of(&root.path) {
-                Ok(now) if now == root.identity => None,
-                Ok(_) => Some("unmounted: the path is now on another filesystem".to_string()),
-                Err(e) => Some(format!("the directory is gone: {e}")),
+            let (problem, now) = match FsIdentity::of(&root.path) {
+                Ok(now) if now.same_filesystem(&root.identity) => (None, Some(now)),
+                Ok(_) => (
+                    Some("unmounted: the path is now on another filesystem".to_string()),
+                    None,
+                ),
+                Err(e) => (Some(format!("the directory is gone: {e}")), None),
             };
+            if let Some(now) = now
+                && now != root.identity
+            {
+                // The same filesystem on another device number (remounted between two checks): the
+                // watcher's marks were on the old mount, so it is watched and reconciled again.
+                info!(root = %root.path.display(), volume = %now.volume.identity, "root remounted on another device");
+                root.identity = now;
+                self.watcher_stale = true;
+                let returning = match &root.state {
+                    RootState::Online => {
+                        Some((SystemTime::now(), "remounted on another device".to_string()))
+                    }
+                    RootState::Returning { since, reason } => Some((*since, reason.clone())),
+                    // Back from offline: the transition below schedules it.
+                    RootState::Offline { .. } => None,
+                };
+                if let Some((since, reason)) = returning {
+                    root.state = RootState::Returning { since, reason };
+                    back.push(root.path.clone());
+                }
+            }
             match (&root.state, problem) {
                 (RootState::Online | RootState::Returning { .. }, Some(reason)) => {
                     warn!(root = %root.path.display(), %reason, "root offline: its files are hidden until it returns");
@@ -225,6 +254,19 @@ impl RootWatch {
         lock(&self.roots).report()
     }
 
+    /// The roots on network or FUSE filesystems (walked every `watch.poll_interval`) that are there.
+    pub(crate) fn polled(&self) -> Vec<PathBuf> {
+        let Some(status) = self.watcher_status() else {
+            return Vec::new();
+        };
+        status
+            .filesystems
+            .into_iter()
+            .filter(|fs| fs.polled.is_some())
+            .flat_map(|fs| fs.roots)
+            .collect()
+    }
+
     /// The watcher's status, while one runs.
     pub(crate) fn watcher_status(&self) -> Option<WatchStatus> {
         lock(&self.watcher).as_ref().map(Watcher::status)
@@ -310,8 +352,15 @@ impl RootWatch {
     }
 }
 
-/// The monitor thread: checks the roots whenever the mount table changes, and every second.
-pub(crate) fn monitor(roots: &RootWatch, life: &Lifecycle, mounts: Option<Arc<MountTableWatch>>) {
+/// The monitor thread: checks the roots whenever the mount table changes, and every second; queues the
+/// periodic walks of roots on network and FUSE filesystems (see [`crate::poll`]).
+pub(crate) fn monitor(
+    roots: &RootWatch,
+    life: &Lifecycle,
+    mounts: Option<Arc<MountTableWatch>>,
+    settings: &Settings,
+) {
+    let mut poller = Poller::default();
     while !life.is_stopping() {
         match &mounts {
             Some(m) => {
@@ -326,5 +375,11 @@ pub(crate) fn monitor(roots: &RootWatch, life: &Lifecycle, mounts: Option<Arc<Mo
             break;
         }
         roots.refresh();
+        let interval = settings.config().watch.poll_interval;
+        let due = poller.due(&roots.polled(), interval, Instant::now());
+        if !due.is_empty() {
+            debug!(roots = ?due, "polling roots on network or FUSE filesystems");
+            roots.queue.rescan(due, RescanKind::Poll);
+        }
     }
 }

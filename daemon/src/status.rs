@@ -71,7 +71,10 @@ impl StatusSource {
                 .map(|r| r.display().to_string())
                 .collect(),
             offline_roots: self.roots.report(),
-            watcher: self.roots.watcher_status().map(watcher_report),
+            watcher: self
+                .roots
+                .watcher_status()
+                .map(|w| watcher_report(w, self.settings.config().watch.poll_interval)),
             documents: self.reader.searcher().num_docs(),
             catalog: self.catalog_stats(),
             queue: QueueDepths {
@@ -170,7 +173,7 @@ pub fn rss_bytes() -> Option<u64> {
 }
 
 /// The watcher's state as the report carries it.
-fn watcher_report(status: fandex_watcher::WatchStatus) -> WatcherReport {
+fn watcher_report(status: fandex_watcher::WatchStatus, poll_interval: Duration) -> WatcherReport {
     let source = |s: fandex_watcher::Source| match s {
         fandex_watcher::Source::Fanotify => Source::Fanotify,
         fandex_watcher::Source::Inotify => Source::Inotify,
@@ -182,6 +185,9 @@ fn watcher_report(status: fandex_watcher::WatchStatus) -> WatcherReport {
             .map(|fs| FilesystemReport {
                 roots: fs.roots.iter().map(|r| r.display().to_string()).collect(),
                 dev: fs.dev,
+                poll_interval_seconds: fs.polled.map(|_| poll_interval.as_secs()),
+                remote: fs.polled.map(str::to_owned),
+                volume: fs.volume,
                 content: source(fs.content),
                 namespace: source(fs.namespace),
                 reason: fs.reason,

@@ -8,7 +8,7 @@
 //! | `f` + file id (u64 BE) | [`FileRecord`] (bincode) |
 //! | `p` + path bytes | file id |
 //! | `i` + dev (u64 BE) + inode (u64 BE) + file id | empty (several ids for hard links) |
-//! | `m` + name | metadata: generation, roots, whether owner totals are complete |
+//! | `m` + name | metadata: generation, roots, whether owner totals are complete, whether records hold volume keys |
 //! | `u` + uid (u32 BE) | text bytes indexed for files of that owner (u64 BE) |
 //!
 //! The owner totals are the sum of [`FileRecord::owner`] over all records. They are never written by a
@@ -64,7 +64,9 @@ pub struct Owner {
 pub struct FileRecord {
     /// Exact path bytes.
     pub path: Vec<u8>,
-    /// Device number of the filesystem.
+    /// The volume key of the file's filesystem (`fandex_watcher::Volume`: from its UUID or `f_fsid`,
+    /// so it survives a remount on another device number). `st_dev` in catalogs written before
+    /// [`Catalog::volumes_keyed`], until the engine rewrote them.
     pub dev: u64,
     /// Inode number.
     pub ino: u64,
@@ -155,6 +157,8 @@ const ROOTS: &[u8] = b"mroots";
 /// Present once every record carries its owner (see [`Catalog::owners_counted`]).
 const OWNERS_COUNTED: &[u8] = b"mowners";
 const OWNER_TOTAL: u8 = b'u';
+/// Present once records hold volume keys, not `st_dev` (see [`Catalog::volumes_keyed`]).
+const VOLUMES_KEYED: &[u8] = b"mvolumes";
 
 fn owner_key(uid: u32) -> [u8; 5] {
     let mut k = [OWNER_TOTAL; 5];
@@ -383,6 +387,14 @@ impl Catalog {
             .map_err(|e| self.err(e))
     }
 
+    /// Whether records hold volume keys in [`FileRecord::dev`]: false for a catalog written when they held
+    /// `st_dev`, until the engine has rewritten them.
+    pub fn volumes_keyed(&self) -> Result<bool> {
+        self.tree
+            .contains_key(VOLUMES_KEYED)
+            .map_err(|e| self.err(e))
+    }
+
     /// Applies a batch atomically together with its generation number and the owner totals it changes,
     /// then flushes to disk.
     pub fn apply(&self, batch: CatalogBatch, generation: u64) -> Result<()> {
@@ -393,6 +405,11 @@ impl Catalog {
         }
         if batch.owners_counted {
             b.insert(OWNERS_COUNTED, &[][..]);
+        }
+        match batch.volumes_keyed {
+            Some(true) => b.insert(VOLUMES_KEYED, &[][..]),
+            Some(false) => b.remove(VOLUMES_KEYED),
+            None => {}
         }
         // Exact deltas: what each touched record ends as, minus what is stored now (whatever the callers
         // believed the old record was).
@@ -484,6 +501,7 @@ pub struct CatalogBatch {
     /// Text bytes the batch adds per owner (negative: frees), as seen from the callers' old records.
     pending: HashMap<u32, i64>,
     owners_counted: bool,
+    volumes_keyed: Option<bool>,
     len: usize,
 }
 
@@ -547,6 +565,12 @@ impl CatalogBatch {
     /// Marks every record as carrying its owner (after the one-time count of an older catalog).
     pub fn set_owners_counted(&mut self) {
         self.owners_counted = true;
+        self.len += 1;
+    }
+
+    /// Marks the records as holding volume keys (`false`: `st_dev`, as older catalogs did).
+    pub fn set_volumes_keyed(&mut self, keyed: bool) {
+        self.volumes_keyed = Some(keyed);
         self.len += 1;
     }
 

@@ -42,11 +42,14 @@ pub enum RescanKind {
     ResourceShortage,
     /// Too many changes were pending: they were replaced by rescans of the roots.
     QueueCollapsed,
+    /// The periodic walk of a root on a network or FUSE filesystem (`watch.poll_interval`), whose
+    /// changes made elsewhere are not notified.
+    Poll,
 }
 
 impl RescanKind {
     /// Every kind.
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 11] = [
         Self::QueueOverflow,
         Self::EventFdUnavailable,
         Self::WatchFailed,
@@ -57,6 +60,7 @@ impl RescanKind {
         Self::BatchFailed,
         Self::ResourceShortage,
         Self::QueueCollapsed,
+        Self::Poll,
     ];
 
     /// Its name in `status`.
@@ -72,6 +76,7 @@ impl RescanKind {
             Self::BatchFailed => "recovery after a failed batch",
             Self::ResourceShortage => "retry after a resource shortage",
             Self::QueueCollapsed => "too many pending changes",
+            Self::Poll => "poll of a network or FUSE filesystem",
         }
     }
 }

@@ -67,13 +67,50 @@ pub struct IndexConfig {
 }
 
 /// Kernel change notification choices.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct WatchConfig {
     /// Content change source: `auto`, `fanotify` or `inotify`.
     pub backend: Option<fandex_watcher::Backend>,
     /// Rename and namespace source: `auto`, `fanotify` or `inotify`.
     pub rename_source: Option<fandex_watcher::RenameSource>,
+    /// Roots on network and FUSE filesystems (NFS, SMB, sshfs, 9p...) are walked this often (a
+    /// stat-only walk: only files whose size or times changed are read), since changes made elsewhere
+    /// are never notified. A duration such as `15m`, `90s` or `1h`; default 15 minutes.
+    #[serde(with = "duration_text")]
+    pub poll_interval: std::time::Duration,
+}
+
+impl Default for WatchConfig {
+    fn default() -> Self {
+        Self {
+            backend: None,
+            rename_source: None,
+            poll_interval: std::time::Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+/// A duration in the configuration file as text (`15m`, `90s`, `1h 30m`), at least one second.
+mod duration_text {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub(super) fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&humantime::format_duration(*d).to_string())
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let text = String::deserialize(d)?;
+        let duration = humantime::parse_duration(&text).map_err(|e| {
+            D::Error::custom(format!("{text:?} is not a duration like 15m or 90s: {e}"))
+        })?;
+        if duration < Duration::from_secs(1) {
+            return Err(D::Error::custom(format!("{text:?}: at least 1s")));
+        }
+        Ok(duration)
+    }
 }
 
 /// The daemon's batching and timing.
@@ -379,5 +416,23 @@ mod tests {
     #[test]
     fn wrong_types_are_errors() {
         assert!(Config::parse("[index]\nhidden = \"yes\"\n").is_err());
+    }
+}
+
+#[cfg(test)]
+mod poll_tests {
+    use super::*;
+
+    #[test]
+    fn poll_interval_is_a_duration_with_a_default() {
+        assert_eq!(
+            Config::default().watch.poll_interval,
+            std::time::Duration::from_secs(900)
+        );
+        let c = Config::parse("[watch]\npoll_interval = \"90s\"\n").unwrap();
+        assert_eq!(c.watch.poll_interval, std::time::Duration::from_secs(90));
+        let err = Config::parse("[watch]\npoll_interval = \"often\"\n").unwrap_err();
+        assert!(err.contains("15m"), "{err}");
+        assert!(Config::parse("[watch]\npoll_interval = \"10ms\"\n").is_err());
     }
 }

@@ -118,12 +118,21 @@ fn print_owner(out: &mut impl Write, s: &StatusReport) -> std::io::Result<()> {
         for fs in &watcher.filesystems {
             writeln!(
                 out,
-                "watching dev {}: content via {}, renames via {} ({})",
+                "watching dev {} ({}): content via {}, renames via {} ({})",
                 fs.dev,
+                fs.volume,
                 source_name(fs.content),
                 source_name(fs.namespace),
                 fs.reason
             )?;
+            if let Some(seconds) = fs.poll_interval_seconds {
+                writeln!(
+                    out,
+                    "  {}: polled every {}: remote changes are not notified",
+                    fs.roots.join(", "),
+                    human_interval(seconds)
+                )?;
+            }
         }
         if watcher.degraded {
             let why = watcher
@@ -260,5 +269,14 @@ fn source_name(source: Source) -> &'static str {
     match source {
         Source::Fanotify => "fanotify",
         Source::Inotify => "inotify",
+    }
+}
+
+/// A poll interval in words: `15 min`, `90 s`, `2 h`.
+fn human_interval(seconds: u64) -> String {
+    match seconds {
+        s if s >= 3600 && s % 3600 == 0 => format!("{} h", s / 3600),
+        s if s >= 60 && s % 60 == 0 => format!("{} min", s / 60),
+        s => format!("{s} s"),
     }
 }

@@ -13,7 +13,9 @@
 //! - [`RootDir::open_regular`] opens a file for its content: never blocks (`O_NONBLOCK`; a FIFO is
 //!   refused at once), never opens a device (a no-symlink `lstat` comes first), checks the descriptor
 //!   with `fstat`, and avoids updating the access time (`O_NOATIME`, retried without on `EPERM`).
-//! - [`RootDir::lstat`] is `lstat` beneath the root: the metadata of the last component itself.
+//! - [`RootDir::lstat`] is `lstat` beneath the root: the metadata of the last component itself;
+//!   [`RootDir::volume`] is `statfs` the same way, and [`RootSet::volume_key`] turns a file's `st_dev`
+//!   into the key of its filesystem that survives remounts ([`Volume`]).
 //! - [`RootDir::open_identified`] also compares `(dev, ino)` of what it opened with what the walk or the
 //!   event saw ([`FileId`]); a mismatch, or a symlink in the path, is [`OpenError::Changed`]: the path
 //!   changed during the walk and must be looked at again, never read as this path's content.
@@ -21,17 +23,21 @@
 //! A [`RootDir`] is opened for one walk, batch or call and then dropped: a descriptor held for the
 //! daemon's lifetime would keep the root's filesystem from being unmounted.
 
+use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::fs::{File, FileType, Metadata};
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Component, Path, PathBuf};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use nix::errno::Errno;
 use nix::fcntl::{FcntlArg, OFlag, OpenHow, ResolveFlag, fcntl};
 use nix::sys::stat::Mode;
+
+use crate::volume::{Volume, volume_of_fd};
 
 /// Why a path could not be opened or inspected.
 #[derive(Debug, thiserror::Error)]
@@ -188,6 +194,19 @@ impl RootDir {
                 e => open_errno(e),
             })?;
         File::from(fd).metadata().map_err(OpenError::Io)
+    }
+
+    /// The device number and [`Volume`] of the filesystem holding `path` (the root or a path below it),
+    /// from `fstat` and `fstatfs` of an `O_PATH` descriptor opened like [`RootDir::lstat`]'s.
+    pub fn volume(&self, path: &Path) -> Result<(u64, Volume), OpenError> {
+        let rel = self.relative(path)?;
+        let fd = self
+            .resolve(rel, OFlag::O_PATH | OFlag::O_NOFOLLOW)
+            .map_err(|e| match e {
+                Errno::ELOOP => OpenError::Changed,
+                e => open_errno(e),
+            })?;
+        volume_of_fd(fd.as_fd()).map_err(OpenError::Io)
     }
 
     /// Opens `path` (below the root) for reading its content, refusing anything that is not a regular
@@ -348,6 +367,9 @@ impl RootDir {
 #[derive(Debug, Default)]
 pub struct RootSet {
     roots: Vec<(PathBuf, Option<RootDir>)>,
+    /// The volume key of each device number seen so far (for this walk or batch only: a device number
+    /// may belong to another filesystem after the next mount).
+    volumes: Mutex<HashMap<u64, u64>>,
 }
 
 impl RootSet {
@@ -372,7 +394,10 @@ impl RootSet {
                 (r.clone(), dir)
             })
             .collect();
-        RootSet { roots }
+        RootSet {
+            roots,
+            volumes: Mutex::default(),
+        }
     }
 
     /// The root `path` lies in (the deepest, should roots nest).
@@ -389,6 +414,36 @@ impl RootSet {
     /// [`RootDir::lstat`] in the root of `path`.
     pub fn lstat(&self, path: &Path) -> Result<Metadata, OpenError> {
         self.root_of(path)?.lstat(path)
+    }
+
+    /// The volume key (see [`Volume`]) of the filesystem of `meta`, the no-symlink `lstat` of `path`:
+    /// what catalog records store instead of `st_dev`, so that a remount on another device number
+    /// changes nothing. Known device numbers are answered from this set's cache; a new one is asked of
+    /// `path`'s filesystem. When that fails (the file went away), the key of the device number alone
+    /// (not cached: the next file asks again).
+    pub fn volume_key(&self, path: &Path, meta: &Metadata) -> u64 {
+        let dev = meta.dev();
+        let cache = |volumes: &Mutex<HashMap<u64, u64>>| {
+            volumes
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .get(&dev)
+                .copied()
+        };
+        if let Some(key) = cache(&self.volumes) {
+            return key;
+        }
+        match self.root_of(path).and_then(|root| root.volume(path)) {
+            Ok((seen, volume)) if seen == dev => {
+                tracing::debug!(dev, identity = %volume.identity, "volume identified");
+                self.volumes
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .insert(dev, volume.key);
+                volume.key
+            }
+            _ => Volume::of_dev(dev).key,
+        }
     }
 
     /// [`RootDir::open_regular`] in the root of `path`.

@@ -63,6 +63,11 @@ pub struct FilesystemStatus {
     pub roots: Vec<PathBuf>,
     /// `st_dev` of the roots.
     pub dev: u64,
+    /// The filesystem's identity across remounts (`Volume::identity`).
+    pub volume: String,
+    /// For a network or FUSE filesystem, its kind (`nfs`, `fuse`...): no fanotify marks are placed on
+    /// it, inotify sees only this machine's changes, and the consumer walks it periodically.
+    pub polled: Option<&'static str>,
     /// Where content events come from.
     pub content: Source,
     /// Where namespace events come from.

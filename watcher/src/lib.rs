@@ -35,6 +35,7 @@ mod mounts;
 mod normalize;
 mod select;
 mod sys;
+mod volume;
 mod walk;
 
 use std::os::fd::{AsFd, OwnedFd};
@@ -50,6 +51,7 @@ pub use config::{
 };
 pub use display::escape_path;
 pub use mounts::{FsIdentity, MountTableWatch};
+pub use volume::Volume;
 
 use engine::Engine;
 use event::Stats;

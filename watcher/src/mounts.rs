@@ -12,14 +12,18 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::sys;
+use crate::volume::Volume;
 
-/// Which filesystem a directory is on: `st_dev` and `statfs.f_fsid`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Which filesystem a directory is on: `st_dev`, `statfs.f_fsid` and the [`Volume`] (what survives a
+/// remount on another device number).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct FsIdentity {
     /// `st_dev` of the directory.
     pub dev: u64,
     /// `statfs.f_fsid` of its filesystem (what fanotify's file handles carry).
     pub fsid: [i32; 2],
+    /// The filesystem's identity across remounts.
+    pub volume: Volume,
 }
 
 impl FsIdentity {
@@ -30,10 +34,18 @@ impl FsIdentity {
         if !meta.is_dir() {
             return Err(io::Error::from_raw_os_error(libc::ENOTDIR));
         }
+        let (f_type, fsid) = sys::statfs_of(path)?;
         Ok(Self {
             dev: meta.dev(),
-            fsid: sys::fsid_of(path)?,
+            fsid,
+            volume: Volume::identify(meta.dev(), f_type, fsid),
         })
+    }
+
+    /// Whether this is the same filesystem as `other`, possibly remounted on another device number:
+    /// the same volume (which includes the device number when nothing better identifies it).
+    pub fn same_filesystem(&self, other: &FsIdentity) -> bool {
+        self.volume == other.volume
     }
 }
 

@@ -10,6 +10,7 @@ use crate::config::{Backend, FilesystemStatus, RenameSource, Source, WatchConfig
 use crate::fanotify::group::{self, FsInfo};
 use crate::mounts::MountRef;
 use crate::sys;
+use crate::volume::{Volume, remote_kind};
 
 /// The outcome of selection: groups with their marks in place, and the per-filesystem choices.
 pub(crate) struct Selection {
@@ -130,10 +131,14 @@ pub(crate) fn select(config: &WatchConfig) -> Result<Selection, WatchError> {
     let mut content_used = false;
     for (dev, roots) in by_dev {
         let root = roots[0].clone();
-        let fsid = sys::fsid_of(&root).map_err(|e| WatchError::Io {
+        let (f_type, fsid) = sys::statfs_of(&root).map_err(|e| WatchError::Io {
             what: format!("statfs {root:?}"),
             source: e,
         })?;
+        let volume = Volume::identify(dev, f_type, fsid);
+        // Network and FUSE filesystems: whatever the kernel offers (below) sees only the changes made
+        // through this machine's mount; the consumer walks them periodically for the rest.
+        let polled = remote_kind(f_type);
         // No descriptor on the root is kept: one is opened per lookup (a held one would pin the mount).
         let mount = Arc::new(MountRef {
             fsid,
@@ -198,6 +203,11 @@ pub(crate) fn select(config: &WatchConfig) -> Result<Selection, WatchError> {
                 Source::Inotify
             }
         };
+        if let Some(kind) = polled {
+            reasons.push(format!(
+                "{kind}: a network or FUSE filesystem, changes made elsewhere are not notified"
+            ));
+        }
         let reason = reasons.join("; ");
         tracing::info!(dev, roots = ?roots, ?content, ?namespace, %reason, "watch source selected");
         if namespace == Source::Inotify {
@@ -209,6 +219,8 @@ pub(crate) fn select(config: &WatchConfig) -> Result<Selection, WatchError> {
         out.status.push(FilesystemStatus {
             roots: roots.clone(),
             dev,
+            volume: volume.identity,
+            polled,
             content,
             namespace,
             reason,

@@ -133,8 +133,9 @@ pub fn has_cap_sys_admin() -> bool {
         .is_some_and(|mask| mask & (1 << 21) != 0)
 }
 
-/// The filesystem id (`statfs.f_fsid`) of the filesystem holding `path`, as fanotify reports it.
-pub fn fsid_of(path: &Path) -> io::Result<[i32; 2]> {
+/// `statfs` of `path` (symlinks followed): the filesystem's type (`f_type`) and id (`f_fsid`, as
+/// fanotify reports it).
+pub fn statfs_of(path: &Path) -> io::Result<(u64, [i32; 2])> {
     let c = cstring(path)?;
     // SAFETY: an all-zero statfs is a valid value for this plain C struct.
     let mut st: libc::statfs = unsafe { std::mem::zeroed() };
@@ -142,23 +143,31 @@ pub fn fsid_of(path: &Path) -> io::Result<[i32; 2]> {
     if unsafe { libc::statfs(c.as_ptr(), &mut st) } != 0 {
         return Err(io::Error::last_os_error());
     }
-    // SAFETY: `fsid_t` is two 32-bit integers in the kernel ABI (`__kernel_fsid_t val[2]`); reading them
-    // through a same-sized array is a plain bit copy of an initialized value.
-    let val: [i32; 2] = unsafe { std::mem::transmute::<libc::fsid_t, [i32; 2]>(st.f_fsid) };
-    Ok(val)
+    Ok(type_and_fsid(&st))
 }
 
 /// The filesystem id (`fstatfs.f_fsid`) of the filesystem holding the open descriptor `fd`.
 pub fn fsid_of_fd(fd: BorrowedFd<'_>) -> io::Result<[i32; 2]> {
+    Ok(statfs_of_fd(fd)?.1)
+}
+
+/// `fstatfs` of an open descriptor (`O_PATH` ones too): the filesystem's type and id.
+pub fn statfs_of_fd(fd: BorrowedFd<'_>) -> io::Result<(u64, [i32; 2])> {
     // SAFETY: an all-zero statfs is a valid value for this plain C struct.
     let mut st: libc::statfs = unsafe { std::mem::zeroed() };
     // SAFETY: `fd` is a live descriptor, `st` a valid out-pointer.
     if unsafe { libc::fstatfs(fd.as_raw_fd(), &mut st) } != 0 {
         return Err(io::Error::last_os_error());
     }
-    // SAFETY: as in `fsid_of`: two 32-bit integers, a plain bit copy of an initialized value.
-    let val: [i32; 2] = unsafe { std::mem::transmute::<libc::fsid_t, [i32; 2]>(st.f_fsid) };
-    Ok(val)
+    Ok(type_and_fsid(&st))
+}
+
+fn type_and_fsid(st: &libc::statfs) -> (u64, [i32; 2]) {
+    // SAFETY: `fsid_t` is two 32-bit integers in the kernel ABI (`__kernel_fsid_t val[2]`); reading them
+    // through a same-sized array is a plain bit copy of an initialized value.
+    let fsid: [i32; 2] = unsafe { std::mem::transmute::<libc::fsid_t, [i32; 2]>(st.f_fsid) };
+    // `f_type` is a signed word holding a 32-bit magic number.
+    (st.f_type as u64 & 0xffff_ffff, fsid)
 }
 
 /// Waits until `fd` reports an exceptional condition (`POLLPRI`/`POLLERR`: how `/proc/self/mountinfo`

@@ -176,9 +176,9 @@ impl Applier<'_> {
             let Some(old) = self.catalog.get(other)? else {
                 continue;
             };
-            let same_inode = roots
-                .lstat(old.path())
-                .is_ok_and(|m| (m.dev(), m.ino()) == (record.dev, record.ino));
+            let same_inode = roots.lstat(old.path()).is_ok_and(|m| {
+                (roots.volume_key(old.path(), &m), m.ino()) == (record.dev, record.ino)
+            });
             if old.path == record.path || !same_inode {
                 continue;
             }

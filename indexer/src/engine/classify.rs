@@ -97,7 +97,8 @@ pub(super) fn classify(
     content_event: bool,
     owner_budget: u64,
 ) -> Result<Plan> {
-    let (dev, ino) = (meta.dev(), meta.ino());
+    // Files are known by the volume of their filesystem (which survives a remount), not by `st_dev`.
+    let (dev, ino) = (roots.volume_key(&path, meta), meta.ino());
     let mut displaced = None;
     if let Some((id, rec)) = catalog.get_by_path(path.as_os_str().as_bytes())?
         && !claimed.contains(&id)
@@ -137,7 +138,7 @@ pub(super) fn classify(
         };
         let still_there = roots
             .lstat(rec.path())
-            .map(|m| (m.dev(), m.ino()) == (dev, ino))
+            .map(|m| (roots.volume_key(rec.path(), &m), m.ino()) == (dev, ino))
             .unwrap_or(false);
         if still_there {
             continue; // a hard link: the old name is still valid

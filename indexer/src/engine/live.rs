@@ -338,7 +338,12 @@ impl Engine {
             if metadata_only
                 && let Some((id, rec)) = self.catalog.get_by_path(path.as_os_str().as_bytes())?
                 && (rec.dev, rec.ino, rec.size, rec.mtime_ns)
-                    == (meta.dev(), meta.ino(), meta.size(), mtime_ns(&meta))
+                    == (
+                        roots.volume_key(&path, &meta),
+                        meta.ino(),
+                        meta.size(),
+                        mtime_ns(&meta),
+                    )
                 && rec.status != Status::Stale
                 && !rec.racy
             {

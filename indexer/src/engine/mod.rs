@@ -16,8 +16,9 @@
 //!
 //! This module holds the [`Engine`] and its wiring: open (with repair), the update pipeline, close.
 //! `live` applies the daemon's coalesced batches through the same stages; `job` holds the work items
-//! the stages hand each other, `record` builds catalog records from metadata, `roots` checks roots and
-//! `summary` reports.
+//! the stages hand each other, `record` builds catalog records from metadata, `roots` checks roots,
+//! `summary` reports and `volumes` rewrites older catalogs' records to volume keys (files are known by
+//! their filesystem's volume and inode, which survive a remount, not by `st_dev`).
 
 use std::collections::HashSet;
 use std::os::unix::fs::MetadataExt;
@@ -56,6 +57,7 @@ mod roots;
 mod summary;
 #[cfg(test)]
 mod tests;
+mod volumes;
 
 pub use roots::canonical_root;
 pub use summary::{Progress, RETRY_LIST_MAX, Summary, WALK_ERRORS_MAX, human_bytes};
@@ -149,6 +151,9 @@ impl Engine {
         if !engine.catalog.owners_counted()? {
             engine.count_owners()?;
         }
+        if !engine.catalog.volumes_keyed()? {
+            engine.key_records_by_volume()?;
+        }
         if let Some(marker) = marker {
             // The old index's roots (already canonical when recorded; one may be offline now).
             let roots = minimal_roots(engine.roots.iter().chain(&marker.roots).cloned().collect());
@@ -201,7 +206,9 @@ impl Engine {
             let Ok(meta) = roots.lstat(rec.path()) else {
                 continue;
             };
-            if (meta.dev(), meta.ino()) != (rec.dev, rec.ino) {
+            // `dev` is `st_dev` in a catalog this old, unless it was already keyed by volume.
+            let same_dev = rec.dev == meta.dev() || rec.dev == roots.volume_key(rec.path(), &meta);
+            if meta.ino() != rec.ino || !same_dev {
                 continue;
             }
             let text_bytes: u64 = self

@@ -80,7 +80,8 @@ pub(super) fn run_extract(
             // the no-symlink lstat for the identity; it must be the file the walk saw.
             return match roots.lstat(&job.path) {
                 Ok(meta) if meta.is_file() && FileId::of(&meta) == job.expected => {
-                    let mut record = record_from(&job.path, &meta);
+                    let volume = roots.volume_key(&job.path, &meta);
+                    let mut record = record_from(&job.path, &meta, volume);
                     record.error = Some(err.to_string());
                     debug!(error = %err, "unreadable");
                     let name = job
@@ -102,7 +103,7 @@ pub(super) fn run_extract(
     if meta.nlink() == 0 {
         return Outcome::Vanished(job);
     }
-    let mut record = record_from(&job.path, &meta);
+    let mut record = record_from(&job.path, &meta, roots.volume_key(&job.path, &meta));
     record.racy = is_racy(&record, read_started);
     let name = job
         .path

@@ -16,11 +16,12 @@ pub(super) fn ctime_ns(meta: &std::fs::Metadata) -> i64 {
     meta.ctime().saturating_mul(1_000_000_000) + meta.ctime_nsec()
 }
 
-/// A catalog record for `path` from its metadata, before extraction fills in the outcome.
-pub(super) fn record_from(path: &Path, meta: &std::fs::Metadata) -> FileRecord {
+/// A catalog record for `path` from its metadata, before extraction fills in the outcome. `volume` is
+/// the key of its filesystem ([`crate::fileio::RootSet::volume_key`]), stored instead of `st_dev`.
+pub(super) fn record_from(path: &Path, meta: &std::fs::Metadata, volume: u64) -> FileRecord {
     FileRecord {
         path: path.as_os_str().as_bytes().to_vec(),
-        dev: meta.dev(),
+        dev: volume,
         ino: meta.ino(),
         size: meta.size(),
         mtime_ns: mtime_ns(meta),

@@ -33,3 +33,60 @@ fn an_index_from_before_owners_were_counted_is_counted_once_at_open() {
             .all(|e| e.unwrap().1.owner.is_some())
     );
 }
+
+#[test]
+fn an_index_keyed_by_st_dev_is_rewritten_to_volume_keys_at_open_and_reads_nothing_again() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    std::fs::create_dir_all(root.join("d")).unwrap();
+    std::fs::write(root.join("a.txt"), "alpha beta").unwrap();
+    std::fs::write(root.join("d/b.txt"), "gamma").unwrap();
+    let dir = IndexDir::at(tmp.path().join("index"));
+    let request = UpdateRequest {
+        add_roots: vec![root.clone()],
+        forget_roots: vec![],
+    };
+    let mut engine = Engine::open(dir.clone(), Config::default()).unwrap();
+    engine.update(&request, &Progress::default()).unwrap();
+    let st_dev = std::fs::metadata(&root).unwrap().dev();
+    let key = RootSet::open(std::slice::from_ref(&root))
+        .volume_key(&root, &std::fs::metadata(&root).unwrap());
+    assert_ne!(key, st_dev);
+    // As a catalog written before volumes: records hold st_dev, no marker.
+    let mut batch = CatalogBatch::default();
+    for (id, rec) in engine.catalog().iter().map(|e| e.unwrap()) {
+        assert_eq!(rec.dev, key, "new records hold the volume key");
+        let mut old = rec.clone();
+        old.dev = st_dev;
+        batch.put(id, &old, Some(&rec));
+    }
+    batch.set_volumes_keyed(false);
+    engine.commit(batch).unwrap();
+    assert!(!engine.catalog().volumes_keyed().unwrap());
+    engine.close().unwrap();
+    // Rewritten in place at open: records and documents kept, nothing read again.
+    let mut engine = Engine::open(dir.clone(), Config::default()).unwrap();
+    assert!(engine.catalog().volumes_keyed().unwrap());
+    let records: Vec<_> = engine.catalog().iter().map(|e| e.unwrap().1).collect();
+    assert_eq!(records.len(), 2);
+    assert!(records.iter().all(|r| r.dev == key), "{records:?}");
+    assert_eq!(
+        engine
+            .catalog()
+            .ids_by_inode(key, records[0].ino)
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(
+        engine
+            .catalog()
+            .ids_by_inode(st_dev, records[0].ino)
+            .unwrap()
+            .is_empty()
+    );
+    let summary = engine
+        .update(&UpdateRequest::default(), &Progress::default())
+        .unwrap();
+    assert_eq!((summary.unchanged, summary.indexed), (2, 0), "{summary}");
+}

@@ -146,6 +146,17 @@ pub struct FilesystemReport {
     pub roots: Vec<String>,
     /// `st_dev` of the roots.
     pub dev: u64,
+    /// The filesystem's identity across remounts (`uuid:…`, `btrfs:…`, `fsid:…`, or `dev:…` when only
+    /// the device number identifies it); files are known by it and their inode.
+    #[serde(default)]
+    pub volume: String,
+    /// For a network or FUSE filesystem: its kind (`nfs`, `fuse`...), whose changes made elsewhere
+    /// are not notified.
+    #[serde(default)]
+    pub remote: Option<String>,
+    /// How often its roots are walked (seconds), for a network or FUSE filesystem.
+    #[serde(default)]
+    pub poll_interval_seconds: Option<u64>,
     /// Where content events come from.
     pub content: Source,
     /// Where namespace events come from.
@@ -497,6 +508,9 @@ impl WatcherReport {
                         // Dropped: roots are paths; the device and the reason say where they are.
                         roots: _,
                         dev: _,
+                        volume: _,
+                        remote: _,
+                        poll_interval_seconds: _,
                         reason: _,
                     } = fs;
                     PublicFilesystem {
