@@ -165,7 +165,9 @@ fn eval(expr: &Expr, doc: &FileDoc) -> bool {
             schema::ancestor_dirs(&doc.path).contains(&dir.as_slice())
         }
         Expr::Size(range) => (range.lower, range.upper).contains(&doc.size),
-        Expr::Modified(_) | Expr::Fuzzy { .. } => unreachable!("not generated"),
+        Expr::Modified(_) | Expr::Fuzzy { .. } | Expr::NamePattern(_) => {
+            unreachable!("not generated")
+        }
     }
 }
 

@@ -27,6 +27,9 @@ pub enum Expr {
     Size(SizeRange),
     /// `modified:2026-11`, `modified:<7d`: the file's modification time is in this range.
     Modified(TimeRange),
+    /// `name:*port*`, `name:report-202?.pdf`: the whole file name matches this glob pattern
+    /// (case-insensitive); in `--names` mode also every bare word (`port` is `*port*`).
+    NamePattern(super::glob::NamePattern),
     /// `recieve~`, `word~2`: a word within `distance` edits (insertions, deletions, substitutions and
     /// transpositions of adjacent characters) of `term`.
     Fuzzy {

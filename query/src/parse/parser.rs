@@ -5,6 +5,7 @@ use fandex_schema::{is_cjk_unigram, tokenize};
 
 use super::ast::{Expr, Scope, TextMatch};
 use super::filter;
+use super::glob::{self, NamePattern};
 use super::lex::{FieldKind, Tok, TokKind};
 use crate::error::{QueryError, syntax};
 use crate::limits::MAX_NESTING;
@@ -17,6 +18,8 @@ pub(super) struct Parser {
     pub(super) end: usize,
     /// How many parentheses and negations enclose the current item.
     pub(super) depth: usize,
+    /// The names mode of [`super::parse_names`]: bare words and quoted texts are name patterns.
+    pub(super) names: bool,
 }
 
 impl Parser {
@@ -167,6 +170,17 @@ impl Parser {
                 "an operator stands where an item was expected",
                 tok.position,
             )),
+            TokKind::Word(word) if self.names => {
+                let pattern = if glob::is_pattern(&word) || word.contains('*') {
+                    NamePattern::parse(&word, tok.position)?
+                } else {
+                    NamePattern::containing(&word)
+                };
+                Ok(Some(Expr::NamePattern(pattern)))
+            }
+            TokKind::Quoted(text) if self.names => {
+                Ok(Some(Expr::NamePattern(NamePattern::containing(&text))))
+            }
             TokKind::Word(word) => word_match(&word, tok.position, Scope::ContentOrName),
             TokKind::Quoted(text) => Ok(phrase(&text, Scope::ContentOrName, true)),
             TokKind::Field {
@@ -334,6 +348,9 @@ fn field_expr(
 ) -> Result<Option<Expr>, QueryError> {
     match field {
         FieldKind::Name if quoted => Ok(phrase(value, Scope::Name, true)),
+        FieldKind::Name if glob::is_pattern(value) => Ok(Some(Expr::NamePattern(
+            NamePattern::parse(value, value_position)?,
+        ))),
         FieldKind::Name => word_match(value, value_position, Scope::Name),
         FieldKind::Ext => {
             if let Some(star) = value.chars().position(|c| c == '*') {
