@@ -26,6 +26,7 @@ pub(crate) fn add_stems(expr: &mut Expr, analyzer: &mut TextAnalyzer) {
         | Expr::Path { .. }
         | Expr::Size(_)
         | Expr::Modified(_)
-        | Expr::Fuzzy { .. } => {}
+        | Expr::Fuzzy { .. }
+        | Expr::NamePattern(_) => {}
     }
 }
