@@ -23,6 +23,7 @@ pub mod error;
 pub mod fidelity;
 pub mod floor;
 pub mod latency;
+pub mod names;
 pub mod procfs;
 pub mod queries;
 pub mod report;

@@ -76,6 +76,16 @@ enum Sub {
         /// The corpus directory
         root: PathBuf,
     },
+    /// `name:` patterns over COUNT synthetic file names indexed in memory (tool `fandex-lib`, measures
+    /// `names:CLASS`), and the indexing time
+    Names {
+        /// How many names
+        #[arg(long, default_value_t = 1_000_000)]
+        count: usize,
+        /// Timed searches per pattern
+        #[arg(long, default_value_t = 50)]
+        reps: usize,
+    },
     /// Time a command from spawn to exit, stdout read and its lines counted
     Cmd {
         /// Corpus name for the samples
@@ -334,6 +344,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     sample(&corpus, &m, tool, "p99_ms", l.millis.p99);
                     sample(&corpus, &m, tool, "hits", l.total);
                 }
+            }
+        }
+        Sub::Names { count, reps } => {
+            let corpus = format!("synthetic-{count}");
+            let (indexed, measured) = fandex_bench::names::measure(count, reps)?;
+            sample(&corpus, "names:index", "fandex-lib", "seconds", indexed);
+            for m in measured {
+                let measure = format!("names:{} {}", m.class, m.query);
+                sample(&corpus, &measure, "fandex-lib", "p50_ms", m.millis.p50);
+                sample(&corpus, &measure, "fandex-lib", "p99_ms", m.millis.p99);
+                sample(&corpus, &measure, "fandex-lib", "hits", m.total);
             }
         }
         Sub::Cmd {

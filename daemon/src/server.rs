@@ -383,6 +383,7 @@ fn handle(request: Request, services: &Services, peer: &Peer) -> Response {
             sort,
             reverse,
             offset,
+            names,
         } => {
             debug!(query, limit, offset, "search");
             let request = SearchRequest {
@@ -395,6 +396,7 @@ fn handle(request: Request, services: &Services, peer: &Peer) -> Response {
                 sort,
                 reverse,
                 offset,
+                names,
             };
             let found = if peer.needs_filtering() {
                 services

@@ -405,7 +405,7 @@ _fandex() {
             return 0
             ;;
         fandex__subcmd__search)
-            opts="-n -h -V --limit --offset --sort --reverse --json --color --sync --index-dir --config --socket --help --version"
+            opts="-n -h -V --limit --offset --sort --reverse --json --color --sync --names --index-dir --config --socket --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -69,6 +69,7 @@ complete -c fandex -n "__fish_fandex_using_subcommand search" -l socket -d 'The 
 complete -c fandex -n "__fish_fandex_using_subcommand search" -l reverse -d 'Reverse the order'
 complete -c fandex -n "__fish_fandex_using_subcommand search" -l json -d 'One JSON object per hit, one per line'
 complete -c fandex -n "__fish_fandex_using_subcommand search" -l sync -d 'First wait until every change made before this command is searchable (needs the daemon)'
+complete -c fandex -n "__fish_fandex_using_subcommand search" -l names -d 'Locate-style: match file names only and print paths. A word without wildcards is contained in the name (`port` finds `Report.pdf`); with `*`, `?` or `[...]` the whole name matches it (`\'*.tar.gz\'`); fields such as ext:, path:, modified: filter as usual'
 complete -c fandex -n "__fish_fandex_using_subcommand search" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c fandex -n "__fish_fandex_using_subcommand search" -s V -l version -d 'Print version'
 complete -c fandex -n "__fish_fandex_using_subcommand sync" -l timeout -d 'Give up after this many seconds (at most a day)' -r

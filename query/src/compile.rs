@@ -2,8 +2,9 @@
 //!
 //! Scoring: word, phrase and prefix matches score with BM25 (a bare word sums its content and name
 //! scores, its part-name and metadata scores, and those of its stems in the stem fields, so a file
-//! holding the exact form ranks above one holding another form of the word); `ext:`, `path:`, `size:`,
-//! `modified:`, `mime:`, `type:` and the "every document" clause of a purely negative group score 0, so
+//! holding the exact form ranks above one holding another form of the word); a name pattern scores a
+//! constant 1; `ext:`, `path:`, `size:`, `modified:`, `mime:`, `type:` and the "every document" clause
+//! of a purely negative group score 0, so
 //! filters narrow the results without reordering them.
 
 use std::ffi::OsStr;
@@ -23,6 +24,7 @@ use crate::clock::Clock;
 use crate::error::QueryError;
 use crate::guard::ForwardOnly;
 use crate::limits::MAX_PHRASE_PREFIX_EXPANSIONS;
+use crate::name_query::NameQuery;
 use crate::parse::ast::{Expr, Scope, TextMatch};
 
 /// Compiles `expr` for the given fields. Relative `path:` directories are joined to `cwd`; `~` expands
@@ -68,6 +70,7 @@ pub(crate) fn compile(
             }
             Box::new(BooleanQuery::new(clauses))
         }
+        Expr::NamePattern(pattern) => Box::new(NameQuery::new(pattern, fields)),
         Expr::Text(m) => {
             let mut leaves = text_leaves(m, fields);
             if leaves.len() == 1 {
@@ -194,6 +197,7 @@ pub(crate) fn scoring_leaves(expr: &Expr, fields: &Fields) -> Vec<Box<dyn Query>
             }
             Expr::Text(m) => leaves.extend(text_leaves(m, fields)),
             Expr::Fuzzy { .. } => leaves.extend(fuzzy_queries(expr, fields)),
+            Expr::NamePattern(pattern) => leaves.push(Box::new(NameQuery::new(pattern, fields))),
             Expr::Not(_)
             | Expr::Ext(_)
             | Expr::Path { .. }

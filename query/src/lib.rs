@@ -19,6 +19,7 @@
 //! | `-foo`, `NOT foo` | excludes files matching the item (word, phrase, filter or group) |
 //! | `conf*` | words starting with `conf`; `foo-ba*` is `foo` followed by a word starting with `ba` |
 //! | `name:foo`, `name:"a b"`, `name:rep*` | the file name only |
+//! | `name:*port*`, `name:*.tar.gz`, `name:report-202?.pdf`, `name:[a-c]*` | the whole name matches the glob (case-insensitive; see [`parse::glob`]) |
 //! | `ext:md`, `ext:.MD`, `ext:md,txt` | the extension (case-insensitive, dot optional, comma = OR) |
 //! | `path:src`, `path:~/notes`, `path:"/a b/c"` | anywhere under this directory |
 //! | `size:>10M`, `size:<=4k`, `size:1M..5M` | the size in bytes (units `b k m g t`, powers of 1024, any case) |
@@ -34,6 +35,11 @@
 //! `word~N` matches words at most N edits (0 to 2) away, a transposition of neighbours being one edit;
 //! `word~` picks N from the word's length like Elasticsearch's `AUTO`: 0 up to 2 characters, 1 from 3
 //! to 5, 2 from 6 on. A fuzzy match scores a constant per field, never BM25.
+//!
+//! A `name:` value with `?`, `[`, `\`, a `*` before its end, or a final `*` after punctuation is a
+//! glob over the whole file name (`*` any run, `?` one character, `[a-z]`, `[!a]` classes, `\` escapes),
+//! lowercased on both sides; it scores a constant. [`SearchRequest::names`] turns on the locate-style
+//! names mode ([`parse::parse_names`]).
 //!
 //! Calendar values are in the caller's time zone, [`SearchRequest::utc_offset_s`]; hits come in the
 //! order of [`SearchRequest::sort`], and [`SearchRequest::offset`] pages through them.
@@ -119,6 +125,7 @@ mod compile;
 mod error;
 mod guard;
 pub mod limits;
+mod name_query;
 mod order;
 pub mod parse;
 pub mod protocol;

@@ -119,8 +119,8 @@ impl Counts {
             Expr::Ext(exts) | Expr::Type(exts) => self.terms += exts.len(),
             Expr::Mime { .. } => self.terms += 1,
             Expr::Path { .. } | Expr::Size(_) | Expr::Modified(_) => self.terms += 1,
-            // A fuzzy word walks the dictionary like a prefix does.
-            Expr::Fuzzy { .. } => {
+            // A fuzzy word walks the dictionary like a prefix does; so may a name pattern.
+            Expr::Fuzzy { .. } | Expr::NamePattern(_) => {
                 self.terms += 1;
                 self.prefixes += 1;
             }

@@ -5,7 +5,7 @@
 use std::cmp::Ordering;
 
 use fandex_schema::Fields;
-use tantivy::{DocAddress, Searcher};
+use tantivy::Searcher;
 
 use crate::error::QueryError;
 use crate::rank::Ranked;
@@ -32,14 +32,13 @@ impl Key {
 
 /// Sorts `docs` (every match, with its score) by `sort` (descending score, mtime and size, ascending
 /// name; `reverse` turns that around) and returns the `limit` of them after the first `offset`.
-/// `name_of` reads a document's file name (a stored field; sorting by name reads every match's).
+/// Names come from the `name_key` fast field, never from stored documents.
 pub(crate) fn page(
     searcher: &Searcher,
     fields: &Fields,
     docs: Vec<Ranked>,
     (sort, reverse): (SortBy, bool),
     (offset, limit): (usize, usize),
-    name_of: &dyn Fn(DocAddress) -> Result<Vec<u8>, QueryError>,
 ) -> Result<Vec<Ranked>, QueryError> {
     let end = offset.saturating_add(limit).min(docs.len());
     if offset >= end {
@@ -49,8 +48,21 @@ pub(crate) fn page(
     match sort {
         SortBy::Relevance => keyed.extend(docs.into_iter().map(|d| (Key::Score(d.score), d))),
         SortBy::Name => {
+            let name = searcher.schema().get_field_name(fields.name_key);
+            let mut columns = Vec::new();
+            for reader in searcher.segment_readers() {
+                columns.push(reader.fast_fields().bytes(name)?);
+            }
             for doc in docs {
-                keyed.push((Key::Name(name_of(doc.address)?), doc));
+                let mut key = Vec::new();
+                if let Some(column) = &columns[doc.address.segment_ord as usize]
+                    && let Some(ord) = column.term_ords(doc.address.doc_id).next()
+                {
+                    column
+                        .ord_to_bytes(ord, &mut key)
+                        .map_err(tantivy::TantivyError::from)?;
+                }
+                keyed.push((Key::Name(key), doc));
             }
         }
         SortBy::Modified | SortBy::Size => {

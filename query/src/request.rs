@@ -28,10 +28,14 @@ pub struct SearchRequest {
     pub reverse: bool,
     /// How many hits of that order to skip before the `limit` returned (`total` still counts all).
     pub offset: usize,
+    /// Locate-style names mode (`fandex search --names`): the query's bare words are patterns on the file
+    /// name alone (`port` is `*port*`, `*.pdf` the whole name), fields filter as usual; see
+    /// [`parse_names`](crate::parse::parse_names).
+    pub names: bool,
 }
 
 impl Default for SearchRequest {
-    /// An empty query, 20 hits with snippets, from `/`, in UTC, by relevance.
+    /// An empty query, 20 hits with snippets, from `/`, in UTC, by relevance, not in names mode.
     fn default() -> Self {
         Self {
             query: String::new(),
@@ -43,6 +47,7 @@ impl Default for SearchRequest {
             sort: SortBy::Relevance,
             reverse: false,
             offset: 0,
+            names: false,
         }
     }
 }

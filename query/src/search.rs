@@ -19,7 +19,7 @@ use crate::compile::{Env, compile, scoring_leaves, without_subtrees};
 use crate::error::QueryError;
 use crate::limits;
 use crate::order;
-use crate::parse::parse;
+use crate::parse::{parse, parse_names};
 use crate::rank::{AllMatches, Ranked, TieFields, TopByScoreThenId};
 use crate::request::{Hit, SearchRequest, SearchResults, Snippet, SortBy};
 use crate::snippet::SnippetMaker;
@@ -129,7 +129,11 @@ impl QueryEngine {
         let started = Instant::now();
         limits::check_limit(request.limit)?;
         limits::check_offset(request.offset)?;
-        let mut expr = parse(&request.query)?;
+        let mut expr = if request.names {
+            parse_names(&request.query)?
+        } else {
+            parse(&request.query)?
+        };
         let searcher = self.reader.searcher();
         let mut stemmer = searcher
             .index()
@@ -197,17 +201,12 @@ impl QueryEngine {
             }
         };
         // Every order and page is cut from the visible matches alone, after they were counted.
-        let name_of = |address| -> Result<Vec<u8>, QueryError> {
-            let values: StoredValues = searcher.doc(address)?;
-            Ok(file_name_of(values, &self.fields))
-        };
         let ranked = order::page(
             &searcher,
             &self.fields,
             matches,
             (request.sort, request.reverse),
             (request.offset, request.limit),
-            &name_of,
         )?;
         let snippets = if request.snippets && !ranked.is_empty() {
             Some(SnippetMaker::new(&searcher, &expr, &self.fields)?)
@@ -331,19 +330,6 @@ impl DocumentDeserialize for StoredValues {
         }
         Ok(Self(values))
     }
-}
-
-/// The last component of the stored path in `values` (empty when there is none).
-fn file_name_of(values: StoredValues, fields: &Fields) -> Vec<u8> {
-    for (field, value) in values.0 {
-        if let OwnedValue::Bytes(path) = value
-            && field == fields.path
-        {
-            let start = path.iter().rposition(|&b| b == b'/').map_or(0, |i| i + 1);
-            return path[start..].to_vec();
-        }
-    }
-    Vec::new()
 }
 
 /// The stored fields of a hit.

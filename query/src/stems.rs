@@ -28,6 +28,7 @@ pub(crate) fn add_stems(expr: &mut Expr, analyzer: &mut TextAnalyzer) {
         | Expr::Modified(_)
         | Expr::Mime { .. }
         | Expr::Type(_)
-        | Expr::Fuzzy { .. } => {}
+        | Expr::Fuzzy { .. }
+        | Expr::NamePattern(_) => {}
     }
 }

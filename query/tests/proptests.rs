@@ -167,7 +167,11 @@ fn eval(expr: &Expr, doc: &FileDoc) -> bool {
             schema::ancestor_dirs(&doc.path).contains(&dir.as_slice())
         }
         Expr::Size(range) => (range.lower, range.upper).contains(&doc.size),
-        Expr::Modified(_) | Expr::Fuzzy { .. } | Expr::Mime { .. } | Expr::Type(_) => {
+        Expr::Modified(_)
+        | Expr::Fuzzy { .. }
+        | Expr::Mime { .. }
+        | Expr::Type(_)
+        | Expr::NamePattern(_) => {
             unreachable!("not generated")
         }
     }

@@ -14,7 +14,7 @@ use tantivy::schema::{
     BytesOptions, Field, IndexRecordOption, NumericOptions, STORED, STRING, Schema,
     TextFieldIndexing, TextOptions, Value,
 };
-use tantivy::tokenizer::TextAnalyzer;
+use tantivy::tokenizer::{NgramTokenizer, TextAnalyzer};
 use tantivy::{Index, TantivyDocument};
 
 pub mod analysis;
@@ -36,6 +36,13 @@ pub const SCHEMA_VERSION: u32 = 3;
 /// The stemming languages of an index when the configuration names none.
 pub const DEFAULT_LANGUAGES: [Language; 1] = [Language::English];
 
+/// Name of the analyzer of the `name_gram` field: every run of [`NAME_GRAM_CHARS`] consecutive characters
+/// of the [folded](fold_name) file name.
+pub const NAME_GRAM_ANALYZER: &str = "fandex_name_gram";
+
+/// Length in characters of the name n-grams that narrow a `name:` pattern to its candidates.
+pub const NAME_GRAM_CHARS: usize = 3;
+
 /// Handles on every field of the schema.
 #[derive(Debug, Clone)]
 pub struct Fields {
@@ -49,6 +56,12 @@ pub struct Fields {
     /// The file name, analyzed with [`TEXT_ANALYZER`] (positions kept, so `name:foo.txt` is a phrase); on
     /// the file's own document only, not on its parts'.
     pub name: Field,
+    /// The exact bytes of the file name, a fast field only: what `name:` patterns are checked against and
+    /// `--sort name` orders by, without reading stored documents.
+    pub name_key: Field,
+    /// Every [`NAME_GRAM_CHARS`]-character run of the [folded](fold_name) name, indexed without
+    /// frequencies: a `name:*port*` pattern looks its literal runs' n-grams up to find its candidates.
+    pub name_gram: Field,
     /// The lowercased extension without the dot (`gz` for `a.tar.gz`), untokenized; empty when none.
     pub ext: Field,
     /// File size in bytes: indexed, stored and fast.
@@ -112,6 +125,15 @@ pub fn build_schema_for(languages: &[Language]) -> (Schema, Fields) {
             "name",
             TextOptions::default().set_indexing_options(text_indexing.clone()),
         ),
+        name_key: builder.add_bytes_field("name_key", BytesOptions::default().set_fast()),
+        name_gram: builder.add_text_field(
+            "name_gram",
+            TextOptions::default().set_indexing_options(
+                TextFieldIndexing::default()
+                    .set_tokenizer(NAME_GRAM_ANALYZER)
+                    .set_index_option(IndexRecordOption::Basic),
+            ),
+        ),
         ext: builder.add_text_field("ext", STRING),
         size: builder.add_u64_field("size", numeric.clone()),
         mtime: builder.add_i64_field("mtime", numeric),
@@ -147,6 +169,8 @@ pub fn fields_of(schema: &Schema) -> Option<Fields> {
         path: f("path")?,
         dirs: f("dirs")?,
         name: f("name")?,
+        name_key: f("name_key")?,
+        name_gram: f("name_gram")?,
         ext: f("ext")?,
         size: f("size")?,
         mtime: f("mtime")?,
@@ -190,6 +214,23 @@ pub fn register_analyzers(index: &Index) {
             analysis::stem_analyzer(&languages),
         );
     }
+    index
+        .tokenizers()
+        .register(NAME_GRAM_ANALYZER, name_gram_analyzer());
+}
+
+/// The analyzer of the `name_gram` field (its input is already [folded](fold_name)).
+fn name_gram_analyzer() -> TextAnalyzer {
+    match NgramTokenizer::new(NAME_GRAM_CHARS, NAME_GRAM_CHARS, false) {
+        Ok(grams) => TextAnalyzer::from(grams),
+        Err(e) => unreachable!("n-gram bounds are valid constants: {e}"),
+    }
+}
+
+/// A file name as `name:` patterns compare it: its bytes read as UTF-8 (an invalid sequence becomes
+/// U+FFFD) and lowercased, so the match is case-insensitive in every script.
+pub fn fold_name(name: &[u8]) -> String {
+    String::from_utf8_lossy(name).to_lowercase()
 }
 
 /// Splits a query's `text` into the terms of the phrase that finds it in the index: the exact
@@ -275,12 +316,16 @@ impl FileDoc {
             doc.add_bytes(fields.dirs, dir);
         }
         let name = self.path.file_name().unwrap_or(OsStr::new(""));
-        // Only the file's own document is found by its name: `name:box` (or a bare word of the name)
-        // gives the mailbox once, not once more per message. Parts are found by their own names.
+        let name = String::from_utf8_lossy(name.as_bytes());
+        // Every document of a file sorts by the file's name (a fast field needs a value on each).
+        doc.add_bytes(fields.name_key, name.as_bytes());
+        // Only the file's own document is found by its name: `name:box` (or a bare word of the name, or a
+        // `name:` pattern) gives the mailbox once, not once more per message. Parts are found by their own
+        // names.
         if meta.part_ord == 0 {
-            let name = String::from_utf8_lossy(name.as_bytes());
             doc.add_text(fields.name, &name);
             doc.add_text(fields.name_stem, &name);
+            doc.add_text(fields.name_gram, fold_name(name.as_bytes()));
         }
         doc.add_text(fields.ext, extension_of(&self.path));
         doc.add_u64(fields.size, self.size);

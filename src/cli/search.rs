@@ -44,6 +44,11 @@ pub struct SearchArgs {
     /// First wait until every change made before this command is searchable (needs the daemon)
     #[arg(long)]
     sync: bool,
+    /// Locate-style: match file names only and print paths. A word without wildcards is contained in
+    /// the name (`port` finds `Report.pdf`); with `*`, `?` or `[...]` the whole name matches it
+    /// (`'*.tar.gz'`); fields such as ext:, path:, modified: filter as usual
+    #[arg(long)]
+    names: bool,
 }
 
 /// `--sort`'s values.
@@ -78,12 +83,13 @@ pub fn run(common: &Common, args: &SearchArgs) -> anyhow::Result<ExitCode> {
         query: args.query.join(" "),
         limit: args.limit,
         cwd: std::env::current_dir().context("cannot read the current directory")?,
-        snippets: true,
+        snippets: !args.names,
         home: std::env::var_os("HOME").map(std::path::PathBuf::from),
         utc_offset_s: super::localtime::utc_offset_seconds(),
         sort: args.sort.into(),
         reverse: args.reverse,
         offset: args.offset,
+        names: args.names,
     };
     let results = match common.connect_daemon()? {
         Some(mut client) => {
@@ -113,8 +119,10 @@ pub fn run(common: &Common, args: &SearchArgs) -> anyhow::Result<ExitCode> {
     for hit in &results.hits {
         let written = if args.json {
             writeln!(out, "{}", hit_json(hit))
+        } else if args.names {
+            write_path(&mut out, hit, color)
         } else {
-            write_human(&mut out, hit, color)
+            write_human(&mut out, hit, color).and_then(|()| writeln!(out))
         };
         if let Err(err) = written {
             if err.kind() == std::io::ErrorKind::BrokenPipe {
@@ -152,13 +160,19 @@ pub fn run(common: &Common, args: &SearchArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn write_human(out: &mut impl Write, hit: &Hit, color: bool) -> std::io::Result<()> {
+/// One hit's path (and part, `PATH » PART`) on its own line, escaped for the terminal.
+fn write_path(out: &mut impl Write, hit: &Hit, color: bool) -> std::io::Result<()> {
     let path = shown_path(hit);
     if color {
-        writeln!(out, "{PATH_STYLE}{path}{RESET}")?;
+        writeln!(out, "{PATH_STYLE}{path}{RESET}")
     } else {
-        writeln!(out, "{path}")?;
+        writeln!(out, "{path}")
     }
+}
+
+/// A hit's path, its snippet's line when it has one (matches coloured).
+fn write_human(out: &mut impl Write, hit: &Hit, color: bool) -> std::io::Result<()> {
+    write_path(out, hit, color)?;
     let snippet = &hit.snippet;
     if !snippet.text.is_empty() {
         let mut line = String::from("    ");
@@ -183,7 +197,7 @@ fn write_human(out: &mut impl Write, hit: &Hit, color: bool) -> std::io::Result<
         line.push_str(snippet.text.get(at..).unwrap_or_default());
         writeln!(out, "{line}")?;
     }
-    writeln!(out)
+    Ok(())
 }
 
 /// The hit's path escaped for a terminal, and for a part `PATH » PART` (the part's name escaped alike:

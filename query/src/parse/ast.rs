@@ -37,6 +37,9 @@ pub enum Expr {
     /// `type:pdf`, `type:image,video`: the document's MIME type is of one of these classes
     /// (`fandex_schema::mime::CLASSES`).
     Type(Vec<String>),
+    /// `name:*port*`, `name:report-202?.pdf`: the whole file name matches this glob pattern
+    /// (case-insensitive); in `--names` mode also every bare word (`port` is `*port*`).
+    NamePattern(super::glob::NamePattern),
     /// `recieve~`, `word~2`: a word within `distance` edits (insertions, deletions, substitutions and
     /// transpositions of adjacent characters) of `term`.
     Fuzzy {

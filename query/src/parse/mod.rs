@@ -20,6 +20,7 @@
 pub(crate) mod ast;
 mod doctype;
 mod filter;
+pub mod glob;
 mod lex;
 mod parser;
 #[cfg(test)]
@@ -43,6 +44,18 @@ pub use lex::KNOWN_FIELDS;
 /// anything to search (only punctuation). Returns [`QueryError::TooLarge`] for a query beyond one of the
 /// bounds of [`crate::limits`] (its text before anything else is done).
 pub fn parse(query: &str) -> Result<Expr, QueryError> {
+    parse_in(query, false)
+}
+
+/// Parses a query of the locate-style names mode (`fandex search --names`): like [`parse`], but a
+/// bare word is a pattern on the file name alone: with wildcards (`*.pdf`, `report-202?`) the whole
+/// name matches it, without them the name contains it (`port` is `*port*`); a quoted text is contained
+/// literally. Fields (`ext:`, `path:`, `modified:`...) filter as usual.
+pub fn parse_names(query: &str) -> Result<Expr, QueryError> {
+    parse_in(query, true)
+}
+
+fn parse_in(query: &str, names: bool) -> Result<Expr, QueryError> {
     limits::check_query_text(query)?;
     let chars: Vec<char> = query.chars().collect();
     let tokens = lex(&chars)?;
@@ -57,6 +70,7 @@ pub fn parse(query: &str) -> Result<Expr, QueryError> {
         next: 0,
         end: chars.len() + 1,
         depth: 0,
+        names,
     };
     let expr = parser.parse_and()?;
     if let Some(tok) = parser.peek() {

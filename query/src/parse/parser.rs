@@ -4,6 +4,7 @@
 use fandex_schema::{is_cjk_unigram, tokenize};
 
 use super::ast::{Expr, Scope, TextMatch};
+use super::glob::{self, NamePattern};
 use super::lex::{FieldKind, Tok, TokKind};
 use super::{doctype, filter};
 use crate::error::{QueryError, syntax};
@@ -17,6 +18,8 @@ pub(super) struct Parser {
     pub(super) end: usize,
     /// How many parentheses and negations enclose the current item.
     pub(super) depth: usize,
+    /// The names mode of [`super::parse_names`]: bare words and quoted texts are name patterns.
+    pub(super) names: bool,
 }
 
 impl Parser {
@@ -167,6 +170,17 @@ impl Parser {
                 "an operator stands where an item was expected",
                 tok.position,
             )),
+            TokKind::Word(word) if self.names => {
+                let pattern = if glob::is_pattern(&word) || word.contains('*') {
+                    NamePattern::parse(&word, tok.position)?
+                } else {
+                    NamePattern::containing(&word)
+                };
+                Ok(Some(Expr::NamePattern(pattern)))
+            }
+            TokKind::Quoted(text) if self.names => {
+                Ok(Some(Expr::NamePattern(NamePattern::containing(&text))))
+            }
             TokKind::Word(word) => word_match(&word, tok.position, Scope::ContentOrName),
             TokKind::Quoted(text) => Ok(phrase(&text, Scope::ContentOrName, true)),
             TokKind::Field {
@@ -340,6 +354,9 @@ fn field_expr(
         _ => None,
     };
     match field {
+        FieldKind::Name if !quoted && glob::is_pattern(value) => Ok(Some(Expr::NamePattern(
+            NamePattern::parse(value, value_position)?,
+        ))),
         FieldKind::Name | FieldKind::Title | FieldKind::Author | FieldKind::Subject => {
             let scope = text_scope.unwrap_or(Scope::Name);
             if quoted {

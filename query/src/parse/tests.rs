@@ -257,8 +257,14 @@ fn syntax_errors_with_positions() {
     fails("fo*o", 3, "end of a word");
     fails("foo**", 4, "end of a word");
     fails("foo-*", 5, "letter or digit");
-    fails("name:*", 6, "lone '*'");
-    fails("name:a*b", 7, "end of a word");
+    // In `name:` they are glob patterns over the whole name (issue 13).
+    for pattern in ["name:*", "name:a*b", "name:*port", "name:a?", "name:[ab]c"] {
+        assert!(
+            matches!(parse(pattern), Ok(Expr::NamePattern(_))),
+            "{pattern}"
+        );
+    }
+    fails("name:ab[c", 8, "unclosed '['");
     fails("colour:red", 1, "unknown field 'colour:'");
     fails("x http://host", 3, "name:, ext:, path:");
     fails("x http://host", 3, "\"http://host\"");

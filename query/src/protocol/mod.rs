@@ -88,6 +88,9 @@ pub enum Request {
         /// Skip this many hits of that order.
         #[serde(default, skip_serializing_if = "is_zero")]
         offset: usize,
+        /// Locate-style names mode: bare words are name patterns (`SearchRequest::names`).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        names: bool,
     },
     /// What the daemon is doing.
     Status {},
@@ -197,6 +200,7 @@ impl Request {
             sort: request.sort,
             reverse: request.reverse,
             offset: request.offset,
+            names: request.names,
         }
     }
 }
@@ -292,6 +296,7 @@ mod tests {
             sort: SortBy::Modified,
             reverse: true,
             offset: 40,
+            names: true,
         };
         let line = serde_json::to_string(&req).unwrap();
         assert!(!line.contains('\n'));
