@@ -197,6 +197,7 @@ mod tests {
             backend: Some(Backend::Inotify),
             rename_source: Some(RenameSource::Inotify),
             listen: true,
+            dbus: None,
         })
         .unwrap();
         (d, root, socket)

@@ -34,6 +34,8 @@ complete -c fandex -n "__fish_fandex_needs_command" -f -a "daemon" -d 'Watch and
 complete -c fandex -n "__fish_fandex_needs_command" -f -a "search" -d 'Search the index (through the daemon when one runs)'
 complete -c fandex -n "__fish_fandex_needs_command" -f -a "sync" -d 'Return once every change made before it is searchable'
 complete -c fandex -n "__fish_fandex_needs_command" -f -a "status" -d 'What the daemon is doing and why'
+complete -c fandex -n "__fish_fandex_needs_command" -f -a "pause" -d 'Pause the daemon\'s work: changes keep being recorded and are applied on resume'
+complete -c fandex -n "__fish_fandex_needs_command" -f -a "resume" -d 'Resume after `fandex pause`: apply the changes recorded meanwhile'
 complete -c fandex -n "__fish_fandex_needs_command" -f -a "watch" -d 'Stream the normalized change events (diagnostic)'
 complete -c fandex -n "__fish_fandex_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, zsh or fish) to stdout'
 complete -c fandex -n "__fish_fandex_needs_command" -f -a "generate-docs" -d 'Write the shell completions and man pages into a directory (for packagers)'
@@ -51,6 +53,7 @@ complete -c fandex -n "__fish_fandex_using_subcommand daemon" -l rename-source -
 complete -c fandex -n "__fish_fandex_using_subcommand daemon" -l index-dir -d 'Where the index lives [default: /var/lib/fandex for root, else $XDG_DATA_HOME/fandex]' -r -F
 complete -c fandex -n "__fish_fandex_using_subcommand daemon" -l config -d 'Configuration file [default: /etc/fandex/config.toml for root, else $XDG_CONFIG_HOME/fandex/config.toml]' -r -F
 complete -c fandex -n "__fish_fandex_using_subcommand daemon" -l socket -d 'The daemon\'s socket [default: the one in the index directory, else the system daemon\'s]' -r -F
+complete -c fandex -n "__fish_fandex_using_subcommand daemon" -l dbus -d 'Serve desktop search and the API on the D-Bus session bus as org.fandex.Fandex [default: config `daemon.dbus`, else when not root and a session bus is set]'
 complete -c fandex -n "__fish_fandex_using_subcommand daemon" -s h -l help -d 'Print help'
 complete -c fandex -n "__fish_fandex_using_subcommand daemon" -s V -l version -d 'Print version'
 complete -c fandex -n "__fish_fandex_using_subcommand search" -s n -l limit -d 'At most this many hits' -r
@@ -84,6 +87,17 @@ complete -c fandex -n "__fish_fandex_using_subcommand status" -l json -d 'Print 
 complete -c fandex -n "__fish_fandex_using_subcommand status" -s f -l follow -d 'Keep following: progress with rate and time left, queues, last changes; redrawn in place on a terminal, one line per change otherwise; ends on Ctrl-C or when the daemon stops'
 complete -c fandex -n "__fish_fandex_using_subcommand status" -s h -l help -d 'Print help'
 complete -c fandex -n "__fish_fandex_using_subcommand status" -s V -l version -d 'Print version'
+complete -c fandex -n "__fish_fandex_using_subcommand pause" -l for -d 'Resume by itself after this long (`90s`, `10m`, `2h`; at most a week) [default: until `fandex resume`]' -r
+complete -c fandex -n "__fish_fandex_using_subcommand pause" -l index-dir -d 'Where the index lives [default: /var/lib/fandex for root, else $XDG_DATA_HOME/fandex]' -r -F
+complete -c fandex -n "__fish_fandex_using_subcommand pause" -l config -d 'Configuration file [default: /etc/fandex/config.toml for root, else $XDG_CONFIG_HOME/fandex/config.toml]' -r -F
+complete -c fandex -n "__fish_fandex_using_subcommand pause" -l socket -d 'The daemon\'s socket [default: the one in the index directory, else the system daemon\'s]' -r -F
+complete -c fandex -n "__fish_fandex_using_subcommand pause" -s h -l help -d 'Print help'
+complete -c fandex -n "__fish_fandex_using_subcommand pause" -s V -l version -d 'Print version'
+complete -c fandex -n "__fish_fandex_using_subcommand resume" -l index-dir -d 'Where the index lives [default: /var/lib/fandex for root, else $XDG_DATA_HOME/fandex]' -r -F
+complete -c fandex -n "__fish_fandex_using_subcommand resume" -l config -d 'Configuration file [default: /etc/fandex/config.toml for root, else $XDG_CONFIG_HOME/fandex/config.toml]' -r -F
+complete -c fandex -n "__fish_fandex_using_subcommand resume" -l socket -d 'The daemon\'s socket [default: the one in the index directory, else the system daemon\'s]' -r -F
+complete -c fandex -n "__fish_fandex_using_subcommand resume" -s h -l help -d 'Print help'
+complete -c fandex -n "__fish_fandex_using_subcommand resume" -s V -l version -d 'Print version'
 complete -c fandex -n "__fish_fandex_using_subcommand watch" -l backend -d 'Where content changes come from' -r
 complete -c fandex -n "__fish_fandex_using_subcommand watch" -l rename-source -d 'Where renames, creates and deletes come from' -r
 complete -c fandex -n "__fish_fandex_using_subcommand watch" -l index-dir -d 'Where the index lives [default: /var/lib/fandex for root, else $XDG_DATA_HOME/fandex]' -r -F
@@ -102,12 +116,14 @@ complete -c fandex -n "__fish_fandex_using_subcommand generate-docs" -l config -
 complete -c fandex -n "__fish_fandex_using_subcommand generate-docs" -l socket -d 'The daemon\'s socket [default: the one in the index directory, else the system daemon\'s]' -r -F
 complete -c fandex -n "__fish_fandex_using_subcommand generate-docs" -s h -l help -d 'Print help'
 complete -c fandex -n "__fish_fandex_using_subcommand generate-docs" -s V -l version -d 'Print version'
-complete -c fandex -n "__fish_fandex_using_subcommand help; and not __fish_seen_subcommand_from index daemon search sync status watch completions generate-docs help" -f -a "index" -d 'Crawl once and bring the index up to date, then exit'
-complete -c fandex -n "__fish_fandex_using_subcommand help; and not __fish_seen_subcommand_from index daemon search sync status watch completions generate-docs help" -f -a "daemon" -d 'Watch and keep the index current (foreground, systemd-friendly)'
-complete -c fandex -n "__fish_fandex_using_subcommand help; and not __fish_seen_subcommand_from index daemon search sync status watch completions generate-docs help" -f -a "search" -d 'Search the index (through the daemon when one runs)'
-complete -c fandex -n "__fish_fandex_using_subcommand help; and not __fish_seen_subcommand_from index daemon search sync status watch completions generate-docs help" -f -a "sync" -d 'Return once every change made before it is searchable'
-complete -c fandex -n "__fish_fandex_using_subcommand help; and not __fish_seen_subcommand_from index daemon search sync status watch completions generate-docs help" -f -a "status" -d 'What the daemon is doing and why'
-complete -c fandex -n "__fish_fandex_using_subcommand help; and not __fish_seen_subcommand_from index daemon search sync status watch completions generate-docs help" -f -a "watch" -d 'Stream the normalized change events (diagnostic)'
-complete -c fandex -n "__fish_fandex_using_subcommand help; and not __fish_seen_subcommand_from index daemon search sync status watch completions generate-docs help" -f -a "completions" -d 'Print a shell completion script (bash, zsh or fish) to stdout'
-complete -c fandex -n "__fish_fandex_using_subcommand help; and not __fish_seen_subcommand_from index daemon search sync status watch completions generate-docs help" -f -a "generate-docs" -d 'Write the shell completions and man pages into a directory (for packagers)'
-complete -c fandex -n "__fish_fandex_using_subcommand help; and not __fish_seen_subcommand_from index daemon search sync status watch completions generate-docs help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c fandex -n "__fish_fandex_using_subcommand help; and not __fish_seen_subcommand_from index daemon search sync status pause resume watch completions generate-docs help" -f -a "index" -d 'Crawl once and bring the index up to date, then exit'
+complete -c fandex -n "__fish_fandex_using_subcommand help; and not __fish_seen_subcommand_from index daemon search sync status pause resume watch completions generate-docs help" -f -a "daemon" -d 'Watch and keep the index current (foreground, systemd-friendly)'
+complete -c fandex -n "__fish_fandex_using_subcommand help; and not __fish_seen_subcommand_from index daemon search sync status pause resume watch completions generate-docs help" -f -a "search" -d 'Search the index (through the daemon when one runs)'
+complete -c fandex -n "__fish_fandex_using_subcommand help; and not __fish_seen_subcommand_from index daemon search sync status pause resume watch completions generate-docs help" -f -a "sync" -d 'Return once every change made before it is searchable'
+complete -c fandex -n "__fish_fandex_using_subcommand help; and not __fish_seen_subcommand_from index daemon search sync status pause resume watch completions generate-docs help" -f -a "status" -d 'What the daemon is doing and why'
+complete -c fandex -n "__fish_fandex_using_subcommand help; and not __fish_seen_subcommand_from index daemon search sync status pause resume watch completions generate-docs help" -f -a "pause" -d 'Pause the daemon\'s work: changes keep being recorded and are applied on resume'
+complete -c fandex -n "__fish_fandex_using_subcommand help; and not __fish_seen_subcommand_from index daemon search sync status pause resume watch completions generate-docs help" -f -a "resume" -d 'Resume after `fandex pause`: apply the changes recorded meanwhile'
+complete -c fandex -n "__fish_fandex_using_subcommand help; and not __fish_seen_subcommand_from index daemon search sync status pause resume watch completions generate-docs help" -f -a "watch" -d 'Stream the normalized change events (diagnostic)'
+complete -c fandex -n "__fish_fandex_using_subcommand help; and not __fish_seen_subcommand_from index daemon search sync status pause resume watch completions generate-docs help" -f -a "completions" -d 'Print a shell completion script (bash, zsh or fish) to stdout'
+complete -c fandex -n "__fish_fandex_using_subcommand help; and not __fish_seen_subcommand_from index daemon search sync status pause resume watch completions generate-docs help" -f -a "generate-docs" -d 'Write the shell completions and man pages into a directory (for packagers)'
+complete -c fandex -n "__fish_fandex_using_subcommand help; and not __fish_seen_subcommand_from index daemon search sync status pause resume watch completions generate-docs help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -42,11 +42,13 @@ pub enum RescanKind {
     ResourceShortage,
     /// Too many changes were pending: they were replaced by rescans of the roots.
     QueueCollapsed,
+    /// The start-up walk (picking up what changed while no daemon ran), when it was put off (on battery).
+    Startup,
 }
 
 impl RescanKind {
     /// Every kind.
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 11] = [
         Self::QueueOverflow,
         Self::EventFdUnavailable,
         Self::WatchFailed,
@@ -57,6 +59,7 @@ impl RescanKind {
         Self::BatchFailed,
         Self::ResourceShortage,
         Self::QueueCollapsed,
+        Self::Startup,
     ];
 
     /// Its name in `status`.
@@ -72,6 +75,7 @@ impl RescanKind {
             Self::BatchFailed => "recovery after a failed batch",
             Self::ResourceShortage => "retry after a resource shortage",
             Self::QueueCollapsed => "too many pending changes",
+            Self::Startup => "start-up walk",
         }
     }
 }

@@ -81,6 +81,46 @@ pub struct StatusReport {
     pub walk_errors: Vec<Failure>,
     /// Resident memory.
     pub rss_bytes: Option<u64>,
+    /// Work that is paused, and why (`fandex pause`, or bulk work on battery).
+    #[serde(default)]
+    pub paused: Option<PauseReport>,
+    /// Whether the machine runs on battery (no mains power online, a battery discharging).
+    #[serde(default)]
+    pub on_battery: bool,
+}
+
+/// Why work is paused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PauseReason {
+    /// `fandex pause` (or the D-Bus `Pause`): no change is applied; all are recorded and wait.
+    User,
+    /// The machine runs on battery (`daemon.on_battery = "pause"`): walks (the start-up walk, rescans,
+    /// a rebuild) wait for mains power; single live changes are still indexed.
+    Battery,
+}
+
+/// Paused work: why, until when, and what waits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PauseReport {
+    /// Why.
+    pub reason: PauseReason,
+    /// When the pause ends by itself, in seconds since the epoch; absent: at `resume` (or when mains
+    /// power returns).
+    pub until_unix: Option<u64>,
+    /// Changes recorded and waiting to be applied.
+    pub waiting: usize,
+    /// Walks (rescans of directories or roots) waiting.
+    pub held_walks: usize,
+}
+
+/// What a caller who does not own the index learns of a pause: why and until when, not what waits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublicPause {
+    /// Why.
+    pub reason: PauseReason,
+    /// When it ends by itself (seconds since the epoch).
+    pub until_unix: Option<u64>,
 }
 
 /// A rebuild in progress: `rebuilding (format FROM -> TO)`, with the walk's progress.
@@ -301,6 +341,9 @@ pub struct PublicStatus {
     pub watcher: Option<PublicWatcher>,
     /// The caller's own text budget, when reached.
     pub catalog: PublicCatalog,
+    /// Work that is paused: why and until when.
+    #[serde(default)]
+    pub paused: Option<PublicPause>,
     /// Always `true`: the rest of the report is shown only to root and the daemon's own user.
     pub redacted: bool,
 }
@@ -399,6 +442,10 @@ impl StatusReport {
             totals: _,
             // Dropped: memory grows with the index.
             rss_bytes: _,
+            // Kept in part: why and until when (below); what waits counts changes to files.
+            paused,
+            // Dropped: the machine's power says nothing of files, but is none of a caller's business.
+            on_battery: _,
         } = self;
         let CatalogStats {
             // Kept: the caller's own entry; other owners' entries would tell whose files exist.
@@ -443,6 +490,19 @@ impl StatusReport {
                     .cloned()
                     .collect(),
             },
+            paused: paused.as_ref().map(|p| {
+                let PauseReport {
+                    reason,
+                    until_unix,
+                    // Dropped: counts of changes and walks.
+                    waiting: _,
+                    held_walks: _,
+                } = p;
+                PublicPause {
+                    reason: *reason,
+                    until_unix: *until_unix,
+                }
+            }),
             redacted: true,
         }
     }
