@@ -592,6 +592,8 @@ mod tests {
             last_error: None,
             walk_errors: Vec::new(),
             rss_bytes: None,
+            paused: None,
+            on_battery: false,
         };
         let mut asked = Vec::new();
         let public = report.public(1000, |paths| {
