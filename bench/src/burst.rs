@@ -198,6 +198,7 @@ mod tests {
             rename_source: Some(RenameSource::Inotify),
             listen: true,
             parser: None,
+            dbus: None,
         })
         .unwrap();
         (d, root, socket)

@@ -36,6 +36,9 @@ pub enum DaemonError {
     /// The index directory was removed or replaced while the daemon ran: it stopped.
     #[error("{0}")]
     IndexLost(String),
+    /// The D-Bus service could not start (no session bus, the name taken by another daemon).
+    #[error("D-Bus: {0}")]
+    Bus(String),
     /// The orderly stop did not finish in time (see [`Daemon::stop_within`]).
     #[error("the daemon did not finish stopping within {0:?}; exiting without a clean stop")]
     StopTimeout(Duration),

@@ -6,27 +6,35 @@
 //!
 //! ```text
 //! watcher threads --(bounded channel)--> intake --(WorkQueue: the Coalescer)--> pipeline (owns the Engine)
-//! socket server --> one thread per connection: search (shared reader), status, sync
+//! socket server --> one thread per connection: search (shared reader), status, sync, pause, resume
+//! D-Bus (optional) --> zbus's thread --> worker threads: search, status, sync, pause, resume
+//! power monitor --> the queue's pause state (walks wait on battery)
 //! ```
 //!
 //! This file starts, stops and wires the parts; each part gets handles on only what it needs, passed one
 //! way: [`intake`] pushes into the [`queue`], the [`pipeline`] applies batches and settles [`sync`]
 //! cookies, [`roots`] follows the roots' filesystems and restarts the watcher, the [`server`] answers,
 //! [`status`] assembles the report from [`activity`], and [`lifecycle`] knows whether the daemon stops
-//! or failed.
+//! or failed. [`pause`] holds work back (`fandex pause` through [`control`], walks on battery as [`power`] reads it),
+//! [`bus`] serves D-Bus and turns the [`events`] the parts announce into signals.
 
 pub mod access;
 mod activity;
 mod backoff;
+mod bus;
+mod control;
 mod error;
+mod events;
 pub mod extraction;
 mod failures;
 mod intake;
 mod lifecycle;
 mod lock;
 mod options;
+mod pause;
 mod pipeline;
 mod poll;
+mod power;
 mod queue;
 mod recent;
 pub mod roots;
@@ -49,11 +57,16 @@ use fandex_watcher::{MountTableWatch, WatchConfig, Watcher};
 use tracing::{info, warn};
 
 pub use error::DaemonError;
+/// The D-Bus front end the daemon serves (its [`dbus::ServiceOptions`] go in [`DbusOptions`]).
+pub use fandex_dbus as dbus;
+pub use fandex_query::protocol::status::PauseReport;
 pub use lifecycle::FailureWatch;
-pub use options::DaemonOptions;
+pub use options::{DaemonOptions, DbusOptions};
 pub use status::{CatalogStats, OwnerOverBudget, QueueDepths, RECENT_FAILURES, StatusReport};
 
 use activity::{Shared, State};
+use bus::{Bus, DaemonBackend};
+use events::Events;
 use intake::Intake;
 use lifecycle::Lifecycle;
 use lock::lock;
@@ -85,6 +98,10 @@ pub struct Daemon {
     guard: Option<(crossbeam_channel::Sender<()>, JoinHandle<()>)>,
     monitor: Option<JoinHandle<()>>,
     mount_watch: Option<Arc<MountTableWatch>>,
+    events: Events,
+    /// The power monitor's thread, and the channel whose closing ends it.
+    power: Option<(crossbeam_channel::Sender<()>, JoinHandle<()>)>,
+    bus: Option<Bus>,
 }
 
 /// Starts a named thread.
@@ -153,6 +170,12 @@ impl Daemon {
         shared.state = State::Reconciling;
         let board = Arc::new(Mutex::new(shared));
         let queue = Arc::new(WorkQueue::new(&opts.config));
+        let (events, events_rx) = Events::channel();
+        let power_dir = power::supply_dir(&opts.config.daemon);
+        queue
+            .lock()
+            .pause
+            .set_on_battery(power::on_battery(&power_dir));
         let searcher = QueryEngine::new(
             engine.text_index().reader().clone(),
             engine.text_index().fields().clone(),
@@ -207,6 +230,11 @@ impl Daemon {
             let mut shared = lock(&board);
             shared.state = State::Rebuilding;
             shared.rebuild = Some((rebuild, Arc::new(Progress::default())));
+        } else if queue.lock().pause.holds_bulk() {
+            // On battery: the walk waits for mains power; live changes are indexed meanwhile.
+            info!("on battery: the start-up walk waits for mains power (daemon.on_battery)");
+            queue.rescan(roots.clone(), RescanKind::Startup);
+            lock(&board).state = State::Watching;
         } else {
             let started = Instant::now();
             let summary = engine.update(&UpdateRequest::default(), &Progress::default())?;
@@ -227,6 +255,7 @@ impl Daemon {
                 board: board.clone(),
                 life: life.clone(),
                 settings: settings.clone(),
+                events: events.clone(),
             };
             spawn("fandex-pipeline", move || pipeline.run(engine))?
         };
@@ -248,6 +277,8 @@ impl Daemon {
                 sync: sync.clone(),
                 roots: roots_watch.clone(),
                 life: life.clone(),
+                queue: queue.clone(),
+                events: events.clone(),
             };
             Some(Server::start(Arc::new(services), public)?)
         } else {
@@ -274,8 +305,23 @@ impl Daemon {
                 roots::monitor(&roots, &life, mounts, &settings)
             })?
         };
-        sdnotify::notify(&format!("READY=1\nSTATUS=watching {} roots", roots.len()));
-        Ok(Self {
+        let (power_stop, power_stopped) = crossbeam_channel::bounded(0);
+        let power = {
+            let (queue, events) = (queue.clone(), events.clone());
+            spawn("fandex-power", move || {
+                power::monitor(&power_dir, &queue, &events, &power_stopped)
+            })?
+        };
+        let backend = DaemonBackend {
+            searcher: searcher.clone(),
+            status: status.clone(),
+            sync: sync.clone(),
+            roots: roots_watch.clone(),
+            life: life.clone(),
+            queue: queue.clone(),
+            events: events.clone(),
+        };
+        let mut daemon = Self {
             dir: opts.index_dir,
             searcher,
             board,
@@ -292,7 +338,34 @@ impl Daemon {
             guard: Some((guard_stop, guard)),
             monitor: Some(monitor),
             mount_watch,
-        })
+            events,
+            power: Some((power_stop, power)),
+            bus: None,
+        };
+        if let Some(dbus) = opts.dbus {
+            match Bus::start(backend, dbus.service, events_rx) {
+                Ok(bus) => daemon.bus = Some(bus),
+                Err(err) if !dbus.required => {
+                    warn!("not serving D-Bus: {err}");
+                }
+                // Dropping the daemon stops what started.
+                Err(err) => return Err(err),
+            }
+        }
+        sdnotify::notify(&format!("READY=1\nSTATUS=watching {} roots", roots.len()));
+        Ok(daemon)
+    }
+
+    /// Pauses applying changes (they keep being recorded) for `duration`, or until
+    /// [`Daemon::resume`]; returns the pause now in force.
+    pub fn pause(&self, duration: Option<Duration>) -> Option<PauseReport> {
+        control::pause(&self.queue, &self.events, duration)
+    }
+
+    /// Ends a pause: the changes recorded meanwhile are applied. Returns the pause still in force
+    /// (walks on battery), if any.
+    pub fn resume(&self) -> Option<PauseReport> {
+        control::resume(&self.queue, &self.events)
     }
 
     /// A searcher that sees every commit as it happens.
@@ -325,6 +398,7 @@ impl Daemon {
             let mut q = self.queue.lock();
             let now = Instant::now();
             q.coalescer.set_limits(queue::batch_limits(&config));
+            q.pause.set_policy(config.daemon.on_battery);
             for root in &roots {
                 q.push_rescan(root.clone(), RescanKind::ConfigReloaded, now);
             }
@@ -379,6 +453,12 @@ impl Daemon {
             }
         }
         self.life.stop();
+        if let Some((stop, power)) = self.power.take() {
+            drop(stop);
+            if power.join().is_err() {
+                warn!("power monitor thread panicked");
+            }
+        }
         if let Some((stop, guard)) = self.guard.take() {
             drop(stop);
             if guard.join().is_err() {
@@ -411,6 +491,9 @@ impl Daemon {
         }
         if let Some(server) = self.server.take() {
             server.stop();
+        }
+        if let Some(bus) = self.bus.take() {
+            bus.stop();
         }
     }
 }

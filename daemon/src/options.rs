@@ -28,6 +28,18 @@ pub struct DaemonOptions {
     /// The parser of complex documents (PDF, office, e-mail, archives, media tags): normally a
     /// [`crate::extraction::SandboxParser`]. `None` leaves such documents found by name only.
     pub parser: Option<Arc<dyn DocumentParser>>,
+    /// Serve `org.fandex.Fandex` on D-Bus (desktop search providers and the API), when given.
+    pub dbus: Option<DbusOptions>,
+}
+
+/// How the daemon serves D-Bus.
+#[derive(Debug, Clone)]
+pub struct DbusOptions {
+    /// The bus, the desktop's programs and the deadlines.
+    pub service: fandex_dbus::ServiceOptions,
+    /// Whether a bus that cannot be served stops the start (else it is logged and the daemon runs
+    /// without it, as `daemon.dbus = "auto"` does).
+    pub required: bool,
 }
 
 /// The watcher's backend and rename source: the options first, then the configuration, else auto.

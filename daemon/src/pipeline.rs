@@ -14,9 +14,11 @@ use tracing::{error, info, info_span, warn};
 
 use crate::activity::{CommitInfo, CurrentWork, Shared, State, WorkKind, now_rfc3339};
 use crate::backoff::RescanLimiter;
+use crate::events::Events;
 use crate::lifecycle::Lifecycle;
 use crate::lock::lock;
 use crate::options::Settings;
+use crate::pause;
 use crate::queue::WorkQueue;
 use crate::recent;
 use crate::roots::{RootWatch, under_any};
@@ -33,6 +35,7 @@ pub(crate) struct Pipeline {
     pub(crate) board: Arc<Mutex<Shared>>,
     pub(crate) life: Arc<Lifecycle>,
     pub(crate) settings: Arc<Settings>,
+    pub(crate) events: Events,
 }
 
 /// Hands memory that is free in the allocator's heap back to the system (glibc keeps it otherwise, and
@@ -59,10 +62,14 @@ struct Batch {
 
 /// Waits for the next batch. With `idle_after`, gives up once nothing has been pending for that long and
 /// returns an empty batch (the daemon went idle).
+///
+/// While the user's pause holds, nothing is taken (changes keep being recorded); on battery, walks are
+/// held back by the pause state ([`crate::pause`]) and the rest of the batch goes on.
 fn next_batch(
     queue: &WorkQueue,
     limiter: &mut RescanLimiter,
     idle_after: Option<Duration>,
+    events: &Events,
 ) -> Batch {
     let work_queue = queue;
     let mut queue = work_queue.lock();
@@ -78,11 +85,22 @@ fn next_batch(
                 watermark,
             };
         }
-        let due = limiter.take_due(now);
+        if queue.pause.expire(now) {
+            info!("the pause is over: applying the changes recorded meanwhile");
+            events.status_changed();
+        }
+        if let Some(until) = queue.pause.user_hold() {
+            let wait = until.map(|at| at.saturating_duration_since(now));
+            queue = work_queue.wait(queue, wait);
+            continue;
+        }
+        let mut due = limiter.take_due(now);
+        due.extend(queue.pause.release(now));
         if !due.is_empty() || queue.urgent || queue.coalescer.is_ready(now) {
             queue.urgent = false;
             let (mut work, watermark) = queue.take();
             work.extend(due);
+            let work = queue.pause.filter_bulk(work, now);
             return Batch {
                 work,
                 last: false,
@@ -90,10 +108,14 @@ fn next_batch(
                 watermark,
             };
         }
-        let wake_at = match (queue.coalescer.deadline(), limiter.next_due()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        let wake_at = [
+            queue.coalescer.deadline(),
+            limiter.next_due(),
+            queue.pause.next_release(),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
         queue = match wake_at {
             Some(at) => work_queue.wait(queue, Some(at.saturating_duration_since(now))),
             None => match idle_after {
@@ -152,6 +174,7 @@ impl Pipeline {
                 &self.queue,
                 &mut limiter,
                 (!trimmed).then_some(IDLE_TRIM_AFTER),
+                &self.events,
             );
             if self.life.failure().is_some() {
                 // The index is gone: nothing more can be committed, and closing would wait on a writer
@@ -161,12 +184,17 @@ impl Pipeline {
             }
             let last = batch.last;
             if !batch.work.is_empty() {
+                if trimmed {
+                    // Indexing again after being idle.
+                    self.events.status_changed();
+                }
                 self.apply(&mut engine, batch, &mut limiter);
                 trimmed = false;
             } else if !last && !trimmed {
                 // Idle: the batch's buffers are free but glibc keeps them; give them back once.
                 release_free_memory();
                 trimmed = true;
+                self.events.status_changed();
             }
             if last {
                 break;
@@ -186,6 +214,9 @@ impl Pipeline {
         let Some((rebuild, progress)) = lock(&self.board).rebuild.clone() else {
             return;
         };
+        if !self.wait_for_bulk() {
+            return;
+        }
         let _span = info_span!("rebuild", from = rebuild.from, to = rebuild.to).entered();
         let started = Instant::now();
         lock(&self.board).work = Some(CurrentWork {
@@ -223,6 +254,21 @@ impl Pipeline {
                 error!("restarting the index writer: {err}");
             }
             self.queue.rescan(roots, RescanKind::BatchFailed);
+        }
+    }
+
+    /// Waits while walks may not run (paused, or on battery); false when the daemon stops meanwhile.
+    fn wait_for_bulk(&self) -> bool {
+        let mut queue = self.queue.lock();
+        loop {
+            if queue.stopping {
+                return false;
+            }
+            queue.pause.expire(Instant::now());
+            if queue.pause.user_hold().is_none() && !queue.pause.holds_bulk() {
+                return true;
+            }
+            queue = self.queue.wait(queue, Some(Duration::from_secs(1)));
         }
     }
 
@@ -312,6 +358,7 @@ impl Pipeline {
         };
         let generation = engine.generation();
         self.sync.committed(generation);
+        self.events.committed(generation);
         {
             let mut shared = lock(&self.board);
             shared.last_commit = Some(CommitInfo {
@@ -353,8 +400,10 @@ impl Pipeline {
             // Files from before a cookie may be among those to retry: cookies wait for the retry's batch.
             return;
         }
-        // A postponed rescan covering a cookie means events may still be missing.
-        self.sync
-            .settle(watermark, taken, &scanned, |cookie| limiter.blocks(cookie));
+        // A postponed or held rescan covering a cookie means events may still be missing.
+        let held = self.queue.lock().pause.held_scopes();
+        self.sync.settle(watermark, taken, &scanned, |cookie| {
+            limiter.blocks(cookie) || pause::blocks(&held, cookie)
+        });
     }
 }

@@ -10,6 +10,7 @@ use fandex_indexer::coalesce::{BatchLimits, Coalescer, RescanKind, Work};
 use fandex_watcher::Change;
 
 use crate::lock::lock;
+use crate::pause::PauseState;
 
 /// Events buffered between the watcher and the intake.
 pub(crate) const EVENT_CHANNEL: usize = 4096;
@@ -38,7 +39,10 @@ pub(crate) struct WorkQueue {
 impl WorkQueue {
     pub(crate) fn new(config: &Config) -> Self {
         Self {
-            queue: Mutex::new(Queue::new(Coalescer::new(batch_limits(config)))),
+            queue: Mutex::new(Queue {
+                pause: PauseState::new(config.daemon.on_battery),
+                ..Queue::new(Coalescer::new(batch_limits(config)))
+            }),
             wake: Condvar::new(),
         }
     }
@@ -94,6 +98,8 @@ pub(crate) struct Queue {
     pub stopping: bool,
     /// A sync cookie arrived: hand the batch on now instead of waiting for the batch window.
     pub urgent: bool,
+    /// What is paused (`fandex pause`, walks on battery).
+    pub pause: PauseState,
     /// The number the next change pushed gets (changes are numbered in arrival order).
     next_seq: u64,
     /// The number of the first change pushed since the coalescer was last empty.
@@ -106,6 +112,7 @@ impl Queue {
             coalescer,
             stopping: false,
             urgent: false,
+            pause: PauseState::new(Default::default()),
             next_seq: 0,
             oldest_pending: None,
         }

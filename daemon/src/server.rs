@@ -1,4 +1,5 @@
-//! The Unix socket server: JSON-lines requests (search, status, sync), one thread per connection.
+//! The Unix socket server: JSON-lines requests (search, status, sync, pause, resume), one thread per
+//! connection.
 //!
 //! No client can lock out the others: each socket has its own capacity (the owner's private socket is
 //! never filled by other users), the public socket also caps the connections of each user, and a
@@ -24,10 +25,13 @@ use fandex_query::{QueryEngine, QueryError, SearchRequest};
 use tracing::{debug, info_span, warn};
 
 use crate::access::{self, Peer};
+use crate::control;
 use crate::error::DaemonError;
+use crate::events::Events;
 use crate::lifecycle::Lifecycle;
 use crate::lock::lock;
 use crate::options::Settings;
+use crate::queue::WorkQueue;
 use crate::roots::RootWatch;
 use crate::status::StatusSource;
 use crate::sync::Syncer;
@@ -42,6 +46,8 @@ pub(crate) struct Services {
     pub(crate) sync: Arc<Syncer>,
     pub(crate) roots: Arc<RootWatch>,
     pub(crate) life: Arc<Lifecycle>,
+    pub(crate) queue: Arc<WorkQueue>,
+    pub(crate) events: Events,
 }
 
 /// Connections served at once on the private socket (the index owner's); more are refused.
@@ -432,6 +438,23 @@ fn handle(request: Request, services: &Services, peer: &Peer) -> Response {
                     }
                     access::readable_by(peer, paths).unwrap_or_else(|_| vec![false; n])
                 }),
+        },
+        Request::Pause { .. } | Request::Resume {} if !peer.is_owner() => Response::Error {
+            kind: ErrorKind::Denied,
+            message: format!(
+                "only root and the daemon's own user (uid {}) may pause or resume it",
+                nix::unistd::geteuid()
+            ),
+        },
+        Request::Pause { seconds } => Response::PauseState {
+            paused: control::pause(
+                &services.queue,
+                &services.events,
+                seconds.map(Duration::from_secs),
+            ),
+        },
+        Request::Resume {} => Response::PauseState {
+            paused: control::resume(&services.queue, &services.events),
         },
         Request::Sync { timeout_ms } => {
             match services.sync.request(

@@ -44,9 +44,15 @@ impl StatusSource {
     /// The report now.
     pub(crate) fn report(&self) -> StatusReport {
         let shared = lock(&self.board).clone_view();
-        let (pending, pending_fds) = {
+        let (pending, pending_fds, paused, on_battery) = {
             let q = self.queue.lock();
-            (q.coalescer.len(), q.coalescer.fds_held())
+            let pending = q.coalescer.len();
+            (
+                pending,
+                q.coalescer.fds_held(),
+                q.pause.report(pending),
+                q.pause.on_battery(),
+            )
         };
         StatusReport {
             state: shared.state,
@@ -90,6 +96,8 @@ impl StatusSource {
             last_error: shared.last_error,
             walk_errors: shared.walk_errors.into_iter().collect(),
             rss_bytes: rss_bytes(),
+            paused,
+            on_battery,
         }
     }
 

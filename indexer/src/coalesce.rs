@@ -45,6 +45,8 @@ pub enum RescanKind {
     /// The periodic walk of a root on a network or FUSE filesystem (`watch.poll_interval`), whose
     /// changes made elsewhere are not notified.
     Poll,
+    /// The start-up walk (picking up what changed while no daemon ran), when it was put off (on battery).
+    Startup,
 }
 
 impl RescanKind {
@@ -61,6 +63,7 @@ impl RescanKind {
         Self::ResourceShortage,
         Self::QueueCollapsed,
         Self::Poll,
+        Self::Startup,
     ];
 
     /// Its name in `status`.
@@ -77,6 +80,7 @@ impl RescanKind {
             Self::ResourceShortage => "retry after a resource shortage",
             Self::QueueCollapsed => "too many pending changes",
             Self::Poll => "poll of a network or FUSE filesystem",
+            Self::Startup => "start-up walk",
         }
     }
 }

@@ -134,6 +134,17 @@ pub struct DaemonConfig {
     /// On SIGTERM the daemon commits its pending batch; if that has not finished after this many
     /// milliseconds (a writer stuck on a broken disk), it exits anyway with an error.
     pub stop_timeout_ms: u64,
+    /// Serve `org.fandex.Fandex` on the session bus (desktop search providers and the D-Bus API):
+    /// `true`, `false`, or `"auto"` (the default: on when not root and `DBUS_SESSION_BUS_ADDRESS` is set).
+    #[serde(deserialize_with = "dbus_setting")]
+    pub dbus: DbusSetting,
+    /// What bulk work (the start-up walk, rescans, rebuilds) does while the machine runs on battery:
+    /// `pause` (the default: it waits for mains power; single live changes are still indexed), `throttle`
+    /// (one walk at a time, at most one every [`THROTTLE_GAP_SECS`] seconds) or `ignore`.
+    pub on_battery: OnBattery,
+    /// Where the power supplies are described (default `/sys/class/power_supply`; the environment
+    /// variable `FANDEX_POWER_SUPPLY_DIR` overrides both).
+    pub power_supply_dir: Option<PathBuf>,
 }
 
 /// The sandboxed extraction workers. Each document is parsed in a worker process; one that crashes, runs
@@ -156,6 +167,29 @@ impl Default for ExtractConfig {
             timeout: 30,
             workers: None,
             memory_limit: 512 << 20,
+        }
+    }
+}
+
+/// Whether the daemon serves the session bus (`daemon.dbus`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DbusSetting {
+    /// Always (`true`); failing to take the name stops the start.
+    On,
+    /// Never (`false`).
+    Off,
+    /// When not root and a session bus is announced in `DBUS_SESSION_BUS_ADDRESS`; a bus that cannot
+    /// be reached is logged and the daemon runs without it.
+    #[default]
+    Auto,
+}
+
+impl Serialize for DbusSetting {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            Self::On => s.serialize_bool(true),
+            Self::Off => s.serialize_bool(false),
+            Self::Auto => s.serialize_str("auto"),
         }
     }
 }
@@ -192,6 +226,51 @@ impl ExtractConfig {
         Ok(())
     }
 }
+
+fn dbus_setting<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<DbusSetting, D::Error> {
+    struct Visitor;
+    impl serde::de::Visitor<'_> for Visitor {
+        type Value = DbusSetting;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("true, false or \"auto\"")
+        }
+        fn visit_bool<E: serde::de::Error>(self, v: bool) -> std::result::Result<DbusSetting, E> {
+            Ok(if v { DbusSetting::On } else { DbusSetting::Off })
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> std::result::Result<DbusSetting, E> {
+            match v {
+                "auto" => Ok(DbusSetting::Auto),
+                other => Err(E::custom(format!(
+                    "daemon.dbus = {other:?}: expected true, false or \"auto\""
+                ))),
+            }
+        }
+    }
+    d.deserialize_any(Visitor)
+}
+
+/// What bulk work does on battery power (`daemon.on_battery`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnBattery {
+    /// Bulk work waits for mains power; live changes to single files are still indexed.
+    #[default]
+    Pause,
+    /// Bulk work goes on slowly: one walk at a time, at most one every [`THROTTLE_GAP_SECS`] seconds.
+    Throttle,
+    /// Power makes no difference.
+    Ignore,
+}
+
+/// With `daemon.on_battery = "throttle"`, the shortest time between two walks on battery.
+pub const THROTTLE_GAP_SECS: u64 = 30;
+
+/// The environment variable naming the power-supply directory (tests fake a battery with it).
+pub const POWER_SUPPLY_DIR_ENV: &str = "FANDEX_POWER_SUPPLY_DIR";
+/// The kernel's description of the power supplies.
+pub const DEFAULT_POWER_SUPPLY_DIR: &str = "/sys/class/power_supply";
 
 /// Built-in exclusions (gitignore syntax): version-control internals, caches, trash and editor temporaries.
 pub const DEFAULT_EXCLUDES: &[&str] = &[
@@ -271,6 +350,9 @@ impl Default for DaemonConfig {
             public_socket: None,
             idle_timeout_ms: 10_000,
             stop_timeout_ms: 30_000,
+            dbus: DbusSetting::Auto,
+            on_battery: OnBattery::Pause,
+            power_supply_dir: None,
         }
     }
 }
@@ -373,6 +455,31 @@ mod tests {
         assert_eq!(c.index.max_text_bytes, 5);
         assert!(c.index.default_excludes);
         assert_eq!(c.daemon.batch_ms, 7);
+    }
+
+    #[test]
+    fn dbus_and_battery_settings_are_read() {
+        let c = Config::parse(
+            "[daemon]\ndbus = false\non_battery = \"throttle\"\npower_supply_dir = \"/x\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.daemon.dbus, DbusSetting::Off);
+        assert_eq!(c.daemon.on_battery, OnBattery::Throttle);
+        assert_eq!(c.daemon.power_supply_dir, Some(PathBuf::from("/x")));
+        assert_eq!(
+            Config::parse("[daemon]\ndbus = true").unwrap().daemon.dbus,
+            DbusSetting::On
+        );
+        assert_eq!(
+            Config::parse("[daemon]\ndbus = \"auto\"")
+                .unwrap()
+                .daemon
+                .dbus,
+            DbusSetting::Auto
+        );
+        let err = Config::parse("[daemon]\ndbus = \"yes\"").unwrap_err();
+        assert!(err.contains("auto"), "{err}");
+        assert!(Config::parse("[daemon]\non_battery = \"sleep\"").is_err());
     }
 
     #[test]

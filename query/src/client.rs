@@ -186,4 +186,29 @@ impl Client {
             other => Err(ClientError::Protocol(format!("{other:?}"))),
         }
     }
+
+    /// Pauses applying changes (they keep being recorded) for `duration`, or until [`Client::resume`];
+    /// returns the pause now in force. Only root and the daemon's own user may
+    /// ([`ErrorKind::Denied`] otherwise).
+    pub fn pause(
+        &mut self,
+        duration: Option<Duration>,
+    ) -> Result<Option<crate::protocol::status::PauseReport>, ClientError> {
+        let request = Request::Pause {
+            seconds: duration.map(|d| d.as_secs().max(1)),
+        };
+        match self.call(&request, None)? {
+            Response::PauseState { paused } => Ok(paused),
+            other => Err(ClientError::Protocol(format!("{other:?}"))),
+        }
+    }
+
+    /// Ends a pause: the changes recorded meanwhile are applied. Returns the pause still in force
+    /// (bulk work on battery), if any.
+    pub fn resume(&mut self) -> Result<Option<crate::protocol::status::PauseReport>, ClientError> {
+        match self.call(&Request::Resume {}, None)? {
+            Response::PauseState { paused } => Ok(paused),
+            other => Err(ClientError::Protocol(format!("{other:?}"))),
+        }
+    }
 }

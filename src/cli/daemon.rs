@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use fandex::service::{Daemon, DaemonError, DaemonOptions};
+use fandex::indexer::config::DbusSetting;
+use fandex::service::dbus::{Bus, ServiceOptions};
+use fandex::service::{Daemon, DaemonError, DaemonOptions, DbusOptions};
 use fandex::watcher::{Backend, RenameSource};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
@@ -26,6 +28,42 @@ pub struct DaemonArgs {
     /// Where renames, creates and deletes come from [default: config `watch.rename_source`, else auto]
     #[arg(long, value_parser = parse_choice::<RenameSource>, value_name = "auto|fanotify|inotify")]
     rename_source: Option<RenameSource>,
+    /// Serve desktop search and the API on the D-Bus session bus as org.fandex.Fandex [default: config `daemon.dbus`, else when not root and a session bus is set]
+    #[arg(long)]
+    dbus: bool,
+}
+
+/// Whether and how to serve D-Bus: `--dbus` or `daemon.dbus = true` require it; `"auto"` serves when not
+/// root and `DBUS_SESSION_BUS_ADDRESS` is set, and carries on without the bus if it cannot be reached.
+fn dbus_options(flag: bool, setting: DbusSetting) -> Option<DbusOptions> {
+    let (serve, required) = match (flag, setting) {
+        (true, _) | (false, DbusSetting::On) => (true, true),
+        (false, DbusSetting::Off) => (false, false),
+        (false, DbusSetting::Auto) => (
+            !nix::unistd::geteuid().is_root()
+                && std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some_and(|a| !a.is_empty()),
+            false,
+        ),
+    };
+    serve.then(|| DbusOptions {
+        service: ServiceOptions {
+            bus: session_bus(),
+            ..ServiceOptions::default()
+        },
+        required,
+    })
+}
+
+/// The session bus: the one that started this daemon by D-Bus activation (`DBUS_STARTER_ADDRESS` with
+/// `DBUS_STARTER_BUS_TYPE=session`), else `DBUS_SESSION_BUS_ADDRESS`.
+fn session_bus() -> Bus {
+    match (
+        std::env::var("DBUS_STARTER_BUS_TYPE").as_deref(),
+        std::env::var("DBUS_STARTER_ADDRESS"),
+    ) {
+        (Ok("session"), Ok(address)) if !address.is_empty() => Bus::Address(address),
+        _ => Bus::Session,
+    }
 }
 
 /// Exit code of a daemon that stopped abnormally: its index was lost, or stopping hung.
@@ -54,6 +92,7 @@ pub fn run(common: &Common, args: &DaemonArgs) -> anyhow::Result<ExitCode> {
         Signals::new([SIGTERM, SIGINT, SIGHUP]).context("cannot install signal handlers")?;
     let dir = common.index_dir();
     let parser = super::extract::sandbox_parser(&config)?;
+    let dbus = dbus_options(args.dbus, config.daemon.dbus);
     let daemon = Daemon::start(DaemonOptions {
         index_dir: dir.clone(),
         config,
@@ -62,6 +101,7 @@ pub fn run(common: &Common, args: &DaemonArgs) -> anyhow::Result<ExitCode> {
         rename_source: args.rename_source,
         listen: true,
         parser: Some(parser),
+        dbus,
     })
     .with_context(|| format!("cannot start the daemon on {}", dir.path().display()))?;
     info!(socket = ?daemon.socket_path(), "ready");

@@ -13,6 +13,7 @@ mod follow;
 mod index;
 mod localtime;
 mod output;
+mod pause;
 mod search;
 mod status;
 mod sync;
@@ -46,6 +47,10 @@ enum Command {
     Sync(sync::SyncArgs),
     /// What the daemon is doing and why.
     Status(status::StatusArgs),
+    /// Pause the daemon's work: changes keep being recorded and are applied on resume.
+    Pause(pause::PauseArgs),
+    /// Resume after `fandex pause`: apply the changes recorded meanwhile.
+    Resume(pause::ResumeArgs),
     /// Stream the normalized change events (diagnostic).
     Watch(watch::WatchArgs),
     /// Print what would be indexed for files: type, metadata, notes, text and parts.
@@ -78,9 +83,12 @@ fn tune_allocator(command: &Command) {
                 (libc::M_MMAP_THRESHOLD, 32 << 20, "MALLOC_MMAP_THRESHOLD_"),
                 (libc::M_TRIM_THRESHOLD, 256 << 20, "MALLOC_TRIM_THRESHOLD_"),
             ],
-            Command::Sync(_) | Command::Status(_) | Command::Watch(_) | Command::Completions(_) => {
-                &[]
-            }
+            Command::Sync(_)
+            | Command::Status(_)
+            | Command::Pause(_)
+            | Command::Resume(_)
+            | Command::Watch(_)
+            | Command::Completions(_) => &[],
             Command::GenerateDocs(_) | Command::Extract(_) => &[],
         };
         for &(param, value, env) in settings {
@@ -136,6 +144,8 @@ pub fn main() -> ExitCode {
         Command::Search(args) => search::run(&cli.common, args),
         Command::Sync(args) => sync::run(&cli.common, args),
         Command::Status(args) => status::run(&cli.common, args),
+        Command::Pause(args) => pause::run_pause(&cli.common, args),
+        Command::Resume(args) => pause::run_resume(&cli.common, args),
         Command::Watch(args) => watch::run(&cli.common, args),
         Command::Extract(args) => extract::run(&cli.common, args),
         Command::Completions(args) => docs::run(Cli::command(), args),

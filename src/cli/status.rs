@@ -103,6 +103,11 @@ fn print_owner(out: &mut impl Write, s: &StatusReport) -> std::io::Result<()> {
             r.from, r.to, r.files_done, r.files_seen
         )?;
     }
+    if let Some(p) = &s.paused {
+        writeln!(out, "{}", super::pause::describe(p, true))?;
+    } else if s.on_battery {
+        writeln!(out, "on battery")?;
+    }
     writeln!(out, "index: {}", s.index_dir)?;
     for root in &s.roots {
         writeln!(out, "root: {root}")?;
@@ -222,6 +227,15 @@ fn print_public(out: &mut impl Write, s: &PublicStatus) -> std::io::Result<()> {
                 "DEGRADED: part of the tree is not watched; periodic rescans cover it"
             )?;
         }
+    }
+    if let Some(p) = &s.paused {
+        let report = fandex::query::protocol::status::PauseReport {
+            reason: p.reason,
+            until_unix: p.until_unix,
+            waiting: 0,
+            held_walks: 0,
+        };
+        writeln!(out, "{}", super::pause::describe(&report, false))?;
     }
     print_budgets(out, &s.catalog.owners_over_budget)?;
     print_failures(out, s.catalog.failed, &s.catalog.recent_failures)?;

@@ -12,6 +12,10 @@
 //! <- {"type":"synced","generation":42}
 //! -> {"op":"status"}
 //! <- {"type":"status","status":{...}}
+//! -> {"op":"pause","seconds":600}          (no "seconds": until resumed)
+//! <- {"type":"pause_state","paused":{"reason":"user","until_unix":1796630400,"waiting":0,"held_walks":0}}
+//! -> {"op":"resume"}
+//! <- {"type":"pause_state","paused":null}
 //! <- {"type":"error","kind":"syntax","message":"..."}
 //! ```
 
@@ -24,6 +28,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::{Hit, SearchRequest, SearchResults, Snippet, SortBy};
 
+pub mod pause;
 pub mod progress;
 pub mod status;
 
@@ -99,6 +104,15 @@ pub enum Request {
         /// Give up after this long.
         timeout_ms: u64,
     },
+    /// Stop applying changes (they keep being recorded) for `seconds`, or until `resume` when absent.
+    /// Only root and the daemon's own user may.
+    Pause {
+        /// How long; absent: until `resume`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seconds: Option<u64>,
+    },
+    /// Apply the changes recorded while paused and carry on. Only root and the daemon's own user may.
+    Resume {},
 }
 
 /// One hit on the wire.
@@ -149,6 +163,8 @@ pub enum ErrorKind {
     Timeout,
     /// The daemon is busy (too many connections) or stopping.
     Unavailable,
+    /// The caller may not do this (pausing and resuming are for root and the daemon's own user).
+    Denied,
     /// Anything else.
     Internal,
 }
@@ -177,6 +193,11 @@ pub enum Response {
     Synced {
         /// The generation that made them visible.
         generation: u64,
+    },
+    /// The answer to `pause` and `resume`: whether work is paused now, and why.
+    PauseState {
+        /// The pause in force, if any (`resume` while on battery still leaves bulk work paused).
+        paused: Option<status::PauseReport>,
     },
     /// The request failed.
     Error {
@@ -369,6 +390,18 @@ mod tests {
         assert_eq!(
             serde_json::from_str::<Request>(r#"{"op":"sync","timeout_ms":5}"#).unwrap(),
             Request::Sync { timeout_ms: 5 }
+        );
+        assert_eq!(
+            serde_json::from_str::<Request>(r#"{"op":"pause"}"#).unwrap(),
+            Request::Pause { seconds: None }
+        );
+        assert_eq!(
+            serde_json::from_str::<Request>(r#"{"op":"pause","seconds":60}"#).unwrap(),
+            Request::Pause { seconds: Some(60) }
+        );
+        assert_eq!(
+            serde_json::to_string(&Request::Resume {}).unwrap(),
+            r#"{"op":"resume"}"#
         );
     }
 }

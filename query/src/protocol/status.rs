@@ -10,6 +10,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+pub use super::pause::{PauseReason, PauseReport, PublicPause};
+
 pub use super::progress::{ChangeKind, RECENT_CHANGES, RecentChange, WorkKind, WorkProgress};
 
 /// The daemon's life cycle.
@@ -81,6 +83,12 @@ pub struct StatusReport {
     pub walk_errors: Vec<Failure>,
     /// Resident memory.
     pub rss_bytes: Option<u64>,
+    /// Work that is paused, and why (`fandex pause`, or bulk work on battery).
+    #[serde(default)]
+    pub paused: Option<PauseReport>,
+    /// Whether the machine runs on battery (no mains power online, a battery discharging).
+    #[serde(default)]
+    pub on_battery: bool,
 }
 
 /// A rebuild in progress: `rebuilding (format FROM -> TO)`, with the walk's progress.
@@ -328,6 +336,9 @@ pub struct PublicStatus {
     pub watcher: Option<PublicWatcher>,
     /// The caller's own text budget, when reached.
     pub catalog: PublicCatalog,
+    /// Work that is paused: why and until when.
+    #[serde(default)]
+    pub paused: Option<PublicPause>,
     /// Always `true`: the rest of the report is shown only to root and the daemon's own user.
     pub redacted: bool,
 }
@@ -432,6 +443,10 @@ impl StatusReport {
             totals: _,
             // Dropped: memory grows with the index.
             rss_bytes: _,
+            // Kept in part: why and until when (below); what waits counts changes to files.
+            paused,
+            // Dropped: the machine's power says nothing of files, but is none of a caller's business.
+            on_battery: _,
         } = self;
         let CatalogStats {
             // Kept: the caller's own entries; other owners' entries would tell whose files exist.
@@ -482,6 +497,19 @@ impl StatusReport {
                     .map(|o| o.recent_failures.clone())
                     .unwrap_or_default(),
             },
+            paused: paused.as_ref().map(|p| {
+                let PauseReport {
+                    reason,
+                    until_unix,
+                    // Dropped: counts of changes and walks.
+                    waiting: _,
+                    held_walks: _,
+                } = p;
+                PublicPause {
+                    reason: *reason,
+                    until_unix: *until_unix,
+                }
+            }),
             redacted: true,
         }
     }

@@ -46,6 +46,8 @@ fn others_see_only_their_own_readable_changes() {
         last_error: None,
         walk_errors: Vec::new(),
         rss_bytes: None,
+        paused: None,
+        on_battery: false,
     };
     let mut asked = Vec::new();
     let public = report.public(1000, |paths| {
