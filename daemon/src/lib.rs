@@ -109,6 +109,7 @@ impl Daemon {
     pub fn start(opts: DaemonOptions) -> Result<Self, DaemonError> {
         let (backend, rename_source) = options::watch_choices(&opts);
         let mut engine = Engine::open(opts.index_dir.clone(), opts.config.clone())?;
+        engine.set_idle_bulk(opts.config.daemon.idle_priority);
         let roots = engine.register_roots(&opts.roots)?;
         if roots.is_empty() {
             return Err(DaemonError::NoRoots);
@@ -233,7 +234,6 @@ impl Daemon {
                 server::create_public_dir(parent)?;
             }
             let services = Services {
-                dir: opts.index_dir.clone(),
                 searcher: searcher.clone(),
                 catalog,
                 settings: settings.clone(),
@@ -242,7 +242,13 @@ impl Daemon {
                 roots: roots_watch.clone(),
                 life: life.clone(),
             };
-            Some(Server::start(Arc::new(services), public)?)
+            let private = opts
+                .config
+                .daemon
+                .socket
+                .clone()
+                .unwrap_or_else(|| opts.index_dir.socket_path());
+            Some(Server::start(Arc::new(services), private, public)?)
         } else {
             None
         };

@@ -258,7 +258,9 @@ impl Pipeline {
             })
             .collect();
         let exclusions = self.settings.exclusions();
-        engine.set_config(self.settings.config());
+        let config = self.settings.config();
+        engine.set_idle_bulk(config.daemon.idle_priority);
+        engine.set_config(config);
         let items = work.len();
         let _span = info_span!("batch", items).entered();
         let result = std::panic::catch_unwind(AssertUnwindSafe(|| {

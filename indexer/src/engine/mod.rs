@@ -40,12 +40,14 @@ use crate::layout::{IndexDir, WriterLock};
 use crate::rebuild::{self, Rebuild};
 use crate::text_index::TextIndex;
 use apply::{Applier, Count};
+use bulk::Bulk;
 use classify::classify_all;
 use job::{ExtractJob, Outcome};
 use read::{limits_of, run_extract};
 use roots::minimal_roots;
 
 mod apply;
+mod bulk;
 mod classify;
 mod job;
 mod live;
@@ -87,6 +89,8 @@ pub struct Engine {
     /// Parses complex documents (PDF, office, e-mail, archives, media); without one they are found by
     /// name only.
     parser: Option<Arc<dyn DocumentParser>>,
+    /// Where walks and their extraction run, and at which priority.
+    bulk: Bulk,
     _lock: WriterLock,
 }
 
@@ -124,6 +128,7 @@ impl Engine {
             catalog,
             index,
             parser: None,
+            bulk: Bulk::default(),
             _lock: lock,
         };
         let indexed = engine.index.committed_generation()?;
@@ -298,6 +303,13 @@ impl Engine {
         self.config = config;
     }
 
+    /// Walks from now on (updates, rescans) run at idle CPU and I/O priority (`true`; the daemon's
+    /// `daemon.idle_priority`), or at the caller's (`false`, the default). Single refreshed files are
+    /// always extracted at the caller's priority.
+    pub fn set_idle_bulk(&mut self, idle: bool) {
+        self.bulk.set_idle(idle);
+    }
+
     /// The catalog.
     pub fn catalog(&self) -> &Catalog {
         &self.catalog
@@ -468,6 +480,7 @@ impl Engine {
         let pruned =
             vec![std::fs::canonicalize(self.dir.path()).unwrap_or(self.dir.path().to_owned())];
         let index_config = self.config.index.clone();
+        let bulk = self.bulk.clone();
         let (walk_tx, walk_rx) = bounded::<WalkItem>(1024);
         let (job_tx, job_rx) = bounded::<ExtractJob>(64);
         let (out_tx, out_rx) = bounded::<Outcome>(64);
@@ -480,37 +493,54 @@ impl Engine {
             minimal_roots(scopes.iter().map(|(r, _)| r.clone()).collect());
         let roots = RootSet::open(&root_paths);
         let roots = &roots;
+        let bulk = &bulk;
+        let spawn_error = |e| Error::io("cannot start a thread of the walk", e);
         let result = std::thread::scope(|s| -> Result<(HashSet<u64>, Vec<PathBuf>)> {
-            let walker = s.spawn(move || -> Result<()> {
-                for (root, start) in scopes {
-                    let _span = info_span!("walk", start = %start.display()).entered();
-                    crawl::walk(root, start, roots, &index_config, &pruned, 2, &walk_tx)?;
-                }
-                Ok(())
-            });
+            // The walker's own threads (started by `ignore`) inherit its priority.
+            let walker = std::thread::Builder::new()
+                .name("fandex-walk".into())
+                .spawn_scoped(s, move || -> Result<()> {
+                    bulk.enter();
+                    for (root, start) in scopes {
+                        let _span = info_span!("walk", start = %start.display()).entered();
+                        crawl::walk(root, start, roots, &index_config, &pruned, 2, &walk_tx)?;
+                    }
+                    Ok(())
+                })
+                .map_err(spawn_error)?;
             let classify_out = out_tx.clone();
             let owner_budget = applier.owner_budget;
-            let classifier = s.spawn(move || {
-                classify_all(
-                    catalog,
-                    roots,
-                    walk_rx,
-                    job_tx,
-                    classify_out,
-                    progress,
-                    owner_budget,
-                )
-            });
+            let classifier = std::thread::Builder::new()
+                .name("fandex-classify".into())
+                .spawn_scoped(s, move || {
+                    bulk.enter();
+                    classify_all(
+                        catalog,
+                        roots,
+                        walk_rx,
+                        job_tx,
+                        classify_out,
+                        progress,
+                        owner_budget,
+                    )
+                })
+                .map_err(spawn_error)?;
             let extract_out = out_tx;
             let limits_ref = &limits;
-            s.spawn(move || {
-                job_rx
-                    .into_iter()
-                    .par_bridge()
-                    .for_each_with(extract_out, |tx, job| {
-                        let _ = tx.send(run_extract(job, roots, limits_ref, progress));
+            std::thread::Builder::new()
+                .name("fandex-extract".into())
+                .spawn_scoped(s, move || {
+                    bulk.enter();
+                    bulk.install(|| {
+                        job_rx
+                            .into_iter()
+                            .par_bridge()
+                            .for_each_with(extract_out, |tx, job| {
+                                let _ = tx.send(run_extract(job, roots, limits_ref, progress));
+                            });
                     });
-            });
+                })
+                .map_err(spawn_error)?;
             let mut apply_error = None;
             for outcome in out_rx.iter() {
                 if apply_error.is_some() {
