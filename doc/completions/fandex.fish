@@ -26,7 +26,7 @@ end
 
 complete -c fandex -n "__fish_fandex_needs_command" -l index-dir -d 'Where the index lives [default: /var/lib/fandex for root, else $XDG_DATA_HOME/fandex]' -r -F
 complete -c fandex -n "__fish_fandex_needs_command" -l config -d 'Configuration file [default: /etc/fandex/config.toml for root, else $XDG_CONFIG_HOME/fandex/config.toml]' -r -F
-complete -c fandex -n "__fish_fandex_needs_command" -l socket -d 'The daemon\'s socket [default: the one in the index directory, else the system daemon\'s]' -r -F
+complete -c fandex -n "__fish_fandex_needs_command" -l socket -d 'The daemon\'s socket (where `daemon` listens) [default: for a user other than root on their default index, $XDG_RUNTIME_DIR/fandex/socket; else the one in the index directory; clients then try the system daemon\'s]' -r -F
 complete -c fandex -n "__fish_fandex_needs_command" -s h -l help -d 'Print help'
 complete -c fandex -n "__fish_fandex_needs_command" -s V -l version -d 'Print version'
 complete -c fandex -n "__fish_fandex_needs_command" -f -a "index" -d 'Crawl once and bring the index up to date, then exit'
@@ -41,7 +41,7 @@ complete -c fandex -n "__fish_fandex_needs_command" -f -a "help" -d 'Print this 
 complete -c fandex -n "__fish_fandex_using_subcommand index" -l forget -d 'Remove a root (and its files) from the index' -r -F
 complete -c fandex -n "__fish_fandex_using_subcommand index" -l index-dir -d 'Where the index lives [default: /var/lib/fandex for root, else $XDG_DATA_HOME/fandex]' -r -F
 complete -c fandex -n "__fish_fandex_using_subcommand index" -l config -d 'Configuration file [default: /etc/fandex/config.toml for root, else $XDG_CONFIG_HOME/fandex/config.toml]' -r -F
-complete -c fandex -n "__fish_fandex_using_subcommand index" -l socket -d 'The daemon\'s socket [default: the one in the index directory, else the system daemon\'s]' -r -F
+complete -c fandex -n "__fish_fandex_using_subcommand index" -l socket -d 'The daemon\'s socket (where `daemon` listens) [default: for a user other than root on their default index, $XDG_RUNTIME_DIR/fandex/socket; else the one in the index directory; clients then try the system daemon\'s]' -r -F
 complete -c fandex -n "__fish_fandex_using_subcommand index" -l json -d 'Print the summary as one JSON object'
 complete -c fandex -n "__fish_fandex_using_subcommand index" -s h -l help -d 'Print help'
 complete -c fandex -n "__fish_fandex_using_subcommand index" -s V -l version -d 'Print version'
@@ -49,7 +49,8 @@ complete -c fandex -n "__fish_fandex_using_subcommand daemon" -l backend -d 'Whe
 complete -c fandex -n "__fish_fandex_using_subcommand daemon" -l rename-source -d 'Where renames, creates and deletes come from [default: config `watch.rename_source`, else auto]' -r
 complete -c fandex -n "__fish_fandex_using_subcommand daemon" -l index-dir -d 'Where the index lives [default: /var/lib/fandex for root, else $XDG_DATA_HOME/fandex]' -r -F
 complete -c fandex -n "__fish_fandex_using_subcommand daemon" -l config -d 'Configuration file [default: /etc/fandex/config.toml for root, else $XDG_CONFIG_HOME/fandex/config.toml]' -r -F
-complete -c fandex -n "__fish_fandex_using_subcommand daemon" -l socket -d 'The daemon\'s socket [default: the one in the index directory, else the system daemon\'s]' -r -F
+complete -c fandex -n "__fish_fandex_using_subcommand daemon" -l socket -d 'The daemon\'s socket (where `daemon` listens) [default: for a user other than root on their default index, $XDG_RUNTIME_DIR/fandex/socket; else the one in the index directory; clients then try the system daemon\'s]' -r -F
+complete -c fandex -n "__fish_fandex_using_subcommand daemon" -l user -d 'Run as a user\'s service (the default for a user other than root): index in $XDG_DATA_HOME/fandex, config $XDG_CONFIG_HOME/fandex/config.toml, socket $XDG_RUNTIME_DIR/fandex/socket, inotify, roots default to the XDG user directories'
 complete -c fandex -n "__fish_fandex_using_subcommand daemon" -s h -l help -d 'Print help'
 complete -c fandex -n "__fish_fandex_using_subcommand daemon" -s V -l version -d 'Print version'
 complete -c fandex -n "__fish_fandex_using_subcommand search" -s n -l limit -d 'At most this many hits' -r
@@ -63,7 +64,7 @@ always\t'Always'
 never\t'Never'"
 complete -c fandex -n "__fish_fandex_using_subcommand search" -l index-dir -d 'Where the index lives [default: /var/lib/fandex for root, else $XDG_DATA_HOME/fandex]' -r -F
 complete -c fandex -n "__fish_fandex_using_subcommand search" -l config -d 'Configuration file [default: /etc/fandex/config.toml for root, else $XDG_CONFIG_HOME/fandex/config.toml]' -r -F
-complete -c fandex -n "__fish_fandex_using_subcommand search" -l socket -d 'The daemon\'s socket [default: the one in the index directory, else the system daemon\'s]' -r -F
+complete -c fandex -n "__fish_fandex_using_subcommand search" -l socket -d 'The daemon\'s socket (where `daemon` listens) [default: for a user other than root on their default index, $XDG_RUNTIME_DIR/fandex/socket; else the one in the index directory; clients then try the system daemon\'s]' -r -F
 complete -c fandex -n "__fish_fandex_using_subcommand search" -l reverse -d 'Reverse the order'
 complete -c fandex -n "__fish_fandex_using_subcommand search" -l json -d 'One JSON object per hit, one per line'
 complete -c fandex -n "__fish_fandex_using_subcommand search" -l sync -d 'First wait until every change made before this command is searchable (needs the daemon)'
@@ -72,12 +73,12 @@ complete -c fandex -n "__fish_fandex_using_subcommand search" -s V -l version -d
 complete -c fandex -n "__fish_fandex_using_subcommand sync" -l timeout -d 'Give up after this many seconds (at most a day)' -r
 complete -c fandex -n "__fish_fandex_using_subcommand sync" -l index-dir -d 'Where the index lives [default: /var/lib/fandex for root, else $XDG_DATA_HOME/fandex]' -r -F
 complete -c fandex -n "__fish_fandex_using_subcommand sync" -l config -d 'Configuration file [default: /etc/fandex/config.toml for root, else $XDG_CONFIG_HOME/fandex/config.toml]' -r -F
-complete -c fandex -n "__fish_fandex_using_subcommand sync" -l socket -d 'The daemon\'s socket [default: the one in the index directory, else the system daemon\'s]' -r -F
+complete -c fandex -n "__fish_fandex_using_subcommand sync" -l socket -d 'The daemon\'s socket (where `daemon` listens) [default: for a user other than root on their default index, $XDG_RUNTIME_DIR/fandex/socket; else the one in the index directory; clients then try the system daemon\'s]' -r -F
 complete -c fandex -n "__fish_fandex_using_subcommand sync" -s h -l help -d 'Print help'
 complete -c fandex -n "__fish_fandex_using_subcommand sync" -s V -l version -d 'Print version'
 complete -c fandex -n "__fish_fandex_using_subcommand status" -l index-dir -d 'Where the index lives [default: /var/lib/fandex for root, else $XDG_DATA_HOME/fandex]' -r -F
 complete -c fandex -n "__fish_fandex_using_subcommand status" -l config -d 'Configuration file [default: /etc/fandex/config.toml for root, else $XDG_CONFIG_HOME/fandex/config.toml]' -r -F
-complete -c fandex -n "__fish_fandex_using_subcommand status" -l socket -d 'The daemon\'s socket [default: the one in the index directory, else the system daemon\'s]' -r -F
+complete -c fandex -n "__fish_fandex_using_subcommand status" -l socket -d 'The daemon\'s socket (where `daemon` listens) [default: for a user other than root on their default index, $XDG_RUNTIME_DIR/fandex/socket; else the one in the index directory; clients then try the system daemon\'s]' -r -F
 complete -c fandex -n "__fish_fandex_using_subcommand status" -l json -d 'Print the full report as JSON'
 complete -c fandex -n "__fish_fandex_using_subcommand status" -s h -l help -d 'Print help'
 complete -c fandex -n "__fish_fandex_using_subcommand status" -s V -l version -d 'Print version'
@@ -85,18 +86,18 @@ complete -c fandex -n "__fish_fandex_using_subcommand watch" -l backend -d 'Wher
 complete -c fandex -n "__fish_fandex_using_subcommand watch" -l rename-source -d 'Where renames, creates and deletes come from' -r
 complete -c fandex -n "__fish_fandex_using_subcommand watch" -l index-dir -d 'Where the index lives [default: /var/lib/fandex for root, else $XDG_DATA_HOME/fandex]' -r -F
 complete -c fandex -n "__fish_fandex_using_subcommand watch" -l config -d 'Configuration file [default: /etc/fandex/config.toml for root, else $XDG_CONFIG_HOME/fandex/config.toml]' -r -F
-complete -c fandex -n "__fish_fandex_using_subcommand watch" -l socket -d 'The daemon\'s socket [default: the one in the index directory, else the system daemon\'s]' -r -F
+complete -c fandex -n "__fish_fandex_using_subcommand watch" -l socket -d 'The daemon\'s socket (where `daemon` listens) [default: for a user other than root on their default index, $XDG_RUNTIME_DIR/fandex/socket; else the one in the index directory; clients then try the system daemon\'s]' -r -F
 complete -c fandex -n "__fish_fandex_using_subcommand watch" -l json -d 'One JSON object per event'
 complete -c fandex -n "__fish_fandex_using_subcommand watch" -s h -l help -d 'Print help'
 complete -c fandex -n "__fish_fandex_using_subcommand watch" -s V -l version -d 'Print version'
 complete -c fandex -n "__fish_fandex_using_subcommand completions" -l index-dir -d 'Where the index lives [default: /var/lib/fandex for root, else $XDG_DATA_HOME/fandex]' -r -F
 complete -c fandex -n "__fish_fandex_using_subcommand completions" -l config -d 'Configuration file [default: /etc/fandex/config.toml for root, else $XDG_CONFIG_HOME/fandex/config.toml]' -r -F
-complete -c fandex -n "__fish_fandex_using_subcommand completions" -l socket -d 'The daemon\'s socket [default: the one in the index directory, else the system daemon\'s]' -r -F
+complete -c fandex -n "__fish_fandex_using_subcommand completions" -l socket -d 'The daemon\'s socket (where `daemon` listens) [default: for a user other than root on their default index, $XDG_RUNTIME_DIR/fandex/socket; else the one in the index directory; clients then try the system daemon\'s]' -r -F
 complete -c fandex -n "__fish_fandex_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c fandex -n "__fish_fandex_using_subcommand completions" -s V -l version -d 'Print version'
 complete -c fandex -n "__fish_fandex_using_subcommand generate-docs" -l index-dir -d 'Where the index lives [default: /var/lib/fandex for root, else $XDG_DATA_HOME/fandex]' -r -F
 complete -c fandex -n "__fish_fandex_using_subcommand generate-docs" -l config -d 'Configuration file [default: /etc/fandex/config.toml for root, else $XDG_CONFIG_HOME/fandex/config.toml]' -r -F
-complete -c fandex -n "__fish_fandex_using_subcommand generate-docs" -l socket -d 'The daemon\'s socket [default: the one in the index directory, else the system daemon\'s]' -r -F
+complete -c fandex -n "__fish_fandex_using_subcommand generate-docs" -l socket -d 'The daemon\'s socket (where `daemon` listens) [default: for a user other than root on their default index, $XDG_RUNTIME_DIR/fandex/socket; else the one in the index directory; clients then try the system daemon\'s]' -r -F
 complete -c fandex -n "__fish_fandex_using_subcommand generate-docs" -s h -l help -d 'Print help'
 complete -c fandex -n "__fish_fandex_using_subcommand generate-docs" -s V -l version -d 'Print version'
 complete -c fandex -n "__fish_fandex_using_subcommand help; and not __fish_seen_subcommand_from index daemon search sync status watch completions generate-docs help" -f -a "index" -d 'Crawl once and bring the index up to date, then exit'
