@@ -15,6 +15,9 @@ phase "system packages"
 # btrfs-progs, bindfs (FUSE): the watcher's per-filesystem fallback tests.
 packages=(build-essential pkg-config ca-certificates curl e2fsprogs util-linux mount acl btrfs-progs bindfs)
 packages+=(dbus) # dbus-daemon: a private session bus for the fandex-dbus tests
+# systemd (systemd-analyze) and man-db (`man`, which it runs for Documentation=man:): the user unit is
+# checked with `systemd-analyze --user verify` (tests/install.rs).
+packages+=(systemd man-db)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
