@@ -20,13 +20,13 @@ const BULK_THREADS: &[&str] = &[
     "fandex-bulk-",
 ];
 
+/// Each bulk thread's last seen `(name, scheduling policy, I/O class)`, by tid.
+type Seen = BTreeMap<i32, (String, i32, i32)>;
+
 /// Each bulk thread's last seen `(name, scheduling policy, I/O class)`, by tid, watched while `engine`
 /// walks `root` from another thread. Returns them with the engine, and the walking thread's own
 /// priorities after the walk.
-fn watch_walk(
-    mut engine: Engine,
-    root: &Path,
-) -> (BTreeMap<i32, (String, i32, i32)>, Engine, (i32, i32)) {
+fn watch_walk(mut engine: Engine, root: &Path) -> (Seen, Engine, (i32, i32)) {
     let request = UpdateRequest {
         add_roots: vec![root.to_owned()],
         forget_roots: vec![],
@@ -60,7 +60,7 @@ fn watch_walk(
     (seen, engine, own)
 }
 
-fn names(seen: &BTreeMap<i32, (String, i32, i32)>) -> Vec<&str> {
+fn names(seen: &Seen) -> Vec<&str> {
     let mut names: Vec<&str> = seen
         .values()
         .map(|(comm, ..)| {

@@ -80,11 +80,12 @@ impl Common {
                 None => anyhow::bail!("no daemon listens on {}", socket.display()),
             };
         }
-        if is_user() && self.is_user_index() {
-            // Not there, or not answering: the user's daemon may listen in the index directory.
-            if let Some(Ok(Some(client))) = user::runtime_socket().map(|s| Client::connect(&s)) {
-                return Ok(Some(client));
-            }
+        // Not there, or not answering: the user's daemon may listen in the index directory.
+        if is_user()
+            && self.is_user_index()
+            && let Some(Ok(Some(client))) = user::runtime_socket().map(|s| Client::connect(&s))
+        {
+            return Ok(Some(client));
         }
         let dir = self.index_dir();
         match Client::connect(&dir.socket_path()) {
