@@ -15,8 +15,8 @@ phase "system packages"
 # btrfs-progs, bindfs (FUSE): the watcher's per-filesystem fallback tests.
 packages=(build-essential pkg-config ca-certificates curl e2fsprogs util-linux mount acl btrfs-progs bindfs)
 packages+=(dbus) # dbus-daemon: a private session bus for the fandex-dbus tests
-# systemd (systemd-analyze), man-db: the system unit's tests (verify, security, its man: links);
-# (scripts/package-deb.sh needs only dpkg-deb, part of dpkg.)
+# systemd (systemd-analyze) and man-db (`man`, which it runs for Documentation=man:): the system and user
+# units' tests (verify, security); scripts/package-deb.sh needs only dpkg-deb, part of dpkg.
 packages+=(systemd man-db)
 missing=()
 for p in "${packages[@]}"; do

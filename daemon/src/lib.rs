@@ -133,6 +133,7 @@ impl Daemon {
         if let Some(parser) = &opts.parser {
             engine.set_parser(parser.clone());
         }
+        engine.set_idle_bulk(opts.config.daemon.idle_priority);
         let roots = engine.register_roots(&opts.roots)?;
         if roots.is_empty() {
             return Err(DaemonError::NoRoots);
@@ -269,7 +270,6 @@ impl Daemon {
                 server::create_public_dir(parent)?;
             }
             let services = Services {
-                dir: opts.index_dir.clone(),
                 searcher: searcher.clone(),
                 catalog,
                 settings: settings.clone(),
@@ -280,7 +280,13 @@ impl Daemon {
                 queue: queue.clone(),
                 events: events.clone(),
             };
-            Some(Server::start(Arc::new(services), public)?)
+            let private = opts
+                .config
+                .daemon
+                .socket
+                .clone()
+                .unwrap_or_else(|| opts.index_dir.socket_path());
+            Some(Server::start(Arc::new(services), private, public)?)
         } else {
             None
         };

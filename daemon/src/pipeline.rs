@@ -305,7 +305,9 @@ impl Pipeline {
             })
             .collect();
         let exclusions = self.settings.exclusions();
-        engine.set_config(self.settings.config());
+        let config = self.settings.config();
+        engine.set_idle_bulk(config.daemon.idle_priority);
+        engine.set_config(config);
         let items = work.len();
         let _span = info_span!("batch", items).entered();
         let noted = recent::before(&work, engine.catalog(), &Syncer::barrier_prefix());

@@ -17,7 +17,6 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use fandex_indexer::IndexDir;
 use fandex_indexer::catalog::Catalog;
 use fandex_query::limits::MAX_REQUEST_BYTES;
 use fandex_query::protocol::{ErrorKind, Request, Response};
@@ -38,7 +37,6 @@ use crate::sync::Syncer;
 
 /// What answering requests takes: handles on the daemon's parts.
 pub(crate) struct Services {
-    pub(crate) dir: IndexDir,
     pub(crate) searcher: QueryEngine,
     pub(crate) catalog: Catalog,
     pub(crate) settings: Arc<Settings>,
@@ -144,7 +142,8 @@ impl Read for DeadlineReader<'_> {
     }
 }
 
-/// A running socket server: the private socket in the index directory and, optionally, a public one.
+/// A running socket server: the private socket (in the index directory unless configured elsewhere)
+/// and, optionally, a public one.
 pub(crate) struct Server {
     path: PathBuf,
     public: Option<PathBuf>,
@@ -155,13 +154,21 @@ pub(crate) struct Server {
     services: Arc<Services>,
 }
 
-/// Binds a listening socket at `path` with `mode`, replacing a stale one.
+/// Binds a listening socket at `path` with `mode`, replacing a stale one (a socket outside the index
+/// directory, such as a user daemon's in `$XDG_RUNTIME_DIR`, may be another daemon's: one that
+/// answers is left alone).
 fn bind(path: &Path, mode: u32) -> Result<UnixListener, DaemonError> {
     let err = |source| DaemonError::Socket {
         path: path.display().to_string(),
         source,
     };
-    // A socket left by a crashed daemon: we hold the index lock, so nobody else is serving it.
+    if UnixStream::connect(path).is_ok() {
+        return Err(err(std::io::Error::new(
+            std::io::ErrorKind::AddrInUse,
+            "another daemon is listening on it",
+        )));
+    }
+    // A socket left by a crashed daemon.
     match std::fs::remove_file(path) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(err(e)),
         _ => {}
@@ -172,10 +179,23 @@ fn bind(path: &Path, mode: u32) -> Result<UnixListener, DaemonError> {
 }
 
 impl Server {
-    /// Binds the socket in the index directory (0600) and, when given, the public socket (0666, its
-    /// directory created 0755), and starts accepting on both.
-    pub fn start(services: Arc<Services>, public: Option<PathBuf>) -> Result<Self, DaemonError> {
-        let path = services.dir.socket_path();
+    /// Binds the private socket `path` (0600; a missing directory is created 0700) and, when given,
+    /// the public socket (0666, its directory created 0755), and starts accepting on both.
+    pub fn start(
+        services: Arc<Services>,
+        path: PathBuf,
+        public: Option<PathBuf>,
+    ) -> Result<Self, DaemonError> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(parent)
+                .map_err(|source| DaemonError::Socket {
+                    path: parent.display().to_string(),
+                    source,
+                })?;
+        }
         let mut listeners = vec![(
             bind(&path, 0o600)?,
             Capacity::new(MAX_PRIVATE_CONNECTIONS, None),

@@ -135,7 +135,7 @@ _fandex() {
             return 0
             ;;
         fandex__subcmd__daemon)
-            opts="-h -V --backend --rename-source --index-dir --config --socket --help --version"
+            opts="-h -V --user --backend --rename-source --index-dir --config --socket --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -127,6 +127,11 @@ pub struct DaemonConfig {
     /// are identified by their credentials and see only files they may read. Default: for a root daemon
     /// on the default index, `/run/fandex/fandex.sock`; otherwise none.
     pub public_socket: Option<PathBuf>,
+    /// The daemon's own socket (mode 0600, for its owner and root; a missing directory is created
+    /// 0700). Default: `fandex.sock` in the index directory; `fandex daemon --user` (the default for a
+    /// user other than root) listens on `$XDG_RUNTIME_DIR/fandex/socket` when the session has a runtime
+    /// directory. Read at start.
+    pub socket: Option<PathBuf>,
     /// A client of the daemon's sockets must send each complete request within this many milliseconds
     /// of connecting or of its previous answer, or the connection is closed (handling a request, a long
     /// `sync` included, does not count).
@@ -145,6 +150,10 @@ pub struct DaemonConfig {
     /// Where the power supplies are described (default `/sys/class/power_supply`; the environment
     /// variable `FANDEX_POWER_SUPPLY_DIR` overrides both).
     pub power_supply_dir: Option<PathBuf>,
+    /// Bulk work (the walk at start, rescans, a rebuild's walk) runs on threads at idle CPU priority
+    /// (`SCHED_IDLE`) and idle I/O priority (`IOPRIO_CLASS_IDLE`), so it takes only what nothing else
+    /// wants; changes to single files are applied at the daemon's own priority.
+    pub idle_priority: bool,
 }
 
 /// The sandboxed extraction workers. Each document is parsed in a worker process; one that crashes, runs
@@ -348,11 +357,13 @@ impl Default for DaemonConfig {
             batch_ms: 100,
             settle_ms: 30,
             public_socket: None,
+            socket: None,
             idle_timeout_ms: 10_000,
             stop_timeout_ms: 30_000,
             dbus: DbusSetting::Auto,
             on_battery: OnBattery::Pause,
             power_supply_dir: None,
+            idle_priority: true,
         }
     }
 }
@@ -423,15 +434,7 @@ pub fn default_config_path() -> Option<PathBuf> {
     if nix::unistd::geteuid().is_root() {
         return Some(PathBuf::from("/etc/fandex/config.toml"));
     }
-    xdg_dir("XDG_CONFIG_HOME", ".config").map(|d| d.join("fandex/config.toml"))
-}
-
-/// An XDG base directory: the variable when set to an absolute path, else `$HOME/<fallback>`.
-pub(crate) fn xdg_dir(var: &str, fallback: &str) -> Option<PathBuf> {
-    match std::env::var_os(var).map(PathBuf::from) {
-        Some(dir) if dir.is_absolute() => Some(dir),
-        _ => std::env::var_os("HOME").map(|home| PathBuf::from(home).join(fallback)),
-    }
+    crate::user::config_path()
 }
 
 #[cfg(test)]

@@ -17,7 +17,6 @@ use std::path::{Path, PathBuf};
 use fandex_schema::SCHEMA_VERSION;
 use nix::fcntl::{Flock, FlockArg};
 
-use crate::config::xdg_dir;
 use crate::error::{Error, Result};
 
 /// The index directory's location and layout.
@@ -32,9 +31,7 @@ pub fn default_index_dir() -> PathBuf {
     if nix::unistd::geteuid().is_root() {
         return PathBuf::from("/var/lib/fandex");
     }
-    xdg_dir("XDG_DATA_HOME", ".local/share")
-        .map(|d| d.join("fandex"))
-        .unwrap_or_else(|| PathBuf::from(".fandex"))
+    crate::user::index_dir()
 }
 
 impl IndexDir {

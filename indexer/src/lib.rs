@@ -14,6 +14,8 @@
 //! - [`coalesce`]: the daemon's live events merged into per-path work.
 //! - [`engine`]: ties them together: bring the index up to date with the filesystem, by walking or by
 //!   applying coalesced work.
+//! - [`sys`]: the CPU and I/O priority of bulk work's threads.
+//! - [`user`]: a per-user fandex's places (XDG base and user directories, the runtime socket).
 //! - [`error`]: the crate's error type.
 
 pub mod catalog;
@@ -28,7 +30,9 @@ pub mod fileio;
 pub mod layout;
 pub mod pseudofs;
 pub mod rebuild;
+pub mod sys;
 pub mod text_index;
+pub mod user;
 
 /// The document formats the [`extract::DocumentParser`] seam speaks (`Document`, `Kind`, ...).
 pub use fandex_formats as formats;

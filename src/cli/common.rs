@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use clap::Args;
 use fandex::indexer::config::SYSTEM_SOCKET;
+use fandex::indexer::user;
 use fandex::query::client::{Client, ClientError};
 use fandex::{Config, Error, IndexDir, QueryEngine};
 
@@ -20,12 +21,45 @@ pub struct Common {
     /// Configuration file [default: /etc/fandex/config.toml for root, else $XDG_CONFIG_HOME/fandex/config.toml]
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// The daemon's socket [default: the one in the index directory, else the system daemon's]
+    /// The daemon's socket (where `daemon` listens) [default: for a user other than root on their
+    /// default index, $XDG_RUNTIME_DIR/fandex/socket; else the one in the index directory; clients
+    /// then try the system daemon's]
     #[arg(long, global = true, env = "FANDEX_SOCKET", value_name = "PATH")]
     socket: Option<PathBuf>,
 }
 
+/// Whether this process runs for a user other than root: its defaults are then that user's places
+/// (see [`user`]).
+pub fn is_user() -> bool {
+    !nix::unistd::geteuid().is_root()
+}
+
 impl Common {
+    /// The same options with a user's defaults where none was given (for `daemon --user`, also run by
+    /// root): the index in `$XDG_DATA_HOME/fandex`, the configuration in
+    /// `$XDG_CONFIG_HOME/fandex/config.toml` when it exists.
+    pub fn for_user(&self) -> Common {
+        Common {
+            index_dir: Some(self.index_dir.clone().unwrap_or_else(user::index_dir)),
+            config: self
+                .config
+                .clone()
+                .or_else(|| user::config_path().filter(|p| p.exists())),
+            socket: self.socket.clone(),
+        }
+    }
+
+    /// The socket `--socket` or `FANDEX_SOCKET` names.
+    pub fn socket(&self) -> Option<&Path> {
+        self.socket.as_deref()
+    }
+
+    /// Whether the index is a user's default one (`$XDG_DATA_HOME/fandex`), served by the user's daemon
+    /// on [`user::runtime_socket`].
+    pub fn is_user_index(&self) -> bool {
+        self.index_dir().path() == user::index_dir()
+    }
+
     /// The index directory chosen by --index-dir, FANDEX_INDEX_DIR, or the default.
     pub fn index_dir(&self) -> IndexDir {
         IndexDir::at(
@@ -35,7 +69,8 @@ impl Common {
         )
     }
 
-    /// Connects to the daemon serving this index: `--socket` when given; else the socket in the index
+    /// Connects to the daemon serving this index: `--socket` when given; else, for a user on their
+    /// default index, their daemon's socket in `$XDG_RUNTIME_DIR`; else the socket in the index
     /// directory; else, when there is no index of one's own (or it is not readable), the system daemon's
     /// public socket. `Ok(None)` means no daemon: read the index directly.
     pub fn connect_daemon(&self) -> anyhow::Result<Option<Client>> {
@@ -44,6 +79,13 @@ impl Common {
                 Some(client) => Ok(Some(client)),
                 None => anyhow::bail!("no daemon listens on {}", socket.display()),
             };
+        }
+        // Not there, or not answering: the user's daemon may listen in the index directory.
+        if is_user()
+            && self.is_user_index()
+            && let Some(Ok(Some(client))) = user::runtime_socket().map(|s| Client::connect(&s))
+        {
+            return Ok(Some(client));
         }
         let dir = self.index_dir();
         match Client::connect(&dir.socket_path()) {

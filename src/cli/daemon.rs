@@ -1,4 +1,6 @@
-//! `fandex daemon`: watch the roots and keep the index current, in the foreground.
+//! `fandex daemon`: watch the roots and keep the index current, in the foreground. `--user` (the default
+//! for a user other than root) is the per-user service: a user's index, configuration and socket, with
+//! inotify, on the configured roots or else the XDG user directories.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,9 +21,15 @@ use super::common::{Common, parse_choice};
 /// Arguments of `fandex daemon`.
 #[derive(Debug, Args)]
 pub struct DaemonArgs {
-    /// Directories to add to the index and watch [default: the remembered roots]
+    /// Directories to add to the index and watch [default: the remembered roots, else config `roots`,
+    /// else (--user) the XDG user directories that exist: Documents, Pictures, ...]
     #[arg(value_name = "ROOT")]
     roots: Vec<PathBuf>,
+    /// Run as a user's service (the default for a user other than root): index in
+    /// $XDG_DATA_HOME/fandex, config $XDG_CONFIG_HOME/fandex/config.toml, socket
+    /// $XDG_RUNTIME_DIR/fandex/socket, inotify, roots default to the XDG user directories
+    #[arg(long)]
+    user: bool,
     /// Where content changes come from [default: config `watch.backend`, else auto]
     #[arg(long, value_parser = parse_choice::<Backend>, value_name = "auto|fanotify|inotify")]
     backend: Option<Backend>,
@@ -74,9 +82,11 @@ const EXIT_ABNORMAL: u8 = 4;
 pub fn run(common: &Common, args: &DaemonArgs) -> anyhow::Result<ExitCode> {
     // Leave the starting directory: a daemon whose working directory is inside a root would keep that
     // root's filesystem busy (no plain `umount`). Paths given relative to it are made absolute first.
-    let common = &common
+    let user = args.user || super::common::is_user();
+    let common = common
         .absolute()
         .context("cannot resolve the index or config path")?;
+    let common = &if user { common.for_user() } else { common };
     let roots = args
         .roots
         .iter()
@@ -84,8 +94,27 @@ pub fn run(common: &Common, args: &DaemonArgs) -> anyhow::Result<ExitCode> {
         .collect::<std::io::Result<Vec<_>>>()
         .context("cannot resolve a root")?;
     std::env::set_current_dir("/").context("cannot change to /")?;
-    let config = common.config()?;
+    let mut config = common.config()?;
     super::common::init_logging(config.log_level.as_deref(), "info");
+    if let Some(socket) = common.socket() {
+        config.daemon.socket = Some(socket.to_owned());
+    } else if user && config.daemon.socket.is_none() && common.is_user_index() {
+        config.daemon.socket = fandex::indexer::user::runtime_socket();
+    }
+    if user && roots.is_empty() && config.roots.is_empty() {
+        // Used only when the index remembers no roots yet.
+        config.roots = fandex::indexer::user::user_dirs();
+    }
+    let (backend, rename_source) = if user {
+        // A user's daemon watches with inotify (fanotify needs CAP_SYS_ADMIN), also when root runs it.
+        let watch = &config.watch;
+        (
+            Some(args.backend.or(watch.backend).unwrap_or(Backend::Inotify)),
+            Some((args.rename_source.or(watch.rename_source)).unwrap_or(RenameSource::Inotify)),
+        )
+    } else {
+        (args.backend, args.rename_source)
+    };
     let mut stop_timeout = Duration::from_millis(config.daemon.stop_timeout_ms);
     // Register signal handlers before starting, so an early SIGTERM still stops cleanly.
     let mut signals =
@@ -97,8 +126,8 @@ pub fn run(common: &Common, args: &DaemonArgs) -> anyhow::Result<ExitCode> {
         index_dir: dir.clone(),
         config,
         roots,
-        backend: args.backend,
-        rename_source: args.rename_source,
+        backend,
+        rename_source,
         listen: true,
         parser: Some(parser),
         dbus,

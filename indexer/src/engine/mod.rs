@@ -20,20 +20,15 @@
 //! `summary` reports and `volumes` rewrites older catalogs' records to volume keys (files are known by
 //! their filesystem's volume and inode, which survive a remount, not by `st_dev`).
 
-use std::collections::HashSet;
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use crossbeam_channel::bounded;
-use rayon::iter::{ParallelBridge, ParallelIterator};
-use tracing::{info, info_span, warn};
+use tracing::{info, warn};
 
 use crate::catalog::{Catalog, CatalogBatch, FileRecord, Owner, Status};
 use crate::config::Config;
-use crate::crawl::{self, WalkItem};
 use crate::error::{Error, Result};
 use crate::extract::DocumentParser;
 use crate::fileio::RootSet;
@@ -41,16 +36,18 @@ use crate::layout::{IndexDir, WriterLock};
 use crate::rebuild::{self, Rebuild};
 use crate::text_index::TextIndex;
 use apply::{Applier, Count};
-use classify::classify_all;
-use job::{ExtractJob, Outcome};
-use read::{reading_of, run_extract};
+use bulk::Bulk;
+use pipeline::{COMMIT_EVERY_OPS, Walk, walk_and_apply};
+use read::reading_of;
 use roots::minimal_roots;
 
 mod apply;
+mod bulk;
 mod classify;
 mod document;
 mod job;
 mod live;
+mod pipeline;
 mod read;
 mod record;
 mod roots;
@@ -61,11 +58,6 @@ mod volumes;
 
 pub use roots::canonical_root;
 pub use summary::{Progress, RETRY_LIST_MAX, Summary, WALK_ERRORS_MAX, human_bytes};
-
-/// A batch is committed once it holds this many operations...
-const COMMIT_EVERY_OPS: usize = 5_000;
-/// ...or this long after the previous commit.
-const COMMIT_EVERY: Duration = Duration::from_secs(10);
 
 /// What to update.
 #[derive(Debug, Clone, Default)]
@@ -90,6 +82,8 @@ pub struct Engine {
     /// Parses complex documents (PDF, office, e-mail, archives, media); without one they are found by
     /// name only.
     parser: Option<Arc<dyn DocumentParser>>,
+    /// Where walks and their extraction run, and at which priority.
+    bulk: Bulk,
     _lock: WriterLock,
 }
 
@@ -137,6 +131,7 @@ impl Engine {
             catalog,
             index,
             parser: None,
+            bulk: Bulk::default(),
             _lock: lock,
         };
         let indexed = engine.index.committed_generation()?;
@@ -321,6 +316,13 @@ impl Engine {
         self.config = config;
     }
 
+    /// Walks from now on (updates, rescans) run at idle CPU and I/O priority (`true`; the daemon's
+    /// `daemon.idle_priority`), or at the caller's (`false`, the default). Single refreshed files are
+    /// always extracted at the caller's priority.
+    pub fn set_idle_bulk(&mut self, idle: bool) {
+        self.bulk.set_idle(idle);
+    }
+
     /// The catalog.
     pub fn catalog(&self) -> &Catalog {
         &self.catalog
@@ -458,7 +460,15 @@ impl Engine {
         summary: &mut Summary,
         progress: &Progress,
     ) -> Result<()> {
-        let (claimed, error_dirs) = self.walk_and_apply(scopes, &mut batch, summary, progress)?;
+        let walk = Walk {
+            pruned: vec![
+                std::fs::canonicalize(self.dir.path()).unwrap_or(self.dir.path().to_owned()),
+            ],
+            index_config: self.config.index.clone(),
+            bulk: self.bulk.clone(),
+        };
+        let (claimed, error_dirs) =
+            walk_and_apply(self.applier(), walk, scopes, &mut batch, summary, progress)?;
         self.commit(batch)?;
         // Whatever the walk did not find is gone (unless it sits below a directory we could not read).
         let mut removals = CatalogBatch::default();
@@ -477,100 +487,6 @@ impl Engine {
             self.commit(removals)?;
         }
         Ok(())
-    }
-
-    /// Runs the walk -> classify -> extract pipeline and applies outcomes as they arrive, committing
-    /// periodically. Returns the ids found and the directories the walk could not read.
-    fn walk_and_apply(
-        &mut self,
-        scopes: &[(PathBuf, PathBuf)],
-        batch: &mut CatalogBatch,
-        summary: &mut Summary,
-        progress: &Progress,
-    ) -> Result<(HashSet<u64>, Vec<PathBuf>)> {
-        let pruned =
-            vec![std::fs::canonicalize(self.dir.path()).unwrap_or(self.dir.path().to_owned())];
-        let index_config = self.config.index.clone();
-        let (walk_tx, walk_rx) = bounded::<WalkItem>(1024);
-        let (job_tx, job_rx) = bounded::<ExtractJob>(64);
-        let (out_tx, out_rx) = bounded::<Outcome>(64);
-        let mut applier = self.applier();
-        let catalog = applier.catalog;
-        let reading = applier.reading.clone();
-        let mut last_commit = Instant::now();
-        // The roots are open for this walk only (never pinned for the daemon's lifetime).
-        let root_paths: Vec<PathBuf> =
-            minimal_roots(scopes.iter().map(|(r, _)| r.clone()).collect());
-        let roots = RootSet::open(&root_paths);
-        let roots = &roots;
-        let result = std::thread::scope(|s| -> Result<(HashSet<u64>, Vec<PathBuf>)> {
-            let walker = s.spawn(move || -> Result<()> {
-                for (root, start) in scopes {
-                    let _span = info_span!("walk", start = %start.display()).entered();
-                    crawl::walk(root, start, roots, &index_config, &pruned, 2, &walk_tx)?;
-                }
-                progress.walked.store(true, Ordering::Relaxed);
-                Ok(())
-            });
-            let classify_out = out_tx.clone();
-            let owner_budget = applier.owner_budget;
-            let classifier = s.spawn(move || {
-                classify_all(
-                    catalog,
-                    roots,
-                    walk_rx,
-                    job_tx,
-                    classify_out,
-                    progress,
-                    owner_budget,
-                )
-            });
-            let extract_out = out_tx;
-            let reading_ref = &reading;
-            s.spawn(move || {
-                job_rx
-                    .into_iter()
-                    .par_bridge()
-                    .for_each_with(extract_out, |tx, job| {
-                        let _ = tx.send(run_extract(job, roots, reading_ref, progress));
-                    });
-            });
-            let mut apply_error = None;
-            for outcome in out_rx.iter() {
-                if apply_error.is_some() {
-                    continue; // drain so the producers can finish
-                }
-                if let Err(err) = applier.apply(outcome, roots, batch, summary, progress) {
-                    apply_error = Some(err);
-                    continue;
-                }
-                if batch.len() >= COMMIT_EVERY_OPS || last_commit.elapsed() >= COMMIT_EVERY {
-                    if let Err(err) = applier.commit(std::mem::take(batch)) {
-                        apply_error = Some(err);
-                    }
-                    last_commit = Instant::now();
-                }
-            }
-            let walked = walker.join().unwrap_or_else(|_| {
-                Err(Error::io(
-                    "walk",
-                    std::io::Error::other("walker thread panicked"),
-                ))
-            });
-            let classified = classifier.join().unwrap_or_else(|_| {
-                Err(Error::io(
-                    "classify",
-                    std::io::Error::other("classifier thread panicked"),
-                ))
-            });
-            if let Some(err) = apply_error {
-                return Err(err);
-            }
-            walked?;
-            classified
-        });
-        summary.seen = progress.seen.load(Ordering::Relaxed);
-        result
     }
 
     /// After a failed batch: drops what was not committed and restarts the index writer, so later batches

@@ -14,7 +14,8 @@ use std::time::Instant;
 
 use tracing::info;
 
-use super::{COMMIT_EVERY_OPS, Engine};
+use super::Engine;
+use super::pipeline::COMMIT_EVERY_OPS;
 use crate::catalog::CatalogBatch;
 use crate::error::Result;
 use crate::fileio::RootSet;
