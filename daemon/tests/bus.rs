@@ -146,6 +146,7 @@ impl Setup {
             backend: Some(Backend::Inotify),
             rename_source: Some(RenameSource::Inotify),
             listen: false,
+            parser: None,
             dbus: Some(DbusOptions {
                 service: ServiceOptions {
                     bus: Bus::Address(bus.address.clone()),

@@ -34,6 +34,12 @@ _fandex() {
             fandex,index)
                 cmd="fandex__subcmd__index"
                 ;;
+            fandex,pause)
+                cmd="fandex__subcmd__pause"
+                ;;
+            fandex,resume)
+                cmd="fandex__subcmd__resume"
+                ;;
             fandex,search)
                 cmd="fandex__subcmd__search"
                 ;;
@@ -64,6 +70,12 @@ _fandex() {
             fandex__subcmd__help,index)
                 cmd="fandex__subcmd__help__subcmd__index"
                 ;;
+            fandex__subcmd__help,pause)
+                cmd="fandex__subcmd__help__subcmd__pause"
+                ;;
+            fandex__subcmd__help,resume)
+                cmd="fandex__subcmd__help__subcmd__resume"
+                ;;
             fandex__subcmd__help,search)
                 cmd="fandex__subcmd__help__subcmd__search"
                 ;;
@@ -83,7 +95,7 @@ _fandex() {
 
     case "${cmd}" in
         fandex)
-            opts="-h -V --index-dir --config --socket --help --version index daemon search sync status watch extract completions generate-docs help"
+            opts="-h -V --index-dir --config --socket --help --version index daemon search sync status pause resume watch extract completions generate-docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -135,7 +147,7 @@ _fandex() {
             return 0
             ;;
         fandex__subcmd__daemon)
-            opts="-h -V --user --backend --rename-source --index-dir --config --socket --help --version"
+            opts="-h -V --user --backend --rename-source --dbus --index-dir --config --socket --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -221,7 +233,7 @@ _fandex() {
             return 0
             ;;
         fandex__subcmd__help)
-            opts="index daemon search sync status watch extract completions generate-docs help"
+            opts="index daemon search sync status pause resume watch extract completions generate-docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -318,6 +330,34 @@ _fandex() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        fandex__subcmd__help__subcmd__pause)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        fandex__subcmd__help__subcmd__resume)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         fandex__subcmd__help__subcmd__search)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -385,6 +425,62 @@ _fandex() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --index-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        fandex__subcmd__pause)
+            opts="-h -V --for --index-dir --config --socket --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --for)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --index-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        fandex__subcmd__resume)
+            opts="-h -V --index-dir --config --socket --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --index-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -51,7 +51,7 @@ pub enum RescanKind {
 
 impl RescanKind {
     /// Every kind.
-    pub const ALL: [Self; 11] = [
+    pub const ALL: [Self; 12] = [
         Self::QueueOverflow,
         Self::EventFdUnavailable,
         Self::WatchFailed,

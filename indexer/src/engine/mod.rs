@@ -20,9 +20,11 @@
 //! `summary` reports and `volumes` rewrites older catalogs' records to volume keys (files are known by
 //! their filesystem's volume and inode, which survive a remount, not by `st_dev`).
 
+use std::collections::HashSet;
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use tracing::{info, warn};
