@@ -99,9 +99,10 @@ fn the_installer_puts_every_file_where_the_desktop_looks() {
         Some("/usr/bin/fandex daemon --user")
     );
     let activation = read("usr/share/dbus-1/services/org.fandex.Fandex.service");
+    // Activation starts the daemon for the bus that asked, so it serves D-Bus whatever the config says.
     assert_eq!(
         value(&activation, "Exec"),
-        Some("/usr/bin/fandex daemon --user")
+        Some("/usr/bin/fandex daemon --user --dbus")
     );
     assert_eq!(value(&activation, "SystemdService"), Some("fandex.service"));
     let desktop = read("usr/share/applications/org.fandex.Fandex.desktop");

@@ -36,8 +36,9 @@ pub(crate) struct StatusSource {
     pub(crate) reader: tantivy::IndexReader,
     pub(crate) catalog: Catalog,
     pub(crate) settings: Arc<Settings>,
-    /// Catalog figures, recomputed at most every few seconds (they need a scan).
-    pub(crate) catalog_stats: Mutex<Option<(Instant, CatalogStats)>>,
+    /// Catalog figures with the catalog generation they were counted at: reused for a few seconds while
+    /// no commit changed the catalog, else counted again (a scan).
+    pub(crate) catalog_stats: Mutex<Option<(Instant, u64, CatalogStats)>>,
 }
 
 impl StatusSource {
@@ -103,7 +104,9 @@ impl StatusSource {
 
     fn catalog_stats(&self) -> CatalogStats {
         let mut cache = lock(&self.catalog_stats);
-        if let Some((at, stats)) = cache.as_ref()
+        let generation = self.catalog.generation().unwrap_or(0);
+        if let Some((at, counted_at, stats)) = cache.as_ref()
+            && *counted_at == generation
             && at.elapsed() < Duration::from_secs(5)
         {
             return stats.clone();
@@ -143,7 +146,7 @@ impl StatusSource {
                 files_without_text: without_text.get(&uid).copied().unwrap_or(0),
             })
             .collect();
-        *cache = Some((Instant::now(), stats.clone()));
+        *cache = Some((Instant::now(), generation, stats.clone()));
         stats
     }
 }

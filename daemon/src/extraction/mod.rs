@@ -53,26 +53,8 @@ const MIN_RESPONSE_BYTES: usize = 64 << 20;
 /// parsed by a [`DocumentParser`] (in a sandboxed worker). Plain text, HTML, unknown contents and gzip
 /// (except a compressed tar archive) stay with the indexer's own in-process decoders.
 pub fn runs_in_sandbox(kind: Kind, head: &[u8]) -> bool {
-    match kind {
-        Kind::Text | Kind::Html | Kind::Unknown => false,
-        Kind::Gzip => gzip_holds_tar(head),
-        _ => true,
-    }
-}
-
-/// Whether the gzip stream starting with `head` decompresses to a tar archive (`ustar` at offset 257).
-fn gzip_holds_tar(head: &[u8]) -> bool {
-    use std::io::Read;
-    let mut start = [0u8; 262];
-    let mut decoder = flate2::read::GzDecoder::new(head);
-    let mut filled = 0;
-    while filled < start.len() {
-        match decoder.read(&mut start[filled..]) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => filled += n,
-        }
-    }
-    filled == start.len() && &start[257..262] == b"ustar"
+    // The engine's own rule, with a parser present: one place decides what is a document.
+    fandex_indexer::engine::is_document(kind, head, true)
 }
 
 /// The program a pool starts as its workers.

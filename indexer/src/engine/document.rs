@@ -54,7 +54,7 @@ pub(super) fn read_head(file: &File) -> std::io::Result<Vec<u8>> {
 /// unless it holds a tar archive (a `.gz` of text is decompressed there, as it always was). Without a
 /// parser, kinds that path reads as it always did (mail, RTF and flat ODF as text, images and audio as
 /// binary) stay on it; the others (PDF above all: never decoded as text) are recorded as unsupported.
-pub(super) fn is_document(kind: Kind, head: &[u8], parser: bool) -> bool {
+pub fn is_document(kind: Kind, head: &[u8], parser: bool) -> bool {
     match kind {
         Kind::Text | Kind::Html | Kind::Unknown => false,
         Kind::Gzip => gzip_holds_tar(head),

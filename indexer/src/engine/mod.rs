@@ -58,6 +58,7 @@ mod summary;
 mod tests;
 mod volumes;
 
+pub use document::is_document;
 pub use roots::canonical_root;
 pub use summary::{Progress, RETRY_LIST_MAX, Summary, WALK_ERRORS_MAX, human_bytes};
 
