@@ -2,8 +2,9 @@
 
 use super::*;
 
-#[test]
-fn an_index_from_before_owners_were_counted_is_counted_once_at_open() {
+/// A root of two files (`a.txt`, `d/b.txt`: 15 bytes of text) indexed into a new index: the directory
+/// (keep it alive), the root, the index and the open engine.
+fn indexed_tree() -> (tempfile::TempDir, PathBuf, IndexDir, Engine) {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("root");
     std::fs::create_dir_all(root.join("d")).unwrap();
@@ -16,6 +17,12 @@ fn an_index_from_before_owners_were_counted_is_counted_once_at_open() {
     };
     let mut engine = Engine::open(dir.clone(), Config::default()).unwrap();
     engine.update(&request, &Progress::default()).unwrap();
+    (tmp, root, dir, engine)
+}
+
+#[test]
+fn an_index_from_before_owners_were_counted_is_counted_once_at_open() {
+    let (_tmp, _root, dir, engine) = indexed_tree();
     let expected = engine.catalog().owner_totals().unwrap();
     assert_eq!(expected.values().sum::<u64>(), 15);
     engine.catalog().downgrade_for_test();
@@ -36,18 +43,7 @@ fn an_index_from_before_owners_were_counted_is_counted_once_at_open() {
 
 #[test]
 fn an_index_keyed_by_st_dev_is_rewritten_to_volume_keys_at_open_and_reads_nothing_again() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("root");
-    std::fs::create_dir_all(root.join("d")).unwrap();
-    std::fs::write(root.join("a.txt"), "alpha beta").unwrap();
-    std::fs::write(root.join("d/b.txt"), "gamma").unwrap();
-    let dir = IndexDir::at(tmp.path().join("index"));
-    let request = UpdateRequest {
-        add_roots: vec![root.clone()],
-        forget_roots: vec![],
-    };
-    let mut engine = Engine::open(dir.clone(), Config::default()).unwrap();
-    engine.update(&request, &Progress::default()).unwrap();
+    let (_tmp, root, dir, mut engine) = indexed_tree();
     let st_dev = std::fs::metadata(&root).unwrap().dev();
     let key = RootSet::open(std::slice::from_ref(&root))
         .volume_key(&root, &std::fs::metadata(&root).unwrap());
