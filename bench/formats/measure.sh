@@ -85,7 +85,7 @@ measure_fuzz() {
   found=$("$FANDEX" search --index-dir "$idx" --json --limit 100000 "path:$MNT/root/mutants" 2>> "$LOG" |
     grep -o '"path":"[^"]*"' | sort -u | wc -l)
   sample "$name" fuzz fandex files_found "$found"
-  failed=$(status_json "$idx" | grep -o '"failed":[0-9]*' | head -1 | cut -d: -f2)
+  failed=$(status_json "$idx" | jq -r ".catalog.failed // empty")
   sample "$name" fuzz fandex files_failed "${failed:-unknown}"
   sleep 10 # idle workers
   sample "$name" fuzz fandex rss_after_kb "$(proc_kb "$D_PID" VmRSS)"
