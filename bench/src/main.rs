@@ -167,7 +167,8 @@ enum Sub {
         args: Vec<OsString>,
     },
     /// Change-to-searchable latency: write changes at a steady rate and poll searches (no sync) for
-    /// each one, through a fandex daemon's socket (--socket) or recollq (--recoll-config)
+    /// each one, through a fandex daemon's socket (--socket), recollq (--recoll-config) or another
+    /// indexer's search command (--search-cmd)
     Latency {
         /// Corpus name for the samples
         #[arg(long)]
@@ -185,7 +186,7 @@ enum Sub {
         #[arg(long, default_value_t = 2)]
         new_every: u64,
         /// Changes sharing one group token (one search per group with unseen changes) [default: 100,
-        /// or the rate with --recoll-config]
+        /// or the rate with --recoll-config or --search-cmd]
         #[arg(long)]
         group: Option<u64>,
         /// Least milliseconds between the starts of two polling rounds
@@ -204,15 +205,16 @@ enum Sub {
         #[arg(long, default_value = latency::DEFAULT_POOL_EXTENSIONS)]
         pool_ext: String,
         /// Search through the fandex daemon listening here
-        #[arg(
-            long,
-            conflicts_with = "recoll_config",
-            required_unless_present = "recoll_config"
-        )]
+        #[arg(long, required_unless_present_any = ["recoll_config", "search_cmd"])]
         socket: Option<PathBuf>,
         /// Search with `recollq -c DIR`
-        #[arg(long)]
+        #[arg(long, conflicts_with = "socket")]
         recoll_config: Option<PathBuf>,
+        /// Search by running this command (split at whitespace, `{limit}` replaced) with the word
+        /// appended, reading `file://` URLs or absolute paths from its output (`tracker3 search`,
+        /// `baloosearch`)
+        #[arg(long, conflicts_with_all = ["socket", "recoll_config"])]
+        search_cmd: Option<String>,
     },
     /// Create many small files under a running daemon as fast as possible, then one sync and a count;
     /// samples the daemon's descriptors and memory meanwhile
@@ -457,13 +459,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             pool_ext,
             socket,
             recoll_config,
+            search_cmd,
         } => {
             let exts: Vec<String> = pool_ext
                 .split(',')
                 .filter(|e| !e.is_empty())
                 .map(|e| e.trim_start_matches('.').to_owned())
                 .collect();
-            let group = group.unwrap_or(if recoll_config.is_some() {
+            let group = group.unwrap_or(if recoll_config.is_some() || search_cmd.is_some() {
                 (rate.round() as u64).max(1)
             } else {
                 100
@@ -480,10 +483,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 every: Duration::from_millis(poll_ms),
                 timeout: secs(timeout_s)?,
             };
-            let mut searcher: Box<dyn latency::Searcher> = match (socket, recoll_config) {
-                (Some(s), _) => Box::new(latency::DaemonSearcher::connect(&s)?),
-                (None, Some(config)) => Box::new(latency::RecollSearcher { config }),
-                (None, None) => anyhow::bail!("--socket or --recoll-config is required"),
+            let mut searcher: Box<dyn latency::Searcher> = match (socket, recoll_config, search_cmd)
+            {
+                (Some(s), _, _) => Box::new(latency::DaemonSearcher::connect(&s)?),
+                (None, Some(config), _) => Box::new(latency::RecollSearcher { config }),
+                (None, None, Some(cmd)) => Box::new(latency::CommandSearcher::new(&cmd)?),
+                (None, None, None) => {
+                    anyhow::bail!("--socket, --recoll-config or --search-cmd is required")
+                }
             };
             let pool_len = load.pool.len();
             let o = latency::run(&load, poll, searcher.as_mut())?;

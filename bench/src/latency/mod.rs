@@ -23,7 +23,10 @@ use std::time::{Duration, Instant};
 use crate::error::{BenchError, Result};
 use crate::stats::percentile;
 
-pub use searchers::{DaemonSearcher, RecollSearcher, Searcher, parse_recollq_urls};
+pub use searchers::{
+    CommandSearcher, DaemonSearcher, RecollSearcher, Searcher, parse_listed_paths,
+    parse_recollq_urls,
+};
 pub use writer::{
     DEFAULT_POOL_EXTENSIONS, Load, MAX_REWRITE_BYTES, letters, rewrite_pool, run_tag,
 };

@@ -1,5 +1,6 @@
-//! How the poller asks "which files hold this word?": through a fandex daemon's socket, or by running
-//! `recollq` on a recoll index.
+//! How the poller asks "which files hold this word?": through a fandex daemon's socket, by running
+//! `recollq` on a recoll index, or by running another indexer's search command (`tracker3 search`,
+//! `baloosearch`).
 
 use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
@@ -114,5 +115,94 @@ impl Searcher for RecollSearcher {
             )));
         }
         Ok(parse_recollq_urls(&out.stdout))
+    }
+}
+
+/// Searches by running a command with the word as its last argument, one process per search:
+/// `tracker3 search` (GNOME Tracker/LocalSearch) or `baloosearch` (KDE Baloo). `{limit}` in an
+/// argument is replaced by the most hits wanted. The paths are read from its output with
+/// [`parse_listed_paths`].
+pub struct CommandSearcher {
+    /// Program and arguments (without the word).
+    pub argv: Vec<String>,
+}
+
+impl CommandSearcher {
+    /// A searcher running `command`, split at whitespace (no quoting).
+    pub fn new(command: &str) -> Result<Self> {
+        let argv: Vec<String> = command.split_whitespace().map(str::to_owned).collect();
+        if argv.is_empty() {
+            return Err(BenchError::Invalid("empty search command".into()));
+        }
+        Ok(Self { argv })
+    }
+}
+
+/// The paths a search command prints: lines (leading blanks ignored) that are a `file://` URL,
+/// percent-decoded (`tracker3 search --disable-color --disable-snippets`), or an absolute path
+/// (`baloosearch`); every other line (headers, timings, snippets) is skipped.
+pub fn parse_listed_paths(out: &[u8]) -> Vec<Vec<u8>> {
+    out.split(|b| *b == b'\n')
+        .filter_map(|line| {
+            let start = line.iter().position(|b| !b.is_ascii_whitespace())?;
+            let line = &line[start..];
+            if let Some(url) = line.strip_prefix(b"file://") {
+                Some(percent_decode(url.trim_ascii_end()))
+            } else if line.starts_with(b"/") {
+                Some(line.to_vec())
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+/// `%XX` escapes to bytes; anything else as is.
+fn percent_decode(s: &[u8]) -> Vec<u8> {
+    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        if s[i] == b'%'
+            && let (Some(h), Some(l)) = (
+                s.get(i + 1).copied().and_then(hex),
+                s.get(i + 2).copied().and_then(hex),
+            )
+        {
+            out.push(h << 4 | l);
+            i += 3;
+            continue;
+        }
+        out.push(s[i]);
+        i += 1;
+    }
+    out
+}
+
+impl Searcher for CommandSearcher {
+    fn paths(&mut self, token: &str, limit: usize) -> Result<Vec<Vec<u8>>> {
+        let limit = limit.to_string();
+        let args: Vec<String> = self.argv[1..]
+            .iter()
+            .map(|a| a.replace("{limit}", &limit))
+            .collect();
+        let out = Command::new(&self.argv[0])
+            .args(&args)
+            .arg(token)
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .output()
+            .map_err(|source| BenchError::Spawn {
+                command: self.argv.join(" "),
+                source,
+            })?;
+        if !out.status.success() {
+            return Err(BenchError::Invalid(format!(
+                "{} {token} failed: {}",
+                self.argv.join(" "),
+                out.status
+            )));
+        }
+        Ok(parse_listed_paths(&out.stdout))
     }
 }

@@ -56,6 +56,34 @@ fn recollq_urls() {
     );
 }
 
+#[test]
+fn listed_paths_of_tracker_and_baloo() {
+    // tracker3 search --disable-color --disable-snippets: a header, indented percent-encoded URLs.
+    let tracker = b"Results:\n  file:///c/dir%20x/caf%C3%A9.txt\n  file:///c/b%2.txt\n\n";
+    assert_eq!(
+        parse_listed_paths(tracker),
+        vec![
+            "/c/dir x/caf\u{e9}.txt".as_bytes().to_vec(),
+            b"/c/b%2.txt".to_vec()
+        ]
+    );
+    // baloosearch: one path a line, then its timing.
+    let baloo = b"/c/a b.py\n/c/d.txt\nElapsed: 0.18 msecs\n";
+    assert_eq!(
+        parse_listed_paths(baloo),
+        vec![b"/c/a b.py".to_vec(), b"/c/d.txt".to_vec()]
+    );
+}
+
+#[test]
+fn command_searcher_appends_the_word_and_fills_the_limit() {
+    let mut s = CommandSearcher::new("echo  /found/{limit}").unwrap();
+    assert_eq!(s.paths("word", 7).unwrap(), vec![b"/found/7 word".to_vec()]);
+    assert!(CommandSearcher::new("  ").is_err());
+    let mut failing = CommandSearcher::new("false").unwrap();
+    assert!(failing.paths("word", 1).is_err());
+}
+
 fn setup(files: usize) -> (tempfile::TempDir, Vec<PathBuf>) {
     let tmp = tempfile::tempdir().unwrap();
     let old = tmp.path().join("old");

@@ -68,7 +68,15 @@ pub(super) fn latency(d: &Data, out: &mut String) {
     if measures.is_empty() {
         return;
     }
-    let tools = ["fandex-fanotify", "fandex-inotify", "recoll-monitor"];
+    let tools = [
+        "fandex-fanotify",
+        "fandex-inotify",
+        "recoll-monitor",
+        "tracker",
+        "fandex-fanotify-new",
+        "fandex-inotify-new",
+        "baloo",
+    ];
     let mut rows = Vec::new();
     let mut targets = Vec::new();
     for m in &measures {
@@ -143,7 +151,10 @@ pub(super) fn latency(d: &Data, out: &mut String) {
          its group's word, groups of 100 changes for fandex and of one second for recoll). Latency: end of the write to the first search \
          answer (no sync) that lists the path under its group's word; fandex is searched through \
          its daemon socket (the `fandex::query::client` the CLI uses, no snippets), recoll with \
-         `recollq -b`, one process per search. A missed change (never seen before the timeout) \
+         `recollq -b`, tracker with `tracker3 search`, baloo with `baloosearch`, one process per \
+         search (groups of one second for those three). Baloo indexes only plain text and \
+         documents by content, so its load is new `.txt` files only, and `fandex-BACKEND-new` is \
+         fandex under that same load. A missed change (never seen before the timeout) \
          counts as infinite; a superseded one (rewritten again before it was seen) is left out. \
          Resolution: the measured poll cycle.\n\n",
     );

@@ -43,7 +43,15 @@ pub(super) fn corpora(d: &Data, out: &mut String) {
     table(out, &["corpus", "files", "MiB", ".gz files"], &rows);
 }
 
-const INDEX_TOOLS: [&str; 4] = ["fandex", "recollindex", "tantivy-alone", "read-floor"];
+/// The full-index rows, in table order: `tracker` and `baloo` are the desktop indexers (bench/desktop.sh).
+const INDEX_TOOLS: [&str; 6] = [
+    "fandex",
+    "recollindex",
+    "tracker",
+    "baloo",
+    "tantivy-alone",
+    "read-floor",
+];
 
 pub(super) fn full_index(d: &Data, out: &mut String) {
     let corpora: Vec<&str> = d
@@ -131,7 +139,10 @@ pub(super) fn full_index(d: &Data, out: &mut String) {
         "files/s and MB/s divide the corpus's files and bytes by the wall time, for every tool. Peak \
          RSS is `/usr/bin/time`'s; anon / file are the peaks of anonymous and file-backed (mmap) \
          resident memory sampled every 20 ms from /proc (main process only). `docs` is what each \
-         tool reports it holds.\n\n",
+         tool reports it holds. tracker (Tracker/LocalSearch 3) and baloo (KDE Baloo) run as \
+         daemons: their time is spawn to their own status reporting idle (the first poll of 5 s of \
+         idleness, polled every 0.2 s), their peak RSS the largest sum over those polls of the \
+         indexer processes (miner and extractor), their index the database directory.\n\n",
     );
     table(
         out,

@@ -30,9 +30,20 @@ fn full_index_table_uses_medians_and_ratios() {
         ["code", "index", "fandex", "rss_anon_kb", "61440"],
         ["code", "index", "fandex", "rss_file_kb", "30720"],
         ["code", "index", "recollindex", "wall_s", "10.0"],
+        ["code", "index", "tracker", "wall_s", "20.0"],
+        ["code", "index", "baloo", "wall_s", "50.0"],
+        ["code", "index", "baloo", "docs", "999"],
         ["code", "index", "tantivy-alone", "wall_s", "1.0"],
     ]);
     let out = render(&parse_samples(&text, "r").unwrap());
+    assert!(
+        out.contains("| code | tracker | 20.0 | 1 | 50.0 |"),
+        "{out}"
+    );
+    assert!(
+        out.contains("| code | baloo | 50.0 | 1 | 20.0 | 0.200 | — | — / — | — | 999 | 25.0× |"),
+        "{out}"
+    );
     // median 2.0 s: 500 files/s, 5.00 MB/s, 100 MiB; recoll 5x slower; tantivy 50% -> not met.
     assert!(
         out.contains(
@@ -104,6 +115,9 @@ fn daemon_tables_and_targets() {
         ["code", "latency:100", "fandex-inotify", "max_ms", "inf"],
         ["code", "latency:1000", "fandex-inotify", "p99_ms", "inf"],
         ["code", "latency:1000", "recoll-monitor", "p50_ms", "30000"],
+        ["code", "latency:100", "tracker", "p50_ms", "900"],
+        ["code", "latency:100", "baloo", "p50_ms", "700"],
+        ["code", "latency:100", "fandex-fanotify-new", "p50_ms", "40"],
         ["files-10", "burst", "fandex-fanotify", "hwm_kb", "204800"],
         ["files-10", "burst", "fandex-fanotify", "found", "10"],
         ["files-10", "burst", "fandex-fanotify", "files", "10"],
@@ -136,6 +150,12 @@ fn daemon_tables_and_targets() {
         "{out}"
     );
     assert!(!out.contains("recoll-monitor: p99"), "{out}");
+    assert!(out.contains("| code | 100 | tracker | 900 |"), "{out}");
+    assert!(out.contains("| code | 100 | baloo | 700 |"), "{out}");
+    assert!(
+        out.contains("| code | 100 | fandex-fanotify-new | 40.0 |"),
+        "{out}"
+    );
     assert!(
         out.contains("| files-10 | fandex-fanotify | 10 / 10 |"),
         "{out}"
