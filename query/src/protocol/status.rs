@@ -400,8 +400,8 @@ pub struct PublicCatalog {
 pub enum CallerStatus {
     /// Root or the daemon's own user: everything.
     Owner(Box<StatusReport>),
-    /// Anyone else.
-    Public(PublicStatus),
+    /// Anyone else (boxed like the owner's: the two differ in size).
+    Public(Box<PublicStatus>),
 }
 
 impl StatusReport {
@@ -417,7 +417,7 @@ impl StatusReport {
         if owner {
             CallerStatus::Owner(Box::new(self))
         } else {
-            CallerStatus::Public(self.public(uid, readable))
+            CallerStatus::Public(Box::new(self.public(uid, readable)))
         }
     }
 
