@@ -250,7 +250,7 @@ mod tests {
             path: "/r/scan.pdf".into(),
             error: scanned.into(),
         };
-        assert_eq!(stats.recent_notes, [note.clone()]);
+        assert_eq!(stats.recent_notes, std::slice::from_ref(&note));
         assert_eq!(stats.recent_failures[0].path, "/r/lock.pdf");
         let owners: Vec<(u32, u64, u64)> = stats
             .failures_by_owner
