@@ -372,3 +372,106 @@ fn without_a_parser_a_document_is_found_by_name_and_says_why() {
     assert_eq!(f.calls(), 1);
     assert_eq!(found(&engine, "bernoulli"), set(&[("notes.txt", None)]));
 }
+
+/// The record of the file named `name`.
+fn record_of(engine: &Engine, name: &str) -> fandex::indexer::catalog::FileRecord {
+    engine
+        .catalog()
+        .iter()
+        .map(|r| r.unwrap().1)
+        .find(|rec| rec.path().file_name().unwrap() == name)
+        .unwrap_or_else(|| panic!("no record of {name}"))
+}
+
+/// Issue 12: a PDF encrypted with an empty user password is read; one that needs a password, one that
+/// holds only scanned images and a malformed one are recorded as such (the record says why) and found by
+/// name.
+#[test]
+fn encrypted_scanned_and_malformed_documents_say_why_and_are_found_by_name() {
+    let f = fixture(&[
+        ("encrypted-empty.pdf", "open.pdf"),
+        ("encrypted-password.pdf", "locked.pdf"),
+        ("scanned.pdf", "scan.pdf"),
+    ]);
+    let sample = fs::read(Path::new(FIXTURES).join("sample.pdf")).unwrap();
+    // Cut inside its header: no cross-reference table to recover.
+    fs::write(f.root.join("broken.pdf"), &sample[..100]).unwrap();
+    let engine = f.update(true);
+    assert_eq!(
+        found(&engine, "\"quick brown fox\""),
+        set(&[("open.pdf", None)])
+    );
+    let open = record_of(&engine, "open.pdf");
+    assert_eq!((open.status, open.error), (Status::Indexed, None));
+
+    let locked = record_of(&engine, "locked.pdf");
+    assert_eq!(locked.status, Status::Failed);
+    assert_eq!(locked.error.as_deref(), Some("encrypted: needs a password"));
+    let scan = record_of(&engine, "scan.pdf");
+    assert_eq!(
+        scan.status,
+        Status::Indexed,
+        "parsed, with nothing to index"
+    );
+    assert_eq!(scan.error.as_deref(), Some("scanned: no text layer"));
+    let broken = record_of(&engine, "broken.pdf");
+    assert_eq!(broken.status, Status::Failed);
+    let why = broken.error.unwrap_or_default();
+    assert!(why.starts_with("malformed pdf"), "{why}");
+    for name in ["locked", "scan", "broken"] {
+        assert_eq!(
+            found(&engine, &format!("name:{name}")),
+            set(&[(&format!("{name}.pdf"), None)]),
+            "{name} is found by name"
+        );
+    }
+    // The reason stays while the file is unchanged (not parsed again).
+    drop(engine);
+    let calls = f.calls();
+    let engine = f.update(true);
+    assert_eq!(f.calls(), calls);
+    assert_eq!(
+        record_of(&engine, "scan.pdf").error.as_deref(),
+        Some("scanned: no text layer")
+    );
+}
+
+/// `ext:` on a part: a member matches its own extension, and its container's (as it matches its
+/// container's `path:`).
+#[test]
+fn ext_matches_a_parts_own_extension_and_its_containers() {
+    let f = fixture(&[("archive.zip", "a.zip"), ("sample.mbox", "box.mbox")]);
+    let engine = f.update(true);
+    assert_eq!(
+        found(&engine, "ext:txt"),
+        set(&[
+            ("a.zip", Some("readme.txt")),
+            ("a.zip", Some("inner.zip » deep.txt")),
+            ("a.zip", Some("mail/sample.eml » notes.txt")),
+        ])
+    );
+    assert_eq!(
+        found(&engine, "ext:rtf,eml"),
+        set(&[
+            ("a.zip", Some("docs/cp1251.rtf")),
+            ("a.zip", Some("mail/sample.eml")),
+        ])
+    );
+    assert_eq!(
+        found(&engine, "comet ext:txt"),
+        set(&[("a.zip", Some("readme.txt"))])
+    );
+    let zip = found(&engine, "ext:zip");
+    assert!(zip.contains(&hit("a.zip", None)), "{zip:?}");
+    assert!(zip.contains(&hit("a.zip", Some("readme.txt"))), "{zip:?}");
+    // A message's name is no file name: `message 1: First note` has no extension.
+    assert_eq!(found(&engine, "ext:mbox").len(), 4);
+    // A move rewrites the documents from what is stored: the extensions stay.
+    drop(engine);
+    fs::rename(f.root.join("a.zip"), f.root.join("b.zip")).unwrap();
+    let engine = f.update(true);
+    assert_eq!(
+        found(&engine, "comet ext:txt"),
+        set(&[("b.zip", Some("readme.txt"))])
+    );
+}

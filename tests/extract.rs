@@ -278,7 +278,12 @@ fn extract_never_follows_symlinks_or_opens_fifos() {
 
 /// The extraction workers alive under `pid` (its children running `extract-worker`).
 fn worker_children(pid: u32) -> usize {
-    let mut count = 0;
+    worker_pids(pid).len()
+}
+
+/// The pids of the extraction workers alive under `pid`.
+fn worker_pids(pid: u32) -> Vec<u32> {
+    let mut found = Vec::new();
     for task in std::fs::read_dir(format!("/proc/{pid}/task"))
         .unwrap()
         .flatten()
@@ -286,12 +291,24 @@ fn worker_children(pid: u32) -> usize {
         let children = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
         for child in children.split_whitespace() {
             let cmdline = std::fs::read(format!("/proc/{child}/cmdline")).unwrap_or_default();
-            if cmdline.split(|b| *b == 0).any(|a| a == b"extract-worker") {
-                count += 1;
+            if cmdline.split(|b| *b == 0).any(|a| a == b"extract-worker")
+                && let Ok(child) = child.parse()
+            {
+                found.push(child);
             }
         }
     }
-    count
+    found
+}
+
+/// The real, effective, saved and filesystem uids of process `pid`.
+fn uids_of(pid: u32) -> Vec<u32> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
+    line.split_whitespace()
+        .skip(1)
+        .map(|uid| uid.parse().unwrap())
+        .collect()
 }
 
 /// Needs the engine to call its parser (branch i12-index) as well as this branch's wiring.
@@ -339,6 +356,7 @@ fn daemon_records_worker_failures_and_keeps_indexing() {
 
     std::fs::copy(fixture("sample.pdf"), root.join("crash.pdf")).unwrap();
     std::fs::copy(fixture("sample.pdf"), root.join("hang.pdf")).unwrap();
+    std::fs::copy(fixture("scanned.pdf"), root.join("scan.pdf")).unwrap();
     env.sync();
     std::fs::copy(fixture("sample.docx"), root.join("after.docx")).unwrap();
     env.sync();
@@ -396,6 +414,34 @@ fn daemon_records_worker_failures_and_keeps_indexing() {
         "{human}"
     );
     assert!(worker_children(pid) <= 2, "at most `workers` workers");
+    // A root daemon's workers run as `extract.user` (default nobody), not as root.
+    let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();
+    let workers = worker_pids(pid);
+    assert!(!workers.is_empty(), "a worker is alive after parsing");
+    for worker in workers {
+        assert_eq!(uids_of(worker), [nobody.uid.as_raw(); 4], "worker {worker}");
+    }
+
+    // A scanned PDF is indexed with its parser's note as the reason: listed apart from failures, found
+    // by name.
+    let scan = root.join("scan.pdf");
+    assert_eq!(
+        env.search("scan"),
+        std::collections::BTreeSet::from([scan.clone()])
+    );
+    assert_eq!(status["catalog"]["noted"], 1, "{status}");
+    assert_eq!(
+        status["catalog"]["recent_notes"][0]["path"],
+        scan.display().to_string()
+    );
+    assert_eq!(
+        status["catalog"]["recent_notes"][0]["error"],
+        "scanned: no text layer"
+    );
+    assert!(
+        human.contains(&format!("note: {}: scanned: no text layer", scan.display())),
+        "{human}"
+    );
 
     let pid_t = nix::unistd::Pid::from_raw(pid as i32);
     nix::sys::signal::kill(pid_t, nix::sys::signal::Signal::SIGTERM).unwrap();
@@ -435,6 +481,10 @@ fn status_lists_only_the_callers_own_failures() {
         std::fs::write(&path, b"\x1f\x8b\x08\x00 not really gzip").unwrap();
         common::users::chown(&path, owner);
     }
+    // A scanned PDF of a's: a note, listed to a (and the owner) only.
+    let scan = root.join("scan-a.pdf");
+    std::fs::copy(fixture("scanned.pdf"), &scan).unwrap();
+    common::users::chown(&scan, a);
     let (daemon, public) = common::users::public_daemon(&env, &root, "");
     let status_of = |who| {
         let out = common::users::fandex_as(&env, Some(who), &public, &["status", "--json"]);
@@ -458,6 +508,11 @@ fn status_lists_only_the_callers_own_failures() {
         listed[0]["error"].as_str().unwrap().contains("gzip"),
         "{of_a}"
     );
+    assert_eq!(of_a["catalog"]["noted"], 1, "{of_a}");
+    assert_eq!(
+        of_a["catalog"]["recent_notes"][0]["error"],
+        "scanned: no text layer"
+    );
     let text = of_a.to_string();
     assert!(
         !text.contains("mine-b") && !text.contains("roots.txt"),
@@ -471,6 +526,10 @@ fn status_lists_only_the_callers_own_failures() {
     );
     assert!(
         human.contains("mine-b.txt.gz") && !human.contains("mine-a"),
+        "{human}"
+    );
+    assert!(
+        !human.contains("scan-a") && !human.contains("something missing"),
         "{human}"
     );
     // The owner sees all three.

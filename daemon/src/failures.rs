@@ -1,22 +1,33 @@
-//! The failing files `status` lists: counted, and the most recently modified few kept, over all files and
-//! per owner (a caller who does not own the index is told only about their own). Memory stays bounded
-//! however many records failed: each list is trimmed as records come.
+//! The failing files `status` lists, and the files indexed with something missing that their parser
+//! noted (a scanned PDF without text, an encrypted archive member, a cap reached): counted, and the most
+//! recently modified few kept, over all files and per owner (a caller who does not own the index is told
+//! only about their own). Memory stays bounded however many records there are: each list is trimmed as
+//! records come.
 
 use std::collections::BTreeMap;
 
 use fandex_indexer::catalog::{FileRecord, Status};
-use fandex_query::protocol::status::{Failure, OwnerFailures};
+use fandex_query::protocol::status::{CatalogStats, Failure, OwnerFailures};
 
-/// Failing files listed by `status` (over all files, and per owner).
+/// Failing (and noted) files listed by `status` (over all files, and per owner).
 pub const RECENT_FAILURES: usize = 20;
 
 /// Why a record counts as failed, if it does: a read or parse failure with its reason. A file indexed by
-/// name only because its owner's text budget was reached is not a failure (status lists budgets apart).
+/// name only because its owner's text budget was reached is not a failure (status lists budgets apart),
+/// nor is a document indexed with a note ([`note_reason`]).
 pub(crate) fn failure_reason(record: &FileRecord) -> Option<&str> {
     match record.status {
         Status::Failed => Some(record.error.as_deref().unwrap_or("failed")),
-        Status::OverBudget => None,
+        Status::OverBudget | Status::Indexed => None,
         _ => record.error.as_deref(),
+    }
+}
+
+/// What is missing from a document that was indexed, as its parser noted it, if anything.
+pub(crate) fn note_reason(record: &FileRecord) -> Option<&str> {
+    match record.status {
+        Status::Indexed => record.error.as_deref(),
+        _ => None,
     }
 }
 
@@ -51,19 +62,15 @@ impl Newest {
     }
 }
 
-/// The failing records of one pass over the catalog.
+/// One list (failures, or notes) over all files and per owner.
 #[derive(Default)]
-pub(crate) struct FailureTally {
+struct Listing {
     all: Newest,
     by_owner: BTreeMap<u32, Newest>,
 }
 
-impl FailureTally {
-    /// Counts the record `id` if it failed.
-    pub(crate) fn add(&mut self, id: u64, record: &FileRecord) {
-        let Some(reason) = failure_reason(record) else {
-            return;
-        };
+impl Listing {
+    fn add(&mut self, id: u64, record: &FileRecord, reason: &str) {
         let failure = Failure {
             path: record.path().display().to_string(),
             error: reason.to_owned(),
@@ -76,23 +83,45 @@ impl FailureTally {
         }
         self.all.push(record.mtime_ns, id, failure);
     }
+}
 
-    /// The count and newest failures over all files, and per owner.
-    pub(crate) fn finish(self) -> (u64, Vec<Failure>, Vec<OwnerFailures>) {
-        let (failed, recent) = self.all.finish();
-        let by_owner = self
-            .by_owner
-            .into_iter()
-            .map(|(uid, newest)| {
-                let (failed, recent_failures) = newest.finish();
-                OwnerFailures {
-                    uid,
-                    failed,
-                    recent_failures,
-                }
-            })
-            .collect();
-        (failed, recent, by_owner)
+/// The failing and the noted records of one pass over the catalog.
+#[derive(Default)]
+pub(crate) struct FailureTally {
+    failures: Listing,
+    notes: Listing,
+}
+
+impl FailureTally {
+    /// Counts the record `id` if it failed, or was indexed with a note.
+    pub(crate) fn add(&mut self, id: u64, record: &FileRecord) {
+        if let Some(reason) = failure_reason(record) {
+            self.failures.add(id, record, reason);
+        } else if let Some(note) = note_reason(record) {
+            self.notes.add(id, record, note);
+        }
+    }
+
+    /// Fills `stats`' failures and notes: counts and newest over all files, and per owner.
+    pub(crate) fn finish_into(self, stats: &mut CatalogStats) {
+        (stats.failed, stats.recent_failures) = self.failures.all.finish();
+        (stats.noted, stats.recent_notes) = self.notes.all.finish();
+        let mut owners: BTreeMap<u32, OwnerFailures> = BTreeMap::new();
+        for (uid, newest) in self.failures.by_owner {
+            let entry = owners.entry(uid).or_insert_with(|| OwnerFailures {
+                uid,
+                ..OwnerFailures::default()
+            });
+            (entry.failed, entry.recent_failures) = newest.finish();
+        }
+        for (uid, newest) in self.notes.by_owner {
+            let entry = owners.entry(uid).or_insert_with(|| OwnerFailures {
+                uid,
+                ..OwnerFailures::default()
+            });
+            (entry.noted, entry.recent_notes) = newest.finish();
+        }
+        stats.failures_by_owner = owners.into_values().collect();
     }
 }
 
@@ -175,7 +204,10 @@ mod tests {
                 ),
             );
         }
-        let (failed, recent, by_owner) = tally.finish();
+        let mut stats = CatalogStats::default();
+        tally.finish_into(&mut stats);
+        let (failed, recent, by_owner) =
+            (stats.failed, stats.recent_failures, stats.failures_by_owner);
         assert_eq!(failed, 102);
         assert_eq!(recent.len(), RECENT_FAILURES);
         assert_eq!(recent[0].path, "/r/many99");
@@ -189,5 +221,43 @@ mod tests {
             }]
         );
         assert_eq!(by_owner[2].recent_failures.len(), RECENT_FAILURES);
+        assert_eq!(stats.noted, 0);
+    }
+
+    #[test]
+    fn documents_indexed_with_a_note_are_listed_apart_per_owner() {
+        let mut tally = FailureTally::default();
+        let scanned = "scanned: no text layer";
+        tally.add(
+            1,
+            &record("/r/scan.pdf", 1000, 5, Status::Indexed, Some(scanned)),
+        );
+        tally.add(2, &record("/r/text.pdf", 1000, 6, Status::Indexed, None));
+        tally.add(
+            3,
+            &record(
+                "/r/lock.pdf",
+                2000,
+                7,
+                Status::Failed,
+                Some("encrypted: needs a password"),
+            ),
+        );
+        let mut stats = CatalogStats::default();
+        tally.finish_into(&mut stats);
+        assert_eq!((stats.failed, stats.noted), (1, 1));
+        let note = Failure {
+            path: "/r/scan.pdf".into(),
+            error: scanned.into(),
+        };
+        assert_eq!(stats.recent_notes, std::slice::from_ref(&note));
+        assert_eq!(stats.recent_failures[0].path, "/r/lock.pdf");
+        let owners: Vec<(u32, u64, u64)> = stats
+            .failures_by_owner
+            .iter()
+            .map(|o| (o.uid, o.failed, o.noted))
+            .collect();
+        assert_eq!(owners, [(1000, 0, 1), (2000, 1, 0)]);
+        assert_eq!(stats.failures_by_owner[0].recent_notes, [note]);
     }
 }

@@ -123,7 +123,7 @@ impl StatusSource {
             }
             failures.add(id, &rec);
         }
-        (stats.failed, stats.recent_failures, stats.failures_by_owner) = failures.finish();
+        failures.finish_into(&mut stats);
         let budget = self.settings.config().index.max_text_bytes_per_owner;
         let totals = self.catalog.owner_totals().unwrap_or_default();
         let mut uids: Vec<u32> = without_text.keys().copied().collect();

@@ -289,7 +289,7 @@ fn shell_providers_answer_from_the_daemon() {
     let conn = client(&bus);
     const GNOME: &str = "org.gnome.Shell.SearchProvider2";
     const KRUNNER: &str = "org.kde.krunner1";
-    let id = |rel: &str| result_id::encode(&setup.path(rel));
+    let id = |rel: &str| result_id::encode(&setup.path(rel), None);
     let mut initial: Vec<String> = call(
         &conn,
         SEARCH_PROVIDER_PATH,

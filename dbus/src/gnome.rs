@@ -1,15 +1,16 @@
 //! `org.gnome.Shell.SearchProvider2` at [`crate::names::SEARCH_PROVIDER_PATH`]: GNOME Shell's search.
 //!
-//! Result ids are [`crate::result_id`]s. Metas give the file name, the snippet (or, without one, the
-//! folder) as description, and a themed icon from the extension. Activation and `LaunchSearch` run the
-//! desktop's opener; `LaunchSearch` opens the best hit of the terms, as there is no fandex window to show
-//! a whole search in.
+//! Result ids are [`crate::result_id`]s. Metas give the file name (`NAME » PART` for a part of a file),
+//! the snippet (or, without one, the folder) as description, and a themed icon from the extension (the
+//! part's own for a part). Activation and `LaunchSearch` run the desktop's opener on the file (a part's
+//! container: a desktop cannot open an archive member); `LaunchSearch` opens the best hit of the terms, as
+//! there is no fandex window to show a whole search in.
 
 use std::collections::{HashMap, HashSet};
 
 use zbus::{OwnedVariant, Variant, fdo, interface};
 
-use crate::icon::{folder_of, icon_name};
+use crate::icon::{display_name, folder_of, icon_of};
 use crate::opener::Desktop;
 use crate::provider_search::ProviderSearch;
 use crate::result_id;
@@ -28,23 +29,24 @@ impl GnomeProvider {
     }
 
     fn meta(&self, id: &str) -> Option<HashMap<String, OwnedVariant>> {
-        let path = result_id::decode(id)?;
+        let named = result_id::decode(id)?;
+        let path = &named.path;
         let snippet = self
             .search
             .cache
             .get(id)
             .map(|hit| hit.snippet.text)
             .filter(|text| !text.is_empty());
-        let description = snippet.unwrap_or_else(|| folder_of(&path));
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| path.to_string_lossy().into_owned());
+        let description = snippet.unwrap_or_else(|| folder_of(path));
+        let name = display_name(path, named.part.as_deref());
         let entries = [
             ("id", Variant::from(id.to_owned())),
             ("name", Variant::from(name)),
             ("description", Variant::from(description)),
-            ("gicon", Variant::from(icon_name(&path).to_owned())),
+            (
+                "gicon",
+                Variant::from(icon_of(path, named.part.as_deref()).to_owned()),
+            ),
         ];
         Some(
             entries
@@ -85,7 +87,7 @@ impl GnomeProvider {
         identifiers.iter().filter_map(|id| self.meta(id)).collect()
     }
 
-    /// Opens the file with the desktop's default application.
+    /// Opens the file (for a part, its container) with the desktop's default application.
     async fn activate_result(
         &self,
         identifier: String,
@@ -93,7 +95,7 @@ impl GnomeProvider {
         timestamp: u32,
     ) -> fdo::Result<()> {
         let _ = (terms, timestamp);
-        let path = result_id::decode(&identifier).ok_or_else(|| {
+        let path = result_id::decode_path(&identifier).ok_or_else(|| {
             fdo::Error::InvalidArgs(format!("not a fandex result: {identifier:?}"))
         })?;
         self.desktop

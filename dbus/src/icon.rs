@@ -3,6 +3,8 @@
 
 use std::path::Path;
 
+use fandex_indexer::schema::PART_SEPARATOR;
+
 /// The icon name for `path`.
 pub fn icon_name(path: &Path) -> &'static str {
     let ext = path
@@ -29,6 +31,27 @@ pub fn icon_name(path: &Path) -> &'static str {
     }
 }
 
+/// The icon name for the file `path`, or for its part `part` (from the innermost part's own name:
+/// `docs/x.pdf` in an archive is a PDF).
+pub fn icon_of(path: &Path, part: Option<&str>) -> &'static str {
+    match part.and_then(|part| part.rsplit(PART_SEPARATOR).next()) {
+        Some(inner) => icon_name(Path::new(inner)),
+        None => icon_name(path),
+    }
+}
+
+/// What the shells show as a hit's name: the file name, and for a part `NAME » PART`.
+pub fn display_name(path: &Path, part: Option<&str>) -> String {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.to_string_lossy().into_owned());
+    match part {
+        Some(part) => format!("{name}{PART_SEPARATOR}{part}"),
+        None => name,
+    }
+}
+
 /// The folder `path` is in, for display (lossy where not UTF-8).
 pub fn folder_of(path: &Path) -> String {
     path.parent()
@@ -46,5 +69,10 @@ mod tests {
         assert_eq!(icon_name(Path::new("/a/notes.md")), "text-x-generic");
         assert_eq!(icon_name(Path::new("/a/run.sh")), "text-x-script");
         assert_eq!(icon_name(Path::new("/a/Makefile")), "text-x-generic");
+        let zip = Path::new("/a/b.zip");
+        assert_eq!(icon_of(zip, None), "package-x-generic");
+        assert_eq!(icon_of(zip, Some("in.zip » docs/x.PDF")), "application-pdf");
+        assert_eq!(display_name(zip, Some("docs/x.pdf")), "b.zip » docs/x.pdf");
+        assert_eq!(display_name(zip, None), "b.zip");
     }
 }

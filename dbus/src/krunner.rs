@@ -1,13 +1,14 @@
 //! `org.kde.krunner1` at [`crate::names::KRUNNER_PATH`]: KRunner's D-Bus runner protocol.
 //!
-//! Matches are the hits of the query line (ids are [`crate::result_id`]s, subtext the snippet or the
-//! folder, relevance the rank); the actions are open, open the containing folder and copy the path.
+//! Matches are the hits of the query line (ids are [`crate::result_id`]s, text the file name or
+//! `NAME » PART`, subtext the snippet or the folder, relevance the rank); the actions are open, open the
+//! containing folder and copy the path (of the file, a part's container, for a part).
 
 use std::collections::HashMap;
 
 use zbus::{OwnedVariant, Variant, fdo, interface};
 
-use crate::icon::{folder_of, icon_name};
+use crate::icon::{display_name, folder_of, icon_of};
 use crate::opener::Desktop;
 use crate::provider_search::ProviderSearch;
 use crate::result_id;
@@ -80,18 +81,14 @@ impl KRunner {
         hits.into_iter()
             .enumerate()
             .map(|(rank, (id, hit))| {
-                let text = hit
-                    .path
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_else(|| hit.path.to_string_lossy().into_owned());
+                let text = display_name(&hit.path, hit.part.as_deref());
                 let subtext = if hit.snippet.text.is_empty() {
                     folder_of(&hit.path)
                 } else {
                     hit.snippet.text.clone()
                 };
                 let relevance = 1.0 - rank as f64 / count;
-                let icon = icon_name(&hit.path).to_owned();
+                let icon = icon_of(&hit.path, hit.part.as_deref()).to_owned();
                 (
                     id,
                     text,
@@ -106,7 +103,7 @@ impl KRunner {
 
     /// Runs `action_id` (empty: open) on the match `match_id`.
     async fn run(&self, match_id: String, action_id: String) -> fdo::Result<()> {
-        let path = result_id::decode(&match_id)
+        let path = result_id::decode_path(&match_id)
             .ok_or_else(|| fdo::Error::InvalidArgs(format!("not a fandex match: {match_id:?}")))?;
         let done = match action_id.as_str() {
             "" | ACTION_OPEN => self.desktop.open(&path),

@@ -66,7 +66,7 @@ impl ProviderSearch {
             .hits
             .into_iter()
             .map(|hit| {
-                let id = result_id::encode(&hit.path);
+                let id = result_id::encode(&hit.path, hit.part.as_deref());
                 self.cache.insert(id.clone(), hit.clone());
                 (id, hit)
             })

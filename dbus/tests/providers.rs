@@ -27,7 +27,7 @@ type Match = (
 fn ids(rels: &[&str]) -> Vec<String> {
     let mut ids: Vec<String> = rels
         .iter()
-        .map(|r| result_id::encode(&path_of(r)))
+        .map(|r| result_id::encode(&path_of(r), None))
         .collect();
     ids.sort();
     ids
@@ -209,6 +209,141 @@ fn krunner_actions_match_and_run() {
 
     let err = call::<_, ()>(&conn, KRUNNER_PATH, KRUNNER, "Run", &(id, "delete")).unwrap_err();
     assert_eq!(error_name(&err), "org.freedesktop.DBus.Error.InvalidArgs");
+}
+
+/// A backend whose every search finds two parts of one archive (and the archive itself).
+struct Archive {
+    path: std::path::PathBuf,
+}
+
+impl fandex_dbus::Backend for Archive {
+    fn search(
+        &self,
+        _: &fandex_query::SearchRequest,
+    ) -> Result<fandex_query::SearchResults, fandex_dbus::BackendError> {
+        let hit = |part: Option<&str>, snippet: &str| fandex_query::Hit {
+            file_id: Some(1),
+            path: self.path.clone(),
+            score: 1.0,
+            size: 10,
+            mtime_ns: 0,
+            snippet: fandex_query::Snippet {
+                text: snippet.to_owned(),
+                highlights: Vec::new(),
+            },
+            part: part.map(str::to_owned),
+            mime: None,
+            title: None,
+            author: None,
+            subject: None,
+        };
+        let hits = vec![
+            hit(None, ""),
+            hit(Some("docs/readme.txt"), "comet in the readme"),
+            hit(Some("inner.zip » report.pdf"), "comet in the report"),
+        ];
+        Ok(fandex_query::SearchResults {
+            total: hits.len(),
+            hits,
+            suggestion: None,
+        })
+    }
+    fn status(&self) -> Result<serde_json::Value, fandex_dbus::BackendError> {
+        Ok(serde_json::Value::Null)
+    }
+    fn sync(&self, _: Duration) -> Result<u64, fandex_dbus::BackendError> {
+        Ok(0)
+    }
+    fn pause(&self, _: Option<Duration>) -> Result<(), fandex_dbus::BackendError> {
+        Ok(())
+    }
+    fn resume(&self) -> Result<(), fandex_dbus::BackendError> {
+        Ok(())
+    }
+}
+
+/// Parts of one archive are results of their own: each id names its part, its metas its own name, icon
+/// and snippet, and activating one opens the archive.
+#[test]
+fn parts_of_one_archive_are_results_of_their_own() {
+    let Some(bus) = test_bus() else { return };
+    let stand_ins = StandIns::new();
+    let archive = std::path::PathBuf::from("/srv/files/box.zip");
+    let _service = serve(
+        &bus,
+        std::sync::Arc::new(Archive {
+            path: archive.clone(),
+        }),
+        stand_ins.desktop(),
+    );
+    let conn = client(&bus);
+    let initial: Vec<String> = call(
+        &conn,
+        SEARCH_PROVIDER_PATH,
+        GNOME,
+        "GetInitialResultSet",
+        &(vec!["comet"],),
+    )
+    .unwrap();
+    assert_eq!(initial.len(), 3, "{initial:?}");
+    let distinct: std::collections::BTreeSet<&String> = initial.iter().collect();
+    assert_eq!(distinct.len(), 3, "one id per part: {initial:?}");
+    let metas: Metas = call(
+        &conn,
+        SEARCH_PROVIDER_PATH,
+        GNOME,
+        "GetResultMetas",
+        &(initial[1..].to_vec(),),
+    )
+    .unwrap();
+    let shown: Vec<(String, String, String)> = metas
+        .iter()
+        .map(|m| {
+            (
+                string(m, "name"),
+                string(m, "description"),
+                string(m, "gicon"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            (
+                "box.zip » docs/readme.txt".to_owned(),
+                "comet in the readme".to_owned(),
+                "text-x-generic".to_owned()
+            ),
+            (
+                "box.zip » inner.zip » report.pdf".to_owned(),
+                "comet in the report".to_owned(),
+                "application-pdf".to_owned()
+            ),
+        ]
+    );
+    let () = call(
+        &conn,
+        SEARCH_PROVIDER_PATH,
+        GNOME,
+        "ActivateResult",
+        &(initial[2].clone(), vec!["comet"], 0u32),
+    )
+    .unwrap();
+    assert_eq!(
+        stand_ins.lines("opened.log", 1),
+        [archive.display().to_string()]
+    );
+    let matches: Vec<Match> = call(&conn, KRUNNER_PATH, KRUNNER, "Match", &("comet",)).unwrap();
+    let texts: Vec<&str> = matches.iter().map(|m| m.1.as_str()).collect();
+    assert_eq!(
+        texts,
+        [
+            "box.zip",
+            "box.zip » docs/readme.txt",
+            "box.zip » inner.zip » report.pdf"
+        ]
+    );
+    assert_eq!(matches[1].0, initial[1], "the same id in both providers");
 }
 
 #[test]

@@ -88,9 +88,15 @@ pub struct Document {
     pub text: String,
     /// Sub-documents: archive members, mbox messages, attachments.
     pub parts: Vec<Part>,
-    /// Why something is missing: `encrypted: needs a password`, `scanned: no text layer`, `cap reached: ...`.
+    /// Why something is missing: `encrypted: needs a password`, `scanned: no text layer`, `cap reached: ...`
+    /// (and the informational [`NO_TAGS`], [`NO_EXIF`]: see [`Document::is_loss`]).
     pub notes: Vec<String>,
 }
+
+/// The note on a song without tags.
+pub const NO_TAGS: &str = "no tags";
+/// The note on a photo without EXIF.
+pub const NO_EXIF: &str = "no EXIF";
 
 impl Document {
     /// An empty document of type `mime`.
@@ -107,6 +113,13 @@ impl Document {
             notes: vec![reason.to_string()],
             ..Document::new("application/octet-stream")
         }
+    }
+
+    /// Whether `note` says that something of the document is missing from what was extracted (text,
+    /// parts, pages: every note but [`NO_TAGS`] and [`NO_EXIF`], which say that there was nothing to
+    /// extract). An indexer records such notes as the file's status reason.
+    pub fn is_loss(note: &str) -> bool {
+        note != NO_TAGS && note != NO_EXIF
     }
 
     /// The first value of `field`, if any.

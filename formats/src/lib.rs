@@ -36,7 +36,7 @@ mod rtf;
 mod xmltext;
 mod zipfile;
 
-pub use document::{Document, Limits, MetaField, Part, Plain};
+pub use document::{Document, Limits, MetaField, NO_EXIF, NO_TAGS, Part, Plain};
 pub use error::FormatError;
 pub use extract::{detect_file, extract};
 pub use kind::{HEAD_LEN, Kind, detect};

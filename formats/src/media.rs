@@ -9,7 +9,7 @@ use lofty::probe::Probe;
 use lofty::tag::Accessor;
 
 use crate::context::Input;
-use crate::document::{Document, MetaField};
+use crate::document::{Document, MetaField, NO_EXIF, NO_TAGS};
 use crate::error::FormatError;
 use crate::kind::Kind;
 
@@ -37,7 +37,7 @@ pub(crate) fn extract_audio(input: &mut dyn Input) -> Result<Document, FormatErr
             doc.push_meta(MetaField::Year, &date.year.to_string());
         }
     } else {
-        doc.notes.push("no tags".to_string());
+        doc.notes.push(NO_TAGS.to_string());
     }
     Ok(doc)
 }
@@ -49,7 +49,7 @@ pub(crate) fn extract_image(input: &mut dyn Input) -> Result<Document, FormatErr
     let exif = match exif::Reader::new().read_from_container(&mut BufReader::new(input)) {
         Ok(exif) => exif,
         Err(exif::Error::NotFound(_)) => {
-            doc.notes.push("no EXIF".to_string());
+            doc.notes.push(NO_EXIF.to_string());
             return Ok(doc);
         }
         Err(e) => return Err(FormatError::malformed("exif", e)),

@@ -82,7 +82,9 @@ pub struct FileRecord {
     pub status: Status,
     /// Whether a size limit cut the text.
     pub truncated: bool,
-    /// The error, for [`Status::Failed`].
+    /// Why: the error of a [`Status::Failed`] file; for a [`Status::Indexed`] document, what its parser
+    /// noted is missing (`scanned: no text layer`, a part's `encrypted: needs a password`, a cap reached);
+    /// the budget for [`Status::OverBudget`].
     pub error: Option<String>,
     /// The file changed within a clock tick of being read: equal timestamps later prove nothing, so the
     /// next walk reads it again.

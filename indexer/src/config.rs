@@ -9,6 +9,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+mod extract;
+
+pub use extract::{ExtractConfig, MIN_WORKER_MEMORY};
+
 /// The whole configuration.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -156,30 +160,6 @@ pub struct DaemonConfig {
     pub idle_priority: bool,
 }
 
-/// The sandboxed extraction workers. Each document is parsed in a worker process; one that crashes, runs
-/// out of memory or takes longer than `timeout` is killed and replaced, and its file is recorded as failed
-/// with the reason. The text kept per document is `index.max_text_bytes`.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ExtractConfig {
-    /// Seconds one document may take (wall clock) before its worker is killed.
-    pub timeout: u64,
-    /// Workers at most, parsing documents in parallel. Default: the number of CPUs.
-    pub workers: Option<usize>,
-    /// Address-space limit of each worker, in bytes (`RLIMIT_AS`). Default 512 MiB.
-    pub memory_limit: u64,
-}
-
-impl Default for ExtractConfig {
-    fn default() -> Self {
-        Self {
-            timeout: 30,
-            workers: None,
-            memory_limit: 512 << 20,
-        }
-    }
-}
-
 /// Whether the daemon serves the session bus (`daemon.dbus`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum DbusSetting {
@@ -200,39 +180,6 @@ impl Serialize for DbusSetting {
             Self::Off => s.serialize_bool(false),
             Self::Auto => s.serialize_str("auto"),
         }
-    }
-}
-
-/// Smallest `extract.memory_limit`: a worker's program and libraries alone need tens of MiB.
-pub const MIN_WORKER_MEMORY: u64 = 64 << 20;
-
-impl ExtractConfig {
-    /// Workers at most: the setting, else the number of CPUs; at least 1.
-    pub fn workers(&self) -> usize {
-        self.workers
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
-            .max(1)
-    }
-
-    /// Rejects values out of range, naming the key.
-    fn check(&self) -> std::result::Result<(), String> {
-        if self.timeout == 0 || self.timeout > MAX_SETTING_MS / 1000 {
-            return Err(format!(
-                "extract.timeout = {} is out of range: 1 to {} seconds",
-                self.timeout,
-                MAX_SETTING_MS / 1000
-            ));
-        }
-        if self.workers == Some(0) {
-            return Err("extract.workers must be at least 1".into());
-        }
-        if self.memory_limit < MIN_WORKER_MEMORY {
-            return Err(format!(
-                "extract.memory_limit = {} is too small: at least {MIN_WORKER_MEMORY} (64 MiB)",
-                self.memory_limit
-            ));
-        }
-        Ok(())
     }
 }
 
@@ -398,7 +345,7 @@ impl Config {
         let config: Self = toml::from_str(text).map_err(|e| e.message().trim().to_owned())?;
         config.daemon.check()?;
         config.index.stem_languages()?;
-        config.extract.check()?;
+        config.extract.check(MAX_SETTING_MS / 1000)?;
         Ok(config)
     }
 }
@@ -507,6 +454,7 @@ mod tests {
         let c = Config::parse("").unwrap();
         assert_eq!(c.extract.timeout, 30);
         assert_eq!(c.extract.memory_limit, 512 << 20);
+        assert_eq!(c.extract.user, "nobody");
         assert!(c.extract.workers() >= 1);
         let c = Config::parse("[extract]\ntimeout = 2\nworkers = 3\nmemory_limit = 268435456\n")
             .unwrap();
@@ -516,6 +464,8 @@ mod tests {
             ("timeout = 0", "extract.timeout"),
             ("workers = 0", "extract.workers"),
             ("memory_limit = 1000", "extract.memory_limit"),
+            ("max_timeout = 0", "extract.max_timeout"),
+            ("timeout_per_mib = 100000000", "extract.timeout_per_mib"),
             ("timout = 3", "timout"),
         ] {
             let err = Config::parse(&format!("[extract]\n{bad}\n")).unwrap_err();

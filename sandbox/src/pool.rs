@@ -46,8 +46,21 @@ impl Pool {
     /// The worker shares `file`'s open file description: its reads move the shared offset, so the caller
     /// should not rely on the offset afterwards. Waits for a free worker when all are busy.
     pub fn run(&self, file: impl AsFd, request: &[u8]) -> Result<Vec<u8>, WorkerFailure> {
+        self.run_within(file, request, self.config.timeout)
+    }
+
+    /// [`Pool::run`] with a timeout of this request's own instead of the pool's (e.g. one that grows with
+    /// the file's size): the worker is killed once the request has taken `timeout`. The time to start a
+    /// worker is bounded by the pool's timeout, and the worker's CPU allowance
+    /// ([`crate::WorkerLimits::cpu_seconds_per_request`]) still applies.
+    pub fn run_within(
+        &self,
+        file: impl AsFd,
+        request: &[u8],
+        timeout: Duration,
+    ) -> Result<Vec<u8>, WorkerFailure> {
         let mut worker = self.acquire()?;
-        let deadline = Instant::now() + self.config.timeout;
+        let deadline = Instant::now() + timeout;
         match worker.request(
             file.as_fd(),
             request,
@@ -62,7 +75,7 @@ impl Pool {
                 }
             }
             Err(error) => {
-                let failure = worker.fail(error, &self.config);
+                let failure = worker.fail(error, &self.config, timeout);
                 tracing::warn!(%failure, "extraction worker replaced");
                 self.retire();
                 Err(failure)

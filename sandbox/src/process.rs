@@ -158,16 +158,19 @@ impl WorkerProcess {
         !matches!(self.child.try_wait(), Ok(None))
     }
 
-    /// Ends a worker whose request stopped with `error` and says why the request failed.
-    pub(crate) fn fail(mut self, error: LinkError, config: &PoolConfig) -> WorkerFailure {
+    /// Ends a worker whose request (given `timeout`) stopped with `error` and says why the request failed.
+    pub(crate) fn fail(
+        mut self,
+        error: LinkError,
+        config: &PoolConfig,
+        timeout: Duration,
+    ) -> WorkerFailure {
         match error {
             LinkError::TimedOut => match self.kill_and_reap() {
                 Some(status) if status.signal() != Some(libc::SIGKILL) => {
                     self.classify(Some(status), config)
                 }
-                _ => WorkerFailure::TimedOut {
-                    after: config.timeout,
-                },
+                _ => WorkerFailure::TimedOut { after: timeout },
             },
             LinkError::TooLarge => {
                 self.kill_and_reap();

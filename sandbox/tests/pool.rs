@@ -192,6 +192,23 @@ fn timeouts_and_memory_limit() {
     let failure = pool.run(&file, b"spin").unwrap_err();
     assert_eq!(failure.to_string(), "timed out after 1 s");
 
+    // A request's own timeout, shorter or longer than the pool's.
+    let started = Instant::now();
+    let failure = pool
+        .run_within(&file, b"sleep", Duration::from_millis(300))
+        .unwrap_err();
+    assert_eq!(failure.to_string(), "timed out after 0.3 s");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    // 1.5 s of work: past the pool's 1 s, within the request's 5 s.
+    assert_eq!(
+        text(pool.run_within(&file, b"busy:1500", Duration::from_secs(5))),
+        "busy"
+    );
+
     let failure = pool.run(&file, b"allocate").unwrap_err();
     assert_eq!(
         failure,

@@ -254,6 +254,18 @@ pub fn extension_of(path: &Path) -> String {
         .unwrap_or_default()
 }
 
+/// Joins the names of nested parts in a document's `part`: `mail.mbox` » `message 2: Hi` » `report.pdf`.
+pub const PART_SEPARATOR: &str = " » ";
+
+/// The extension of a part's own name (the innermost of nested parts joined by ` » `), lowercased, as
+/// [`extension_of`] gives it; `None` for the file itself, a part without one, or a name whose "extension"
+/// holds a space (`message 3: re. plans` is no `. plans` file).
+pub fn part_extension(part: &str) -> Option<String> {
+    let inner = part.rsplit(PART_SEPARATOR).next()?;
+    let ext = extension_of(Path::new(inner));
+    (!ext.is_empty() && !ext.contains(char::is_whitespace)).then_some(ext)
+}
+
 /// Every ancestor directory of an absolute path, outermost first, as exact bytes: `/a/b/c` gives `/`, `/a`,
 /// `/a/b`.
 pub fn ancestor_dirs(path: &Path) -> Vec<&[u8]> {
@@ -327,7 +339,12 @@ impl FileDoc {
             doc.add_text(fields.name_stem, &name);
             doc.add_text(fields.name_gram, fold_name(name.as_bytes()));
         }
+        // A part matches its own extension (`ext:pdf` finds `a.zip » docs/x.pdf`) and, as it matches its
+        // file's `path:`, its file's (`ext:zip` finds the archive's members too).
         doc.add_text(fields.ext, extension_of(&self.path));
+        if let Some(own) = part_extension(&meta.part) {
+            doc.add_text(fields.ext, own);
+        }
         doc.add_u64(fields.size, self.size);
         doc.add_i64(fields.mtime, self.mtime_ns);
         doc.add_text(fields.content, &self.text);

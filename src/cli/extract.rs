@@ -14,8 +14,9 @@ use anyhow::Context;
 use clap::Args;
 use fandex::Config;
 use fandex::formats::{Document, HEAD_LEN, Kind, detect};
+use fandex::indexer::engine::is_document;
 use fandex::indexer::extract::{DocumentParser, Format, Limits};
-use fandex::service::extraction::{SandboxParser, WorkerCommand, runs_in_sandbox, serve_worker};
+use fandex::service::extraction::{SandboxParser, WorkerCommand, serve_worker};
 use fandex::watcher::beneath::RootDir;
 use fandex::watcher::escape_path;
 
@@ -126,7 +127,8 @@ fn extract(
         .context("read failed")?;
     let kind = detect(&head, name.as_bytes());
     file.rewind().context("read failed")?;
-    let document = if runs_in_sandbox(kind, &head) {
+    // The engine's rule, with a parser: what `fandex index` and the daemon give their workers.
+    let document = if is_document(kind, &head, true) {
         parser.parse(&file, name.as_bytes(), kind)?
     } else {
         in_process(&mut file, Path::new(name), limits)?

@@ -5,6 +5,8 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use fandex::formats::{Document, Kind, MetaField};
+// Separates the names of nested parts (`mail.eml » archive.zip » notes.txt`), as search results do.
+use fandex::indexer::schema::PART_SEPARATOR;
 use fandex::watcher::escape_path;
 use serde_json::{Map, Value, json};
 
@@ -17,9 +19,6 @@ pub struct Extraction {
     /// The document (for plain text and HTML: the in-process extractor's text, as the index holds it).
     pub document: Document,
 }
-
-/// Separates the names of nested parts (`mail.eml » archive.zip » notes.txt`), as search results do.
-const PART_SEPARATOR: &str = " » ";
 
 /// A document's parts, nested ones flattened in order with their names joined by [`PART_SEPARATOR`].
 fn flat_parts(document: &Document) -> Vec<(String, &Document)> {

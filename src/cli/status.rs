@@ -184,6 +184,7 @@ fn print_owner(out: &mut impl Write, s: &StatusReport) -> std::io::Result<()> {
         )?;
     }
     print_failures(out, s.catalog.failed, &s.catalog.recent_failures)?;
+    print_notes(out, s.catalog.noted, &s.catalog.recent_notes)?;
     print_budgets(out, &s.catalog.owners_over_budget)?;
     for f in &s.walk_errors {
         writeln!(out, "could not read: {}: {}", f.path, f.error)?;
@@ -239,6 +240,7 @@ fn print_public(out: &mut impl Write, s: &PublicStatus) -> std::io::Result<()> {
     }
     print_budgets(out, &s.catalog.owners_over_budget)?;
     print_failures(out, s.catalog.failed, &s.catalog.recent_failures)?;
+    print_notes(out, s.catalog.noted, &s.catalog.recent_notes)?;
     writeln!(
         out,
         "(other paths, counts and errors are shown only to root and the daemon's own user)"
@@ -249,17 +251,45 @@ fn print_public(out: &mut impl Write, s: &PublicStatus) -> std::io::Result<()> {
 /// (`extractor crashed (SIGSEGV)`, `timed out after 30 s`, ...). A non-owner's report holds only their
 /// own files.
 fn print_failures(out: &mut impl Write, failed: u64, recent: &[Failure]) -> std::io::Result<()> {
-    if failed == 0 {
+    print_listing(
+        out,
+        "files that failed to read or extract",
+        "failed",
+        failed,
+        recent,
+    )
+}
+
+/// The documents indexed with something missing that their parser noted (`scanned: no text layer`, an
+/// archive member's `encrypted: needs a password`, a cap reached), like [`print_failures`].
+fn print_notes(out: &mut impl Write, noted: u64, recent: &[Failure]) -> std::io::Result<()> {
+    print_listing(
+        out,
+        "documents indexed with something missing",
+        "note",
+        noted,
+        recent,
+    )
+}
+
+fn print_listing(
+    out: &mut impl Write,
+    heading: &str,
+    tag: &str,
+    count: u64,
+    recent: &[Failure],
+) -> std::io::Result<()> {
+    if count == 0 {
         return Ok(());
     }
-    let shown = if recent.len() as u64 == failed {
+    let shown = if recent.len() as u64 == count {
         String::new()
     } else {
         format!(" (the {} most recently modified:)", recent.len())
     };
-    writeln!(out, "files that failed to read or extract: {failed}{shown}")?;
+    writeln!(out, "{heading}: {count}{shown}")?;
     for f in recent {
-        writeln!(out, "failed: {}: {}", f.path, f.error)?;
+        writeln!(out, "{tag}: {}: {}", f.path, f.error)?;
     }
     Ok(())
 }

@@ -1,12 +1,16 @@
 //! Documents parsed in sandboxed worker processes: [`SandboxParser`], the [`DocumentParser`] the daemon and
 //! `fandex index` give their engine, and [`serve_worker`], the worker's side.
 //!
-//! Each complex document (PDF, office, EPUB, RTF, e-mail, archives, media tags: see [`runs_in_sandbox`])
+//! Each complex document (PDF, office, EPUB, RTF, e-mail, archives, media tags: which files are is the
+//! engine's rule, `fandex_indexer::engine::is_document`)
 //! goes to a worker of a `fandex_sandbox::Pool` with the file's open descriptor (the worker never opens a
 //! path) and comes back as a [`fandex_formats::Document`] ([`wire`]). A worker that crashes, exceeds its
-//! memory limit or the timeout is killed and replaced; the document fails with the reason
+//! memory limit or its timeout is killed and replaced; the document fails with the reason
 //! (`extractor crashed (SIGSEGV)`, `timed out after 30 s`, `memory limit (512 MiB)`), as a [`ParseError`].
-//! Settings come from the configuration's `[extract]` section and `index.max_text_bytes`.
+//! Settings come from the configuration's `[extract]` section and `index.max_text_bytes`: the timeout of
+//! each document grows with its size (`ExtractConfig::timeout_for`), and a root process runs its workers
+//! as `extract.user` (default `nobody`): they read each file through its descriptor and need no access of
+//! their own, and have no capabilities left.
 //!
 //! An embedding application does what the `fandex` binary does: its `main` first runs [`serve_worker`]
 //! when started as a worker (e.g. with the argument `extract-worker`, before starting any thread), and its
@@ -38,8 +42,9 @@ use std::time::Duration;
 
 use fandex_formats::{Document, Kind, Limits as FormatLimits};
 use fandex_indexer::Config;
+use fandex_indexer::config::ExtractConfig;
 use fandex_indexer::extract::{DocumentParser, ParseError};
-use fandex_sandbox::{Lockdown, Pool, PoolConfig, WorkerLimits};
+use fandex_sandbox::{Credentials, Lockdown, Pool, PoolConfig, WorkerLimits};
 
 pub use worker::{TEST_TRIGGER_ENV, serve_worker};
 
@@ -48,14 +53,6 @@ use wire::Request;
 /// Smallest response a pool accepts: room for a document of `index.max_text_bytes` several times over
 /// (parts, metadata), and at least this much.
 const MIN_RESPONSE_BYTES: usize = 64 << 20;
-
-/// Whether a file of `kind` starting with `head` (its first [`fandex_formats::HEAD_LEN`] bytes) is
-/// parsed by a [`DocumentParser`] (in a sandboxed worker). Plain text, HTML, unknown contents and gzip
-/// (except a compressed tar archive) stay with the indexer's own in-process decoders.
-pub fn runs_in_sandbox(kind: Kind, head: &[u8]) -> bool {
-    // The engine's own rule, with a parser present: one place decides what is a document.
-    fandex_indexer::engine::is_document(kind, head, true)
-}
 
 /// The program a pool starts as its workers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,6 +78,8 @@ impl WorkerCommand {
 pub struct SandboxParser {
     pool: Pool,
     limits: FormatLimits,
+    /// The `[extract]` settings: each document's timeout.
+    extract: ExtractConfig,
 }
 
 impl std::fmt::Debug for SandboxParser {
@@ -94,26 +93,33 @@ impl std::fmt::Debug for SandboxParser {
 
 impl SandboxParser {
     /// A parser with the settings of `config` (`[extract]`, `index.max_text_bytes`) starting `worker`.
-    /// No worker starts until the first document.
+    /// No worker starts until the first document. Fails when `extract.user` is not a user (a root
+    /// process never falls back to running its workers as root).
     pub fn new(config: &Config, worker: WorkerCommand) -> std::io::Result<Self> {
-        let (pool_config, limits) = Self::settings(config, worker);
+        let (pool_config, limits) = Self::settings(config, worker)?;
         Ok(SandboxParser {
             pool: Pool::new(pool_config)?,
             limits,
+            extract: config.extract.clone(),
         })
     }
 
     /// The pool's configuration and the caps on each document that `config` gives.
-    pub fn settings(config: &Config, worker: WorkerCommand) -> (PoolConfig, FormatLimits) {
+    pub fn settings(
+        config: &Config,
+        worker: WorkerCommand,
+    ) -> std::io::Result<(PoolConfig, FormatLimits)> {
         let extract = &config.extract;
         let max_text_bytes = usize::try_from(config.index.max_text_bytes).unwrap_or(usize::MAX);
         let mut pool = PoolConfig::new(worker.program, worker.args);
         pool.workers = extract.workers();
+        // Bounds a worker's start; each document has its own timeout (`timeout_for`).
         pool.timeout = Duration::from_secs(extract.timeout);
+        pool.run_as = worker_user(extract)?;
         pool.limits = WorkerLimits {
             memory_bytes: Some(extract.memory_limit),
             // The wall-clock timeout decides; the CPU allowance only stops a worker the clock missed.
-            cpu_seconds_per_request: Some(extract.timeout + 1),
+            cpu_seconds_per_request: Some(extract.longest_timeout() + 1),
             ..WorkerLimits::default()
         };
         pool.max_response_bytes = max_text_bytes
@@ -124,7 +130,7 @@ impl SandboxParser {
             max_text_bytes,
             ..FormatLimits::default()
         };
-        (pool, limits)
+        Ok((pool, limits))
     }
 
     /// What the workers' lock-down enforced, once one has started.
@@ -133,8 +139,33 @@ impl SandboxParser {
     }
 }
 
+/// Whom a root process runs its workers as: `extract.user` (its uid and primary group), unless that is
+/// empty; `None` for a process that is not root (it cannot switch users).
+fn worker_user(extract: &ExtractConfig) -> std::io::Result<Option<Credentials>> {
+    if !nix::unistd::geteuid().is_root() || extract.user.is_empty() {
+        return Ok(None);
+    }
+    let not_found = || {
+        std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!(
+                "extract.user: no user {:?} to run extraction workers as",
+                extract.user
+            ),
+        )
+    };
+    let user = nix::unistd::User::from_name(&extract.user)
+        .map_err(std::io::Error::from)?
+        .ok_or_else(not_found)?;
+    Ok(Some(Credentials {
+        uid: user.uid.as_raw(),
+        gid: user.gid.as_raw(),
+    }))
+}
+
 impl DocumentParser for SandboxParser {
     fn parse(&self, file: &File, name: &[u8], kind: Kind) -> Result<Document, ParseError> {
+        let size = file.metadata().map_or(0, |meta| meta.len());
         let request = wire::encode_request(&Request {
             name: name.to_vec(),
             kind,
@@ -143,7 +174,7 @@ impl DocumentParser for SandboxParser {
         .map_err(ParseError)?;
         let response = self
             .pool
-            .run(file, &request)
+            .run_within(file, &request, self.extract.timeout_for(size))
             .map_err(|failure| ParseError(failure.to_string()))?;
         let limit = self.pool.config().max_response_bytes as u64;
         wire::decode_response(&response, limit)
@@ -154,36 +185,7 @@ impl DocumentParser for SandboxParser {
 
 #[cfg(test)]
 mod tests {
-    use std::io::Write;
-
     use super::*;
-
-    fn gzip(bytes: &[u8]) -> Vec<u8> {
-        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        encoder.write_all(bytes).unwrap();
-        encoder.finish().unwrap()
-    }
-
-    #[test]
-    fn documents_and_compressed_tars_go_to_the_sandbox() {
-        for kind in [
-            Kind::Pdf,
-            Kind::Docx,
-            Kind::Mbox,
-            Kind::Zip,
-            Kind::Xz,
-            Kind::LegacyOffice,
-        ] {
-            assert!(runs_in_sandbox(kind, b""), "{kind:?}");
-        }
-        for kind in [Kind::Text, Kind::Html, Kind::Unknown] {
-            assert!(!runs_in_sandbox(kind, b""), "{kind:?}");
-        }
-        let mut tar = vec![0u8; 512];
-        tar[257..262].copy_from_slice(b"ustar");
-        assert!(runs_in_sandbox(Kind::Gzip, &gzip(&tar)));
-        assert!(!runs_in_sandbox(Kind::Gzip, &gzip(&[b'x'; 600])));
-    }
 
     #[test]
     fn settings_follow_the_configuration() {
@@ -192,7 +194,9 @@ mod tests {
         config.extract.workers = Some(3);
         config.extract.memory_limit = 256 << 20;
         config.index.max_text_bytes = 1 << 20;
-        let (pool, limits) = SandboxParser::settings(&config, WorkerCommand::this_program("w"));
+        config.extract.user = String::new();
+        let (pool, limits) =
+            SandboxParser::settings(&config, WorkerCommand::this_program("w")).unwrap();
         assert_eq!(pool.program, PathBuf::from("/proc/self/exe"));
         assert_eq!(pool.args, [OsString::from("w")]);
         assert_eq!(pool.timeout, Duration::from_secs(7));
@@ -200,5 +204,33 @@ mod tests {
         assert_eq!(pool.limits.memory_bytes, Some(256 << 20));
         assert_eq!(limits.max_text_bytes, 1 << 20);
         assert!(pool.max_response_bytes >= MIN_RESPONSE_BYTES);
+        assert_eq!(
+            pool.run_as, None,
+            "an empty extract.user keeps the process's user"
+        );
+        // The CPU allowance covers the longest timeout a large file may get.
+        assert_eq!(pool.limits.cpu_seconds_per_request, Some(301));
+    }
+
+    #[test]
+    fn a_root_process_runs_its_workers_as_the_configured_user() {
+        let mut config = Config::default();
+        let (pool, _) = SandboxParser::settings(&config, WorkerCommand::this_program("w")).unwrap();
+        if nix::unistd::geteuid().is_root() {
+            let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();
+            assert_eq!(
+                pool.run_as,
+                Some(Credentials {
+                    uid: nobody.uid.as_raw(),
+                    gid: nobody.gid.as_raw()
+                })
+            );
+            config.extract.user = "no-such-user-fandex".into();
+            let err =
+                SandboxParser::settings(&config, WorkerCommand::this_program("w")).unwrap_err();
+            assert!(err.to_string().contains("extract.user"), "{err}");
+        } else {
+            assert_eq!(pool.run_as, None, "only root can switch users");
+        }
     }
 }

@@ -98,9 +98,15 @@ impl Applier<'_> {
             } => {
                 progress.indexed.fetch_add(1, Ordering::Relaxed);
                 summary.indexed += 1;
-                if let Some(error) = &record.error {
-                    summary.failed += 1;
-                    info!(file = %job.path.display(), error_kind = "extract", "not indexed: {error}");
+                match (&record.error, record.status) {
+                    (Some(error), Status::Failed) => {
+                        summary.failed += 1;
+                        info!(file = %job.path.display(), error_kind = "extract", "not indexed: {error}");
+                    }
+                    (Some(note), _) => {
+                        debug!(file = %job.path.display(), "indexed, with something missing: {note}");
+                    }
+                    (None, _) => {}
                 }
                 self.remove_displaced(job.displaced, batch, summary);
                 let (mut record, mut pieces) = (record, pieces);

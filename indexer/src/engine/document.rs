@@ -9,16 +9,13 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use fandex_formats::{Document, Kind, MetaField, Part};
-use fandex_schema::{DocMeta, mime};
+use fandex_schema::{DocMeta, PART_SEPARATOR, mime};
 use tracing::debug;
 
 use super::job::{Piece, same_content};
 use super::summary::Progress;
 use crate::catalog::{FileRecord, Status};
 use crate::extract::{DocumentParser, Limits};
-
-/// Joins the names of nested parts: `mail.mbox` » `message 2: Hi` » `report.pdf`.
-pub(super) const PART_SEPARATOR: &str = " » ";
 
 /// How files are read: the extraction caps, the parser of complex documents and the cap on parts.
 #[derive(Debug, Clone)]
@@ -80,7 +77,9 @@ fn gzip_holds_tar(head: &[u8]) -> bool {
 /// Reads the document open as `file` (named `name`, detected as `kind`): hashes its bytes into `record`,
 /// then parses it, unless its content is what `old` recorded (no documents then: the stored ones stay).
 /// Without a parser, for a kind no parser reads, or when parsing fails, the file is indexed by name and
-/// `record.error` says why.
+/// `record.error` says why (status failed). A parsed document whose notes say something is missing (a
+/// scanned PDF without text, an encrypted member, a cap reached) is indexed with `record.error` holding
+/// those notes ([`reason_of`]), status indexed.
 pub(super) fn read_document(
     file: &File,
     name: &[u8],
@@ -131,6 +130,7 @@ pub(super) fn read_document(
     match parser.parse(file, name, kind) {
         Ok(doc) => {
             record.status = Status::Indexed;
+            record.error = reason_of(&doc);
             let (pieces, truncated) = flatten(doc, name, reading.max_parts);
             record.truncated = truncated;
             pieces
@@ -198,6 +198,57 @@ pub(super) fn flatten(doc: Document, name: &[u8], max_parts: usize) -> (Vec<Piec
         }
     }
     (pieces, truncated)
+}
+
+/// Most notes a reason names one by one; the others are counted.
+const REASON_NOTES: usize = 3;
+/// Longest reason kept, in bytes (cut at a character boundary).
+const MAX_REASON_BYTES: usize = 600;
+
+/// What the notes of a parsed document and its parts say is missing ([`Document::is_loss`]), as the
+/// file's status reason: a part's notes prefixed with its name (`docs/x.pdf: encrypted: needs a
+/// password`), depth first, the first [`REASON_NOTES`] joined by `; `, then how many more. `None` when
+/// nothing is missing.
+pub(super) fn reason_of(doc: &Document) -> Option<String> {
+    let mut named = Vec::new();
+    let mut count = 0usize;
+    let mut stack: Vec<(String, &Document)> = vec![(String::new(), doc)];
+    while let Some((name, doc)) = stack.pop() {
+        for note in doc.notes.iter().filter(|note| Document::is_loss(note)) {
+            count += 1;
+            if named.len() < REASON_NOTES {
+                named.push(if name.is_empty() {
+                    note.clone()
+                } else {
+                    format!("{name}: {note}")
+                });
+            }
+        }
+        for part in doc.parts.iter().rev() {
+            let full = if name.is_empty() {
+                part.name.clone()
+            } else {
+                format!("{name}{PART_SEPARATOR}{}", part.name)
+            };
+            stack.push((full, &part.document));
+        }
+    }
+    if count == 0 {
+        return None;
+    }
+    let mut reason = named.join("; ");
+    if count > named.len() {
+        reason.push_str(&format!("; and {} more", count - named.len()));
+    }
+    if reason.len() > MAX_REASON_BYTES {
+        let mut end = MAX_REASON_BYTES;
+        while !reason.is_char_boundary(end) {
+            end -= 1;
+        }
+        reason.truncate(end);
+        reason.push('…');
+    }
+    Some(reason)
 }
 
 fn is_cut(doc: &Document) -> bool {
@@ -289,6 +340,66 @@ mod tests {
         doc("application/zip", "", parts)
     }
 
+    fn noted(mime: &'static str, notes: &[&str], parts: Vec<Part>) -> Document {
+        Document {
+            notes: notes.iter().map(|n| n.to_string()).collect(),
+            ..doc(mime, "", parts)
+        }
+    }
+
+    #[test]
+    fn notes_of_a_document_and_its_parts_are_its_reason() {
+        assert_eq!(reason_of(&doc("application/pdf", "text", Vec::new())), None);
+        let scanned = noted("application/pdf", &["scanned: no text layer"], Vec::new());
+        assert_eq!(
+            reason_of(&scanned).as_deref(),
+            Some("scanned: no text layer")
+        );
+        // Informational notes are no reason.
+        let song = noted("audio/mpeg", &[fandex_formats::NO_TAGS], Vec::new());
+        assert_eq!(reason_of(&song), None);
+        let inner = noted(
+            "application/zip",
+            &[],
+            vec![part(
+                "secret.pdf",
+                noted(
+                    "application/pdf",
+                    &["encrypted: needs a password"],
+                    Vec::new(),
+                ),
+            )],
+        );
+        let zip = noted(
+            "application/zip",
+            &["cap reached: parts (2)"],
+            vec![
+                part(
+                    "a.jpg",
+                    noted("image/jpeg", &[fandex_formats::NO_EXIF], Vec::new()),
+                ),
+                part("inner.zip", inner),
+                part(
+                    "b.pdf",
+                    noted("application/pdf", &["1 of 3 pages unreadable"], Vec::new()),
+                ),
+                part(
+                    "c.pdf",
+                    noted("application/pdf", &["scanned: no text layer"], Vec::new()),
+                ),
+            ],
+        );
+        assert_eq!(
+            reason_of(&zip).as_deref(),
+            Some(
+                "cap reached: parts (2); inner.zip » secret.pdf: encrypted: needs a password; \
+                 b.pdf: 1 of 3 pages unreadable; and 1 more"
+            )
+        );
+        let long = noted("application/pdf", &[&"x".repeat(5000)], Vec::new());
+        assert!(reason_of(&long).unwrap().len() <= MAX_REASON_BYTES + '…'.len_utf8());
+    }
+
     #[test]
     fn gzip_of_tar_is_told_from_gzip_of_text() {
         use std::io::Write;
@@ -306,6 +417,19 @@ mod tests {
             true
         ));
         assert!(is_document(Kind::Pdf, b"%PDF-1.4", false));
+        for kind in [
+            Kind::Pdf,
+            Kind::Docx,
+            Kind::Mbox,
+            Kind::Zip,
+            Kind::Xz,
+            Kind::LegacyOffice,
+        ] {
+            assert!(is_document(kind, b"", true), "{kind:?}");
+        }
+        for kind in [Kind::Text, Kind::Html, Kind::Unknown] {
+            assert!(!is_document(kind, b"", true), "{kind:?}");
+        }
         assert!(!is_document(Kind::Text, b"hello", true));
         assert!(!is_document(
             Kind::Mail,

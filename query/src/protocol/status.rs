@@ -225,8 +225,15 @@ pub struct CatalogStats {
     pub failed: u64,
     /// The most recently modified of those files, newest first.
     pub recent_failures: Vec<Failure>,
-    /// The same per owner (uid) of the files, so that a caller who does not own the index is told about
-    /// their own files (see [`StatusReport::for_caller`]).
+    /// Records of documents indexed with something missing that their parser noted (a scanned PDF
+    /// without text, an encrypted archive member, a cap reached), with the notes as the reason.
+    #[serde(default)]
+    pub noted: u64,
+    /// The most recently modified of those files, newest first.
+    #[serde(default)]
+    pub recent_notes: Vec<Failure>,
+    /// Failures and notes per owner (uid) of the files, so that a caller who does not own the index is
+    /// told about their own files (see [`StatusReport::for_caller`]).
     #[serde(default)]
     pub failures_by_owner: Vec<OwnerFailures>,
     /// Owners whose text budget (`index.max_text_bytes_per_owner`) was reached, by uid.
@@ -242,6 +249,12 @@ pub struct OwnerFailures {
     pub failed: u64,
     /// The most recently modified of those files, newest first.
     pub recent_failures: Vec<Failure>,
+    /// Their documents indexed with a note.
+    #[serde(default)]
+    pub noted: u64,
+    /// The most recently modified of those, newest first.
+    #[serde(default)]
+    pub recent_notes: Vec<Failure>,
 }
 
 /// An owner whose text budget was reached: further files of theirs are indexed by name only.
@@ -373,6 +386,12 @@ pub struct PublicCatalog {
     /// The most recently modified of those files, newest first, with the reason.
     #[serde(default)]
     pub recent_failures: Vec<Failure>,
+    /// The caller's own documents indexed with a note (what is missing).
+    #[serde(default)]
+    pub noted: u64,
+    /// The most recently modified of those, newest first, with the note.
+    #[serde(default)]
+    pub recent_notes: Vec<Failure>,
 }
 
 /// The status report as one caller may see it.
@@ -381,8 +400,8 @@ pub struct PublicCatalog {
 pub enum CallerStatus {
     /// Root or the daemon's own user: everything.
     Owner(Box<StatusReport>),
-    /// Anyone else.
-    Public(PublicStatus),
+    /// Anyone else (boxed like the owner's: the two differ in size).
+    Public(Box<PublicStatus>),
 }
 
 impl StatusReport {
@@ -398,7 +417,7 @@ impl StatusReport {
         if owner {
             CallerStatus::Owner(Box::new(self))
         } else {
-            CallerStatus::Public(self.public(uid, readable))
+            CallerStatus::Public(Box::new(self.public(uid, readable)))
         }
     }
 
@@ -455,6 +474,8 @@ impl StatusReport {
             records: _,
             failed: _,
             recent_failures: _,
+            noted: _,
+            recent_notes: _,
         } = catalog;
         // A removed file cannot be checked: it is never shown.
         let own: Vec<(&RecentChange, PathBuf)> = recent_changes
@@ -495,6 +516,10 @@ impl StatusReport {
                 failed: own_failures.map_or(0, |o| o.failed),
                 recent_failures: own_failures
                     .map(|o| o.recent_failures.clone())
+                    .unwrap_or_default(),
+                noted: own_failures.map_or(0, |o| o.noted),
+                recent_notes: own_failures
+                    .map(|o| o.recent_notes.clone())
                     .unwrap_or_default(),
             },
             paused: paused.as_ref().map(|p| {
