@@ -3,10 +3,13 @@
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
+use std::sync::Arc;
 
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::Column;
 use tantivy::{DocAddress, DocId, Score, SegmentOrdinal, SegmentReader};
+
+use crate::blend::{Blend, SegmentBlend};
 
 /// One collected document, ordered so that a greater value is a better hit: higher score, then lower
 /// file id, then lower part (the file's own document before its parts; then lower address, so the order
@@ -27,23 +30,33 @@ pub(crate) struct TieFields {
     pub(crate) part: String,
 }
 
-/// The columns of [`TieFields`] in one segment.
+/// The columns of [`TieFields`] in one segment, and the segment's blend of the text score.
 pub(crate) struct TieColumns {
     ids: Column<u64>,
     parts: Column<u64>,
+    blend: Option<SegmentBlend>,
 }
 
 impl TieColumns {
-    fn of(fields: &TieFields, reader: &SegmentReader) -> tantivy::Result<Self> {
+    fn of(
+        fields: &TieFields,
+        blend: Option<&Arc<Blend>>,
+        segment: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<Self> {
         Ok(Self {
             ids: reader.fast_fields().u64(&fields.file_id)?,
             parts: reader.fast_fields().u64(&fields.part)?,
+            blend: blend.map(|b| b.segment(segment, reader)).transpose()?,
         })
     }
 
     fn ranked(&self, segment: SegmentOrdinal, doc: DocId, score: Score) -> Ranked {
         Ranked {
-            score,
+            score: match &self.blend {
+                Some(blend) => blend.score(doc, score),
+                None => score,
+            },
             file_id: self.ids.first(doc).unwrap_or(u64::MAX),
             part: self.parts.first(doc).unwrap_or(0),
             address: DocAddress::new(segment, doc),
@@ -104,10 +117,12 @@ impl Best {
     }
 }
 
-/// Collects every matching document with its file id; with its score when `scored`, else score 0.
+/// Collects every matching document with its file id; with its score when `scored` (blended with
+/// `blend`), else score 0.
 pub(crate) struct AllMatches {
     pub(crate) ties: TieFields,
     pub(crate) scored: bool,
+    pub(crate) blend: Option<Arc<Blend>>,
 }
 
 pub(crate) struct SegmentMatches {
@@ -127,7 +142,12 @@ impl Collector for AllMatches {
     ) -> tantivy::Result<SegmentMatches> {
         Ok(SegmentMatches {
             segment,
-            columns: TieColumns::of(&self.ties, reader)?,
+            columns: TieColumns::of(
+                &self.ties,
+                self.blend.as_ref().filter(|_| self.scored),
+                segment,
+                reader,
+            )?,
             docs: Vec::new(),
         })
     }
@@ -155,10 +175,12 @@ impl SegmentCollector for SegmentMatches {
 }
 
 /// Collects the top documents by score with a stable tie-break on the file id and part fast fields (tantivy's
-/// `TopDocs` breaks ties by document address, which changes as segments merge).
+/// `TopDocs` breaks ties by document address, which changes as segments merge); scores are blended with
+/// `blend` before they are compared.
 pub(crate) struct TopByScoreThenId {
     pub(crate) limit: usize,
     pub(crate) ties: TieFields,
+    pub(crate) blend: Option<Arc<Blend>>,
 }
 
 pub(crate) struct SegmentTop {
@@ -178,7 +200,7 @@ impl Collector for TopByScoreThenId {
     ) -> tantivy::Result<SegmentTop> {
         Ok(SegmentTop {
             segment,
-            columns: TieColumns::of(&self.ties, reader)?,
+            columns: TieColumns::of(&self.ties, self.blend.as_ref(), segment, reader)?,
             best: Best {
                 limit: self.limit,
                 heap: BinaryHeap::new(),
