@@ -26,8 +26,6 @@ use tantivy::columnar::Column;
 use tantivy::query::{EnableScoring, Query};
 use tantivy::{DocId, DocSet, Score, Searcher, SegmentOrdinal, SegmentReader, TERMINATED};
 
-use crate::rank::Ranked;
-
 /// How much a file name match and recency weigh against the text score (see the module documentation).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RankWeights {
@@ -152,25 +150,6 @@ impl Blend {
             segment: segment as usize,
             mtimes: reader.fast_fields().i64(&self.mtime)?,
         })
-    }
-
-    /// Blends the scores of `docs` (of `searcher`'s segments) in place.
-    pub(crate) fn apply(
-        self: &Arc<Self>,
-        searcher: &Searcher,
-        docs: &mut [Ranked],
-    ) -> tantivy::Result<()> {
-        let segments: Vec<SegmentBlend> = searcher
-            .segment_readers()
-            .iter()
-            .enumerate()
-            .map(|(ord, reader)| self.segment(ord as SegmentOrdinal, reader))
-            .collect::<tantivy::Result<_>>()?;
-        for doc in docs {
-            let segment = &segments[doc.address.segment_ord as usize];
-            doc.score = segment.score(doc.address.doc_id, doc.score);
-        }
-        Ok(())
     }
 
     /// `score` blended for a document whose name holds `in_name` of the words, modified at `mtime_ns`.

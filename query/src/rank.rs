@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::Column;
-use tantivy::{DocAddress, DocId, Score, SegmentOrdinal, SegmentReader};
+use tantivy::{DocAddress, DocId, Score, Searcher, SegmentOrdinal, SegmentReader};
 
 use crate::blend::{Blend, SegmentBlend};
 
@@ -87,6 +87,25 @@ impl PartialEq for Ranked {
 }
 
 impl Eq for Ranked {}
+
+/// Blends the scores of `docs` (of `searcher`'s segments) in place with `blend`.
+pub(crate) fn blend_all(
+    blend: &Arc<Blend>,
+    searcher: &Searcher,
+    docs: &mut [Ranked],
+) -> tantivy::Result<()> {
+    let segments: Vec<SegmentBlend> = searcher
+        .segment_readers()
+        .iter()
+        .enumerate()
+        .map(|(ord, reader)| blend.segment(ord as SegmentOrdinal, reader))
+        .collect::<tantivy::Result<_>>()?;
+    for doc in docs {
+        let segment = &segments[doc.address.segment_ord as usize];
+        doc.score = segment.score(doc.address.doc_id, doc.score);
+    }
+    Ok(())
+}
 
 /// The best `limit` documents of a bounded heap, best first.
 #[derive(Default)]

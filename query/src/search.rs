@@ -21,7 +21,7 @@ use crate::error::QueryError;
 use crate::limits;
 use crate::order;
 use crate::parse::{parse, parse_names};
-use crate::rank::{AllMatches, Ranked, TieFields, TopByScoreThenId};
+use crate::rank::{AllMatches, Ranked, TieFields, TopByScoreThenId, blend_all};
 use crate::request::{Hit, SearchRequest, SearchResults, Snippet, SortBy};
 use crate::snippet::SnippetMaker;
 use crate::stems::add_stems;
@@ -238,7 +238,7 @@ impl QueryEngine {
                 let leaves = scoring_leaves(&expr, &self.fields);
                 let mut scored = VisibleMatches::new(&searcher, kept).score(&searcher, &leaves)?;
                 if let Some(blend) = &blend {
-                    blend.apply(&searcher, &mut scored)?;
+                    blend_all(blend, &searcher, &mut scored)?;
                 }
                 (scored, total)
             }
