@@ -44,22 +44,28 @@ pub use fandex_indexer as indexer;
 pub use fandex_query as query;
 pub use fandex_watcher as watcher;
 
-pub use fandex_daemon::{Daemon, DaemonError, DaemonOptions, StatusReport};
+pub use fandex_daemon::{Daemon, DaemonError, DaemonOptions, StatusReport, rank_weights};
 pub use fandex_indexer::{Config, Engine, Error, IndexDir, Summary};
 pub use fandex_query::{
-    Hit, QueryEngine, QueryError, SearchRequest, SearchResults, Snippet, SortBy,
+    Hit, QueryEngine, QueryError, RankWeights, SearchRequest, SearchResults, Snippet, SortBy,
 };
 
 /// A query engine over the index an [`Engine`] writes, in the same process: it sees each commit as soon as
-/// the engine makes it.
+/// the engine makes it. Relevance blends as the engine's configuration's `[rank]` says.
 pub fn searcher_for(engine: &Engine) -> QueryEngine {
     let index = engine.text_index();
-    QueryEngine::new(index.reader().clone(), index.fields().clone())
+    let searcher = QueryEngine::new(index.reader().clone(), index.fields().clone());
+    searcher.set_rank(rank_weights(&engine.config().rank));
+    searcher
 }
 
 /// Opens the index in `dir` for searching only (no writer lock: works while another process writes).
+/// Relevance blends with the default `[rank]` weights ([`RankWeights::default`]); change them with
+/// [`QueryEngine::set_rank`].
 pub fn open_searcher(dir: &IndexDir) -> Result<QueryEngine, Error> {
     dir.check_format()?;
     let (_, reader, fields) = fandex_indexer::text_index::open_read_only(&dir.tantivy_dir())?;
-    Ok(QueryEngine::new(reader, fields))
+    let searcher = QueryEngine::new(reader, fields);
+    searcher.set_rank(RankWeights::default());
+    Ok(searcher)
 }

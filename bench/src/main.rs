@@ -68,6 +68,10 @@ enum Sub {
         /// Hits asked for (fandex search's default is 20)
         #[arg(long, default_value_t = 20)]
         limit: usize,
+        /// Relevance from the text score alone (`[rank]` name = 0, recency = 0; tools
+        /// `fandex-lib-textonly`...), to compare with the default blend's cost
+        #[arg(long)]
+        text_only: bool,
         /// The fandex index directory
         #[arg(long)]
         index_dir: PathBuf,
@@ -333,13 +337,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             corpus,
             reps,
             limit,
+            text_only,
             index_dir,
             file,
             root,
         } => {
             let rows = queries::read_query_file(&file, &root)?;
             let engine = fandex::open_searcher(&IndexDir::at(index_dir))?;
+            let suffix = if text_only {
+                engine.set_rank(fandex::RankWeights::TEXT_ONLY);
+                "-textonly"
+            } else {
+                ""
+            };
             for (tool, snippets) in [("fandex-lib", true), ("fandex-lib-nosnip", false)] {
+                let tool = format!("{tool}{suffix}");
+                let tool = tool.as_str();
                 for l in queries::measure(&engine, &rows, reps, limit, snippets)? {
                     let m = format!("q:{}", l.class);
                     sample(&corpus, &m, tool, "p50_ms", l.millis.p50);

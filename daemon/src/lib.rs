@@ -61,7 +61,7 @@ pub use error::DaemonError;
 pub use fandex_dbus as dbus;
 pub use fandex_query::protocol::status::PauseReport;
 pub use lifecycle::FailureWatch;
-pub use options::{DaemonOptions, DbusOptions};
+pub use options::{DaemonOptions, DbusOptions, rank_weights};
 pub use status::{CatalogStats, OwnerOverBudget, QueueDepths, RECENT_FAILURES, StatusReport};
 
 use activity::{Shared, State};
@@ -181,6 +181,7 @@ impl Daemon {
             engine.text_index().reader().clone(),
             engine.text_index().fields().clone(),
         );
+        searcher.set_rank(rank_weights(&opts.config.rank));
         let settings = Arc::new(Settings::new(opts.config.clone(), exclusions));
         let roots_watch = Arc::new(RootWatch::new(
             root_states,
@@ -409,6 +410,7 @@ impl Daemon {
                 q.push_rescan(root.clone(), RescanKind::ConfigReloaded, now);
             }
         }
+        self.searcher.set_rank(rank_weights(&config.rank));
         self.settings.replace(config, exclusions);
         self.queue.notify();
         info!("configuration reloaded");

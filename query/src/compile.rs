@@ -212,6 +212,33 @@ pub(crate) fn scoring_leaves(expr: &Expr, fields: &Fields) -> Vec<Box<dyn Query>
     leaves
 }
 
+/// For the name boost of [`crate::blend`]: one group of queries per word or phrase of `expr` that is
+/// searched in the content and the name (a bare one, not under a negation), matching the file names
+/// that hold it: its exact form in `name`, its stems in `name_stem`.
+pub(crate) fn name_words(expr: &Expr, fields: &Fields) -> Vec<Vec<Box<dyn Query>>> {
+    fn add(expr: &Expr, fields: &Fields, groups: &mut Vec<Vec<Box<dyn Query>>>) {
+        match expr {
+            Expr::And(children) | Expr::Or(children) => {
+                for child in children {
+                    add(child, fields, groups);
+                }
+            }
+            Expr::Text(m) if m.scope == Scope::ContentOrName => {
+                let mut group = vec![text_query(fields.name, m)];
+                for stem in &m.stems {
+                    let term = Term::from_field_text(fields.name_stem, stem);
+                    group.push(Box::new(TermQuery::new(term, IndexRecordOption::Basic)));
+                }
+                groups.push(group);
+            }
+            _ => {}
+        }
+    }
+    let mut groups = Vec::new();
+    add(expr, fields, &mut groups);
+    groups
+}
+
 /// `query` without the documents under any of `dirs` (one must-not term per directory on the indexed
 /// ancestor directories, as `path:` uses); scores are unchanged. `query` itself when `dirs` is empty.
 pub(crate) fn without_subtrees(

@@ -119,6 +119,7 @@
 //! # }
 //! ```
 
+mod blend;
 pub mod client;
 mod clock;
 mod compile;
@@ -137,6 +138,7 @@ mod stems;
 mod suggest;
 mod visible;
 
+pub use blend::{DEFAULT_HALF_LIFE, RankWeights};
 pub use error::QueryError;
 pub use limits::MAX_PHRASE_PREFIX_EXPANSIONS;
 pub use request::{Hit, SearchRequest, SearchResults, Snippet, SortBy};

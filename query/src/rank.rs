@@ -3,10 +3,13 @@
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
+use std::sync::Arc;
 
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::Column;
-use tantivy::{DocAddress, DocId, Score, SegmentOrdinal, SegmentReader};
+use tantivy::{DocAddress, DocId, Score, Searcher, SegmentOrdinal, SegmentReader};
+
+use crate::blend::{Blend, SegmentBlend};
 
 /// One collected document, ordered so that a greater value is a better hit: higher score, then lower
 /// file id, then lower part (the file's own document before its parts; then lower address, so the order
@@ -27,23 +30,33 @@ pub(crate) struct TieFields {
     pub(crate) part: String,
 }
 
-/// The columns of [`TieFields`] in one segment.
+/// The columns of [`TieFields`] in one segment, and the segment's blend of the text score.
 pub(crate) struct TieColumns {
     ids: Column<u64>,
     parts: Column<u64>,
+    blend: Option<SegmentBlend>,
 }
 
 impl TieColumns {
-    fn of(fields: &TieFields, reader: &SegmentReader) -> tantivy::Result<Self> {
+    fn of(
+        fields: &TieFields,
+        blend: Option<&Arc<Blend>>,
+        segment: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<Self> {
         Ok(Self {
             ids: reader.fast_fields().u64(&fields.file_id)?,
             parts: reader.fast_fields().u64(&fields.part)?,
+            blend: blend.map(|b| b.segment(segment, reader)).transpose()?,
         })
     }
 
     fn ranked(&self, segment: SegmentOrdinal, doc: DocId, score: Score) -> Ranked {
         Ranked {
-            score,
+            score: match &self.blend {
+                Some(blend) => blend.score(doc, score),
+                None => score,
+            },
             file_id: self.ids.first(doc).unwrap_or(u64::MAX),
             part: self.parts.first(doc).unwrap_or(0),
             address: DocAddress::new(segment, doc),
@@ -75,6 +88,25 @@ impl PartialEq for Ranked {
 
 impl Eq for Ranked {}
 
+/// Blends the scores of `docs` (of `searcher`'s segments) in place with `blend`.
+pub(crate) fn blend_all(
+    blend: &Arc<Blend>,
+    searcher: &Searcher,
+    docs: &mut [Ranked],
+) -> tantivy::Result<()> {
+    let segments: Vec<SegmentBlend> = searcher
+        .segment_readers()
+        .iter()
+        .enumerate()
+        .map(|(ord, reader)| blend.segment(ord as SegmentOrdinal, reader))
+        .collect::<tantivy::Result<_>>()?;
+    for doc in docs {
+        let segment = &segments[doc.address.segment_ord as usize];
+        doc.score = segment.score(doc.address.doc_id, doc.score);
+    }
+    Ok(())
+}
+
 /// The best `limit` documents of a bounded heap, best first.
 #[derive(Default)]
 pub(crate) struct Best {
@@ -104,10 +136,12 @@ impl Best {
     }
 }
 
-/// Collects every matching document with its file id; with its score when `scored`, else score 0.
+/// Collects every matching document with its file id; with its score when `scored` (blended with
+/// `blend`), else score 0.
 pub(crate) struct AllMatches {
     pub(crate) ties: TieFields,
     pub(crate) scored: bool,
+    pub(crate) blend: Option<Arc<Blend>>,
 }
 
 pub(crate) struct SegmentMatches {
@@ -127,7 +161,12 @@ impl Collector for AllMatches {
     ) -> tantivy::Result<SegmentMatches> {
         Ok(SegmentMatches {
             segment,
-            columns: TieColumns::of(&self.ties, reader)?,
+            columns: TieColumns::of(
+                &self.ties,
+                self.blend.as_ref().filter(|_| self.scored),
+                segment,
+                reader,
+            )?,
             docs: Vec::new(),
         })
     }
@@ -155,10 +194,12 @@ impl SegmentCollector for SegmentMatches {
 }
 
 /// Collects the top documents by score with a stable tie-break on the file id and part fast fields (tantivy's
-/// `TopDocs` breaks ties by document address, which changes as segments merge).
+/// `TopDocs` breaks ties by document address, which changes as segments merge); scores are blended with
+/// `blend` before they are compared.
 pub(crate) struct TopByScoreThenId {
     pub(crate) limit: usize,
     pub(crate) ties: TieFields,
+    pub(crate) blend: Option<Arc<Blend>>,
 }
 
 pub(crate) struct SegmentTop {
@@ -178,7 +219,7 @@ impl Collector for TopByScoreThenId {
     ) -> tantivy::Result<SegmentTop> {
         Ok(SegmentTop {
             segment,
-            columns: TieColumns::of(&self.ties, reader)?,
+            columns: TieColumns::of(&self.ties, self.blend.as_ref(), segment, reader)?,
             best: Best {
                 limit: self.limit,
                 heap: BinaryHeap::new(),

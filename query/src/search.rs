@@ -14,13 +14,14 @@ use tantivy::schema::{Field, OwnedValue};
 use tantivy::{IndexReader, Searcher};
 use tracing::{debug, warn};
 
+use crate::blend::{Blend, RankWeights};
 use crate::clock::Clock;
-use crate::compile::{Env, compile, scoring_leaves, without_subtrees};
+use crate::compile::{Env, compile, name_words, scoring_leaves, without_subtrees};
 use crate::error::QueryError;
 use crate::limits;
 use crate::order;
 use crate::parse::{parse, parse_names};
-use crate::rank::{AllMatches, Ranked, TieFields, TopByScoreThenId};
+use crate::rank::{AllMatches, Ranked, TieFields, TopByScoreThenId, blend_all};
 use crate::request::{Hit, SearchRequest, SearchResults, Snippet, SortBy};
 use crate::snippet::SnippetMaker;
 use crate::stems::add_stems;
@@ -38,6 +39,8 @@ pub struct QueryEngine {
     /// Directories whose files no search returns or counts (a root whose filesystem is offline), shared
     /// by every clone of this engine.
     hidden: Arc<RwLock<Arc<[PathBuf]>>>,
+    /// How relevance blends the text score with name matches and recency, shared by every clone.
+    rank: Arc<RwLock<RankWeights>>,
 }
 
 impl std::fmt::Debug for QueryEngine {
@@ -54,12 +57,32 @@ pub type Visibility<'a> = dyn Fn(&[u64]) -> Vec<bool> + 'a;
 impl QueryEngine {
     /// Creates an engine over `reader`, whose schema is described by `fields`.
     ///
-    /// The index must already have `schema::register_analyzers` applied.
+    /// The index must already have `schema::register_analyzers` applied. Relevance is the text score
+    /// alone ([`RankWeights::TEXT_ONLY`]) until [`Self::set_rank`] says otherwise (the facade's
+    /// searchers and the daemon set the configuration's `[rank]`).
     pub fn new(reader: tantivy::IndexReader, fields: Fields) -> Self {
         Self {
             reader,
             fields,
             hidden: Arc::new(RwLock::new(Arc::from(Vec::new()))),
+            rank: Arc::new(RwLock::new(RankWeights::TEXT_ONLY)),
+        }
+    }
+
+    /// Sets how relevance blends the text score with a name match and recency (see [`RankWeights`]),
+    /// for every later search of this engine and its clones.
+    pub fn set_rank(&self, weights: RankWeights) {
+        match self.rank.write() {
+            Ok(mut rank) => *rank = weights,
+            Err(poisoned) => *poisoned.into_inner() = weights,
+        }
+    }
+
+    /// The weights of the relevance blend (see [`Self::set_rank`]).
+    pub fn rank(&self) -> RankWeights {
+        match self.rank.read() {
+            Ok(rank) => *rank,
+            Err(poisoned) => *poisoned.into_inner(),
         }
     }
 
@@ -144,10 +167,11 @@ impl QueryEngine {
             .as_ref()
             .map(|h| h.as_os_str().to_owned())
             .or_else(|| std::env::var_os("HOME"));
+        let clock = Clock::now(request.utc_offset_s);
         let env = Env {
             cwd: &request.cwd,
             home: home.as_deref(),
-            clock: Clock::now(request.utc_offset_s),
+            clock,
         };
         let query = compile(&expr, &self.fields, &env)?;
         let query = without_subtrees(query, &self.fields, &self.hidden_subtrees());
@@ -161,17 +185,32 @@ impl QueryEngine {
                 .get_field_name(self.fields.part_ord)
                 .to_owned(),
         };
+        let blend = Blend::new(
+            &searcher,
+            searcher.schema().get_field_name(self.fields.mtime),
+            self.rank(),
+            &name_words(&expr, &self.fields),
+            clock.now_ns,
+        )?;
         let by_best_score = request.sort == SortBy::Relevance && !request.reverse;
         let (matches, total) = match visible {
             None if by_best_score => {
                 let top = TopByScoreThenId {
                     limit: request.offset.saturating_add(request.limit),
                     ties,
+                    blend,
                 };
                 searcher.search(&*query, &(top, Count))?
             }
             None => {
-                let all = searcher.search(&*query, &AllMatches { ties, scored: true })?;
+                let all = searcher.search(
+                    &*query,
+                    &AllMatches {
+                        ties,
+                        scored: true,
+                        blend,
+                    },
+                )?;
                 let total = all.len();
                 (all, total)
             }
@@ -180,6 +219,7 @@ impl QueryEngine {
                 let all = AllMatches {
                     ties,
                     scored: false,
+                    blend: None,
                 };
                 let matches = searcher.search(&*query, &all)?;
                 // Asked once per file: its parts are visible exactly when it is.
@@ -196,7 +236,10 @@ impl QueryEngine {
                     .collect();
                 let total = kept.len();
                 let leaves = scoring_leaves(&expr, &self.fields);
-                let scored = VisibleMatches::new(&searcher, kept).score(&searcher, &leaves)?;
+                let mut scored = VisibleMatches::new(&searcher, kept).score(&searcher, &leaves)?;
+                if let Some(blend) = &blend {
+                    blend_all(blend, &searcher, &mut scored)?;
+                }
                 (scored, total)
             }
         };

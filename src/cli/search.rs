@@ -109,6 +109,7 @@ pub fn run(common: &Common, args: &SearchArgs) -> anyhow::Result<ExitCode> {
         None => {
             // No daemon: read the index directly (read-only; works while `fandex index` runs).
             let engine = common.open_searcher()?;
+            engine.set_rank(fandex::rank_weights(&config.rank));
             engine
                 .search(&request)
                 .map_err(|e| anyhow::anyhow!("invalid query: {e}"))?

@@ -10,8 +10,10 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 
 mod extract;
+mod rank;
 
 pub use extract::{ExtractConfig, MIN_WORKER_MEMORY};
+pub use rank::{MAX_RANK_WEIGHT, RankConfig};
 
 /// The whole configuration.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
@@ -27,6 +29,8 @@ pub struct Config {
     pub daemon: DaemonConfig,
     /// The sandboxed extraction workers that parse documents (PDF, office, e-mail, archives, media).
     pub extract: ExtractConfig,
+    /// How relevance blends the text score with a name match and recency.
+    pub rank: RankConfig,
     /// Log filter (`error`, `warn`, `info`, `debug`, `trace`, or a tracing filter directive); overridden by
     /// `RUST_LOG`.
     pub log_level: Option<String>,
@@ -96,7 +100,7 @@ impl Default for WatchConfig {
 }
 
 /// A duration in the configuration file as text (`15m`, `90s`, `1h 30m`), at least one second.
-mod duration_text {
+pub(crate) mod duration_text {
     use std::time::Duration;
 
     use serde::{Deserialize, Deserializer, Serializer, de::Error};
@@ -346,6 +350,7 @@ impl Config {
         config.daemon.check()?;
         config.index.stem_languages()?;
         config.extract.check(MAX_SETTING_MS / 1000)?;
+        config.rank.check()?;
         Ok(config)
     }
 }
