@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench/tools.sh: installs the tools bench/run measures against, from Debian, when missing (bench/run
-# runs it first; it can also be run alone). The anchors: recoll (recollindex, recollq), ripgrep,
+# runs it first; it can also be run alone). The anchors: recoll (recollindex, recollq), ripgrep, fd, plocate,
 # GNU time, and the desktop indexers GNOME Tracker/LocalSearch 3 (tracker-miner-fs-3 with
 # tracker-extract, CLI tracker3) and KDE Baloo (baloo_file, baloo_file_extractor, balooctl,
 # baloosearch), which bench/run starts headless under dbus-run-session (bench/desktop.sh).
@@ -10,6 +10,8 @@ set -euo pipefail
 need_apt=()
 command -v recollindex >/dev/null && command -v recollq >/dev/null || need_apt+=(recollcmd)
 command -v rg >/dev/null || need_apt+=(ripgrep)
+command -v fdfind >/dev/null || need_apt+=(fd-find)
+command -v plocate >/dev/null || need_apt+=(plocate)
 [ -x /usr/bin/time ] || need_apt+=(time)
 command -v jq >/dev/null || need_apt+=(jq)
 command -v dbus-run-session >/dev/null || need_apt+=(dbus-daemon)

@@ -10,6 +10,7 @@
 //! - [`burst`]: a burst of new files and a directory move under a running daemon;
 //! - [`children`]: memory of a process's descendants (the extraction workers);
 //! - [`fidelity`]: how much of a reference extractor's text a search finds in each document;
+//! - [`synth`]: the deterministic synthetic tree of a million files, and its oracle check;
 //! - [`procfs`]: descriptors, memory and CPU time of a running process;
 //! - [`report`]: the tables of `BENCHMARKS.md` from the raw samples of a run.
 
@@ -29,5 +30,6 @@ pub mod queries;
 pub mod report;
 pub mod rss;
 pub mod stats;
+pub mod synth;
 
 pub use error::{BenchError, Result};

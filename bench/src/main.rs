@@ -1,19 +1,21 @@
 //! `fandex-bench`: the measuring half of `bench/run`. Every measuring subcommand prints samples, one per
 //! line: `corpus measure tool metric value`, tab-separated, for `fandex-bench report`.
 
-use std::ffi::OsString;
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::Parser;
 use fandex::IndexDir;
 use fandex_bench::children::DescendantPeaks;
 use fandex_bench::cmd::{Program, time_program};
 use fandex_bench::engine::{self, Target};
 use fandex_bench::{burst, daemon, fidelity, floor, latency, queries, report, rss};
+
+mod args;
+use args::{Sub, SynthArgs};
 
 #[derive(Debug, Parser)]
 #[command(about = "Measurements for fandex's benchmark harness (see bench/run)")]
@@ -22,269 +24,73 @@ struct Cli {
     command: Sub,
 }
 
-#[derive(Debug, Subcommand)]
-enum Sub {
-    /// Read every byte of a corpus from the page cache (after one warm-up pass), on one thread
-    Floor {
-        /// Corpus name for the samples
-        #[arg(long)]
-        corpus: String,
-        /// Timed passes
-        #[arg(long, default_value_t = 3)]
-        runs: usize,
-        /// The corpus directory
-        root: PathBuf,
-    },
-    /// tantivy alone: extract a corpus into memory (untimed), then time indexing it with fandex's schema
-    Engine {
-        /// Corpus name for the samples
-        #[arg(long)]
-        corpus: String,
-        /// Timed indexings
-        #[arg(long, default_value_t = 3)]
-        runs: usize,
-        /// Write each run's index to a new subdirectory of DIR (removed afterwards) [default: in RAM]
-        #[arg(long, value_name = "DIR")]
-        dir: Option<PathBuf>,
-        /// The corpus directory
-        root: PathBuf,
-    },
-    /// Print a query file with `{C}` replaced: class, fandex, recollq, rg (tab-separated)
-    Queries {
-        /// The query file
-        file: PathBuf,
-        /// The corpus directory
-        root: PathBuf,
-    },
-    /// Query latency through the library (`open_searcher` + `QueryEngine::search`), per query, with
-    /// snippets (tool `fandex-lib`, what `fandex search` asks for) and without (`fandex-lib-nosnip`)
-    LibQuery {
-        /// Corpus name for the samples
-        #[arg(long)]
-        corpus: String,
-        /// Timed searches per query
-        #[arg(long, default_value_t = 200)]
-        reps: usize,
-        /// Hits asked for (fandex search's default is 20)
-        #[arg(long, default_value_t = 20)]
-        limit: usize,
-        /// Relevance from the text score alone (`[rank]` name = 0, recency = 0; tools
-        /// `fandex-lib-textonly`...), to compare with the default blend's cost
-        #[arg(long)]
-        text_only: bool,
-        /// The fandex index directory
-        #[arg(long)]
-        index_dir: PathBuf,
-        /// The query file
-        file: PathBuf,
-        /// The corpus directory
-        root: PathBuf,
-    },
-    /// `name:` patterns over COUNT synthetic file names indexed in memory (tool `fandex-lib`, measures
-    /// `names:CLASS`), and the indexing time
-    Names {
-        /// How many names
-        #[arg(long, default_value_t = 1_000_000)]
-        count: usize,
-        /// Timed searches per pattern
-        #[arg(long, default_value_t = 50)]
-        reps: usize,
-    },
-    /// Time a command from spawn to exit, stdout read and its lines counted
-    Cmd {
-        /// Corpus name for the samples
-        #[arg(long)]
-        corpus: String,
-        /// Measure name for the samples
-        #[arg(long)]
-        measure: String,
-        /// Tool name for the samples
-        #[arg(long)]
-        tool: String,
-        /// Timed runs
-        #[arg(long, default_value_t = 20)]
-        runs: usize,
-        /// Untimed runs first
-        #[arg(long, default_value_t = 2)]
-        warmup: usize,
-        /// Run the single ARG with `sh -c`
-        #[arg(long)]
-        shell: bool,
-        /// The command
-        #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
-        args: Vec<OsString>,
-    },
-    /// Text fidelity per document against reference texts (`REL_PATH.txt` under REFS for each corpus file
-    /// REL_PATH): median and worst-decile share of the reference's words the index holds, per kind
-    /// (file extension); the worst documents go to `--worst FILE` with their shares
-    Fidelity {
-        /// Corpus name for the samples
-        #[arg(long)]
-        corpus: String,
-        /// The fandex index directory
-        #[arg(long)]
-        index_dir: PathBuf,
-        /// Directory of reference texts
-        #[arg(long)]
-        refs: PathBuf,
-        /// Write every document's share, worst first, to this file
-        #[arg(long)]
-        worst: PathBuf,
-        /// The corpus directory, as indexed
-        root: PathBuf,
-    },
-    /// Run a command (stdio inherited) sampling its resident memory; append the peaks as samples
-    /// (`rss_anon_kb`, `rss_file_kb`, and when it had child processes `worker_rss_kb` = the largest
-    /// child's peak, `workers_rss_sum_kb`, `workers`) to a file; exit with the command's exit code
-    WatchRss {
-        /// Append the samples to this file
-        #[arg(long)]
-        samples: PathBuf,
-        /// Corpus name for the samples
-        #[arg(long)]
-        corpus: String,
-        /// Measure name for the samples
-        #[arg(long)]
-        measure: String,
-        /// Tool name for the samples
-        #[arg(long)]
-        tool: String,
-        /// Milliseconds between samples
-        #[arg(long, default_value_t = 20)]
-        every_ms: u64,
-        /// The command
-        #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
-        args: Vec<OsString>,
-    },
-    /// Spawn a daemon with `NOTIFY_SOCKET` set, wait for `READY=1`, print `PID<TAB>SECONDS` (spawn to
-    /// ready), then wait for the daemon to exit and exit with its status (2 when killed by a signal).
-    /// Its stdout and stderr go to the log. Run it in the background and read its first line.
-    DaemonStart {
-        /// Append the daemon's stdout and stderr to this file
-        #[arg(long)]
-        log: PathBuf,
-        /// Kill it and fail if it is not ready after this many seconds
-        #[arg(long, default_value_t = 600.0)]
-        timeout_s: f64,
-        /// The daemon's command line
-        #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
-        args: Vec<OsString>,
-    },
-    /// Change-to-searchable latency: write changes at a steady rate and poll searches (no sync) for
-    /// each one, through a fandex daemon's socket (--socket), recollq (--recoll-config) or another
-    /// indexer's search command (--search-cmd)
-    Latency {
-        /// Corpus name for the samples
-        #[arg(long)]
-        corpus: String,
-        /// Tool name for the samples
-        #[arg(long)]
-        tool: String,
-        /// Changes per second
-        #[arg(long)]
-        rate: f64,
-        /// Seconds of writing
-        #[arg(long, default_value_t = 10.0)]
-        seconds: f64,
-        /// Every Nth change creates a new file, the others rewrite an existing one (0: rewrites only)
-        #[arg(long, default_value_t = 2)]
-        new_every: u64,
-        /// Changes sharing one group token (one search per group with unseen changes) [default: 100,
-        /// or the rate with --recoll-config or --search-cmd]
-        #[arg(long)]
-        group: Option<u64>,
-        /// Least milliseconds between the starts of two polling rounds
-        #[arg(long, default_value_t = 10)]
-        poll_ms: u64,
-        /// Count changes not seen this many seconds after the last write as missed
-        #[arg(long, default_value_t = 60.0)]
-        timeout_s: f64,
-        /// Directory for the new files (under a watched root)
-        #[arg(long)]
-        new_dir: PathBuf,
-        /// Rewrite files found under this directory (not .gz, at most 1 MiB, not under --new-dir)
-        #[arg(long)]
-        pool_root: PathBuf,
-        /// Only rewrite files with these extensions (comma-separated; empty: any)
-        #[arg(long, default_value = latency::DEFAULT_POOL_EXTENSIONS)]
-        pool_ext: String,
-        /// Search through the fandex daemon listening here
-        #[arg(long, required_unless_present_any = ["recoll_config", "search_cmd"])]
-        socket: Option<PathBuf>,
-        /// Search with `recollq -c DIR`
-        #[arg(long, conflicts_with = "socket")]
-        recoll_config: Option<PathBuf>,
-        /// Search by running this command (split at whitespace, `{limit}` replaced) with the word
-        /// appended, reading `file://` URLs or absolute paths from its output (`tracker3 search`,
-        /// `baloosearch`)
-        #[arg(long, conflicts_with_all = ["socket", "recoll_config"])]
-        search_cmd: Option<String>,
-    },
-    /// Create many small files under a running daemon as fast as possible, then one sync and a count;
-    /// samples the daemon's descriptors and memory meanwhile
-    Burst {
-        /// Corpus name for the samples
-        #[arg(long)]
-        corpus: String,
-        /// Tool name for the samples
-        #[arg(long)]
-        tool: String,
-        /// Files to create
-        #[arg(long, default_value_t = 100_000)]
-        files: u64,
-        /// Files per new subdirectory
-        #[arg(long, default_value_t = 1000)]
-        per_dir: u64,
-        /// Where to create them (under a watched root)
-        #[arg(long)]
-        dir: PathBuf,
-        /// The daemon's pid (for /proc)
-        #[arg(long)]
-        pid: u32,
-        /// The daemon's socket
-        #[arg(long)]
-        socket: PathBuf,
-        /// Milliseconds between /proc samples
-        #[arg(long, default_value_t = 10)]
-        every_ms: u64,
-        /// Seconds the sync may take
-        #[arg(long, default_value_t = 600.0)]
-        sync_timeout_s: f64,
-    },
-    /// Move a directory of many files within a watched root and poll (no sync) until every file is
-    /// found at its new path and none at the old one
-    Move {
-        /// Corpus name for the samples
-        #[arg(long)]
-        corpus: String,
-        /// Tool name for the samples
-        #[arg(long)]
-        tool: String,
-        /// Files in the moved directory
-        #[arg(long, default_value_t = 10_000)]
-        files: u64,
-        /// The watched root to create and move the directory in
-        #[arg(long)]
-        root: PathBuf,
-        /// The daemon's socket
-        #[arg(long)]
-        socket: PathBuf,
-        /// Least milliseconds between the starts of two counting rounds
-        #[arg(long, default_value_t = 10)]
-        poll_ms: u64,
-        /// Give up after this many seconds
-        #[arg(long, default_value_t = 120.0)]
-        timeout_s: f64,
-    },
-    /// Render the tables of a samples file as Markdown
-    Report {
-        /// The samples file (results.tsv of a run)
-        file: PathBuf,
-    },
+fn synth(a: SynthArgs) -> anyhow::Result<()> {
+    use fandex_bench::synth;
+    let vocab = synth::Vocabulary::from_dirs(&a.vocab, a.vocab_mib << 20, 2)?;
+    let threads = a.threads.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
+    });
+    let spec = synth::Spec {
+        files: a.files,
+        seed: a.seed,
+        planted: a.planted,
+        threads,
+    };
+    let made = synth::generate(&spec, &vocab, &a.root)?;
+    synth::write_oracle(&spec, &vocab, &a.root, &a.oracle)?;
+    let m = "synth";
+    let t = "fandex-bench";
+    sample(&a.corpus, m, t, "files", made.files);
+    sample(&a.corpus, m, t, "dirs", made.dirs);
+    sample(&a.corpus, m, t, "bytes", made.bytes);
+    sample(&a.corpus, m, t, "seconds", made.seconds);
+    sample(&a.corpus, m, t, "threads", threads);
+    sample(&a.corpus, m, t, "vocab_words", vocab.words.len());
+    sample(
+        &a.corpus,
+        m,
+        t,
+        "vocab_tokens",
+        vocab.counts.iter().sum::<u64>(),
+    );
+    sample(&a.corpus, m, t, "planted", a.planted);
+    Ok(())
 }
 
 fn sample(corpus: &str, measure: &str, tool: &str, metric: &str, value: impl std::fmt::Display) {
     println!("{corpus}\t{measure}\t{tool}\t{metric}\t{value}");
+}
+
+type SearchFn =
+    Box<dyn FnMut(&fandex::SearchRequest) -> fandex_bench::Result<fandex::SearchResults>>;
+
+/// Searches through the daemon at `socket` when given, else in the index at `index_dir`.
+fn searcher(
+    socket: Option<&std::path::Path>,
+    index_dir: Option<PathBuf>,
+    text_only: bool,
+) -> anyhow::Result<SearchFn> {
+    use fandex_bench::BenchError;
+    if let Some(s) = socket {
+        let mut client = fandex::query::client::Client::connect(s)?
+            .with_context(|| format!("no daemon listens on {}", s.display()))?;
+        return Ok(Box::new(move |r| {
+            client
+                .search(r)
+                .map_err(|e| BenchError::Invalid(format!("query {:?}: {e}", r.query)))
+        }));
+    }
+    let dir = index_dir.context("--index-dir or --socket is required")?;
+    let engine = fandex::open_searcher(&IndexDir::at(dir))?;
+    if text_only {
+        engine.set_rank(fandex::RankWeights::TEXT_ONLY);
+    }
+    Ok(Box::new(move |r| {
+        engine.search(r).map_err(|source| BenchError::Query {
+            query: r.query.clone(),
+            source,
+        })
+    }))
 }
 
 fn secs(s: f64) -> anyhow::Result<Duration> {
@@ -330,11 +136,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Sub::Queries { file, root } => {
             for q in queries::read_query_file(&file, &root)? {
-                println!("{}\t{}\t{}\t{}", q.class, q.fandex, q.recoll, q.rg);
+                let options = q.options.join(" ");
+                let (c, f, r, g, p) = (q.class, q.fandex, q.recoll, q.rg, q.plocate);
+                println!("{c}\t{f}\t{r}\t{g}\t{p}\t{options}");
             }
         }
         Sub::LibQuery {
             corpus,
+            socket,
             reps,
             limit,
             text_only,
@@ -343,17 +152,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             root,
         } => {
             let rows = queries::read_query_file(&file, &root)?;
-            let engine = fandex::open_searcher(&IndexDir::at(index_dir))?;
-            let suffix = if text_only {
-                engine.set_rank(fandex::RankWeights::TEXT_ONLY);
-                "-textonly"
-            } else {
-                ""
+            let mut search = searcher(socket.as_deref(), Some(index_dir), text_only)?;
+            let suffix = if text_only { "-textonly" } else { "" };
+            let tools = match socket {
+                Some(_) => [
+                    ("fandex-daemon-lib", true),
+                    ("fandex-daemon-lib-nosnip", false),
+                ],
+                None => [("fandex-lib", true), ("fandex-lib-nosnip", false)],
             };
-            for (tool, snippets) in [("fandex-lib", true), ("fandex-lib-nosnip", false)] {
+            for (tool, snippets) in tools {
                 let tool = format!("{tool}{suffix}");
                 let tool = tool.as_str();
-                for l in queries::measure(&engine, &rows, reps, limit, snippets)? {
+                for l in queries::measure_with(&mut search, &rows, reps, limit, snippets)? {
                     let m = format!("q:{}", l.class);
                     sample(&corpus, &m, tool, "p50_ms", l.millis.p50);
                     sample(&corpus, &m, tool, "p99_ms", l.millis.p99);
@@ -614,6 +425,26 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 &root
             )?
         ),
+        Sub::Synth(args) => synth(args)?,
+        Sub::Oracle {
+            corpus,
+            tool,
+            oracle,
+            socket,
+            index_dir,
+        } => {
+            let mut search = searcher(socket.as_deref(), index_dir, false)?;
+            let c = fandex_bench::synth::check::check(&oracle, &mut search)?;
+            for m in &c.mismatches {
+                tracing::warn!("oracle mismatch: {m}");
+            }
+            let m = "oracle";
+            sample(&corpus, m, &tool, "words", c.words);
+            sample(&corpus, m, &tool, "exact", c.exact);
+            sample(&corpus, m, &tool, "expected_files", c.expected);
+            sample(&corpus, m, &tool, "found_files", c.found);
+            sample(&corpus, m, &tool, "extra_files", c.extra);
+        }
         Sub::Report { file } => print!("{}", report::render_file(&file)?),
     }
     Ok(ExitCode::SUCCESS)

@@ -1,15 +1,20 @@
 //! The query set of a corpus, and query latency through the fandex library.
 //!
-//! A query file has one query per line, four tab-separated columns: the class (`rare`, `common`, `and`,
-//! `phrase`, `prefix`, `ext`, `path`, or `term` for a word only used to compare hit counts), the fandex
-//! query, the equivalent `recollq` query, and the equivalent `rg` command line (run by `sh -c`). `{C}` is
-//! replaced by the corpus directory everywhere. Blank lines and lines starting with `#` are ignored.
-//! Every class but `term` appears at most once (it names the latency measurement).
+//! A query file has one query per line, four to six tab-separated columns: the class (`rare`, `common`,
+//! `and`, `phrase`, `prefix`, `ext`, `path`, the classes of issue 13 such as `time-range` or `name-glob`,
+//! or `term` for a word only used to compare hit counts), the fandex query, the equivalent `recollq`
+//! query, the equivalent `rg` (or `fdfind`, `find`) command line listing the matching files (run by
+//! `sh -c`; its first word names the tool), optionally the equivalent `plocate` command line, and
+//! optionally fandex's search options (`--sort modified`, `--reverse`, `--offset 1000`, `--names`), used
+//! by the CLI and the library alike. An anchor column holding `-` means that tool cannot answer the same
+//! question. `{C}` is replaced by the corpus directory everywhere, `{DB}` by the plocate database. Blank
+//! lines and lines starting with `#` are ignored. Every class but `term` appears at most once (it names
+//! the latency measurement).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use fandex::{QueryEngine, SearchRequest};
+use fandex::{QueryEngine, SearchRequest, SearchResults, SortBy};
 
 use crate::error::{BenchError, Result};
 use crate::stats::{Summary, summarize};
@@ -23,9 +28,16 @@ pub struct QueryRow {
     pub fandex: String,
     /// The same query for `recollq`.
     pub recoll: String,
-    /// A shell command line for `rg` that lists the matching files.
+    /// A shell command line for `rg` (or `fdfind`, `find`) that lists the matching files.
     pub rg: String,
+    /// A shell command line for `plocate` that lists the matching files, or `-`.
+    pub plocate: String,
+    /// fandex's search options, as command-line words (`--sort`, `modified`).
+    pub options: Vec<String>,
 }
+
+/// An anchor column's value for "this tool cannot answer the same question".
+pub const NO_ANCHOR: &str = "-";
 
 /// The class of rows used only to compare hit counts, never timed.
 pub const COUNT_ONLY: &str = "term";
@@ -38,7 +50,47 @@ impl QueryRow {
 
     /// Whether the fandex query is one plain word (its hit count is compared with `rg -w`).
     pub fn is_single_term(&self) -> bool {
-        !self.fandex.is_empty() && self.fandex.chars().all(char::is_alphanumeric)
+        !self.fandex.is_empty()
+            && self.fandex.chars().all(char::is_alphanumeric)
+            && self.options.is_empty()
+    }
+
+    /// The request this row asks of the library: its query with its options applied.
+    pub fn request(&self, limit: usize, snippets: bool) -> Result<SearchRequest> {
+        let mut request = SearchRequest {
+            query: self.fandex.clone(),
+            limit,
+            cwd: PathBuf::from("/"),
+            snippets,
+            home: None,
+            ..SearchRequest::default()
+        };
+        let bad =
+            |what: &str| BenchError::Invalid(format!("query {:?}: bad option {what}", self.fandex));
+        let mut words = self.options.iter();
+        while let Some(w) = words.next() {
+            match w.as_str() {
+                "--reverse" => request.reverse = true,
+                "--names" => request.names = true,
+                "--offset" => {
+                    let v = words
+                        .next()
+                        .ok_or_else(|| bad("--offset without a value"))?;
+                    request.offset = v.parse().map_err(|_| bad(v))?;
+                }
+                "--sort" => {
+                    request.sort = match words.next().map(String::as_str) {
+                        Some("relevance") => SortBy::Relevance,
+                        Some("modified") => SortBy::Modified,
+                        Some("name") => SortBy::Name,
+                        Some("size") => SortBy::Size,
+                        other => return Err(bad(&format!("--sort {other:?}"))),
+                    }
+                }
+                other => return Err(bad(other)),
+            }
+        }
+        Ok(request)
     }
 }
 
@@ -57,12 +109,20 @@ pub fn parse_query_file(text: &str, corpus: &Path, file: &str) -> Result<Vec<Que
             continue;
         }
         let cols: Vec<&str> = line.split('\t').collect();
-        let [class, fandex, recoll, rg] = cols[..] else {
-            return Err(BenchError::Parse {
-                file: file.to_owned(),
-                line: i + 1,
-                message: format!("expected 4 tab-separated columns, found {}", cols.len()),
-            });
+        let (class, fandex, recoll, rg, plocate, options) = match cols[..] {
+            [a, b, c, d] => (a, b, c, d, NO_ANCHOR, ""),
+            [a, b, c, d, e] => (a, b, c, d, e, ""),
+            [a, b, c, d, e, f] => (a, b, c, d, e, f),
+            _ => {
+                return Err(BenchError::Parse {
+                    file: file.to_owned(),
+                    line: i + 1,
+                    message: format!(
+                        "expected 4 to 6 tab-separated columns, found {}",
+                        cols.len()
+                    ),
+                });
+            }
         };
         if class.is_empty() || fandex.is_empty() {
             return Err(BenchError::Parse {
@@ -84,6 +144,8 @@ pub fn parse_query_file(text: &str, corpus: &Path, file: &str) -> Result<Vec<Que
             fandex: sub(fandex),
             recoll: sub(recoll),
             rg: sub(rg),
+            plocate: sub(plocate),
+            options: options.split_whitespace().map(str::to_owned).collect(),
         });
     }
     Ok(rows)
@@ -121,25 +183,30 @@ pub fn measure(
     limit: usize,
     snippets: bool,
 ) -> Result<Vec<Latency>> {
+    let mut search = |r: &SearchRequest| {
+        engine.search(r).map_err(|source| BenchError::Query {
+            query: r.query.clone(),
+            source,
+        })
+    };
+    measure_with(&mut search, rows, reps, limit, snippets)
+}
+
+/// [`measure`] through any search function: the library in this process, or a daemon's client.
+pub fn measure_with(
+    search: &mut dyn FnMut(&SearchRequest) -> Result<SearchResults>,
+    rows: &[QueryRow],
+    reps: usize,
+    limit: usize,
+    snippets: bool,
+) -> Result<Vec<Latency>> {
     if reps == 0 {
         return Err(BenchError::Invalid("--reps must be at least 1".into()));
     }
     let mut out = Vec::with_capacity(rows.len());
     for row in rows.iter().filter(|r| r.is_timed()) {
-        let request = SearchRequest {
-            query: row.fandex.clone(),
-            limit,
-            cwd: PathBuf::from("/"),
-            snippets,
-            home: None,
-            ..SearchRequest::default()
-        };
-        let run = || {
-            engine.search(&request).map_err(|source| BenchError::Query {
-                query: row.fandex.clone(),
-                source,
-            })
-        };
+        let request = row.request(limit, snippets)?;
+        let mut run = || search(&request);
         let mut total = 0;
         for _ in 0..WARMUP {
             total = run()?.total;
@@ -181,6 +248,23 @@ mod tests {
         assert_eq!(rows[1].recoll, "dir:/c/x a");
         assert!(!rows[1].is_single_term());
         assert!(rows[0].is_timed());
+    }
+
+    #[test]
+    fn optional_columns_give_plocate_and_search_options() {
+        let text = "sorted\terror\t-\trg -l error {C}\t-\t--sort modified --offset 5 --reverse\n\
+                    name\tname:*x*\t-\tfdfind -g '*x*' {C}\tplocate -d {DB} -b x\n";
+        let rows = parse_query_file(text, Path::new("/c"), "q").unwrap();
+        assert_eq!(rows[1].plocate, "plocate -d {DB} -b x");
+        assert_eq!(rows[1].options, Vec::<String>::new());
+        let r = rows[0].request(20, false).unwrap();
+        assert_eq!((r.sort, r.offset, r.reverse), (SortBy::Modified, 5, true));
+        assert!(!rows[0].is_single_term());
+        let bad =
+            parse_query_file("a\tb\t-\t-\t-\t--sort sideways\n", Path::new("/c"), "q").unwrap();
+        assert!(bad[0].request(1, false).is_err());
+        let seven = parse_query_file("a\tb\tc\td\te\tf\tg\n", Path::new("/c"), "q");
+        assert!(seven.is_err());
     }
 
     #[test]

@@ -70,15 +70,30 @@ fn query_and_count_tables_and_largest_corpus_target() {
         ["big", "q:rare", "fandex-lib", "hits", "7"],
         ["big", "q:common", "fandex-lib", "p99_ms", "12"],
         ["big", "q:common", "fandex-cli", "p99_ms", "9"],
+        ["big", "q:rare", "fandex-daemon-cli", "p99_ms", "11"],
+        ["big", "q:rare", "plocate", "p99_ms", "3"],
+        ["big", "q:rare", "plocate", "lines", "8"],
         ["big", "count:zap", "fandex", "files", "7"],
         ["big", "count:zap", "rg", "files", "6"],
     ]);
     let out = render(&parse_samples(&text, "r").unwrap());
+    // Columns only for the tools measured on that corpus, in a fixed order.
     assert!(
-        out.contains("| rare | `zap` | — / — | 0.500 / 2.50 | — / — |"),
+        out.contains("| rare | `zap` | — / — | 0.500 / 2.50 | — / 11.0 | — / 3.00 | 7 / — / 8 |"),
         "{out}"
     );
-    assert!(out.contains("| 7 / — / — |"), "{out}");
+    assert!(
+        out.contains(
+            "| fandex CLI p50 / p99 ms | fandex library p50 / p99 ms | CLI through the daemon"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "through a running daemon, p99 < 10 ms, `big`): worst p99 11.0 ms (**not met**)"
+        ),
+        "{out}"
+    );
     // The largest corpus is `big`; its worst library p99 is 12 ms; `small`'s 50 ms is not counted.
     assert!(
         out.contains(
