@@ -38,7 +38,7 @@ mod power;
 mod queue;
 mod recent;
 pub mod roots;
-mod sdnotify;
+pub mod sdnotify;
 mod server;
 pub mod status;
 mod sync;
