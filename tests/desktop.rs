@@ -1,6 +1,8 @@
 //! The desktop side of the command line (issue 14): `fandex pause [--for]` and `fandex resume` against a
 //! running daemon, refused to other users, and D-Bus activation: a call to `org.fandex.Fandex` on a bus
-//! with the shipped `.service` file starts the daemon, which answers.
+//! with the shipped `.service` file starts the user's daemon, which answers, or, when a root daemon
+//! serves the user, the bridge (`fandex bridge`), run as the user, which answers with only what the user
+//! may read and, with that daemon stopped, answers the shell in time all the same.
 
 mod common;
 
@@ -140,7 +142,10 @@ impl Drop for ActivationBus {
     }
 }
 
-fn activation_bus(dir: &Path, services: &Path) -> ActivationBus {
+/// A session bus listening in `dir`, activating from `services`, run as `who` (None: this process's
+/// user; activated services then run as `who` too). Every user may connect to it.
+fn activation_bus(dir: &Path, services: &Path, who: Option<(u32, u32)>) -> ActivationBus {
+    use std::os::unix::process::CommandExt;
     let config = dir.join("bus.conf");
     std::fs::write(
         &config,
@@ -152,6 +157,7 @@ fn activation_bus(dir: &Path, services: &Path) -> ActivationBus {
   <listen>unix:dir={}</listen>
   <servicedir>{}</servicedir>
   <policy context="default">
+    <allow user="*"/>
     <allow send_destination="*" eavesdrop="true"/>
     <allow eavesdrop="true"/>
     <allow own="*"/>
@@ -163,12 +169,15 @@ fn activation_bus(dir: &Path, services: &Path) -> ActivationBus {
         ),
     )
     .unwrap();
-    let spawned = Command::new("dbus-daemon")
-        .arg(format!("--config-file={}", config.display()))
+    let mut cmd = Command::new("dbus-daemon");
+    cmd.arg(format!("--config-file={}", config.display()))
         .args(["--nofork", "--nopidfile", "--print-address=1"])
-        .stdout(Stdio::piped())
-        .spawn();
-    let mut child = match spawned {
+        .stdout(Stdio::piped());
+    if let Some((uid, gid)) = who {
+        common::users::chown(dir, (uid, gid));
+        cmd.uid(uid).gid(gid);
+    }
+    let mut child = match cmd.spawn() {
         Ok(child) => child,
         Err(e) => panic!("dbus-daemon is needed (Debian package dbus): {e}"),
     };
@@ -176,6 +185,7 @@ fn activation_bus(dir: &Path, services: &Path) -> ActivationBus {
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)
         .unwrap();
+    assert!(!line.trim().is_empty(), "dbus-daemon printed no address");
     ActivationBus {
         child,
         address: line.trim().to_owned(),
@@ -184,25 +194,27 @@ fn activation_bus(dir: &Path, services: &Path) -> ActivationBus {
 
 type Dict = HashMap<String, zbus::OwnedVariant>;
 
-#[test]
-fn dbus_activation_starts_the_daemon() {
+/// Whether `dbus-daemon` can run; without it the test skips, or fails under `CI=true`.
+fn have_dbus_daemon() -> bool {
     if Command::new("dbus-daemon")
         .arg("--version")
         .output()
-        .is_err()
+        .is_ok()
     {
-        assert_ne!(
-            std::env::var("CI").as_deref(),
-            Ok("true"),
-            "dbus-daemon is needed (Debian package dbus)"
-        );
-        eprintln!("SKIP: no dbus-daemon");
-        return;
+        return true;
     }
-    let env = Env::new();
-    env.write(b"docs/wallaby.txt", b"wallaby hop");
-    // The shipped activation file, with the built binary for /usr/bin/fandex and this test's index and
-    // root given explicitly.
+    assert_ne!(
+        std::env::var("CI").as_deref(),
+        Ok("true"),
+        "dbus-daemon is needed (Debian package dbus)"
+    );
+    eprintln!("SKIP: no dbus-daemon");
+    false
+}
+
+/// Writes the shipped activation file into a new `services` directory of `env`, its command run with
+/// the built binary for /usr/bin/fandex and with `vars` set in its environment; returns the directory.
+fn shipped_activation(env: &Env, vars: &[(&str, &Path)]) -> std::path::PathBuf {
     let shipped = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("dist/org.fandex.Fandex.service"),
     )
@@ -211,63 +223,244 @@ fn dbus_activation_starts_the_daemon() {
         .lines()
         .find_map(|l| l.strip_prefix("Exec="))
         .expect("an Exec line");
-    let args: Vec<&str> = exec.split_whitespace().collect();
-    assert_eq!(&args[..2], ["/usr/bin/fandex", "daemon"], "{exec}");
-    assert!(
-        args.contains(&"--dbus"),
-        "activation must serve the bus: {exec}"
-    );
-    // `--user` (the per-user defaults) is replaced by this test's own index and root.
-    let rest: Vec<&str> = args[1..]
+    let args = exec
+        .strip_prefix("/usr/bin/fandex ")
+        .unwrap_or_else(|| panic!("activation must run /usr/bin/fandex: {exec}"));
+    let vars: Vec<String> = vars
         .iter()
-        .copied()
-        .filter(|a| *a != "--user")
+        .map(|(k, v)| format!("{k}={}", v.display()))
         .collect();
-    let services = env.tmp.path().join("services");
-    std::fs::create_dir(&services).unwrap();
     let service = shipped.replace(
         exec,
         &format!(
-            "/usr/bin/env FANDEX_INDEX_DIR={} XDG_CONFIG_HOME={} RUST_LOG=info {} {} --backend inotify --rename-source inotify {}",
-            env.index.display(),
-            env.tmp.path().join("no-config").display(),
+            "/usr/bin/env RUST_LOG=info {} {} {args}",
+            vars.join(" "),
             env!("CARGO_BIN_EXE_fandex"),
-            rest.join(" "),
-            env.root.display()
         ),
     );
+    let services = env.tmp.path().join("services");
+    std::fs::create_dir(&services).unwrap();
     std::fs::write(services.join("org.fandex.Fandex.service"), service).unwrap();
+    services
+}
+
+/// Calls `method` of `org.fandex.Fandex1` on `org.fandex.Fandex`.
+fn call_api<B, R>(conn: &zbus::Connection, method: &str, body: &B) -> zbus::Result<R>
+where
+    B: serde::Serialize + zbus::DynamicType,
+    R: for<'d> serde::Deserialize<'d> + zbus::Type,
+{
+    call_object(
+        conn,
+        "/org/fandex/Fandex",
+        "org.fandex.Fandex1",
+        method,
+        body,
+    )
+}
+
+fn call_object<B, R>(
+    conn: &zbus::Connection,
+    path: &str,
+    interface: &str,
+    method: &str,
+    body: &B,
+) -> zbus::Result<R>
+where
+    B: serde::Serialize + zbus::DynamicType,
+    R: for<'d> serde::Deserialize<'d> + zbus::Type,
+{
+    zbus::block_on(conn.call_method(
+        Some("org.fandex.Fandex"),
+        path,
+        Some(interface),
+        method,
+        body,
+    ))
+    .and_then(|m| m.body().deserialize())
+}
+
+/// The uid and pid of the process owning `org.fandex.Fandex`.
+fn name_owner(conn: &zbus::Connection) -> (u32, u32) {
+    let ask = |method: &str| -> u32 {
+        zbus::block_on(conn.call_method(
+            Some("org.freedesktop.DBus"),
+            "/org/freedesktop/DBus",
+            Some("org.freedesktop.DBus"),
+            method,
+            &("org.fandex.Fandex",),
+        ))
+        .and_then(|m| m.body().deserialize())
+        .unwrap_or_else(|e| panic!("{method}: {e}"))
+    };
+    (
+        ask("GetConnectionUnixUser"),
+        ask("GetConnectionUnixProcessID"),
+    )
+}
+
+fn paths_of(hits: &[Dict]) -> BTreeSet<std::path::PathBuf> {
+    use std::os::unix::ffi::OsStrExt;
+    hits.iter()
+        .map(|h| {
+            let bytes = Vec::<u8>::try_from(h["path"].try_clone().unwrap()).unwrap();
+            std::path::PathBuf::from(std::ffi::OsStr::from_bytes(&bytes))
+        })
+        .collect()
+}
+
+#[test]
+fn dbus_activation_starts_the_daemon() {
+    if !have_dbus_daemon() {
+        return;
+    }
+    let env = Env::new();
+    env.write(b"docs/wallaby.txt", b"wallaby hop");
+    // The shipped activation file as it is: no daemon answers on the system socket, so the user's own
+    // daemon starts, on this test's index, with the root its configuration names.
+    let config_home = env.tmp.path().join("config");
+    std::fs::create_dir_all(config_home.join("fandex")).unwrap();
+    std::fs::write(
+        config_home.join("fandex/config.toml"),
+        format!("roots = [{:?}]\n", env.root.to_str().unwrap()),
+    )
+    .unwrap();
+    let services = shipped_activation(
+        &env,
+        &[
+            ("FANDEX_INDEX_DIR", &env.index),
+            ("XDG_CONFIG_HOME", &config_home),
+            (
+                "FANDEX_SOCKET",
+                &env.tmp.path().join("no-system-daemon.sock"),
+            ),
+        ],
+    );
     let bus_dir = env.tmp.path().join("bus");
     std::fs::create_dir(&bus_dir).unwrap();
-    let bus = activation_bus(&bus_dir, &services);
+    let bus = activation_bus(&bus_dir, &services, None);
     let conn =
         zbus::block_on(zbus::connection::Builder::address(bus.address.as_str()).build()).unwrap();
     // Nobody owns the name yet: this call starts the daemon, and it answers.
-    let status: Dict = zbus::block_on(conn.call_method(
-        Some("org.fandex.Fandex"),
-        "/org/fandex/Fandex",
-        Some("org.fandex.Fandex1"),
-        "Status",
-        &(),
-    ))
-    .and_then(|m| m.body().deserialize())
-    .unwrap_or_else(|e| panic!("Status by activation: {e}"));
+    let status: Dict =
+        call_api(&conn, "Status", &()).unwrap_or_else(|e| panic!("Status by activation: {e}"));
     let pid = u64::try_from(status["pid"].try_clone().unwrap()).unwrap();
     let _stop = StopPid(pid);
+    // The bridge became the daemon: the same process owns the name.
+    assert_eq!(u64::from(name_owner(&conn).1), pid);
     assert_eq!(
         String::try_from(status["state"].try_clone().unwrap()).unwrap(),
         "watching"
     );
-    let (total, _hits): (u64, Vec<Dict>) = zbus::block_on(conn.call_method(
-        Some("org.fandex.Fandex"),
-        "/org/fandex/Fandex",
-        Some("org.fandex.Fandex1"),
-        "Search",
-        &("wallaby", Dict::new()),
-    ))
-    .and_then(|m| m.body().deserialize())
-    .unwrap();
+    let (total, _hits): (u64, Vec<Dict>) =
+        call_api(&conn, "Search", &("wallaby", Dict::new())).unwrap();
     assert_eq!(total, 1);
+}
+
+#[test]
+fn dbus_activation_bridges_a_user_to_the_system_daemon() {
+    if !require_root("the bridge to a root daemon") || !have_dbus_daemon() {
+        return;
+    }
+    let env = Env::new();
+    common::users::chmod(env.tmp.path(), 0o755);
+    let fs = Tmpfs::mount(&env.tmp.path().join("fs"));
+    let shared = fs.path.join("shared.txt");
+    std::fs::write(&shared, "marmot burrow, for everyone").unwrap();
+    common::users::chmod(&shared, 0o644);
+    let secret = fs.path.join("secret.txt");
+    std::fs::write(&secret, "marmot burrow, for root only").unwrap();
+    common::users::chmod(&secret, 0o600);
+    let (daemon, public) = public_daemon(&env, &fs.path, "");
+    env.sync();
+    // Root's own search finds both: the bridge's answers below would show the secret if it leaked.
+    assert_eq!(env.search("marmot").len(), 2);
+
+    let someone = user("fandex-test-bridge");
+    // The shipped activation file, on a bus of the user's: the bridge starts as them. They have no index
+    // of their own, and the system daemon answers on the public socket.
+    let services = shipped_activation(
+        &env,
+        &[
+            ("FANDEX_SOCKET", &public),
+            (
+                "FANDEX_INDEX_DIR",
+                &env.tmp.path().join("no-index-of-theirs"),
+            ),
+        ],
+    );
+    let bus_dir = env.tmp.path().join("bus");
+    std::fs::create_dir(&bus_dir).unwrap();
+    let bus = activation_bus(&bus_dir, &services, Some(someone));
+    let conn =
+        zbus::block_on(zbus::connection::Builder::address(bus.address.as_str()).build()).unwrap();
+    let (total, hits): (u64, Vec<Dict>) = call_api(&conn, "Search", &("marmot", Dict::new()))
+        .unwrap_or_else(|e| panic!("Search by activation: {e}"));
+    let (uid, bridge_pid) = name_owner(&conn);
+    let _stop = StopPid(u64::from(bridge_pid));
+    assert_eq!(uid, someone.0, "the bridge runs as the bus's user");
+    assert_ne!(
+        u64::from(bridge_pid),
+        u64::from(daemon.child.id()),
+        "a bridge, not a daemon of the user's"
+    );
+    assert_eq!(total, 1, "the count includes only what the user may read");
+    assert_eq!(paths_of(&hits), BTreeSet::from([shared.clone()]));
+    // The shell providers, through the same bridge.
+    let id = fandex::service::dbus::result_id::encode(&shared);
+    let initial: Vec<String> = call_object(
+        &conn,
+        "/org/fandex/SearchProvider",
+        "org.gnome.Shell.SearchProvider2",
+        "GetInitialResultSet",
+        &(vec!["marmot"],),
+    )
+    .unwrap();
+    assert_eq!(initial, [id.as_str()]);
+    type Match = (String, String, String, i32, f64, Dict);
+    let matches: Vec<Match> = call_object(
+        &conn,
+        "/org/fandex/KRunner",
+        "org.kde.krunner1",
+        "Match",
+        &("burrow",),
+    )
+    .unwrap();
+    assert_eq!(
+        matches.iter().map(|m| m.0.clone()).collect::<Vec<_>>(),
+        [id]
+    );
+    // A word only the secret holds finds nothing.
+    let (total, _): (u64, Vec<Dict>) = call_api(&conn, "Search", &("root", Dict::new())).unwrap();
+    assert_eq!(total, 0);
+    // The status is the public one (no document count), and pausing root's daemon is refused.
+    let status: Dict = call_api(&conn, "Status", &()).unwrap();
+    assert!(status.contains_key("state"), "{status:?}");
+    assert!(!status.contains_key("documents"), "{status:?}");
+    match call_api::<_, ()>(&conn, "Pause", &(0u32,)) {
+        Err(zbus::Error::MethodError(name, _, _)) => {
+            assert_eq!(name.as_str(), "org.freedesktop.DBus.Error.AccessDenied")
+        }
+        Err(zbus::Error::FDO(e)) => assert!(matches!(*e, zbus::fdo::Error::AccessDenied(_)), "{e}"),
+        other => panic!("Pause through the bridge: {other:?}"),
+    }
+    assert!(env.status_json()["paused"].is_null());
+
+    // A hung daemon never holds up the shell: the provider answers "nothing ready" at its deadline.
+    let daemon_pid = nix::unistd::Pid::from_raw(daemon.child.id() as i32);
+    nix::sys::signal::kill(daemon_pid, nix::sys::signal::Signal::SIGSTOP).unwrap();
+    let asked = Instant::now();
+    let during: zbus::Result<Vec<String>> = call_object(
+        &conn,
+        "/org/fandex/SearchProvider",
+        "org.gnome.Shell.SearchProvider2",
+        "GetInitialResultSet",
+        &(vec!["marmot"],),
+    );
+    let took = asked.elapsed();
+    nix::sys::signal::kill(daemon_pid, nix::sys::signal::Signal::SIGCONT).unwrap();
+    assert_eq!(during.unwrap(), Vec::<String>::new());
+    assert!(took < Duration::from_secs(2), "took {took:?}");
 }
 
 /// SIGTERMs the activated daemon (a child of the bus) at the end, and waits for it.

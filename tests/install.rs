@@ -93,16 +93,16 @@ fn the_installer_puts_every_file_where_the_desktop_looks() {
         0o755
     );
     // What starts the daemon names the installed binary (the prefix's, not the staging directory's).
+    // Both start the bridge to a system daemon, or else the user's own daemon (tests/desktop.rs).
     let unit = read("usr/lib/systemd/user/fandex.service");
     assert_eq!(
         value(&unit, "ExecStart"),
-        Some("/usr/bin/fandex daemon --user")
+        Some("/usr/bin/fandex bridge --or-daemon")
     );
     let activation = read("usr/share/dbus-1/services/org.fandex.Fandex.service");
-    // Activation starts the daemon for the bus that asked, so it serves D-Bus whatever the config says.
     assert_eq!(
         value(&activation, "Exec"),
-        Some("/usr/bin/fandex daemon --user --dbus")
+        Some("/usr/bin/fandex bridge --or-daemon")
     );
     assert_eq!(value(&activation, "SystemdService"), Some("fandex.service"));
     let desktop = read("usr/share/applications/org.fandex.Fandex.desktop");

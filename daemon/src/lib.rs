@@ -38,7 +38,7 @@ mod power;
 mod queue;
 mod recent;
 pub mod roots;
-mod sdnotify;
+pub mod sdnotify;
 mod server;
 pub mod status;
 mod sync;
@@ -405,7 +405,10 @@ impl Daemon {
             let mut q = self.queue.lock();
             let now = Instant::now();
             q.coalescer.set_limits(queue::batch_limits(&config));
-            q.pause.set_policy(config.daemon.on_battery);
+            q.pause.set_policy(
+                config.daemon.on_battery,
+                Duration::from_secs(config.daemon.throttle_gap_secs),
+            );
             for root in &roots {
                 q.push_rescan(root.clone(), RescanKind::ConfigReloaded, now);
             }

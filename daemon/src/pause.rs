@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use fandex_indexer::coalesce::{RescanKind, Work};
-use fandex_indexer::config::{OnBattery, THROTTLE_GAP_SECS};
+use fandex_indexer::config::OnBattery;
 use fandex_query::protocol::status::{PauseReason, PauseReport};
 
 /// The longest pause `fandex pause --for` may ask for (longer: pause until resumed).
@@ -29,6 +29,8 @@ pub(crate) struct PauseState {
     user: Option<UserPause>,
     on_battery: bool,
     policy: OnBattery,
+    /// With [`OnBattery::Throttle`], the shortest time between the starts of two walks on battery.
+    gap: Duration,
     /// Walks held back by the battery policy, oldest first.
     held: Vec<(PathBuf, RescanKind)>,
     /// When the last walk was let through on battery (throttling).
@@ -42,12 +44,13 @@ fn is_bulk(item: &Work) -> bool {
 }
 
 impl PauseState {
-    /// Not paused, on mains power, with `policy` for battery.
-    pub(crate) fn new(policy: OnBattery) -> Self {
+    /// Not paused, on mains power, with `policy` for battery (`gap` between walks when it throttles).
+    pub(crate) fn new(policy: OnBattery, gap: Duration) -> Self {
         Self {
             user: None,
             on_battery: false,
             policy,
+            gap,
             held: Vec::new(),
             last_walk: None,
         }
@@ -98,9 +101,10 @@ impl PauseState {
         self.on_battery
     }
 
-    /// Sets the battery policy (a reload).
-    pub(crate) fn set_policy(&mut self, policy: OnBattery) {
+    /// Sets the battery policy and the throttle's gap (a reload).
+    pub(crate) fn set_policy(&mut self, policy: OnBattery, gap: Duration) {
         self.policy = policy;
+        self.gap = gap;
     }
 
     /// Whether walks wait for mains power now.
@@ -113,8 +117,7 @@ impl PauseState {
     }
 
     fn throttle_due(&self, now: Instant) -> bool {
-        self.last_walk
-            .is_none_or(|last| now >= last + Duration::from_secs(THROTTLE_GAP_SECS))
+        self.last_walk.is_none_or(|last| now >= last + self.gap)
     }
 
     /// What of `work` may run now: on battery, walks are held back (all of them with `pause`; beyond
@@ -170,9 +173,7 @@ impl PauseState {
         if self.held.is_empty() || !self.throttled() {
             return None;
         }
-        Some(self.last_walk.map_or(Instant::now(), |l| {
-            l + Duration::from_secs(THROTTLE_GAP_SECS)
-        }))
+        Some(self.last_walk.map_or(Instant::now(), |l| l + self.gap))
     }
 
     /// The scopes of the held walks (a sync cookie in one of their roots cannot be settled yet).
@@ -213,6 +214,8 @@ pub(crate) fn blocks(held: &[PathBuf], cookie: &Path) -> bool {
 mod tests {
     use super::*;
 
+    const GAP: Duration = Duration::from_secs(fandex_indexer::config::THROTTLE_GAP_SECS);
+
     fn rescan(p: &str, reason: RescanKind) -> Work {
         Work::Rescan {
             scope: p.into(),
@@ -230,7 +233,7 @@ mod tests {
 
     #[test]
     fn on_battery_walks_wait_and_live_changes_go_on() {
-        let mut state = PauseState::new(OnBattery::Pause);
+        let mut state = PauseState::new(OnBattery::Pause, GAP);
         let now = Instant::now();
         let work = vec![
             rescan("/r", RescanKind::Startup),
@@ -264,7 +267,7 @@ mod tests {
 
     #[test]
     fn throttling_lets_one_walk_through_per_gap() {
-        let mut state = PauseState::new(OnBattery::Throttle);
+        let mut state = PauseState::new(OnBattery::Throttle, GAP);
         state.set_on_battery(true);
         let now = Instant::now();
         let work = vec![
@@ -273,7 +276,7 @@ mod tests {
         ];
         assert_eq!(state.filter_bulk(work, now).len(), 1);
         assert!(state.release(now).is_empty());
-        let gap = Duration::from_secs(THROTTLE_GAP_SECS);
+        let gap = GAP;
         assert_eq!(state.next_release(), Some(now + gap));
         assert_eq!(state.release(now + gap).len(), 1);
         assert!(state.held_scopes().is_empty());
@@ -281,7 +284,7 @@ mod tests {
 
     #[test]
     fn a_timed_pause_ends_by_itself() {
-        let mut state = PauseState::new(OnBattery::Ignore);
+        let mut state = PauseState::new(OnBattery::Ignore, GAP);
         let now = Instant::now();
         state.pause(Some(Duration::from_secs(60)), now);
         assert_eq!(state.user_hold(), Some(Some(now + Duration::from_secs(60))));

@@ -94,13 +94,17 @@ fn next_batch(
             queue = work_queue.wait(queue, wait);
             continue;
         }
-        let mut due = limiter.take_due(now);
-        due.extend(queue.pause.release(now));
-        if !due.is_empty() || queue.urgent || queue.coalescer.is_ready(now) {
+        let due = limiter.take_due(now);
+        // Walks the battery policy held back and now lets go: not filtered again (a throttled one
+        // would be held once more, for ever).
+        let released = queue.pause.release(now);
+        if !due.is_empty() || !released.is_empty() || queue.urgent || queue.coalescer.is_ready(now)
+        {
             queue.urgent = false;
             let (mut work, watermark) = queue.take();
             work.extend(due);
-            let work = queue.pause.filter_bulk(work, now);
+            let mut work = queue.pause.filter_bulk(work, now);
+            work.extend(released);
             return Batch {
                 work,
                 last: false,

@@ -40,7 +40,10 @@ impl WorkQueue {
     pub(crate) fn new(config: &Config) -> Self {
         Self {
             queue: Mutex::new(Queue {
-                pause: PauseState::new(config.daemon.on_battery),
+                pause: PauseState::new(
+                    config.daemon.on_battery,
+                    Duration::from_secs(config.daemon.throttle_gap_secs),
+                ),
                 ..Queue::new(Coalescer::new(batch_limits(config)))
             }),
             wake: Condvar::new(),
@@ -112,7 +115,10 @@ impl Queue {
             coalescer,
             stopping: false,
             urgent: false,
-            pause: PauseState::new(Default::default()),
+            pause: PauseState::new(
+                Default::default(),
+                Duration::from_secs(fandex_indexer::config::THROTTLE_GAP_SECS),
+            ),
             next_seq: 0,
             oldest_pending: None,
         }

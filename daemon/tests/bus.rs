@@ -531,3 +531,66 @@ fn on_battery_the_crawl_waits_but_live_changes_are_indexed() {
     );
     assert!(paused(&conn).is_none());
 }
+
+#[test]
+fn throttled_on_battery_walks_go_on_one_per_gap_and_live_changes_at_once() {
+    let Some(bus) = test_bus() else { return };
+    let supplies = tempfile::tempdir().unwrap();
+    power(supplies.path(), true);
+    const GAP_SECS: u64 = 10;
+    let mut config = Config::default();
+    config.daemon.on_battery = OnBattery::Throttle;
+    config.daemon.throttle_gap_secs = GAP_SECS;
+    config.daemon.power_supply_dir = Some(supplies.path().to_owned());
+    let setup = Setup::start(&bus, config.clone());
+    let conn = client(&bus);
+    // Bulk work goes on: the start-up walk ran on battery.
+    let s = status(&conn);
+    assert!(bool::try_from(s["on_battery"].try_clone().unwrap()).unwrap());
+    assert_eq!(
+        search(&conn, "kangaroo").len(),
+        2,
+        "the start-up walk did not run"
+    );
+    assert!(paused(&conn).is_none(), "nothing waits yet");
+    let daemon = setup.daemon.as_ref().unwrap();
+    // A reload rescans the root: the first walk starts at once...
+    daemon.reload(config.clone()).unwrap();
+    let _: u64 = call(&conn, FANDEX_PATH, FANDEX_INTERFACE, "Sync", &(10_000u32,));
+    // ...the next one waits for the gap, shown as a held walk.
+    daemon.reload(config.clone()).unwrap();
+    let held_at = Instant::now();
+    assert!(
+        eventually(Duration::from_secs(1), || paused(&conn)
+            .is_some_and(|p| u64_of(&p, "held_walks") == 1)),
+        "the second walk is not held: {:?}",
+        paused(&conn)
+    );
+    assert_eq!(string_of(&paused(&conn).unwrap(), "reason"), "battery");
+    // A live change is indexed meanwhile, within the gap (checked below: the walk still waits).
+    std::fs::write(setup.path("live.txt"), "numbat termites").unwrap();
+    assert!(
+        eventually(Duration::from_secs(GAP_SECS - 3), || search(
+            &conn, "numbat"
+        ) == [
+            setup.path("live.txt")
+        ]),
+        "a live change waited for the throttled walk"
+    );
+    assert!(
+        held_at.elapsed() < Duration::from_secs(GAP_SECS),
+        "too slow to tell"
+    );
+    assert!(paused(&conn).is_some_and(|p| u64_of(&p, "held_walks") == 1));
+    // After the gap, the held walk runs.
+    assert!(
+        eventually(Duration::from_secs(GAP_SECS + 10), || paused(&conn)
+            .is_none()),
+        "the throttled walk never ran: {:?}",
+        paused(&conn)
+    );
+    assert!(
+        held_at.elapsed() >= Duration::from_secs(GAP_SECS - 1),
+        "the walk did not wait for the gap"
+    );
+}

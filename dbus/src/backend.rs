@@ -1,7 +1,8 @@
 //! What the D-Bus front end needs from whoever owns the index: the [`Backend`] trait and its errors.
 //!
 //! The daemon implements it over its in-process searcher and pipeline; [`crate::IndexBackend`] implements
-//! the search half over an index directory, for use without the daemon.
+//! the search half over an index directory, for use without the daemon; [`crate::SocketBackend`]
+//! forwards every call to a daemon's socket (the bridge to a system daemon).
 
 use std::time::Duration;
 
@@ -35,6 +36,13 @@ pub enum BackendError {
         /// The operation, e.g. "pause".
         what: &'static str,
     },
+    /// The request was refused as wrong by whoever answers it (a daemon behind a socket: bad syntax,
+    /// beyond a limit); the message says why.
+    #[error("{0}")]
+    BadRequest(String),
+    /// The caller may not do this (pausing a daemon that is not theirs).
+    #[error("{0}")]
+    Denied(String),
     /// The call did not finish in time.
     #[error("{0}")]
     Timeout(String),

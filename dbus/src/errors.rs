@@ -14,6 +14,8 @@ pub fn to_dbus(error: BackendError) -> fdo::Error {
         }
         BackendError::Query(e) => fdo::Error::InvalidArgs(e.to_string()),
         e @ BackendError::NotSupported { .. } => fdo::Error::NotSupported(e.to_string()),
+        BackendError::BadRequest(m) => fdo::Error::InvalidArgs(m),
+        BackendError::Denied(m) => fdo::Error::AccessDenied(m),
         BackendError::Timeout(m) => fdo::Error::TimedOut(m),
         BackendError::Unavailable(m) => fdo::Error::LimitsExceeded(m),
         BackendError::Internal(m) => fdo::Error::Failed(m),

@@ -6,7 +6,8 @@
 //! - `/org/fandex/Fandex`: `org.fandex.Fandex1` ([`api`], types in [`wire`]).
 //!
 //! The objects answer from a [`Backend`]: the daemon implements it over its in-process searcher;
-//! [`IndexBackend`] searches an index directory without the daemon. [`Service::start`] serves them; the
+//! [`IndexBackend`] searches an index directory without the daemon; [`SocketBackend`] forwards to a
+//! daemon's socket as the user running it (`fandex bridge`: desktop search served by a system daemon). [`Service::start`] serves them; the
 //! returned [`Service`] emits the API's signals. Backend calls run on worker threads under a deadline
 //! ([`deadline`]), so a slow index never blocks the bus: a provider answers within its deadline with
 //! what is ready.
@@ -35,6 +36,7 @@ pub mod opener;
 pub mod provider_search;
 pub mod result_id;
 pub mod service;
+pub mod socket_backend;
 pub mod terms;
 pub mod wire;
 
@@ -42,3 +44,4 @@ pub use backend::{Backend, BackendError};
 pub use index_backend::IndexBackend;
 pub use opener::Desktop;
 pub use service::{Bus, Service, ServiceError, ServiceOptions};
+pub use socket_backend::SocketBackend;

@@ -16,6 +16,9 @@ _fandex() {
             ",$1")
                 cmd="fandex"
                 ;;
+            fandex,bridge)
+                cmd="fandex__subcmd__bridge"
+                ;;
             fandex,completions)
                 cmd="fandex__subcmd__completions"
                 ;;
@@ -51,6 +54,9 @@ _fandex() {
                 ;;
             fandex,watch)
                 cmd="fandex__subcmd__watch"
+                ;;
+            fandex__subcmd__help,bridge)
+                cmd="fandex__subcmd__help__subcmd__bridge"
                 ;;
             fandex__subcmd__help,completions)
                 cmd="fandex__subcmd__help__subcmd__completions"
@@ -95,8 +101,34 @@ _fandex() {
 
     case "${cmd}" in
         fandex)
-            opts="-h -V --index-dir --config --socket --help --version index daemon search sync status pause resume watch extract completions generate-docs help"
+            opts="-h -V --index-dir --config --socket --help --version index daemon bridge search sync status pause resume watch extract completions generate-docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --index-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        fandex__subcmd__bridge)
+            opts="-h -V --or-daemon --index-dir --config --socket --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -233,8 +265,22 @@ _fandex() {
             return 0
             ;;
         fandex__subcmd__help)
-            opts="index daemon search sync status pause resume watch extract completions generate-docs help"
+            opts="index daemon bridge search sync status pause resume watch extract completions generate-docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        fandex__subcmd__help__subcmd__bridge)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

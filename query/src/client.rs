@@ -39,6 +39,8 @@ pub struct Client {
     socket: String,
     path: PathBuf,
     reader: BufReader<UnixStream>,
+    /// How long a request without a timeout of its own waits for its answer (`None`: for ever).
+    timeout: Option<Duration>,
 }
 
 impl Client {
@@ -50,6 +52,7 @@ impl Client {
                 socket: socket.display().to_string(),
                 path: socket.to_owned(),
                 reader: BufReader::new(stream),
+                timeout: None,
             })),
             Err(e)
                 if matches!(
@@ -66,6 +69,13 @@ impl Client {
         }
     }
 
+    /// Sets how long a request waits for its answer, unless it has a timeout of its own (`sync`'s):
+    /// past it, the request fails with an I/O error of kind `WouldBlock` or `TimedOut`. `None` (the
+    /// default): wait for ever.
+    pub fn set_timeout(&mut self, timeout: Option<Duration>) {
+        self.timeout = timeout;
+    }
+
     fn io(&self, source: std::io::Error) -> ClientError {
         ClientError::Io {
             socket: self.socket.clone(),
@@ -73,13 +83,15 @@ impl Client {
         }
     }
 
-    /// Sends one request and reads one answer; daemon errors become [`ClientError::Remote`]. If the daemon
+    /// Sends one request and reads one answer, waiting at most `timeout` (else the client's, see
+    /// [`Client::set_timeout`]); daemon errors become [`ClientError::Remote`]. If the daemon
     /// had closed the connection (it was idle too long), connects again and sends the request once more.
     pub fn call(
         &mut self,
         request: &Request,
         timeout: Option<Duration>,
     ) -> Result<Response, ClientError> {
+        let timeout = timeout.or(self.timeout);
         let mut line =
             serde_json::to_vec(request).map_err(|e| ClientError::Protocol(e.to_string()))?;
         line.push(b'\n');

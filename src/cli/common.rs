@@ -49,6 +49,19 @@ impl Common {
         }
     }
 
+    /// The options that choose the index and the configuration, for a `fandex` this one starts (not the
+    /// socket: to a client it names the daemon to talk to, to a daemon where to listen).
+    pub fn index_and_config_args(&self) -> Vec<std::ffi::OsString> {
+        let mut args = Vec::new();
+        if let Some(dir) = &self.index_dir {
+            args.extend(["--index-dir".into(), dir.clone().into_os_string()]);
+        }
+        if let Some(config) = &self.config {
+            args.extend(["--config".into(), config.clone().into_os_string()]);
+        }
+        args
+    }
+
     /// The socket `--socket` or `FANDEX_SOCKET` names.
     pub fn socket(&self) -> Option<&Path> {
         self.socket.as_deref()

@@ -64,7 +64,7 @@ fn dbus_options(flag: bool, setting: DbusSetting) -> Option<DbusOptions> {
 
 /// The session bus: the one that started this daemon by D-Bus activation (`DBUS_STARTER_ADDRESS` with
 /// `DBUS_STARTER_BUS_TYPE=session`), else `DBUS_SESSION_BUS_ADDRESS`.
-fn session_bus() -> Bus {
+pub(super) fn session_bus() -> Bus {
     match (
         std::env::var("DBUS_STARTER_BUS_TYPE").as_deref(),
         std::env::var("DBUS_STARTER_ADDRESS"),

@@ -4,6 +4,7 @@
 //! (`status` only) no daemon running. An error is one line on stderr that says what to do.
 
 mod argv;
+mod bridge;
 mod common;
 mod daemon;
 mod docs;
@@ -41,6 +42,9 @@ enum Command {
     Index(index::IndexArgs),
     /// Watch and keep the index current (foreground, systemd-friendly).
     Daemon(daemon::DaemonArgs),
+    /// Serve desktop search on your session bus through the system daemon, which answers with only what
+    /// you may read.
+    Bridge(bridge::BridgeArgs),
     /// Search the index (through the daemon when one runs).
     Search(search::SearchArgs),
     /// Return once every change made before it is searchable.
@@ -84,6 +88,7 @@ fn tune_allocator(command: &Command) {
                 (libc::M_TRIM_THRESHOLD, 256 << 20, "MALLOC_TRIM_THRESHOLD_"),
             ],
             Command::Sync(_)
+            | Command::Bridge(_)
             | Command::Status(_)
             | Command::Pause(_)
             | Command::Resume(_)
@@ -141,6 +146,7 @@ pub fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Index(args) => index::run(&cli.common, args),
         Command::Daemon(args) => daemon::run(&cli.common, args),
+        Command::Bridge(args) => bridge::run(&cli.common, args),
         Command::Search(args) => search::run(&cli.common, args),
         Command::Sync(args) => sync::run(&cli.common, args),
         Command::Status(args) => status::run(&cli.common, args),

@@ -153,8 +153,11 @@ pub struct DaemonConfig {
     pub dbus: DbusSetting,
     /// What bulk work (the start-up walk, rescans, rebuilds) does while the machine runs on battery:
     /// `pause` (the default: it waits for mains power; single live changes are still indexed), `throttle`
-    /// (one walk at a time, at most one every [`THROTTLE_GAP_SECS`] seconds) or `ignore`.
+    /// (walks go on, one at a time, at most one starting every `throttle_gap_secs`) or `ignore`.
     pub on_battery: OnBattery,
+    /// With `on_battery = "throttle"`, the shortest time in seconds between the starts of two walks on
+    /// battery (default [`THROTTLE_GAP_SECS`]).
+    pub throttle_gap_secs: u64,
     /// Where the power supplies are described (default `/sys/class/power_supply`; the environment
     /// variable `FANDEX_POWER_SUPPLY_DIR` overrides both).
     pub power_supply_dir: Option<PathBuf>,
@@ -218,13 +221,15 @@ pub enum OnBattery {
     /// Bulk work waits for mains power; live changes to single files are still indexed.
     #[default]
     Pause,
-    /// Bulk work goes on slowly: one walk at a time, at most one every [`THROTTLE_GAP_SECS`] seconds.
+    /// Bulk work goes on slowly: one walk at a time, at most one starting every
+    /// `daemon.throttle_gap_secs` ([`THROTTLE_GAP_SECS`] by default); live changes as always.
     Throttle,
     /// Power makes no difference.
     Ignore,
 }
 
-/// With `daemon.on_battery = "throttle"`, the shortest time between two walks on battery.
+/// With `daemon.on_battery = "throttle"`, the default shortest time between the starts of two walks on
+/// battery, in seconds (`daemon.throttle_gap_secs`).
 pub const THROTTLE_GAP_SECS: u64 = 30;
 
 /// The environment variable naming the power-supply directory (tests fake a battery with it).
@@ -313,6 +318,7 @@ impl Default for DaemonConfig {
             stop_timeout_ms: 30_000,
             dbus: DbusSetting::Auto,
             on_battery: OnBattery::Pause,
+            throttle_gap_secs: THROTTLE_GAP_SECS,
             power_supply_dir: None,
             idle_priority: true,
         }
@@ -415,9 +421,10 @@ mod tests {
     #[test]
     fn dbus_and_battery_settings_are_read() {
         let c = Config::parse(
-            "[daemon]\ndbus = false\non_battery = \"throttle\"\npower_supply_dir = \"/x\"\n",
+            "[daemon]\ndbus = false\non_battery = \"throttle\"\npower_supply_dir = \"/x\"\nthrottle_gap_secs = 5\n",
         )
         .unwrap();
+        assert_eq!(c.daemon.throttle_gap_secs, 5);
         assert_eq!(c.daemon.dbus, DbusSetting::Off);
         assert_eq!(c.daemon.on_battery, OnBattery::Throttle);
         assert_eq!(c.daemon.power_supply_dir, Some(PathBuf::from("/x")));
