@@ -9,109 +9,10 @@ use std::collections::BTreeSet;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
 
 use common::Env;
 use common::daemon::{DaemonProc, Tmpfs, require_root};
-use nix::mount::{MntFlags, MsFlags};
-
-fn run_ok(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// A filesystem image attached to loop devices; every device still attached is detached on drop.
-struct Image {
-    file: PathBuf,
-    fstype: &'static str,
-    devices: Vec<PathBuf>,
-    mounts: Vec<PathBuf>,
-}
-
-impl Image {
-    /// A sparse image of `mib` MiB made by `mkfs.<fstype>`.
-    fn make(file: PathBuf, fstype: &'static str, mib: u64) -> Self {
-        std::fs::File::create(&file)
-            .unwrap()
-            .set_len(mib << 20)
-            .unwrap();
-        let quiet = if fstype == "btrfs" { "-q" } else { "-qF" };
-        run_ok(Command::new(format!("mkfs.{fstype}")).arg(quiet).arg(&file));
-        Self {
-            file,
-            fstype,
-            devices: Vec::new(),
-            mounts: Vec::new(),
-        }
-    }
-
-    /// Attaches the image to a free loop device (another one than any it is still attached to).
-    fn attach(&mut self) -> PathBuf {
-        let dev = PathBuf::from(
-            run_ok(
-                Command::new("losetup")
-                    .args(["--find", "--show"])
-                    .arg(&self.file),
-            )
-            .trim(),
-        );
-        self.devices.push(dev.clone());
-        dev
-    }
-
-    fn detach(&mut self, dev: &Path) {
-        run_ok(Command::new("losetup").arg("-d").arg(dev));
-        self.devices.retain(|d| d != dev);
-    }
-
-    fn mount(&mut self, dev: &Path, at: &Path) {
-        std::fs::create_dir_all(at).unwrap();
-        nix::mount::mount(
-            Some(dev),
-            at,
-            Some(self.fstype),
-            MsFlags::empty(),
-            None::<&str>,
-        )
-        .unwrap_or_else(|e| panic!("mount {} on {}: {e}", dev.display(), at.display()));
-        self.mounts.push(at.to_owned());
-    }
-
-    fn umount(&mut self, at: &Path) {
-        nix::mount::umount2(at, MntFlags::empty())
-            .unwrap_or_else(|e| panic!("umount {}: {e}", at.display()));
-        self.mounts.retain(|m| m != at);
-    }
-
-    /// Mounted again (unmounted first if it is) from another loop device: attach a second device while
-    /// the first is still attached (so they differ), then let the first go.
-    fn remount_on_another_device(&mut self, at: &Path) {
-        if self.mounts.iter().any(|m| m == at) {
-            self.umount(at);
-        }
-        let old = self.devices.last().cloned().expect("attached");
-        let new = self.attach();
-        assert_ne!(new, old, "losetup gave the same device twice");
-        self.detach(&old);
-        self.mount(&new, at);
-    }
-}
-
-impl Drop for Image {
-    fn drop(&mut self) {
-        for m in self.mounts.drain(..).rev() {
-            let _ = nix::mount::umount2(&m, MntFlags::MNT_DETACH);
-        }
-        for d in self.devices.drain(..) {
-            let _ = Command::new("losetup").arg("-d").arg(&d).output();
-        }
-    }
-}
+use common::image::{Image, run_ok};
 
 fn dev_of(path: &Path) -> u64 {
     std::fs::metadata(path).unwrap().dev()
@@ -242,12 +143,12 @@ fn daemon_root_back_on_another_loop_device_is_online_without_reading() {
     let before = indexed(&env);
 
     image.umount(&mnt);
-    wait_for(&env, "the root to go offline", |s| {
+    env.wait_for("the root to go offline", |s| {
         s["offline_roots"].as_array().is_some_and(|o| o.len() == 1)
     });
     assert!(env.search("ibis").is_empty());
     image.remount_on_another_device(&mnt);
-    wait_for(&env, "the root to come back", |s| {
+    env.wait_for("the root to come back", |s| {
         s["offline_roots"].as_array().is_some_and(Vec::is_empty)
     });
     env.sync();
@@ -258,20 +159,4 @@ fn daemon_root_back_on_another_loop_device_is_online_without_reading() {
     env.sync();
     assert_eq!(env.search("newcomer"), set(&[mnt.join("new.txt")]));
     drop(daemon);
-}
-
-fn wait_for(env: &Env, what: &str, ok: impl Fn(&serde_json::Value) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let status = env.status_json();
-        if ok(&status) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "waited 10 s for {what}: {status}\n{}",
-            env.daemon_log()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }

@@ -138,26 +138,42 @@ impl Daemon {
         if roots.is_empty() {
             return Err(DaemonError::NoRoots);
         }
-        let sync = Arc::new(Syncer::open(&opts.index_dir, &roots, engine.generation())?);
+        // Roots whose filesystem is not there (unplugged, not mounted) are offline from the start: not
+        // watched or walked, their records kept and hidden, reconciled when they return (`roots`).
+        let offline = engine.offline_roots()?;
+        let present: Vec<PathBuf> = roots
+            .iter()
+            .filter(|r| !offline.iter().any(|o| &o.path == *r))
+            .cloned()
+            .collect();
+        let sync = Arc::new(Syncer::open(
+            &opts.index_dir,
+            &present,
+            engine.generation(),
+        )?);
         let guard = engine.guard()?;
         let pruned = pruned(&opts.index_dir);
         let exclusions = Arc::new(Exclusions::new(&roots, &opts.config.index, &pruned)?);
         let (tx, rx) = crossbeam_channel::bounded(EVENT_CHANNEL);
         let watch_config = WatchConfig {
-            roots: roots.clone(),
+            roots: present.clone(),
             backend,
             rename_source,
             excluded: pruned,
             barrier_prefix: Some(Syncer::barrier_prefix()),
         };
-        let watcher = Watcher::start(watch_config.clone(), tx.clone())?;
-        let root_states = roots::Roots::new(&roots).map_err(|e| {
+        let watcher = if present.is_empty() {
+            None
+        } else {
+            Some(Watcher::start(watch_config.clone(), tx.clone())?)
+        };
+        let root_states = roots::Roots::new(&present, &offline).map_err(|e| {
             DaemonError::Watch(fandex_watcher::WatchError::Io {
                 what: "the roots' filesystems".into(),
                 source: e,
             })
         })?;
-        for fs in &watcher.status().filesystems {
+        for fs in watcher.iter().flat_map(|w| w.status().filesystems) {
             info!(
                 content = ?fs.content,
                 namespace = ?fs.namespace,
@@ -235,7 +251,7 @@ impl Daemon {
         } else if queue.lock().pause.holds_bulk() {
             // On battery: the walk waits for mains power; live changes are indexed meanwhile.
             info!("on battery: the start-up walk waits for mains power (daemon.on_battery)");
-            queue.rescan(roots.clone(), RescanKind::Startup);
+            queue.rescan(present.clone(), RescanKind::Startup);
             lock(&board).state = State::Watching;
         } else {
             let started = Instant::now();

@@ -1,4 +1,6 @@
-//! Roots whose filesystem went away: unmounted (plainly or lazily), or the directory itself vanished.
+//! Roots whose filesystem went away: unmounted (plainly or lazily), or the directory itself vanished, while
+//! the daemon runs or before it started (the engine finds those from the volume each root's last walk
+//! recorded: `fandex_indexer::engine::OfflineRoot`; they start offline here).
 //!
 //! Each root's filesystem identity ([`FsIdentity`]: `st_dev`, `statfs.f_fsid` and the volume, the
 //! identity that survives a remount: see `fandex_watcher::Volume`) is recorded at start. A root whose
@@ -24,7 +26,7 @@ use crossbeam_channel::Sender;
 use fandex_indexer::coalesce::RescanKind;
 use fandex_query::QueryEngine;
 use fandex_watcher::{
-    Change, FsIdentity, MountTableWatch, RescanReason, WatchConfig, WatchStatus, Watcher,
+    Change, FsIdentity, MountTableWatch, RescanReason, Volume, WatchConfig, WatchStatus, Watcher,
 };
 use tracing::{debug, info, warn};
 
@@ -54,7 +56,10 @@ enum RootState {
 #[derive(Debug)]
 struct Root {
     path: PathBuf,
-    identity: FsIdentity,
+    /// The filesystem the root belongs on: as found when it was last there, or, for a root offline
+    /// since the start, the volume its last walk recorded (`None` when none was: then whatever
+    /// directory appears at the path is taken).
+    identity: Option<FsIdentity>,
     state: RootState,
 }
 
@@ -67,18 +72,43 @@ pub(crate) struct Roots {
 }
 
 impl Roots {
-    /// Records the identity of each root's filesystem now (the roots exist: the watcher checked them).
-    pub(crate) fn new(paths: &[PathBuf]) -> std::io::Result<Self> {
-        let roots = paths
+    /// Records the identity of each present root's filesystem now (they exist: the watcher checked
+    /// them); the roots found offline at the start (see `fandex_indexer::engine::OfflineRoot`) wait for
+    /// the volume their last walk recorded.
+    pub(crate) fn new(
+        present: &[PathBuf],
+        offline: &[fandex_indexer::engine::OfflineRoot],
+    ) -> std::io::Result<Self> {
+        let mut roots = present
             .iter()
             .map(|path| {
                 Ok(Root {
                     path: path.clone(),
-                    identity: FsIdentity::of(path)?,
+                    identity: Some(FsIdentity::of(path)?),
                     state: RootState::Online,
                 })
             })
-            .collect::<std::io::Result<_>>()?;
+            .collect::<std::io::Result<Vec<_>>>()?;
+        let now = SystemTime::now();
+        for root in offline {
+            let mut reason = root.reason.clone();
+            if let Some(walked) = root.last_walked() {
+                reason.push_str(&format!(
+                    "; last indexed {}",
+                    humantime::format_rfc3339_seconds(walked)
+                ));
+            }
+            roots.push(Root {
+                path: root.path.clone(),
+                identity: root.volume.as_ref().map(|identity| FsIdentity {
+                    dev: 0,
+                    fsid: [0, 0],
+                    volume: Volume::from_identity(identity.clone()),
+                }),
+                state: RootState::Offline { since: now, reason },
+            });
+        }
+        roots.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(Self {
             roots,
             watcher_stale: false,
@@ -90,7 +120,14 @@ impl Roots {
         let mut back = Vec::new();
         for root in &mut self.roots {
             let (problem, now) = match FsIdentity::of(&root.path) {
-                Ok(now) if now.same_filesystem(&root.identity) => (None, Some(now)),
+                Ok(now)
+                    if root
+                        .identity
+                        .as_ref()
+                        .is_none_or(|id| now.same_filesystem(id)) =>
+                {
+                    (None, Some(now))
+                }
                 Ok(_) => (
                     Some("unmounted: the path is now on another filesystem".to_string()),
                     None,
@@ -98,13 +135,8 @@ impl Roots {
                 Err(e) => (Some(format!("the directory is gone: {e}")), None),
             };
             if let Some(now) = now
-                && now != root.identity
+                && root.identity.as_ref() != Some(&now)
             {
-                // The same filesystem on another device number (remounted between two checks): the
-                // watcher's marks were on the old mount, so it is watched and reconciled again.
-                info!(root = %root.path.display(), volume = %now.volume.identity, "root remounted on another device");
-                root.identity = now;
-                self.watcher_stale = true;
                 let returning = match &root.state {
                     RootState::Online => {
                         Some((SystemTime::now(), "remounted on another device".to_string()))
@@ -113,6 +145,13 @@ impl Roots {
                     // Back from offline: the transition below schedules it.
                     RootState::Offline { .. } => None,
                 };
+                if returning.is_some() {
+                    // The same filesystem on another device number (remounted between two checks): the
+                    // watcher's marks were on the old mount, so it is watched and reconciled again.
+                    info!(root = %root.path.display(), volume = %now.volume.identity, "root remounted on another device");
+                }
+                root.identity = Some(now);
+                self.watcher_stale = true;
                 if let Some((since, reason)) = returning {
                     root.state = RootState::Returning { since, reason };
                     back.push(root.path.clone());
@@ -224,18 +263,24 @@ pub(crate) struct RootWatch {
 }
 
 impl RootWatch {
+    /// Follows `roots` with `watcher` on those that are there (`None`: none is); offline roots are hidden
+    /// from `searcher` from now on.
     pub(crate) fn new(
         roots: Roots,
-        watcher: Watcher,
+        watcher: Option<Watcher>,
         watch_config: WatchConfig,
         events_tx: Sender<Change>,
         searcher: QueryEngine,
         board: Arc<Mutex<Shared>>,
         queue: Arc<WorkQueue>,
     ) -> Self {
+        let hidden = roots.hidden();
+        if !hidden.is_empty() {
+            searcher.set_hidden_subtrees(hidden);
+        }
         Self {
             roots: Mutex::new(roots),
-            watcher: Mutex::new(Some(watcher)),
+            watcher: Mutex::new(watcher),
             watch_config,
             events_tx: Mutex::new(Some(events_tx)),
             searcher,

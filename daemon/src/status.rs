@@ -233,6 +233,9 @@ fn update_counts(summary: &fandex_indexer::Summary) -> UpdateCounts {
         // Not reported: the daemon retries these paths itself; walk errors are listed on their own.
         retry: _,
         walk_errors: _,
+        // Not reported here: offline roots are listed on their own (`offline_roots`).
+        roots_walked: _,
+        offline_roots: _,
     } = summary;
     UpdateCounts {
         seen: *seen,

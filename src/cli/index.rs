@@ -11,6 +11,8 @@ use clap::Args;
 use fandex::indexer::engine::{Progress, UpdateRequest, canonical_root};
 use fandex::{Config, Engine, IndexDir};
 
+use fandex::watcher::escape_path;
+
 use super::common::Common;
 use super::output::{human_bytes, write_stdout};
 
@@ -145,6 +147,18 @@ pub fn run(common: &Common, args: &IndexArgs) -> anyhow::Result<ExitCode> {
                 summary.deferred
             )?;
         }
+        if !summary.offline_roots.is_empty() {
+            let roots: Vec<String> = summary
+                .offline_roots
+                .iter()
+                .map(|o| format!("{} ({})", escape_path(&o.path), o.reason))
+                .collect();
+            writeln!(
+                out,
+                "offline, not indexed, records kept: {}",
+                roots.join("; ")
+            )?;
+        }
         if summary.over_budget > 0 {
             writeln!(
                 out,
@@ -155,5 +169,11 @@ pub fn run(common: &Common, args: &IndexArgs) -> anyhow::Result<ExitCode> {
         }
         Ok(())
     })?;
+    // Offline roots are no failure (an unplugged disk is normal) while another root was indexed; when
+    // every root was offline nothing was brought up to date: exit 1 (records kept, said above).
+    if summary.roots_walked == 0 && !summary.offline_roots.is_empty() && args.forget.is_empty() {
+        eprintln!("fandex: every root is offline: nothing was indexed (their records are kept)");
+        return Ok(ExitCode::FAILURE);
+    }
     Ok(ExitCode::SUCCESS)
 }

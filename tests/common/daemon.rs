@@ -184,6 +184,23 @@ impl Env {
         );
     }
 
+    /// Waits up to 10 s until the daemon's `status --json` satisfies `ok`.
+    pub fn wait_for(&self, what: &str, ok: impl Fn(&serde_json::Value) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let status = self.status_json();
+            if ok(&status) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "waited 10 s for {what}: {status}\n{}",
+                self.daemon_log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     pub fn status_json(&self) -> serde_json::Value {
         let out = self.run(&["status", "--json"]);
         assert!(

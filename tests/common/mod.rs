@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod daemon;
+pub mod image;
 pub mod users;
 
 use std::collections::BTreeSet;

@@ -71,7 +71,8 @@ impl Volume {
         format!("dev:{}:{}", libc::major(dev), libc::minor(dev))
     }
 
-    fn from_identity(identity: String) -> Volume {
+    /// The volume with this identity (as [`Volume::identity`] gives it, e.g. recorded in a catalog).
+    pub fn from_identity(identity: String) -> Volume {
         Volume {
             key: fnv1a(identity.as_bytes()),
             identity,

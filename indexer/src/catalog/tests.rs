@@ -1,5 +1,8 @@
 //! Tests of `catalog`.
 
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+
 use super::*;
 
 fn rec(path: &[u8], ino: u64) -> FileRecord {
@@ -232,4 +235,28 @@ fn roots_round_trip() {
     drop(cat);
     let cat = Catalog::open(tmp.path()).unwrap();
     assert_eq!(cat.roots().unwrap(), roots);
+}
+
+#[test]
+fn root_volumes_round_trip_and_are_removed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cat = Catalog::open(tmp.path()).unwrap();
+    let root = PathBuf::from(OsStr::from_bytes(b"/media/disk\xff"));
+    assert_eq!(cat.root_volume(&root).unwrap(), None);
+    let volume = RootVolume {
+        identity: "uuid:0123".into(),
+        walked_secs: 1_700_000_000,
+    };
+    let mut batch = CatalogBatch::default();
+    batch.set_root_volume(&root, &volume);
+    cat.apply(batch, 1).unwrap();
+    drop(cat);
+    let cat = Catalog::open(tmp.path()).unwrap();
+    assert_eq!(cat.root_volume(&root).unwrap(), Some(volume));
+    assert_eq!(cat.root_volume(Path::new("/media")).unwrap(), None);
+    assert!(cat.is_empty(), "a root's volume is no file record");
+    let mut batch = CatalogBatch::default();
+    batch.remove_root_volume(&root);
+    cat.apply(batch, 2).unwrap();
+    assert_eq!(cat.root_volume(&root).unwrap(), None);
 }

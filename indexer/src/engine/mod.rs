@@ -17,7 +17,8 @@
 //! This module holds the [`Engine`] and its wiring: open (with repair), the update pipeline, close.
 //! `live` applies the daemon's coalesced batches through the same stages; `job` holds the work items
 //! the stages hand each other, `record` builds catalog records from metadata, `roots` checks roots,
-//! `summary` reports and `volumes` rewrites older catalogs' records to volume keys (files are known by
+//! `summary` reports, `offline` finds the roots whose filesystem is not there (not walked, records kept)
+//! and `volumes` rewrites older catalogs' records to volume keys (files are known by
 //! their filesystem's volume and inode, which survive a remount, not by `st_dev`).
 
 use std::collections::HashSet;
@@ -25,7 +26,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use tracing::{info, warn};
 
@@ -49,6 +50,7 @@ mod classify;
 mod document;
 mod job;
 mod live;
+mod offline;
 mod pipeline;
 mod read;
 mod record;
@@ -60,7 +62,7 @@ mod volumes;
 
 pub use document::is_document;
 pub use roots::canonical_root;
-pub use summary::{Progress, RETRY_LIST_MAX, Summary, WALK_ERRORS_MAX, human_bytes};
+pub use summary::{OfflineRoot, Progress, RETRY_LIST_MAX, Summary, WALK_ERRORS_MAX, human_bytes};
 
 /// What to update.
 #[derive(Debug, Clone, Default)]
@@ -425,11 +427,28 @@ impl Engine {
         } else {
             minimal_roots(added)
         };
-        let mut summary = Summary::default();
+        // A known root whose filesystem is not there is not walked: its records stay (see `offline`).
+        let known_walked: Vec<PathBuf> = walk_roots
+            .iter()
+            .filter(|r| known.contains(r))
+            .cloned()
+            .collect();
+        let offline = self.offline_among(&known_walked)?;
+        let walk_roots: Vec<PathBuf> = walk_roots
+            .into_iter()
+            .filter(|r| !offline.iter().any(|o| &o.path == r))
+            .collect();
+        let mut summary = Summary {
+            roots_walked: walk_roots.len() as u64,
+            offline_roots: offline,
+            ..Summary::default()
+        };
         let mut batch = CatalogBatch::default();
         batch.set_roots(&roots);
+        Self::record_root_volumes(&walk_roots, SystemTime::now(), &mut batch);
         // Forget roots no longer covered.
         for gone in &forgotten {
+            batch.remove_root_volume(gone);
             let records: Vec<(u64, FileRecord)> =
                 self.catalog.under(gone).collect::<Result<_>>()?;
             let mut applier = self.applier();

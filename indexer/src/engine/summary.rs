@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
@@ -21,6 +22,30 @@ pub struct Progress {
     /// The walks are over: `seen` is the number of files this update looks at (progress displays can
     /// show a total and a time left).
     pub walked: AtomicBool,
+}
+
+/// A root found offline: not walked, its records kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OfflineRoot {
+    /// The root.
+    #[serde(skip)]
+    pub path: PathBuf,
+    /// The root for people and JSON (lossy where the path is not UTF-8).
+    pub root: String,
+    /// Why it is offline.
+    pub reason: String,
+    /// The volume it was last walked on (`uuid:…`, ...), if recorded.
+    pub volume: Option<String>,
+    /// When that walk began, seconds since the epoch.
+    pub walked_secs: Option<u64>,
+}
+
+impl OfflineRoot {
+    /// When the root was last walked, if recorded.
+    pub fn last_walked(&self) -> Option<SystemTime> {
+        self.walked_secs
+            .map(|s| SystemTime::UNIX_EPOCH + Duration::from_secs(s))
+    }
 }
 
 /// Longest list of deferred paths a [`Summary`] keeps.
@@ -62,6 +87,11 @@ pub struct Summary {
     pub bytes: u64,
     /// Wall time.
     pub seconds: f64,
+    /// Roots walked (offline ones are not).
+    pub roots_walked: u64,
+    /// Roots not walked because their filesystem is not there; their records are kept. Per update:
+    /// [`Summary::add`] does not sum them.
+    pub offline_roots: Vec<OfflineRoot>,
 }
 
 impl Summary {

@@ -86,3 +86,65 @@ fn an_index_keyed_by_st_dev_is_rewritten_to_volume_keys_at_open_and_reads_nothin
         .unwrap();
     assert_eq!((summary.unchanged, summary.indexed), (2, 0), "{summary}");
 }
+
+#[test]
+fn a_root_gone_or_on_another_volume_is_offline_and_keeps_its_records() {
+    use crate::catalog::RootVolume;
+    let (tmp, root, _dir, mut engine) = indexed_tree();
+    let update = |engine: &mut Engine, add: &[PathBuf]| {
+        let request = UpdateRequest {
+            add_roots: add.to_vec(),
+            forget_roots: vec![],
+        };
+        engine.update(&request, &Progress::default()).unwrap()
+    };
+    let recorded = engine.catalog().root_volume(&root).unwrap();
+    let identity = fandex_watcher::FsIdentity::of(&root)
+        .unwrap()
+        .volume
+        .identity;
+    assert_eq!(recorded.map(|r| r.identity), Some(identity));
+
+    // Gone: not walked, records kept.
+    let away = tmp.path().join("away");
+    std::fs::rename(&root, &away).unwrap();
+    let summary = update(&mut engine, &[]);
+    assert_eq!(summary.offline_roots.len(), 1, "{summary:?}");
+    assert_eq!(summary.offline_roots[0].path, root);
+    assert!(summary.offline_roots[0].reason.contains("gone"));
+    assert_eq!((summary.roots_walked, summary.removed), (0, 0));
+    assert_eq!(engine.catalog().len(), 2);
+
+    // Back: walked again, nothing read again.
+    std::fs::rename(&away, &root).unwrap();
+    let summary = update(&mut engine, &[]);
+    assert!(summary.offline_roots.is_empty());
+    assert_eq!((summary.unchanged, summary.indexed), (2, 0), "{summary}");
+
+    // On another volume than its last walk (the empty mount point of an unmounted disk): offline, even
+    // when named again.
+    let mut batch = CatalogBatch::default();
+    let elsewhere = RootVolume {
+        identity: "uuid:elsewhere".into(),
+        walked_secs: 1,
+    };
+    batch.set_root_volume(&root, &elsewhere);
+    engine.commit(batch).unwrap();
+    std::fs::remove_file(root.join("a.txt")).unwrap();
+    for add in [vec![], vec![root.clone()]] {
+        let summary = update(&mut engine, &add);
+        assert_eq!(summary.offline_roots.len(), 1, "{summary:?}");
+        assert!(summary.offline_roots[0].reason.contains("uuid:elsewhere"));
+        assert_eq!(summary.removed, 0);
+        assert_eq!(engine.catalog().len(), 2);
+    }
+
+    // A catalog without the record (written before volumes were recorded) walks the root and learns it.
+    let mut batch = CatalogBatch::default();
+    batch.remove_root_volume(&root);
+    engine.commit(batch).unwrap();
+    let summary = update(&mut engine, &[]);
+    assert!(summary.offline_roots.is_empty());
+    assert_eq!((summary.unchanged, summary.removed), (1, 1), "{summary}");
+    assert!(engine.catalog().root_volume(&root).unwrap().is_some());
+}
