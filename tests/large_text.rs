@@ -114,7 +114,10 @@ fn a_snippet_shows_a_match_deep_in_a_large_file() {
         assert!(hit.snippet.text.contains("lazy"), "{:?}", hit.snippet);
     }
 
-    // Chunk documents are neither found (a query that starts from every document) nor counted.
+    // The large text is stored in chunk documents, which are neither found (a query that starts from
+    // every document) nor counted.
+    let stored = engine.text_index().reader().searcher().num_docs();
+    assert!(stored > 16, "{stored} documents in tantivy");
     assert_eq!(search(&engine, "-nothingatall").total, 2);
     assert_eq!(engine.text_index().num_docs(), 2);
     assert_eq!(fandex::searcher_for(&engine).num_docs(), 2);

@@ -381,7 +381,8 @@ impl FileDoc {
         doc
     }
 
-    /// Reads a stored document back. Returns `None` when a stored field is missing.
+    /// Reads a stored document back. Returns `None` when a stored field is missing (a chunk document).
+    /// A text stored in chunks comes back empty: [`assemble`] joins it again from its chunks.
     pub fn from_document(doc: &TantivyDocument, fields: &Fields) -> Option<Self> {
         Some(Self {
             file_id: doc.get_first(fields.file_id)?.as_u64()?,

@@ -61,8 +61,9 @@ enum Command {
     GenerateDocs(docs::GenerateDocsArgs),
 }
 
-/// Sets glibc malloc's thresholds for the work `command` does, unless the user set them
-/// (`MALLOC_MMAP_THRESHOLD_`, `MALLOC_TRIM_THRESHOLD_`). Measured on this project's corpora:
+/// Sets glibc malloc's thresholds and arenas for the work `command` does, unless the user set them
+/// (`MALLOC_MMAP_THRESHOLD_`, `MALLOC_TRIM_THRESHOLD_`, `MALLOC_ARENA_MAX`). Measured on this project's
+/// corpora:
 ///
 /// - indexing and the daemon allocate and free many buffers of hundreds of KiB to MiB (file texts,
 ///   tantivy's store blocks) from several threads. glibc's dynamic threshold soon serves them from its
