@@ -84,7 +84,7 @@ impl StatusSource {
                 .map(|w| watcher_report(w, self.settings.config().watch.poll_interval)),
             documents: {
                 let searcher = self.reader.searcher();
-                fandex_indexer::schema::file_documents(&searcher)
+                fandex_indexer::schema::chunks::file_documents(&searcher)
                     .unwrap_or_else(|_| searcher.num_docs())
             },
             catalog: self.catalog_stats(),

@@ -316,7 +316,7 @@ impl TextIndex {
             .map(|address| searcher.doc::<TantivyDocument>(address))
             .collect::<tantivy::Result<Vec<_>>>()?;
         // The file's documents with their texts joined again from their chunks (if any).
-        Ok(schema::assemble(&docs, &self.fields))
+        Ok(schema::chunks::assemble(&docs, &self.fields))
     }
 
     /// (file id, size, mtime) of every committed document, from fast fields (no stored text is loaded).
@@ -343,7 +343,7 @@ impl TextIndex {
     /// Number of committed documents of files and parts (chunk documents are not counted).
     pub fn num_docs(&self) -> u64 {
         let searcher = self.reader.searcher();
-        schema::file_documents(&searcher).unwrap_or_else(|_| searcher.num_docs())
+        schema::chunks::file_documents(&searcher).unwrap_or_else(|_| searcher.num_docs())
     }
 
     /// Waits for background merges to finish (call on clean shutdown).

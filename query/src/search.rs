@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
-use fandex_schema::{ChunkTable, Fields};
+use fandex_schema::Fields;
+use fandex_schema::chunks::{self, ChunkTable};
 use tantivy::collector::Count;
 use tantivy::query::Bm25StatisticsProvider;
 use tantivy::schema::document::{DeserializeError, DocumentDeserialize, DocumentDeserializer};
@@ -23,7 +24,8 @@ use crate::order;
 use crate::parse::{parse, parse_names};
 use crate::rank::{AllMatches, Ranked, TieFields, TopByScoreThenId};
 use crate::request::{Hit, SearchRequest, SearchResults, Snippet, SortBy};
-use crate::snippet::{ChunkedText, SnippetMaker};
+use crate::snippet::SnippetMaker;
+use crate::snippet::chunked::ChunkedText;
 use crate::stems::add_stems;
 use crate::visible::VisibleMatches;
 
@@ -86,7 +88,7 @@ impl QueryEngine {
     /// Number of searchable documents (files and their parts).
     pub fn num_docs(&self) -> u64 {
         let searcher = self.reader.searcher();
-        fandex_schema::file_documents(&searcher).unwrap_or_else(|_| searcher.num_docs())
+        chunks::file_documents(&searcher).unwrap_or_else(|_| searcher.num_docs())
     }
 
     /// Parses and runs `request.query`.
@@ -264,10 +266,10 @@ impl<'a> FileStatistics<'a> {
     /// term is in more documents than there are.
     fn of(searcher: &'a Searcher, fields: &Fields) -> Result<Self, QueryError> {
         let all = Bm25StatisticsProvider::total_num_docs(searcher)?;
-        let chunks = searcher.doc_freq(&fandex_schema::chunks::chunk_marker(fields))?;
+        let chunk_docs = searcher.doc_freq(&chunks::chunk_marker(fields))?;
         Ok(Self {
             searcher,
-            documents: all.saturating_sub(chunks),
+            documents: all.saturating_sub(chunk_docs),
         })
     }
 }

@@ -11,7 +11,6 @@ use tantivy::snippet::collapse_overlapped_ranges;
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{DocAddress, DocSet, Score, Searcher, Term};
 
-pub(crate) use chunked::ChunkedText;
 use fandex_schema::Fields;
 use fandex_schema::analysis::{is_word_boundary, tokens_of};
 pub use line::{LEAD_BYTES, MAX_FRAGMENT_BYTES};
@@ -21,7 +20,7 @@ use crate::error::QueryError;
 use crate::parse::ast::{Expr, Scope, TextMatch};
 use crate::request::Snippet;
 
-mod chunked;
+pub(crate) mod chunked;
 mod line;
 
 /// How many dictionary terms one prefix expands to when choosing what to highlight.

@@ -22,7 +22,6 @@ pub mod chunks;
 pub mod mime;
 
 pub use analysis::{Language, MAX_TOKEN_BYTES};
-pub use chunks::{ChunkTable, assemble, file_documents};
 
 /// Name of the analyzer used for content and file names: words split on non-alphanumerics and runs of
 /// CJK characters cut into bigrams, tokens longer than [`MAX_TOKEN_BYTES`] dropped, folded for every
@@ -79,7 +78,7 @@ pub struct Fields {
     /// the whole text in the file's document when it is short, else a chunk of it in each chunk
     /// document (see [`chunks`]).
     pub text: Field,
-    /// On a document whose text is stored in chunks: the [`ChunkTable`], stored only.
+    /// On a document whose text is stored in chunks: the [`chunks::ChunkTable`], stored only.
     pub chunks: Field,
     /// On a chunk document only: its key ([`chunks::chunk_key`]) and the [`chunks::CHUNK_MARKER`],
     /// indexed and stored. Searches exclude documents holding the marker.
@@ -382,7 +381,7 @@ impl FileDoc {
     }
 
     /// Reads a stored document back. Returns `None` when a stored field is missing (a chunk document).
-    /// A text stored in chunks comes back empty: [`assemble`] joins it again from its chunks.
+    /// A text stored in chunks comes back empty: [`chunks::assemble`] joins it again from its chunks.
     pub fn from_document(doc: &TantivyDocument, fields: &Fields) -> Option<Self> {
         Some(Self {
             file_id: doc.get_first(fields.file_id)?.as_u64()?,

@@ -4,8 +4,7 @@
 
 use std::ops::Range;
 
-use fandex_schema::ChunkTable;
-use fandex_schema::chunks::chunk_key;
+use fandex_schema::chunks::{ChunkTable, chunk_key};
 use tantivy::postings::Postings;
 use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::{DocAddress, DocSet, Score, Searcher, TERMINATED, TantivyDocument, Term};
