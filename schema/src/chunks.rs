@@ -118,7 +118,7 @@ impl ChunkTable {
 
     /// The table stored as `bytes`; `None` when they are not one.
     pub fn decode(bytes: &[u8]) -> Option<Self> {
-        if bytes.len() % ENTRY_BYTES != 0 {
+        if !bytes.len().is_multiple_of(ENTRY_BYTES) {
             return None;
         }
         let word = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
