@@ -82,7 +82,11 @@ impl StatusSource {
                 .roots
                 .watcher_status()
                 .map(|w| watcher_report(w, self.settings.config().watch.poll_interval)),
-            documents: self.reader.searcher().num_docs(),
+            documents: {
+                let searcher = self.reader.searcher();
+                fandex_indexer::schema::chunks::file_documents(&searcher)
+                    .unwrap_or_else(|_| searcher.num_docs())
+            },
             catalog: self.catalog_stats(),
             queue: QueueDepths {
                 events: self.events.len(),

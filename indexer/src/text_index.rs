@@ -11,7 +11,7 @@ use fandex_schema::{self as schema, DocMeta, Fields, FileDoc};
 use tantivy::collector::DocSetCollector;
 use tantivy::directory::MmapDirectory;
 use tantivy::query::TermQuery;
-use tantivy::schema::{Document, IndexRecordOption};
+use tantivy::schema::{Document, IndexRecordOption, Value};
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 use tracing::debug;
 
@@ -238,13 +238,26 @@ impl TextIndex {
             + meta.part.len()
             + meta_bytes
             + DOC_OVERHEAD_BYTES;
-        self.queue.reserve(bytes);
-        let queued = QueuedDoc {
-            doc: doc.to_document_with(&self.fields, meta),
-            bytes,
-            queue: Arc::clone(&self.queue),
-        };
-        self.writer.add_document(queued)?;
+        // A long text goes in chunk documents (see `fandex_schema::chunks`), each counted by its text.
+        let docs = doc.to_documents_with(&self.fields, meta);
+        let chunk_bytes = if docs.len() > 1 { doc.text.len() } else { 0 };
+        self.queue.reserve(bytes + chunk_bytes);
+        for (n, document) in docs.into_iter().enumerate() {
+            let bytes = if n == 0 {
+                bytes
+            } else {
+                document
+                    .get_first(self.fields.text)
+                    .and_then(|v| v.as_str())
+                    .map_or(0, str::len)
+            };
+            let queued = QueuedDoc {
+                doc: document,
+                bytes,
+                queue: Arc::clone(&self.queue),
+            };
+            self.writer.add_document(queued)?;
+        }
         Ok(())
     }
 
@@ -298,15 +311,12 @@ impl TextIndex {
             .into_iter()
             .collect();
         addresses.sort_unstable();
-        let mut docs = Vec::with_capacity(addresses.len());
-        for address in addresses {
-            let doc: TantivyDocument = searcher.doc(address)?;
-            if let Some(file) = FileDoc::from_document(&doc, &self.fields) {
-                docs.push((file, DocMeta::from_document(&doc, &self.fields)));
-            }
-        }
-        docs.sort_by_key(|(_, meta)| meta.part_ord);
-        Ok(docs)
+        let docs = addresses
+            .into_iter()
+            .map(|address| searcher.doc::<TantivyDocument>(address))
+            .collect::<tantivy::Result<Vec<_>>>()?;
+        // The file's documents with their texts joined again from their chunks (if any).
+        Ok(schema::chunks::assemble(&docs, &self.fields))
     }
 
     /// (file id, size, mtime) of every committed document, from fast fields (no stored text is loaded).
@@ -330,9 +340,10 @@ impl TextIndex {
         Ok(out)
     }
 
-    /// Number of committed documents.
+    /// Number of committed documents of files and parts (chunk documents are not counted).
     pub fn num_docs(&self) -> u64 {
-        self.reader.searcher().num_docs()
+        let searcher = self.reader.searcher();
+        schema::chunks::file_documents(&searcher).unwrap_or_else(|_| searcher.num_docs())
     }
 
     /// Waits for background merges to finish (call on clean shutdown).

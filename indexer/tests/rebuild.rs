@@ -218,6 +218,18 @@ fn version_1_schema() -> tantivy::schema::Schema {
 
 #[test]
 fn a_version_1_index_is_rebuilt_into_the_fields_of_documents() {
+    rebuild_from_old_fields(1);
+}
+
+/// Format 3 stored the text in `content` and had no chunk documents (issue 16): its schema lacks
+/// `text`, `chunks` and `chunk` as format 1's does.
+#[test]
+fn a_version_3_index_is_rebuilt_with_texts_stored_apart() {
+    rebuild_from_old_fields(3);
+}
+
+/// An index whose schema lacks today's fields, marked as format `from`, is rebuilt into them.
+fn rebuild_from_old_fields(from: u32) {
     let f = indexed_fixture();
     // Replace the index with one written by format 1: its schema lacks part, title, mime...
     let tantivy_dir = f.dir.tantivy_dir();
@@ -230,10 +242,14 @@ fn a_version_1_index_is_rebuilt_into_the_fields_of_documents() {
     drop(writer);
     assert!(fandex_indexer::schema::fields_of(&old.schema()).is_none());
     drop(old);
-    assert_eq!(SCHEMA_VERSION, 3, "format 3 has the fields of documents");
-    fs::write(f.dir.format_file(), "1\n").unwrap();
-    finish_and_check(&f, 1);
+    assert_eq!(
+        SCHEMA_VERSION, 4,
+        "format 4 stores texts apart, long ones in chunks"
+    );
+    fs::write(f.dir.format_file(), format!("{from}\n")).unwrap();
+    finish_and_check(&f, from);
     let (index, _, _) = fandex_indexer::text_index::open_read_only(&tantivy_dir).unwrap();
-    let fields = fandex_indexer::schema::fields_of(&index.schema()).expect("format 2 fields");
+    let fields = fandex_indexer::schema::fields_of(&index.schema()).expect("today's fields");
     assert_eq!(index.schema().get_field_name(fields.part), "part");
+    assert_eq!(index.schema().get_field_name(fields.chunk), "chunk");
 }

@@ -240,17 +240,20 @@ pub(crate) fn name_words(expr: &Expr, fields: &Fields) -> Vec<Vec<Box<dyn Query>
 }
 
 /// `query` without the documents under any of `dirs` (one must-not term per directory on the indexed
-/// ancestor directories, as `path:` uses); scores are unchanged. `query` itself when `dirs` is empty.
+/// ancestor directories, as `path:` uses), nor the chunk documents that store long texts (a query such
+/// as `-word` starts from every document: see `fandex_schema::chunks`); scores are unchanged.
 pub(crate) fn without_subtrees(
     query: Box<dyn Query>,
     fields: &Fields,
     dirs: &[std::path::PathBuf],
 ) -> Box<dyn Query> {
-    if dirs.is_empty() {
-        return query;
-    }
-    let mut clauses = Vec::with_capacity(dirs.len() + 1);
+    let mut clauses = Vec::with_capacity(dirs.len() + 2);
     clauses.push((Occur::Must, query));
+    let chunks = fandex_schema::chunks::chunk_marker(fields);
+    clauses.push((
+        Occur::MustNot,
+        filter(Box::new(TermQuery::new(chunks, IndexRecordOption::Basic))),
+    ));
     for dir in dirs {
         let term = Term::from_field_bytes(fields.dirs, dir.as_os_str().as_bytes());
         let q: Box<dyn Query> = Box::new(TermQuery::new(term, IndexRecordOption::Basic));

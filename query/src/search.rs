@@ -8,7 +8,9 @@ use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
 use fandex_schema::Fields;
+use fandex_schema::chunks::{self, ChunkTable};
 use tantivy::collector::Count;
+use tantivy::query::Bm25StatisticsProvider;
 use tantivy::schema::document::{DeserializeError, DocumentDeserialize, DocumentDeserializer};
 use tantivy::schema::{Field, OwnedValue};
 use tantivy::{IndexReader, Searcher};
@@ -24,6 +26,7 @@ use crate::parse::{parse, parse_names};
 use crate::rank::{AllMatches, Ranked, TieFields, TopByScoreThenId, blend_all};
 use crate::request::{Hit, SearchRequest, SearchResults, Snippet, SortBy};
 use crate::snippet::SnippetMaker;
+use crate::snippet::chunked::ChunkedText;
 use crate::stems::add_stems;
 use crate::visible::VisibleMatches;
 
@@ -105,9 +108,10 @@ impl QueryEngine {
         }
     }
 
-    /// Number of searchable documents.
+    /// Number of searchable documents (files and their parts).
     pub fn num_docs(&self) -> u64 {
-        self.reader.searcher().num_docs()
+        let searcher = self.reader.searcher();
+        chunks::file_documents(&searcher).unwrap_or_else(|_| searcher.num_docs())
     }
 
     /// Parses and runs `request.query`.
@@ -193,6 +197,7 @@ impl QueryEngine {
             clock.now_ns,
         )?;
         let by_best_score = request.sort == SortBy::Relevance && !request.reverse;
+        let stats = FileStatistics::of(&searcher, &self.fields)?;
         let (matches, total) = match visible {
             None if by_best_score => {
                 let top = TopByScoreThenId {
@@ -200,17 +205,15 @@ impl QueryEngine {
                     ties,
                     blend,
                 };
-                searcher.search(&*query, &(top, Count))?
+                searcher.search_with_statistics_provider(&*query, &(top, Count), &stats)?
             }
             None => {
-                let all = searcher.search(
-                    &*query,
-                    &AllMatches {
-                        ties,
-                        scored: true,
-                        blend,
-                    },
-                )?;
+                let all = AllMatches {
+                    ties,
+                    scored: true,
+                    blend,
+                };
+                let all = searcher.search_with_statistics_provider(&*query, &all, &stats)?;
                 let total = all.len();
                 (all, total)
             }
@@ -290,6 +293,41 @@ impl QueryEngine {
     }
 }
 
+/// BM25's statistics of the files and parts alone: the chunk documents that store long texts
+/// (`fandex_schema::chunks`) hold no indexed text and are not counted as documents, so scores are what
+/// they would be with every text stored in its own document.
+struct FileStatistics<'a> {
+    searcher: &'a Searcher,
+    documents: u64,
+}
+
+impl<'a> FileStatistics<'a> {
+    /// Counted as tantivy counts them (deleted documents too, until a merge drops them), so that no
+    /// term is in more documents than there are.
+    fn of(searcher: &'a Searcher, fields: &Fields) -> Result<Self, QueryError> {
+        let all = Bm25StatisticsProvider::total_num_docs(searcher)?;
+        let chunk_docs = searcher.doc_freq(&chunks::chunk_marker(fields))?;
+        Ok(Self {
+            searcher,
+            documents: all.saturating_sub(chunk_docs),
+        })
+    }
+}
+
+impl Bm25StatisticsProvider for FileStatistics<'_> {
+    fn total_num_tokens(&self, field: Field) -> tantivy::Result<u64> {
+        self.searcher.total_num_tokens(field)
+    }
+
+    fn total_num_docs(&self) -> tantivy::Result<u64> {
+        Ok(self.documents)
+    }
+
+    fn doc_freq(&self, term: &tantivy::Term) -> tantivy::Result<u64> {
+        self.searcher.doc_freq(term)
+    }
+}
+
 /// Hits loaded by one thread before a second one is worth starting.
 const HITS_PER_THREAD: usize = 4;
 
@@ -312,9 +350,18 @@ fn load_hits(
                 );
                 continue;
             };
-            let snippet = match snippets {
-                Some(maker) => maker.make(searcher, doc.address, &file.text)?,
-                None => Snippet::default(),
+            let snippet = match (snippets, &file.chunks) {
+                (Some(maker), None) => maker.make(searcher, doc.address, &file.text)?,
+                (Some(maker), Some(table)) => {
+                    let text = ChunkedText {
+                        address: doc.address,
+                        file_id: file.file_id,
+                        part_ord: file.part_ord,
+                        table,
+                    };
+                    maker.make_chunked(searcher, &text)?
+                }
+                (None, _) => Snippet::default(),
             };
             let hit = Hit {
                 file_id: Some(file.file_id),
@@ -381,8 +428,11 @@ struct StoredFile {
     path: PathBuf,
     size: u64,
     mtime_ns: i64,
-    /// Empty when the file has none (binary files).
+    /// Empty when the file has none (binary files), or when it is stored in chunks.
     text: String,
+    /// Where the chunks of a long text are (see `fandex_schema::chunks`).
+    chunks: Option<ChunkTable>,
+    part_ord: u64,
     part: Option<String>,
     mime: Option<String>,
     title: Option<String>,
@@ -396,7 +446,7 @@ impl StoredFile {
     fn of(values: StoredValues, fields: &Fields) -> Option<Self> {
         let (mut file_id, mut path, mut size, mut mtime_ns, mut text) =
             (None, None, None, None, None);
-        let (mut part, mut mime) = (None, None);
+        let (mut part, mut mime, mut chunks, mut part_ord) = (None, None, None, 0);
         let (mut title, mut author, mut subject) = (Vec::new(), Vec::new(), Vec::new());
         for (field, value) in values.0 {
             match value {
@@ -404,7 +454,9 @@ impl StoredFile {
                 OwnedValue::U64(v) if field == fields.size => size = Some(v),
                 OwnedValue::I64(v) if field == fields.mtime => mtime_ns = Some(v),
                 OwnedValue::Bytes(v) if field == fields.path && path.is_none() => path = Some(v),
-                OwnedValue::Str(v) if field == fields.content && text.is_none() => text = Some(v),
+                OwnedValue::U64(v) if field == fields.part_ord => part_ord = v,
+                OwnedValue::Str(v) if field == fields.text && text.is_none() => text = Some(v),
+                OwnedValue::Bytes(v) if field == fields.chunks => chunks = ChunkTable::decode(&v),
                 OwnedValue::Str(v) if field == fields.part && part.is_none() => part = Some(v),
                 OwnedValue::Str(v) if field == fields.mime && mime.is_none() => mime = Some(v),
                 OwnedValue::Str(v) if field == fields.title => title.push(v),
@@ -420,6 +472,8 @@ impl StoredFile {
             size: size?,
             mtime_ns: mtime_ns?,
             text: text.unwrap_or_default(),
+            chunks,
+            part_ord,
             part: part.filter(|p| !p.is_empty()),
             mime: mime.filter(|m| !m.is_empty()),
             title: joined(title),

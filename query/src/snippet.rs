@@ -20,6 +20,7 @@ use crate::error::QueryError;
 use crate::parse::ast::{Expr, Scope, TextMatch};
 use crate::request::Snippet;
 
+pub(crate) mod chunked;
 mod line;
 
 /// How many dictionary terms one prefix expands to when choosing what to highlight.
@@ -63,6 +64,9 @@ pub(crate) struct SnippetMaker {
     /// The content field's analyzer.
     analyzer: TextAnalyzer,
     content: Field,
+    /// The stored text's field and the chunk documents' key field (see [`chunked`]).
+    text: Field,
+    chunk: Field,
 }
 
 impl SnippetMaker {
@@ -131,6 +135,8 @@ impl SnippetMaker {
             needles,
             analyzer: searcher.index().tokenizer_for_field(content)?,
             content,
+            text: fields.text,
+            chunk: fields.chunk,
         })
     }
 
@@ -168,12 +174,7 @@ impl SnippetMaker {
         let Some(best) = self.best_fragment(text, &places) else {
             return Ok(lead(text));
         };
-        let range = widen(text, best.range.clone());
-        let highlights: Vec<Range<usize>> = collapse_overlapped_ranges(&best.highlights)
-            .into_iter()
-            .map(|r| r.start - range.start..r.end - range.start)
-            .collect();
-        Ok(one_line(&text[range], &highlights, usize::MAX))
+        Ok(show(text, &best))
     }
 
     /// Byte offsets where a needle starts a word whose ASCII form could be a wanted term (a word with
@@ -389,6 +390,17 @@ impl SnippetMaker {
         }
         out
     }
+}
+
+/// The snippet of `fragment` of `text`: widened to whole words and context, on one line, its matched
+/// words marked.
+fn show(text: &str, fragment: &Fragment) -> Snippet {
+    let range = widen(text, fragment.range.clone());
+    let highlights: Vec<Range<usize>> = collapse_overlapped_ranges(&fragment.highlights)
+        .into_iter()
+        .map(|r| r.start - range.start..r.end - range.start)
+        .collect();
+    one_line(&text[range], &highlights, usize::MAX)
 }
 
 /// A place in a text where a wanted word may start.

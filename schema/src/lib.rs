@@ -18,6 +18,7 @@ use tantivy::tokenizer::{NgramTokenizer, TextAnalyzer};
 use tantivy::{Index, TantivyDocument};
 
 pub mod analysis;
+pub mod chunks;
 pub mod mime;
 
 pub use analysis::{Language, MAX_TOKEN_BYTES};
@@ -30,8 +31,10 @@ pub const TEXT_ANALYZER: &str = "fandex_text";
 /// Version of the on-disk layout; an index of another version is rebuilt.
 ///
 /// 2: folding for every script, CJK bigrams, the stem fields (issue 13). 3: documents of parts (`part`,
-/// `part_ord`), metadata (`title`, `author`, `subject`, `meta`), `mime` and `type` (issue 12).
-pub const SCHEMA_VERSION: u32 = 3;
+/// `part_ord`), metadata (`title`, `author`, `subject`, `meta`), `mime` and `type` (issue 12). 4: the
+/// text stored apart from the indexed `content` (`text`), large texts in chunk documents (`chunks`,
+/// `chunk`: see [`chunks`]; issue 16).
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// The stemming languages of an index when the configuration names none.
 pub const DEFAULT_LANGUAGES: [Language; 1] = [Language::English];
@@ -68,9 +71,18 @@ pub struct Fields {
     pub size: Field,
     /// Modification time in nanoseconds since the epoch: indexed, stored and fast.
     pub mtime: Field,
-    /// Extracted text, analyzed with positions (phrase queries) and stored compressed (snippets, and
-    /// path-only updates that never read the file again).
+    /// Extracted text, analyzed with positions (phrase queries and finding a snippet's chunk); not
+    /// stored (see `text`).
     pub content: Field,
+    /// The extracted text as stored (snippets, and path-only updates that never read the file again):
+    /// the whole text in the file's document when it is short, else a chunk of it in each chunk
+    /// document (see [`chunks`]).
+    pub text: Field,
+    /// On a document whose text is stored in chunks: the [`chunks::ChunkTable`], stored only.
+    pub chunks: Field,
+    /// On a chunk document only: its key ([`chunks::chunk_key`]) and the [`chunks::CHUNK_MARKER`],
+    /// indexed and stored. Searches exclude documents holding the marker.
+    pub chunk: Field,
     /// The stems of the content's words in the index's languages (see [`languages_of`]), with
     /// frequencies but no positions: a word also finds its other forms (`running` finds `run`).
     pub content_stem: Field,
@@ -139,10 +151,11 @@ pub fn build_schema_for(languages: &[Language]) -> (Schema, Fields) {
         mtime: builder.add_i64_field("mtime", numeric),
         content: builder.add_text_field(
             "content",
-            TextOptions::default()
-                .set_indexing_options(text_indexing)
-                .set_stored(),
+            TextOptions::default().set_indexing_options(text_indexing),
         ),
+        text: builder.add_text_field("text", STORED),
+        chunks: builder.add_bytes_field("chunks", BytesOptions::default().set_stored()),
+        chunk: builder.add_bytes_field("chunk", BytesOptions::default().set_indexed().set_stored()),
         content_stem: builder.add_text_field("content_stem", stem.clone()),
         name_stem: builder.add_text_field("name_stem", stem),
         part: builder.add_text_field("part", analyzed.clone().set_stored()),
@@ -175,6 +188,9 @@ pub fn fields_of(schema: &Schema) -> Option<Fields> {
         size: f("size")?,
         mtime: f("mtime")?,
         content: f("content")?,
+        text: f("text")?,
+        chunks: f("chunks")?,
+        chunk: f("chunk")?,
         content_stem: f("content_stem")?,
         name_stem: f("name_stem")?,
         part: f("part")?,
@@ -319,8 +335,16 @@ impl FileDoc {
         self.to_document_with(fields, &DocMeta::default())
     }
 
-    /// Builds the tantivy document of the file or part described by `meta`.
+    /// Builds the tantivy document of the file or part described by `meta`, its whole text stored in
+    /// it (see [`Self::to_documents_with`] for what the indexer writes).
     pub fn to_document_with(&self, fields: &Fields, meta: &DocMeta) -> TantivyDocument {
+        let mut doc = self.document_without_text(fields, meta);
+        doc.add_text(fields.text, &self.text);
+        doc
+    }
+
+    /// The document of the file or part described by `meta`, its text indexed but not stored.
+    fn document_without_text(&self, fields: &Fields, meta: &DocMeta) -> TantivyDocument {
         let mut doc = TantivyDocument::default();
         doc.add_u64(fields.file_id, self.file_id);
         doc.add_bytes(fields.path, self.path.as_os_str().as_bytes());
@@ -373,7 +397,8 @@ impl FileDoc {
         doc
     }
 
-    /// Reads a stored document back. Returns `None` when a stored field is missing.
+    /// Reads a stored document back. Returns `None` when a stored field is missing (a chunk document).
+    /// A text stored in chunks comes back empty: [`chunks::assemble`] joins it again from its chunks.
     pub fn from_document(doc: &TantivyDocument, fields: &Fields) -> Option<Self> {
         Some(Self {
             file_id: doc.get_first(fields.file_id)?.as_u64()?,
@@ -381,7 +406,7 @@ impl FileDoc {
             size: doc.get_first(fields.size)?.as_u64()?,
             mtime_ns: doc.get_first(fields.mtime)?.as_i64()?,
             text: doc
-                .get_first(fields.content)
+                .get_first(fields.text)
                 .and_then(|v| v.as_str())
                 .unwrap_or_default()
                 .to_owned(),
