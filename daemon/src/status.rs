@@ -99,6 +99,7 @@ impl StatusSource {
             rss_bytes: rss_bytes(),
             paused,
             on_battery,
+            latency: Some(shared.latency),
         }
     }
 
@@ -233,6 +234,7 @@ fn update_counts(summary: &fandex_indexer::Summary) -> UpdateCounts {
         // Not reported: the daemon retries these paths itself; walk errors are listed on their own.
         retry: _,
         walk_errors: _,
+        stages: _,
     } = summary;
     UpdateCounts {
         seen: *seen,

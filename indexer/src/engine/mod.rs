@@ -60,7 +60,7 @@ mod volumes;
 
 pub use document::is_document;
 pub use roots::canonical_root;
-pub use summary::{Progress, RETRY_LIST_MAX, Summary, WALK_ERRORS_MAX, human_bytes};
+pub use summary::{BatchStages, Progress, RETRY_LIST_MAX, Summary, WALK_ERRORS_MAX, human_bytes};
 
 /// What to update.
 #[derive(Debug, Clone, Default)]

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::time::Duration;
 
 use serde::Serialize;
 
@@ -62,6 +63,21 @@ pub struct Summary {
     pub bytes: u64,
     /// Wall time.
     pub seconds: f64,
+    /// Where a live batch's time went ([`crate::Engine::apply_work`] only).
+    #[serde(skip)]
+    pub stages: BatchStages,
+}
+
+/// Where the time of a live batch went, up to the commit that makes it searchable: the daemon's latency
+/// stages after the batch is closed.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct BatchStages {
+    /// Classifying, reading, extracting and writing to the index (and commits a move needed first).
+    pub read: Duration,
+    /// The commit of the full-text index and then the catalog.
+    pub commit: Duration,
+    /// Reloading the searchers' reader after that commit.
+    pub reload: Duration,
 }
 
 impl Summary {
