@@ -14,6 +14,8 @@ command -v fdfind >/dev/null || need_apt+=(fd-find)
 command -v plocate >/dev/null || need_apt+=(plocate)
 [ -x /usr/bin/time ] || need_apt+=(time)
 command -v jq >/dev/null || need_apt+=(jq)
+# The load `bench/run --load cpu2` starts (two busy CPU workers).
+command -v stress-ng >/dev/null || need_apt+=(stress-ng)
 command -v dbus-run-session >/dev/null || need_apt+=(dbus-daemon)
 [ -x /usr/libexec/tracker-miner-fs-3 ] && command -v tracker3 >/dev/null || need_apt+=(tracker tracker-miner-fs tracker-extract)
 command -v baloo_file >/dev/null && command -v balooctl >/dev/null && command -v baloosearch >/dev/null || need_apt+=(baloo-kf5)

@@ -186,7 +186,11 @@ fn graceful(backend: &str) {
     work.run(500);
     // A long batch window, so changes are still pending when the stop comes.
     let config = s.env.tmp.path().join("slow.toml");
-    std::fs::write(&config, "[daemon]\nbatch_ms = 60000\nsettle_ms = 60000\n").unwrap();
+    std::fs::write(
+        &config,
+        "[daemon]\nbatch_ms = 60000\nbatch_min_ms = 60000\nsettle_ms = 60000\n",
+    )
+    .unwrap();
     let config = config.to_str().unwrap().to_owned();
     let extra = ["--config", config.as_str()];
     let daemon = {
@@ -320,6 +324,62 @@ fn sighup_reloads_the_configuration() {
     std::fs::write(root.join("more.log"), "word1z").unwrap();
     s.env.sync();
     assert_eq!(s.env.search("word1z").len(), 1);
+    drop(daemon);
+}
+
+/// Issue 16: batching adapts to the arrival rate. Under a 60 s batch window and a 60 s settle time, a
+/// lone change is still searchable at once without a sync (the last commit is long past, so nothing
+/// holds it back), and `status --json` counts its time in every stage.
+#[test]
+fn a_lone_change_is_searchable_at_once_and_timed_per_stage() {
+    if !require_root("daemon adaptive batching") {
+        return;
+    }
+    let s = setup(61);
+    let root = s.work.root.clone();
+    let config = s.env.tmp.path().join("window.toml");
+    std::fs::write(&config, "[daemon]\nbatch_ms = 60000\nsettle_ms = 60000\n").unwrap();
+    let config_arg = config.to_str().unwrap().to_owned();
+    let daemon = {
+        let _guard = sysctl_lock(false);
+        DaemonProc::start_with(
+            &s.env,
+            &root,
+            "fanotify",
+            "fanotify",
+            &["--config", &config_arg],
+        )
+    };
+    s.env.sync();
+    let counted = |status: &serde_json::Value, stage: &str| -> u64 {
+        status["latency"]["stages"]
+            .as_array()
+            .expect("latency stages in the owner's status")
+            .iter()
+            .find(|h| h["stage"] == stage)
+            .and_then(|h| h["count"].as_u64())
+            .unwrap_or(0)
+    };
+    let before = counted(&s.env.status_json(), "total");
+    // Past any commit still under way for the sync above.
+    std::thread::sleep(Duration::from_millis(300));
+    std::fs::write(root.join("lone.txt"), "lonewordq").unwrap();
+    let written = std::time::Instant::now();
+    while s.env.search("lonewordq").is_empty() {
+        assert!(
+            written.elapsed() < Duration::from_secs(10),
+            "a lone change waited for the 60 s window: {}",
+            s.env.daemon_log()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let status = s.env.status_json();
+    for stage in ["queued", "read", "commit", "reload", "total"] {
+        assert!(counted(&status, stage) > before, "{stage}: {status}");
+    }
+    let human = s.env.run(&["status"]);
+    let human = String::from_utf8_lossy(&human.stdout);
+    assert!(human.contains("from event to searchable"), "{human}");
     drop(daemon);
 }
 

@@ -307,15 +307,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 every: Duration::from_millis(poll_ms),
                 timeout: secs(timeout_s)?,
             };
-            let mut searcher: Box<dyn latency::Searcher> = match (socket, recoll_config, search_cmd)
-            {
-                (Some(s), _, _) => Box::new(latency::DaemonSearcher::connect(&s)?),
-                (None, Some(config), _) => Box::new(latency::RecollSearcher { config }),
-                (None, None, Some(cmd)) => Box::new(latency::CommandSearcher::new(&cmd)?),
-                (None, None, None) => {
-                    anyhow::bail!("--socket, --recoll-config or --search-cmd is required")
-                }
-            };
+            let stages_before = socket.as_deref().map(latency::daemon_stages).transpose()?;
+            let mut searcher: Box<dyn latency::Searcher> =
+                match (&socket, recoll_config, search_cmd) {
+                    (Some(s), _, _) => Box::new(latency::DaemonSearcher::connect(s)?),
+                    (None, Some(config), _) => Box::new(latency::RecollSearcher { config }),
+                    (None, None, Some(cmd)) => Box::new(latency::CommandSearcher::new(&cmd)?),
+                    (None, None, None) => {
+                        anyhow::bail!("--socket, --recoll-config or --search-cmd is required")
+                    }
+                };
             let pool_len = load.pool.len();
             let o = latency::run(&load, poll, searcher.as_mut())?;
             let m = format!("latency:{rate}");
@@ -345,6 +346,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             sample(&corpus, &m, &tool, "group", group);
             sample(&corpus, &m, &tool, "searches", o.searches);
             sample(&corpus, &m, &tool, "timeout_s", timeout_s);
+            if let (Some(before), Some(socket)) = (stages_before, &socket) {
+                let after = latency::daemon_stages(socket)?;
+                for (metric, v) in latency::stage_metrics(&before, &after) {
+                    sample(&corpus, &m, &tool, &metric, v);
+                }
+            }
         }
         Sub::Burst {
             corpus,

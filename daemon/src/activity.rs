@@ -8,6 +8,7 @@ use std::time::{Instant, SystemTime};
 
 use fandex_indexer::engine::Progress;
 use fandex_indexer::rebuild::Rebuild;
+use fandex_query::protocol::latency::LatencyReport;
 pub use fandex_query::protocol::status::{
     ChangeKind, CommitInfo, Failure, RECENT_CHANGES, RecentChange, State, Totals, WorkKind,
 };
@@ -52,6 +53,8 @@ pub struct Shared {
     pub work: Option<CurrentWork>,
     /// The newest changes applied, newest first (at most [`RECENT_CHANGES`]).
     pub recent: VecDeque<RecentChange>,
+    /// Where live changes' time went since start, per stage (see `crate::latency`).
+    pub latency: LatencyReport,
 }
 
 /// The walk or batch in hand, with its live counters.
@@ -106,6 +109,7 @@ impl Shared {
             rebuild: None,
             work: None,
             recent: VecDeque::new(),
+            latency: LatencyReport::default(),
         }
     }
 }

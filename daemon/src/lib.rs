@@ -28,6 +28,7 @@ mod events;
 pub mod extraction;
 mod failures;
 mod intake;
+mod latency;
 mod lifecycle;
 mod lock;
 mod options;

@@ -1,6 +1,8 @@
-//! The pipeline: owns the `Engine`, takes batches from the queue (when full, `batch_ms` after their first
-//! change, or `settle_ms` after the last one), applies and commits each, then settles the sync cookies
-//! the commit covers. A failed batch is followed by a root rescan; rescans go through the backoff.
+//! The pipeline: owns the `Engine`, takes batches from the queue (when full, or when the coalescer's pace
+//! says: see `fandex_indexer::coalesce`), applies and commits each, then settles the sync cookies the
+//! commit covers, tells the coalescer what the commit cost (the pace of the next batches) and counts each
+//! change's time per stage (`crate::latency`). A failed batch is followed by a root rescan; rescans go
+//! through the backoff.
 
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
@@ -15,6 +17,7 @@ use tracing::{error, info, info_span, warn};
 use crate::activity::{CommitInfo, CurrentWork, Shared, State, WorkKind, now_rfc3339};
 use crate::backoff::RescanLimiter;
 use crate::events::Events;
+use crate::latency;
 use crate::lifecycle::Lifecycle;
 use crate::lock::lock;
 use crate::options::Settings;
@@ -58,6 +61,8 @@ struct Batch {
     taken: Instant,
     /// Every change numbered below this is in this batch or an earlier one.
     watermark: u64,
+    /// When the watcher's changes taken with this batch were received (a bounded sample).
+    arrivals: Vec<Instant>,
 }
 
 /// Waits for the next batch. With `idle_after`, gives up once nothing has been pending for that long and
@@ -83,6 +88,7 @@ fn next_batch(
                 last: true,
                 taken: now,
                 watermark,
+                arrivals: queue.arrivals_below(watermark),
             };
         }
         if queue.pause.expire(now) {
@@ -110,6 +116,7 @@ fn next_batch(
                 last: false,
                 taken: now,
                 watermark,
+                arrivals: queue.arrivals_below(watermark),
             };
         }
         let wake_at = [
@@ -131,6 +138,7 @@ fn next_batch(
                             last: false,
                             taken: now,
                             watermark: 0,
+                            arrivals: Vec::new(),
                         };
                     }
                     work_queue.wait(queue, Some(left))
@@ -281,6 +289,7 @@ impl Pipeline {
             work,
             taken,
             watermark,
+            arrivals,
             ..
         } = batch;
         let now = Instant::now();
@@ -326,6 +335,7 @@ impl Pipeline {
             progress: progress.clone(),
             items: (items - scanned.len()) as u64,
         });
+        let started = Instant::now();
         let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
             engine.apply_work(work, &exclusions, &progress)
         }));
@@ -333,9 +343,16 @@ impl Pipeline {
         let mut deferred = false;
         let failure = match result {
             Ok(Ok(summary)) => {
+                let stages = summary.stages;
+                // The next batch waits until this commit is as far in the past as it took.
+                self.queue
+                    .lock()
+                    .coalescer
+                    .committed(Instant::now(), stages.commit + stages.reload);
                 let changes = recent::after(noted, engine.catalog());
                 {
                     let mut shared = lock(&self.board);
+                    latency::record(&mut shared.latency, &arrivals, taken, started, &stages);
                     let totals = &mut shared.totals;
                     totals.batches += 1;
                     totals.indexed += summary.indexed;

@@ -1,6 +1,7 @@
 //! The queue between the intake and the pipeline: the coalescer under a mutex, the changes numbered as
 //! they enter it, and each batch's watermark (every change numbered below it has been taken).
 
+use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -9,6 +10,7 @@ use fandex_indexer::Config;
 use fandex_indexer::coalesce::{BatchLimits, Coalescer, RescanKind, Work};
 use fandex_watcher::Change;
 
+use crate::latency::MAX_TIMED;
 use crate::lock::lock;
 use crate::pause::PauseState;
 
@@ -24,6 +26,7 @@ pub(crate) fn batch_limits(config: &Config) -> BatchLimits {
     BatchLimits {
         max_items: config.daemon.batch_docs.max(1),
         max_delay: Duration::from_millis(config.daemon.batch_ms),
+        min_delay: Duration::from_millis(config.daemon.batch_min_ms),
         settle: Duration::from_millis(config.daemon.settle_ms),
         max_fds: MAX_PENDING_FDS,
     }
@@ -107,6 +110,8 @@ pub(crate) struct Queue {
     next_seq: u64,
     /// The number of the first change pushed since the coalescer was last empty.
     oldest_pending: Option<u64>,
+    /// When pending changes were received, by number, oldest first (at most [`MAX_TIMED`]).
+    arrivals: VecDeque<(u64, Instant)>,
 }
 
 impl Queue {
@@ -121,13 +126,24 @@ impl Queue {
             ),
             next_seq: 0,
             oldest_pending: None,
+            arrivals: VecDeque::new(),
         }
     }
 
-    /// Adds a change to the coalescer; returns its number.
+    /// Adds a change received `now` to the coalescer; returns its number.
     pub fn push(&mut self, change: Change, now: Instant) -> u64 {
         self.coalescer.push(change, now);
-        self.number()
+        let seq = self.number();
+        if self.arrivals.len() < MAX_TIMED {
+            self.arrivals.push_back((seq, now));
+        }
+        seq
+    }
+
+    /// When the changes numbered below `watermark` (a batch's) were received, forgotten here.
+    pub fn arrivals_below(&mut self, watermark: u64) -> Vec<Instant> {
+        let taken = self.arrivals.partition_point(|(seq, _)| *seq < watermark);
+        self.arrivals.drain(..taken).map(|(_, at)| at).collect()
     }
 
     /// Numbers the change just added to the coalescer.
@@ -175,6 +191,7 @@ mod tests {
         let limits = BatchLimits {
             max_items: 2,
             max_delay: Duration::from_millis(10),
+            min_delay: Duration::ZERO,
             settle: Duration::from_millis(10),
             max_fds: 0,
         };

@@ -103,6 +103,7 @@ impl StatusSource {
             rss_bytes: rss_bytes(),
             paused,
             on_battery,
+            latency: Some(shared.latency),
         }
     }
 
@@ -240,6 +241,7 @@ fn update_counts(summary: &fandex_indexer::Summary) -> UpdateCounts {
         // Not reported here: offline roots are listed on their own (`offline_roots`).
         roots_walked: _,
         offline_roots: _,
+        stages: _,
     } = summary;
     UpdateCounts {
         seen: *seen,

@@ -9,8 +9,14 @@
 //! and die with removes like refreshes do, and they come last in a batch, so the engine walks all of them in
 //! one pass.
 //!
-//! A batch is ready when the first change in it is `batch_ms` old, when it holds `batch_docs` items, or
-//! when no change has arrived for `settle_ms` (a save burst is over).
+//! A batch is ready when it holds `batch_docs` items, or by the *pace* of commits: the batching adapts
+//! to the arrival rate. After a commit that took `c`, the next batch is handed on once that commit is
+//! `c` in the past (an average of the last commits' cost), so commits take at most about half of the
+//! pipeline's time whatever the rate: a lone change after a quiet moment is committed at once, and under
+//! load each batch holds what arrived while the last one was applied, growing with the rate so
+//! throughput holds. Bounds: never later than `batch_ms` after the batch's first change, never sooner
+//! than `batch_min_ms` after it (default 0); and ready `settle_ms` after the last change (a save burst
+//! is over) once that floor has passed.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -145,18 +151,30 @@ pub enum Work {
 pub struct BatchLimits {
     /// A batch is ready once it holds this many items.
     pub max_items: usize,
-    /// ...or this long after its first change.
+    /// ...or at the latest this long after its first change (sooner at the pace of commits).
     pub max_delay: Duration,
-    /// ...or when no change has arrived for this long.
+    /// ...never before its first change is this old.
+    pub min_delay: Duration,
+    /// ...or when no change has arrived for this long (past `min_delay`).
     pub settle: Duration,
     /// At most this many event descriptors are held while pending; beyond it, descriptors are closed and
     /// the file is read by path instead.
     pub max_fds: usize,
 }
 
+/// The pace of commits (see the module documentation).
+#[derive(Debug, Clone, Copy, Default)]
+struct Pace {
+    /// No batch is handed on before this (unless full), if set.
+    not_before: Option<Instant>,
+    /// The average cost of a commit (the newest weighing a quarter).
+    cost: Option<Duration>,
+}
+
 /// Accumulates changes into the next batch.
 pub struct Coalescer {
     limits: BatchLimits,
+    pace: Pace,
     barriers: Vec<Work>,
     refreshes: HashMap<PathBuf, (Option<ContentFd>, bool)>,
     /// Scopes to walk again, none inside another.
@@ -174,6 +192,7 @@ impl Coalescer {
     pub fn new(limits: BatchLimits) -> Self {
         Self {
             limits,
+            pace: Pace::default(),
             barriers: Vec::new(),
             refreshes: HashMap::new(),
             scans: Vec::new(),
@@ -321,10 +340,24 @@ impl Coalescer {
         }
     }
 
+    /// Notes that a batch was committed at `at` and that the commit (with the reload that makes it
+    /// searchable) took `cost`: the next batch is handed on once the average cost has passed since.
+    pub fn committed(&mut self, at: Instant, cost: Duration) {
+        let cost = match self.pace.cost {
+            Some(average) => (average * 3 + cost) / 4,
+            None => cost,
+        };
+        self.pace.cost = Some(cost);
+        self.pace.not_before = Some(at + cost.min(self.limits.max_delay));
+    }
+
     /// When the pending batch becomes ready (`None` when nothing is pending).
     pub fn deadline(&self) -> Option<Instant> {
         let (first, last) = (self.first?, self.last?);
-        Some((first + self.limits.max_delay).min(last + self.limits.settle))
+        let floor = first + self.limits.min_delay;
+        let paced = self.pace.not_before.map_or(floor, |at| at.max(floor));
+        let settled = (last + self.limits.settle).max(floor);
+        Some((first + self.limits.max_delay).min(paced).min(settled))
     }
 
     /// Whether the pending batch should be handed on now.

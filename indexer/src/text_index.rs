@@ -109,6 +109,8 @@ pub struct TextIndex {
     queue: Arc<QueueBytes>,
     reader: IndexReader,
     fields: Fields,
+    /// How long the last commit's reader reload took.
+    last_reload: Duration,
 }
 
 /// Opens an existing index for searching only (no writer, no lock on the catalog). Analyzers are
@@ -174,7 +176,13 @@ impl TextIndex {
             queue: Arc::default(),
             reader,
             fields,
+            last_reload: Duration::ZERO,
         })
+    }
+
+    /// How long the reader took to reload after the last commit (the searchers see a commit only then).
+    pub fn last_reload(&self) -> Duration {
+        self.last_reload
     }
 
     /// The field handles.
@@ -272,7 +280,9 @@ impl TextIndex {
         let mut prepared = self.writer.prepare_commit()?;
         prepared.set_payload(&generation.to_string());
         prepared.commit()?;
+        let reloading = Instant::now();
         self.reader.reload()?;
+        self.last_reload = reloading.elapsed();
         Ok(())
     }
 

@@ -48,6 +48,7 @@ impl Live {
         let coalescer = Coalescer::new(BatchLimits {
             max_items: 1000,
             max_delay: Duration::from_millis(100),
+            min_delay: Duration::ZERO,
             settle: Duration::from_millis(10),
             max_fds: 64,
         });

@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 
+use fandex::query::protocol::latency::LatencyReport;
 use fandex::query::protocol::status::{
     CallerStatus, Failure, OwnerOverBudget, PublicStatus, Source, StatusReport,
 };
@@ -163,6 +164,9 @@ fn print_owner(out: &mut impl Write, s: &StatusReport) -> std::io::Result<()> {
             "last commit: generation {} at {} ({} items, {} ms)",
             c.generation, c.at, c.items, c.millis
         )?;
+    }
+    if let Some(line) = s.latency.as_ref().and_then(latency_line) {
+        writeln!(out, "{line}")?;
     }
     let t = &s.totals;
     writeln!(
@@ -323,4 +327,26 @@ fn human_interval(seconds: u64) -> String {
         s if s >= 60 && s % 60 == 0 => format!("{} min", s / 60),
         s => format!("{s} s"),
     }
+}
+
+/// Change-to-searchable time since start, with the stage that takes the most of it at p99 (issue 16):
+/// `latency: p50 12.0 ms, p99 48.0 ms from event to searchable (1200 changes; p99 by stage: queued 9.00,
+/// read 4.00, commit 30.0, reload 1.00 ms)`.
+fn latency_line(l: &LatencyReport) -> Option<String> {
+    let total = l.stage("total").filter(|h| h.count > 0)?;
+    let ms = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.1}"));
+    let stages: Vec<String> = ["queued", "read", "commit", "reload"]
+        .iter()
+        .filter_map(|name| {
+            let h = l.stage(name)?;
+            Some(format!("{name} {}", ms(h.percentile_ms(99.0))))
+        })
+        .collect();
+    Some(format!(
+        "latency: p50 {} ms, p99 {} ms from event to searchable ({} changes; p99 by stage: {} ms)",
+        ms(total.percentile_ms(50.0)),
+        ms(total.percentile_ms(99.0)),
+        total.count,
+        stages.join(", ")
+    ))
 }

@@ -12,6 +12,7 @@
 //! one not seen `timeout` after the last write is `missed` (an infinite latency in the percentiles).
 
 mod searchers;
+mod stages;
 #[cfg(test)]
 mod tests;
 mod writer;
@@ -27,6 +28,7 @@ pub use searchers::{
     CommandSearcher, DaemonSearcher, RecollSearcher, Searcher, parse_listed_paths,
     parse_recollq_urls,
 };
+pub use stages::{daemon_stages, stage_metrics};
 pub use writer::{
     DEFAULT_POOL_EXTENSIONS, Load, MAX_REWRITE_BYTES, letters, rewrite_pool, run_tag,
 };

@@ -213,3 +213,24 @@ fn bad_parameters_are_errors() {
     };
     assert!(run(&no_pool, poll, &mut Blind).is_err());
 }
+
+/// Issue 16: one run's stages are the daemon's histograms after it minus before it.
+#[test]
+fn stage_metrics_are_the_run_alone() {
+    use fandex::query::protocol::latency::LatencyReport;
+    let mut before = LatencyReport::default();
+    before.stage_mut("total").record(500_000, 100);
+    let mut after = before.clone();
+    after.stage_mut("total").record(10_000, 50);
+    after.stage_mut("commit").record(4_000, 50);
+    let metrics: std::collections::HashMap<String, f64> =
+        stage_metrics(&before, &after).into_iter().collect();
+    assert_eq!(metrics["stage_total_count"], 50.0);
+    // Within a bucket (20%) of 10 ms, not the 500 ms of before.
+    assert!(metrics["stage_total_p99_ms"] <= 12.0, "{metrics:?}");
+    assert!(metrics["stage_commit_p50_ms"] <= 4.0, "{metrics:?}");
+    assert!(
+        !metrics.contains_key("stage_queued_count"),
+        "nothing queued counted"
+    );
+}

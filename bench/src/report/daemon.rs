@@ -164,6 +164,55 @@ pub(super) fn latency(d: &Data, out: &mut String) {
         }
         out.push('\n');
     }
+    latency_stages(d, &measures, out);
+}
+
+/// The daemon's own per-stage account of the same changes (its `status --json` `latency`, read before
+/// and after each run).
+fn latency_stages(d: &Data, measures: &[&str], out: &mut String) {
+    const STAGES: [&str; 5] = ["queued", "read", "commit", "reload", "total"];
+    let mut rows = Vec::new();
+    for m in measures {
+        let rate = m.trim_start_matches("latency:");
+        for (c, tool) in pairs(d, m, &DAEMON_TOOLS) {
+            if d.med(c, m, tool, "stage_total_count").is_none() {
+                continue;
+            }
+            let mut row = vec![c.to_owned(), rate.to_owned(), tool.to_owned()];
+            for stage in STAGES {
+                let get = |p: &str| d.med(c, m, tool, &format!("stage_{stage}_{p}_ms"));
+                row.push(format!("{} / {}", fmt(get("p50")), fmt(get("p99"))));
+            }
+            row.push(count(d.med(c, m, tool, "stage_total_count")));
+            rows.push(row);
+        }
+    }
+    if rows.is_empty() {
+        return;
+    }
+    out.push_str("#### Where the time goes: the daemon's stages, p50 / p99 ms\n\n");
+    table(
+        out,
+        &[
+            "corpus",
+            "changes/s",
+            "daemon",
+            "queued (event to batch closed)",
+            "read (and written)",
+            "commit",
+            "reader reload",
+            "total (event to searchable)",
+            "changes timed",
+        ],
+        &rows,
+    );
+    out.push_str(
+        "The daemon's `status --json` `latency` histograms (buckets 20% wide, interpolated), read \
+         before and after the run: every event the daemon received during it (sync cookies \
+         included), from its receipt by the daemon (after the watcher's close-write) to the reload of \
+         the searchers' reader. The end-to-end figures above add the watcher's delivery and the \
+         poller's cycle.\n\n",
+    );
 }
 
 pub(super) fn watch_setup(d: &Data, out: &mut String) {

@@ -207,3 +207,66 @@ fn incremental_rows_and_run_facts() {
     );
     assert!(!out.contains("recollindex |"), "{out}");
 }
+
+/// Issue 16: the daemon's per-stage account is a table of its own, p50 / p99 per stage.
+#[test]
+fn latency_stages_table() {
+    let text = tsv(&[
+        ["code", "latency:100", "fandex-fanotify", "p99_ms", "40"],
+        [
+            "code",
+            "latency:100",
+            "fandex-fanotify",
+            "stage_queued_p50_ms",
+            "1.5",
+        ],
+        [
+            "code",
+            "latency:100",
+            "fandex-fanotify",
+            "stage_queued_p99_ms",
+            "9",
+        ],
+        [
+            "code",
+            "latency:100",
+            "fandex-fanotify",
+            "stage_commit_p50_ms",
+            "6",
+        ],
+        [
+            "code",
+            "latency:100",
+            "fandex-fanotify",
+            "stage_commit_p99_ms",
+            "30",
+        ],
+        [
+            "code",
+            "latency:100",
+            "fandex-fanotify",
+            "stage_total_p50_ms",
+            "12",
+        ],
+        [
+            "code",
+            "latency:100",
+            "fandex-fanotify",
+            "stage_total_p99_ms",
+            "45",
+        ],
+        [
+            "code",
+            "latency:100",
+            "fandex-fanotify",
+            "stage_total_count",
+            "1010",
+        ],
+    ]);
+    let out = render(&parse_samples(&text, "r").unwrap());
+    assert!(out.contains("#### Where the time goes"), "{out}");
+    assert!(
+        out.contains("| code | 100 | fandex-fanotify | 1.50 / 9.00 | — / — | 6.00 / 30.0 | — / — | 12.0 / 45.0 | 1010 |"),
+        "{out}"
+    );
+}

@@ -6,6 +6,7 @@ fn limits() -> BatchLimits {
     BatchLimits {
         max_items: 100,
         max_delay: Duration::from_millis(100),
+        min_delay: Duration::ZERO,
         settle: Duration::from_millis(20),
         max_fds: 2,
     }
@@ -263,21 +264,94 @@ fn collapse_keeps_only_rescans() {
 }
 
 #[test]
-fn readiness_follows_the_limits() {
-    let mut c = Coalescer::new(limits());
+fn a_fixed_window_follows_the_limits() {
+    // `batch_min_ms` as large as the settle time: the old fixed window.
+    let mut c = Coalescer::new(BatchLimits {
+        min_delay: Duration::from_millis(20),
+        ..limits()
+    });
     let t0 = Instant::now();
     assert!(!c.is_ready(t0));
     c.push(modified("/a"), t0);
     assert!(!c.is_ready(t0 + Duration::from_millis(10)));
     assert!(c.is_ready(t0 + Duration::from_millis(20)), "settled");
-    // Continuous changes: ready at max_delay even though never settled.
+    c.take();
+    // Continuous changes after a slow commit: ready at max_delay even though never settled.
+    c.committed(t0, Duration::from_secs(1));
     for i in 0..10 {
         c.push(modified("/a"), t0 + Duration::from_millis(i * 15));
     }
+    assert!(!c.is_ready(t0 + Duration::from_millis(99)));
     assert!(c.is_ready(t0 + Duration::from_millis(100)));
     c.take();
     for i in 0..100 {
         c.push(modified(&format!("/f{i}")), t0);
     }
     assert!(c.is_ready(t0), "full");
+}
+
+/// Issue 16: a lone change after a quiet moment is handed on at once; right after a commit, changes
+/// wait until that commit is as far in the past as it took (its cost averaged), so batches grow with the
+/// arrival rate; never past `batch_ms`. A fake clock: `Instant`s built from one base.
+#[test]
+fn batching_adapts_to_the_arrival_rate() {
+    let ms = Duration::from_millis;
+    let mut c = Coalescer::new(limits());
+    let t0 = Instant::now();
+    c.push(modified("/lone"), t0);
+    assert!(
+        c.is_ready(t0),
+        "a lone change, nothing committed yet: at once"
+    );
+    c.take();
+    // Its commit took 10 ms and ended at t0 + 12 ms.
+    c.committed(t0 + ms(12), ms(10));
+    // A change 1 s later: the last commit is long past, so it goes at once.
+    let t1 = t0 + ms(1000);
+    c.push(modified("/later"), t1);
+    assert!(c.is_ready(t1));
+    c.take();
+    c.committed(t1 + ms(10), ms(10));
+    // Under load (a change every 2 ms from the commit's end): nothing is handed on until the commit
+    // is 10 ms past; then everything that arrived meanwhile goes as one batch.
+    let end = t1 + ms(10);
+    for i in 0..5u32 {
+        c.push(modified(&format!("/busy{i}")), end + ms(2) * i);
+        assert!(!c.is_ready(end + ms(2) * i), "{i}");
+    }
+    assert_eq!(c.deadline(), Some(end + ms(10)));
+    assert!(c.is_ready(end + ms(10)));
+    assert_eq!(c.take().len(), 5);
+    // Slower commits stretch the pace (averaged: 10 ms, then 50 ms weighs a quarter: 20 ms)...
+    let end = end + ms(30);
+    c.committed(end, ms(50));
+    c.push(modified("/x"), end);
+    assert_eq!(c.deadline(), Some(end + ms(20)));
+    c.take();
+    // ...up to `batch_ms` (100 ms) after the commit, however slow the commits, while changes keep coming.
+    for _ in 0..20 {
+        c.committed(end, Duration::from_secs(10));
+    }
+    for i in 0..10u32 {
+        c.push(modified("/y"), end + ms(1) + ms(10) * i);
+    }
+    assert_eq!(c.deadline(), Some(end + ms(100)));
+    assert_eq!(Coalescer::new(limits()).deadline(), None, "nothing pending");
+}
+
+#[test]
+fn settling_ends_the_pace_wait_but_not_the_floor() {
+    let ms = Duration::from_millis;
+    let t0 = Instant::now();
+    let mut c = Coalescer::new(limits());
+    c.committed(t0, Duration::from_secs(1));
+    c.push(modified("/a"), t0);
+    // The pace says t0 + 100 ms (capped at batch_ms); no change for settle (20 ms) says t0 + 20 ms.
+    assert_eq!(c.deadline(), Some(t0 + ms(20)));
+    let mut floor = Coalescer::new(BatchLimits {
+        min_delay: ms(50),
+        ..limits()
+    });
+    floor.push(modified("/a"), t0);
+    assert_eq!(floor.deadline(), Some(t0 + ms(50)));
 }

@@ -127,9 +127,15 @@ pub(crate) mod duration_text {
 pub struct DaemonConfig {
     /// A batch is committed once it holds this many documents...
     pub batch_docs: usize,
-    /// ...or this many milliseconds after its first change, whichever comes first.
+    /// ...or at the latest this many milliseconds after its first change. Sooner when the daemon is
+    /// idle: a batch is handed on as soon as the last commit is as long past as that commit took (so a
+    /// lone change is committed at once, and batches grow with the arrival rate).
     pub batch_ms: u64,
-    /// Changes to one file are held this long to absorb save bursts.
+    /// ...and never before its first change is this many milliseconds old (0: as soon as the pace
+    /// allows; a larger value trades latency for fewer commits).
+    pub batch_min_ms: u64,
+    /// ...or once no change has come for this many milliseconds (a save burst is over), if the
+    /// `batch_min_ms` floor has passed.
     pub settle_ms: u64,
     /// A second socket any local user may connect to (mode 0666, in a directory created 0755). Callers
     /// are identified by their credentials and see only files they may read. Default: for a root daemon
@@ -311,6 +317,7 @@ impl Default for DaemonConfig {
         Self {
             batch_docs: 1000,
             batch_ms: 100,
+            batch_min_ms: 0,
             settle_ms: 30,
             public_socket: None,
             socket: None,
@@ -370,6 +377,7 @@ impl DaemonConfig {
     fn check(&self) -> std::result::Result<(), String> {
         for (key, ms) in [
             ("batch_ms", self.batch_ms),
+            ("batch_min_ms", self.batch_min_ms),
             ("settle_ms", self.settle_ms),
             ("idle_timeout_ms", self.idle_timeout_ms),
         ] {

@@ -10,6 +10,7 @@ use std::collections::HashSet;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use fandex_watcher::rebase;
 use rayon::iter::{IntoParallelIterator, ParallelIterator};
@@ -22,7 +23,7 @@ use super::job::{ExtractJob, Outcome};
 use super::read::run_extract;
 use super::record::{ctime_ns, mtime_ns, set_owner_uid};
 use super::roots::minimal_roots;
-use super::summary::{Progress, Summary};
+use super::summary::{BatchStages, Progress, Summary};
 use crate::catalog::{CatalogBatch, FileRecord, Status};
 use crate::coalesce::Work;
 use crate::error::Result;
@@ -55,6 +56,7 @@ impl Engine {
         progress: &Progress,
     ) -> Result<Summary> {
         let _span = info_span!("batch", items = work.len()).entered();
+        let started = Instant::now();
         let mut summary = Summary::default();
         let mut pending = Pending {
             batch: CatalogBatch::default(),
@@ -100,7 +102,14 @@ impl Engine {
         }
         drop(roots);
         let scans = std::mem::take(&mut pending.scans);
+        let committing = Instant::now();
         self.commit(pending.batch)?;
+        let reload = self.index.last_reload();
+        summary.stages = BatchStages {
+            read: committing - started,
+            commit: committing.elapsed().saturating_sub(reload),
+            reload,
+        };
         if !scans.is_empty() {
             self.rescan(&scans, exclusions, &mut summary, progress)?;
         }

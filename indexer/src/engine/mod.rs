@@ -62,7 +62,9 @@ mod volumes;
 
 pub use document::is_document;
 pub use roots::canonical_root;
-pub use summary::{OfflineRoot, Progress, RETRY_LIST_MAX, Summary, WALK_ERRORS_MAX, human_bytes};
+pub use summary::{
+    BatchStages, OfflineRoot, Progress, RETRY_LIST_MAX, Summary, WALK_ERRORS_MAX, human_bytes,
+};
 
 /// What to update.
 #[derive(Debug, Clone, Default)]

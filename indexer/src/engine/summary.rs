@@ -92,6 +92,21 @@ pub struct Summary {
     /// Roots not walked because their filesystem is not there; their records are kept. Per update:
     /// [`Summary::add`] does not sum them.
     pub offline_roots: Vec<OfflineRoot>,
+    /// Where a live batch's time went ([`crate::Engine::apply_work`] only).
+    #[serde(skip)]
+    pub stages: BatchStages,
+}
+
+/// Where the time of a live batch went, up to the commit that makes it searchable: the daemon's latency
+/// stages after the batch is closed.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct BatchStages {
+    /// Classifying, reading, extracting and writing to the index (and commits a move needed first).
+    pub read: Duration,
+    /// The commit of the full-text index and then the catalog.
+    pub commit: Duration,
+    /// Reloading the searchers' reader after that commit.
+    pub reload: Duration,
 }
 
 impl Summary {

@@ -28,6 +28,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::{Hit, SearchRequest, SearchResults, Snippet, SortBy};
 
+pub mod latency;
 pub mod pause;
 pub mod progress;
 pub mod status;

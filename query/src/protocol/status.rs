@@ -10,6 +10,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+pub use super::latency::LatencyReport;
 pub use super::pause::{PauseReason, PauseReport, PublicPause};
 
 pub use super::progress::{ChangeKind, RECENT_CHANGES, RecentChange, WorkKind, WorkProgress};
@@ -89,6 +90,10 @@ pub struct StatusReport {
     /// Whether the machine runs on battery (no mains power online, a battery discharging).
     #[serde(default)]
     pub on_battery: bool,
+    /// Where changes' time went since start, stage by stage (event received -> batch closed -> read ->
+    /// committed -> reader reloaded): see [`super::latency`].
+    #[serde(default)]
+    pub latency: Option<LatencyReport>,
 }
 
 /// A rebuild in progress: `rebuilding (format FROM -> TO)`, with the walk's progress.
@@ -466,6 +471,8 @@ impl StatusReport {
             paused,
             // Dropped: the machine's power says nothing of files, but is none of a caller's business.
             on_battery: _,
+            // Dropped: timings of work on files.
+            latency: _,
         } = self;
         let CatalogStats {
             // Kept: the caller's own entries; other owners' entries would tell whose files exist.

@@ -48,6 +48,7 @@ fn others_see_only_their_own_readable_changes() {
         rss_bytes: None,
         paused: None,
         on_battery: false,
+        latency: Some(LatencyReport::default()),
     };
     let mut asked = Vec::new();
     let public = report.public(1000, |paths| {
@@ -69,13 +70,18 @@ fn others_see_only_their_own_readable_changes() {
     assert_eq!(shown, ["/r/mine-readable"]);
     let json = serde_json::to_value(&public).unwrap();
     assert!(json.get("progress").is_none(), "{json}");
+    // Timings of work on files are the owner's only (issue 16).
+    assert!(json.get("latency").is_none(), "{json}");
     assert!(
         json["recent_changes"][0].get("exact_path").is_none(),
         "{json}"
     );
     // The owner gets everything.
     match report.for_caller(true, 0, |_| unreachable!()) {
-        CallerStatus::Owner(full) => assert_eq!(full.recent_changes.len(), 4),
+        CallerStatus::Owner(full) => {
+            assert_eq!(full.recent_changes.len(), 4);
+            assert!(full.latency.is_some());
+        }
         CallerStatus::Public(_) => panic!("owner got the public report"),
     }
 }
