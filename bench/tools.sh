@@ -14,6 +14,7 @@ command -v fdfind >/dev/null || need_apt+=(fd-find)
 command -v plocate >/dev/null || need_apt+=(plocate)
 [ -x /usr/bin/time ] || need_apt+=(time)
 command -v jq >/dev/null || need_apt+=(jq)
+/usr/bin/python3 -c "import dbus" 2>/dev/null || need_apt+=(python3-dbus) # bench/provider-latency.py
 # The load `bench/run --load cpu2` starts (two busy CPU workers).
 command -v stress-ng >/dev/null || need_apt+=(stress-ng)
 command -v dbus-run-session >/dev/null || need_apt+=(dbus-daemon)

@@ -407,7 +407,7 @@ fn dbus_activation_bridges_a_user_to_the_system_daemon() {
     assert_eq!(total, 1, "the count includes only what the user may read");
     assert_eq!(paths_of(&hits), BTreeSet::from([shared.clone()]));
     // The shell providers, through the same bridge.
-    let id = fandex::service::dbus::result_id::encode(&shared);
+    let id = fandex::service::dbus::result_id::encode(&shared, None);
     let initial: Vec<String> = call_object(
         &conn,
         "/org/fandex/SearchProvider",
