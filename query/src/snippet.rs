@@ -5,11 +5,11 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 
 use memchr::{memchr2_iter, memmem};
-use tantivy::postings::Postings;
+use tantivy::postings::{Postings, SegmentPostings};
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::snippet::collapse_overlapped_ranges;
 use tantivy::tokenizer::TextAnalyzer;
-use tantivy::{DocAddress, DocSet, Score, Searcher, Term};
+use tantivy::{DocAddress, DocId, DocSet, InvertedIndexReader, Score, Searcher, Term};
 
 use fandex_schema::Fields;
 use fandex_schema::analysis::{is_word_boundary, tokens_of};
@@ -260,18 +260,9 @@ impl SnippetMaker {
         for (field, text) in exact.chain(stems) {
             let index = segment.inverted_index(field)?;
             let term = Term::from_field_text(field, text);
-            let postings = index
-                .read_postings(&term, IndexRecordOption::Basic)
-                .map_err(tantivy::TantivyError::from)?;
-            let Some(mut postings) = postings else {
-                continue;
-            };
-            // `seek` may not go backwards: a list starting after the document does not hold it.
-            let at = match postings.doc() {
-                doc if doc < address.doc_id => postings.seek(address.doc_id),
-                doc => doc,
-            };
-            if at == address.doc_id && postings.term_freq() > 0 {
+            if postings_at(&index, &term, IndexRecordOption::Basic, address.doc_id)?
+                .is_some_and(|postings| postings.term_freq() > 0)
+            {
                 return Ok(true);
             }
         }
@@ -484,6 +475,27 @@ fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
         }
     }
     None
+}
+
+/// The postings of `term` in `index`, positioned on document `doc`, when that document holds the term.
+fn postings_at(
+    index: &InvertedIndexReader,
+    term: &Term,
+    option: IndexRecordOption,
+    doc: DocId,
+) -> Result<Option<SegmentPostings>, QueryError> {
+    let postings = index
+        .read_postings(term, option)
+        .map_err(tantivy::TantivyError::from)?;
+    let Some(mut postings) = postings else {
+        return Ok(None);
+    };
+    // `seek` may not go backwards: a list starting after the document does not hold it.
+    let at = match postings.doc() {
+        first if first < doc => postings.seek(doc),
+        first => first,
+    };
+    Ok((at == doc).then_some(postings))
 }
 
 #[cfg(test)]

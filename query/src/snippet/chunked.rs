@@ -10,7 +10,7 @@ use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::{DocAddress, DocSet, Score, Searcher, TERMINATED, TantivyDocument, Term};
 
 use super::line::lead;
-use super::{Fragment, SnippetMaker, show};
+use super::{Fragment, SnippetMaker, postings_at, show};
 use crate::error::QueryError;
 use crate::request::Snippet;
 
@@ -109,20 +109,15 @@ impl SnippetMaker {
                 break;
             }
             let term = Term::from_field_text(self.content, text);
-            let postings = index
-                .read_postings(&term, IndexRecordOption::WithFreqsAndPositions)
-                .map_err(tantivy::TantivyError::from)?;
-            let Some(mut postings) = postings else {
+            let Some(mut postings) = postings_at(
+                &index,
+                &term,
+                IndexRecordOption::WithFreqsAndPositions,
+                address.doc_id,
+            )?
+            else {
                 continue;
             };
-            // `seek` may not go backwards: a list starting after the document does not hold it.
-            let at = match postings.doc() {
-                doc if doc < address.doc_id => postings.seek(address.doc_id),
-                doc => doc,
-            };
-            if at != address.doc_id {
-                continue;
-            }
             positions.clear();
             postings.positions(&mut positions);
             if let Some(&first) = positions.first() {
