@@ -436,6 +436,10 @@ impl Engine {
             .cloned()
             .collect();
         let offline = self.offline_among(&known_walked)?;
+        for root in &offline {
+            // Said once, here: the daemon asks which roots are offline at start, then runs this update.
+            tracing::warn!(root = %root.root, reason = %root.reason, "root offline: not walked, its records are kept");
+        }
         let walk_roots: Vec<PathBuf> = walk_roots
             .into_iter()
             .filter(|r| !offline.iter().any(|o| &o.path == r))

@@ -14,7 +14,6 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use fandex_watcher::FsIdentity;
-use tracing::warn;
 
 use super::Engine;
 use super::summary::OfflineRoot;
@@ -47,7 +46,6 @@ impl Engine {
         for root in roots {
             let recorded = self.catalog.root_volume(root)?;
             if let Some(reason) = offline_reason(root, recorded.as_ref()) {
-                warn!(root = %root.display(), %reason, "root offline: not walked, its records are kept");
                 offline.push(OfflineRoot {
                     path: root.clone(),
                     root: root.display().to_string(),
