@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use fandex_indexer::Engine;
 use fandex_indexer::coalesce::{RescanKind, Work};
 use fandex_indexer::engine::{Progress, UpdateRequest};
+use fandex_indexer::malloc::{self, Profile};
 use tracing::{error, info, info_span, warn};
 
 use crate::activity::{CommitInfo, CurrentWork, Shared, State, WorkKind, now_rfc3339};
@@ -41,14 +42,13 @@ pub(crate) struct Pipeline {
     pub(crate) events: Events,
 }
 
-/// Hands memory that is free in the allocator's heap back to the system (glibc keeps it otherwise, and
-/// an idle daemon would show the peak of its last batch as resident).
-fn release_free_memory() {
-    #[cfg(target_env = "gnu")]
-    // SAFETY: malloc_trim only walks glibc's own heap under its own locks and releases free pages; it
-    // takes a plain integer and touches no memory of ours.
-    unsafe {
-        libc::malloc_trim(0);
+/// The allocator profile for a batch: walks are bulk work; changes alone commit small batches one after
+/// the other, whose large buffers are best kept in the heap (`fandex_indexer::malloc`).
+fn allocator_profile(work: &[Work]) -> Profile {
+    if work.iter().any(|item| matches!(item, Work::Rescan { .. })) {
+        Profile::Bulk
+    } else {
+        Profile::Live
     }
 }
 
@@ -181,6 +181,8 @@ impl Pipeline {
         let mut limiter = RescanLimiter::default();
         // Whether memory freed since the last batch was handed back to the system.
         let mut trimmed = true;
+        // The allocator profile last set (`None`: not by this pipeline).
+        let mut profile = None;
         loop {
             let batch = next_batch(
                 &self.queue,
@@ -200,11 +202,16 @@ impl Pipeline {
                     // Indexing again after being idle.
                     self.events.status_changed();
                 }
+                let wanted = allocator_profile(&batch.work);
+                if profile != Some(wanted) {
+                    malloc::use_profile(wanted);
+                    profile = Some(wanted);
+                }
                 self.apply(&mut engine, batch, &mut limiter);
                 trimmed = false;
             } else if !last && !trimmed {
                 // Idle: the batch's buffers are free but glibc keeps them; give them back once.
-                release_free_memory();
+                malloc::release_free_memory();
                 trimmed = true;
                 self.events.status_changed();
             }
@@ -428,5 +435,26 @@ impl Pipeline {
         self.sync.settle(watermark, taken, &scanned, |cookie| {
             limiter.blocks(cookie) || pause::blocks(&held, cookie)
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changes_alone_are_live_work_and_a_walk_makes_the_batch_bulk() {
+        let change = Work::Remove {
+            path: PathBuf::from("/r/a"),
+        };
+        let walk = Work::Rescan {
+            scope: PathBuf::from("/r"),
+            reason: RescanKind::QueueOverflow,
+        };
+        assert_eq!(
+            allocator_profile(std::slice::from_ref(&change)),
+            Profile::Live
+        );
+        assert_eq!(allocator_profile(&[change, walk]), Profile::Bulk);
     }
 }

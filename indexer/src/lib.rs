@@ -28,6 +28,7 @@ pub mod exclude;
 pub mod extract;
 pub mod fileio;
 pub mod layout;
+pub mod malloc;
 pub mod pseudofs;
 pub mod rebuild;
 pub mod sys;

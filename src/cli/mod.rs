@@ -65,57 +65,24 @@ enum Command {
     GenerateDocs(docs::GenerateDocsArgs),
 }
 
-/// Sets glibc malloc's thresholds and arenas for the work `command` does, unless the user set them
-/// (`MALLOC_MMAP_THRESHOLD_`, `MALLOC_TRIM_THRESHOLD_`, `MALLOC_ARENA_MAX`). Measured on this project's
-/// corpora:
-///
-/// - indexing and the daemon allocate and free many buffers of hundreds of KiB to MiB (file texts,
-///   tantivy's store blocks) from several threads. glibc's dynamic threshold soon serves them from its
-///   heaps, which then stay fragmented and resident: a fixed 256 KiB threshold maps them separately and
-///   returns them on free (peak RSS indexing `docs` 348 -> 191 MiB, `big` 384 -> 263 MiB);
-/// - `search` reads megabytes of stored text per hit and exits: serving those from the heap and never
-///   trimming it avoids a page fault per 4 KiB on every fresh buffer (rare query on `big`, CLI p50
-///   ~2 ms less).
+/// Sets glibc malloc's tunables for the work `command` does (`fandex_indexer::malloc` says which and
+/// why), before this process starts any thread.
 fn tune_allocator(command: &Command) {
-    /// glibc's malloc arenas while indexing (its default is 8 per core). Each thread that meets a locked
-    /// arena gets one of its own, and memory freed in one arena serves no other: the walk, extraction,
-    /// apply and tantivy's indexing and merging threads each kept a fragmented heap resident.
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    const INDEXING_ARENAS: libc::c_int = 2;
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        let settings: &[(libc::c_int, libc::c_int, &str)] = match command {
-            Command::Index(_) | Command::Daemon(_) => &[
-                (libc::M_MMAP_THRESHOLD, 256 << 10, "MALLOC_MMAP_THRESHOLD_"),
-                (libc::M_ARENA_MAX, INDEXING_ARENAS, "MALLOC_ARENA_MAX"),
-            ],
-            // 32 MiB is glibc's largest mmap threshold on 64-bit.
-            Command::Search(_) => &[
-                (libc::M_MMAP_THRESHOLD, 32 << 20, "MALLOC_MMAP_THRESHOLD_"),
-                (libc::M_TRIM_THRESHOLD, 256 << 20, "MALLOC_TRIM_THRESHOLD_"),
-            ],
-            Command::Sync(_)
-            | Command::Bridge(_)
-            | Command::Status(_)
-            | Command::Pause(_)
-            | Command::Resume(_)
-            | Command::Watch(_)
-            | Command::Completions(_) => &[],
-            Command::GenerateDocs(_) | Command::Extract(_) => &[],
-        };
-        for &(param, value, env) in settings {
-            if std::env::var_os(env).is_some() {
-                continue;
-            }
-            // SAFETY: mallopt only changes glibc malloc's tunables, takes plain integers, and is
-            // called before this process starts any thread; a value it rejects is ignored (returns 0).
-            unsafe {
-                libc::mallopt(param, value);
-            }
-        }
+    use fandex_indexer::malloc::{Profile, use_profile};
+    match command {
+        // The daemon starts with its walks; its pipeline switches to the live profile between them.
+        Command::Index(_) | Command::Daemon(_) => use_profile(Profile::Bulk),
+        Command::Search(_) => use_profile(Profile::Search),
+        Command::Sync(_)
+        | Command::Bridge(_)
+        | Command::Status(_)
+        | Command::Pause(_)
+        | Command::Resume(_)
+        | Command::Watch(_)
+        | Command::Completions(_)
+        | Command::GenerateDocs(_)
+        | Command::Extract(_) => {}
     }
-    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-    let _ = command;
 }
 
 /// Parses the command line, runs the subcommand, and turns errors into exit code 2.
