@@ -13,7 +13,7 @@
 //! - **Live** changes commit small batches, and every commit gives tantivy a new segment writer that
 //!   allocates the same large, zero-filled tables (a 4 MiB term hash table, 1 MiB arena pages). Mapped
 //!   afresh for each commit, they fault in page by page: with the daemon's commits at 100 changes/s,
-//!   most of the indexing thread's time was the kernel's page faults. Served from the heap and kept
+//!   nearly half of the indexing thread's time was the kernel's page faults. Served from the heap and kept
 //!   there, they are reused. Two daemons on one tree under 100 changes/s, on a loaded machine
 //!   (BENCHMARKS.md, "Where a commit's time goes"): with the index on tmpfs, commit p50 78 -> 22 ms; on
 //!   disk, where the commit's fsyncs dominate, 162 -> 135-162 ms. The daemon gives the heap back once it
