@@ -1,8 +1,9 @@
 //! Snippets: the part of a file's text that best shows why it matched, on one line, with the matched
 //! words marked.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
+use std::sync::Mutex;
 
 use memchr::{memchr2_iter, memmem};
 use tantivy::postings::{Postings, SegmentPostings};
@@ -32,6 +33,9 @@ const MAX_CANDIDATES_PER_NEEDLE: usize = 8;
 /// Windows of text analyzed per document: the first place of every needle, then the earliest others.
 const MAX_WINDOWS: usize = 16;
 
+/// Words whose stems one search remembers having looked up (see [`SnippetMaker::wanted`]).
+const MAX_STEMMED_WORDS: usize = 1 << 16;
+
 /// What is searched for in a text to find the places worth analyzing: a wanted term, or the prefix of
 /// a prefix query (whose expansions are the terms).
 #[derive(Debug)]
@@ -58,6 +62,9 @@ pub(crate) struct SnippetMaker {
     stems: BTreeMap<String, Score>,
     /// The stem fields' analyzer (applied to a folded word, it gives the word's stems).
     stemmer: TextAnalyzer,
+    /// Whether each word looked up so far has a wanted stem (and its weight): the same words recur
+    /// in every window of every hit, and stemming each occurrence again was most of a snippet's cost.
+    stemmed: Mutex<HashMap<String, Option<Score>>>,
     content_stem: Field,
     /// What the byte scan looks for.
     needles: Vec<Needle>,
@@ -131,6 +138,7 @@ impl SnippetMaker {
             terms,
             stems,
             stemmer: searcher.index().tokenizer_for_field(fields.content_stem)?,
+            stemmed: Mutex::new(HashMap::new()),
             content_stem: fields.content_stem,
             needles,
             analyzer: searcher.index().tokenizer_for_field(content)?,
@@ -142,16 +150,25 @@ impl SnippetMaker {
 
     /// The weight of a folded word of the text when it is wanted: as a term, or through one of its
     /// stems.
-    fn wanted(&self, word: &str, stemmer: &mut TextAnalyzer) -> Option<Score> {
+    fn wanted(&self, word: &str) -> Option<Score> {
         if let Some(&score) = self.terms.get(word) {
             return Some(score);
         }
         if self.stems.is_empty() {
             return None;
         }
-        tokens_of(stemmer, word)
+        let lock = || self.stemmed.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(&known) = lock().get(word) {
+            return known;
+        }
+        let found = tokens_of(&mut self.stemmer.clone(), word)
             .iter()
-            .find_map(|stem| self.stems.get(stem).copied())
+            .find_map(|stem| self.stems.get(stem).copied());
+        let mut stemmed = lock();
+        if stemmed.len() < MAX_STEMMED_WORDS {
+            stemmed.insert(word.to_owned(), found);
+        }
+        found
     }
 
     /// The snippet for the text of the document at `address`.
@@ -242,10 +259,7 @@ impl SnippetMaker {
             return false;
         }
         let word = &text[at..at + word_len];
-        !word.is_ascii()
-            || self
-                .wanted(&word.to_ascii_lowercase(), &mut self.stemmer.clone())
-                .is_some()
+        !word.is_ascii() || self.wanted(&word.to_ascii_lowercase()).is_some()
     }
 
     /// Whether the document at `address` holds a wanted term in its content (per the index).
@@ -275,19 +289,17 @@ impl SnippetMaker {
     fn scan_words(&self, text: &str) -> Vec<Place> {
         let mut places = Vec::new();
         let mut analyzer = self.analyzer.clone();
-        let mut stemmer = self.stemmer.clone();
         let mut start = None;
         let mut check = |from: usize, to: usize, places: &mut Vec<Place>| {
             let word = &text[from..to];
             // Where in the word the wanted token starts (a CJK run holds many).
             let matched = if word.is_ascii() {
-                self.wanted(&word.to_ascii_lowercase(), &mut stemmer)
-                    .map(|_| 0)
+                self.wanted(&word.to_ascii_lowercase()).map(|_| 0)
             } else {
                 let mut stream = analyzer.token_stream(word);
                 let mut at = None;
                 while let Some(token) = stream.next() {
-                    if self.wanted(&token.text, &mut stemmer).is_some() {
+                    if self.wanted(&token.text).is_some() {
                         at = Some(token.offset_from);
                         break;
                     }
@@ -358,7 +370,6 @@ impl SnippetMaker {
     fn fragments(&self, text: &str, window: Range<usize>) -> Vec<Fragment> {
         let base = window.start;
         let mut analyzer = self.analyzer.clone();
-        let mut stemmer = self.stemmer.clone();
         let mut stream = analyzer.token_stream(&text[window]);
         let mut out = Vec::new();
         let mut current = Fragment::empty(base);
@@ -371,7 +382,7 @@ impl SnippetMaker {
                 }
             }
             current.range.end = to;
-            if let Some(score) = self.wanted(&token.text, &mut stemmer) {
+            if let Some(score) = self.wanted(&token.text) {
                 current.score += score;
                 current.highlights.push(from..to);
             }
