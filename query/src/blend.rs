@@ -18,7 +18,6 @@
 //! The blend is a function of the document alone (its name, its mtime, its text score), so it adds
 //! nothing to what a caller learns about files they cannot read.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -77,10 +76,13 @@ pub(crate) struct Blend {
     half_life_ns: f64,
     /// The `mtime` field's name.
     mtime: String,
-    /// Per segment: how many of the query's words each document's name holds (absent: none).
-    name_words: Vec<HashMap<DocId, u16>>,
+    /// Per segment: the documents whose name holds some of the query's words, in ascending order,
+    /// each with how many (absent: none).
+    name_words: Vec<Vec<(DocId, u16)>>,
     /// How many words the query has (0: no name boost).
     words: u16,
+    /// A factor no document's blend exceeds (see [`Self::upper_bound`]).
+    max_factor: f64,
 }
 
 impl Blend {
@@ -98,7 +100,8 @@ impl Blend {
             return Ok(None);
         }
         let segments = searcher.segment_readers();
-        let mut counts: Vec<HashMap<DocId, u16>> = vec![HashMap::new(); segments.len()];
+        // Per segment, each document once per word whose group its name matches.
+        let mut seen_per_word: Vec<Vec<DocId>> = vec![Vec::new(); segments.len()];
         let words = if weights.name == 0.0 {
             0
         } else {
@@ -123,12 +126,24 @@ impl Blend {
                     }
                     seen.sort_unstable();
                     seen.dedup();
-                    for doc in seen {
-                        *counts[segment].entry(doc).or_insert(0) += 1;
-                    }
+                    seen_per_word[segment].extend(seen);
                 }
             }
         }
+        let counts = seen_per_word
+            .into_iter()
+            .map(|mut docs| {
+                docs.sort_unstable();
+                let mut counted: Vec<(DocId, u16)> = Vec::new();
+                for doc in docs {
+                    match counted.last_mut() {
+                        Some((last, n)) if *last == doc => *n = n.saturating_add(1),
+                        _ => counted.push((doc, 1)),
+                    }
+                }
+                counted
+            })
+            .collect();
         Ok(Some(Arc::new(Self {
             weights,
             now_ns: now_ns.div_euclid(NS_PER_HOUR) * NS_PER_HOUR,
@@ -136,7 +151,22 @@ impl Blend {
             mtime: mtime.to_owned(),
             name_words: counts,
             words,
+            max_factor: max_factor(&weights, words),
         })))
+    }
+
+    /// A score that the blend of a document whose text score is `score` never exceeds, whatever its
+    /// name and age; `None` when there is no such bound to rely on (a negative or non-finite score).
+    ///
+    /// The factor [`Self::blended`] multiplies by is at most `1 + name + recency` (the share of words in
+    /// the name and the recency decay are at most 1); `max_factor` adds a relative margin far above the
+    /// few roundings of that sum, and both the product and its rounding to `f32` are monotonic, so
+    /// `blended(score) <= upper_bound(score)` holds for the computed floats, not only for real numbers.
+    pub(crate) fn upper_bound(&self, score: Score) -> Option<Score> {
+        if !(score >= 0.0 && score.is_finite() && self.max_factor.is_finite()) {
+            return None;
+        }
+        Some((f64::from(score) * self.max_factor) as Score)
     }
 
     /// The blend for one segment's documents.
@@ -168,6 +198,18 @@ impl Blend {
     }
 }
 
+/// The greatest factor of a blend with `weights` over a query of `words` words (see
+/// [`Blend::upper_bound`]).
+fn max_factor(weights: &RankWeights, words: u16) -> f64 {
+    let name = if words > 0 {
+        f64::from(weights.name).max(0.0)
+    } else {
+        0.0
+    };
+    let recency = f64::from(weights.recency).max(0.0);
+    (1.0 + name + recency) * (1.0 + 1e-6)
+}
+
 /// [`Blend`] for the documents of one segment.
 pub(crate) struct SegmentBlend {
     blend: Arc<Blend>,
@@ -176,12 +218,17 @@ pub(crate) struct SegmentBlend {
 }
 
 impl SegmentBlend {
+    /// See [`Blend::upper_bound`].
+    pub(crate) fn upper_bound(&self, score: Score) -> Option<Score> {
+        self.blend.upper_bound(score)
+    }
+
     /// The blended score of `doc` whose text score is `score`.
     pub(crate) fn score(&self, doc: DocId, score: Score) -> Score {
-        let in_name = self.blend.name_words[self.segment]
-            .get(&doc)
-            .copied()
-            .unwrap_or(0);
+        let names = &self.blend.name_words[self.segment];
+        let in_name = names
+            .binary_search_by_key(&doc, |&(d, _)| d)
+            .map_or(0, |i| names[i].1);
         self.blend.blended(score, in_name, self.mtimes.first(doc))
     }
 }
@@ -198,6 +245,7 @@ mod tests {
             mtime: "mtime".into(),
             name_words: Vec::new(),
             words,
+            max_factor: max_factor(&weights, words),
         }
     }
 
@@ -218,6 +266,30 @@ mod tests {
         assert_eq!(b.blended(2.0, 0, None), 2.0);
         // Filters alone score 0 and stay there.
         assert_eq!(b.blended(0.0, 2, Some(100 * NS_PER_HOUR)), 0.0);
+    }
+
+    #[test]
+    fn no_blend_exceeds_the_upper_bound() {
+        let w = RankWeights {
+            name: 3.0,
+            recency: 0.7,
+            recency_half_life: Duration::from_secs(36_000),
+        };
+        let b = blend(w, 3);
+        for score in [0.0f32, 1e-30, 0.1, 1.0, 2.5, 7.3e4, 3.0e38] {
+            let bound = b.upper_bound(score).unwrap();
+            for in_name in 0..=3 {
+                for mtime in [None, Some(100 * NS_PER_HOUR), Some(0), Some(i64::MAX)] {
+                    assert!(
+                        b.blended(score, in_name, mtime) <= bound,
+                        "{score} {in_name}"
+                    );
+                }
+            }
+        }
+        assert_eq!(b.upper_bound(-1.0), None);
+        assert_eq!(b.upper_bound(f32::NAN), None);
+        assert_eq!(b.upper_bound(f32::INFINITY), None);
     }
 
     #[test]

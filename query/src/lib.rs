@@ -132,6 +132,7 @@ pub mod parse;
 pub mod protocol;
 mod rank;
 mod request;
+mod rescore;
 mod search;
 mod snippet;
 mod stems;

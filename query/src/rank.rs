@@ -52,14 +52,34 @@ impl TieColumns {
     }
 
     fn ranked(&self, segment: SegmentOrdinal, doc: DocId, score: Score) -> Ranked {
+        self.ranked_blended(segment, doc, self.blended(doc, score))
+    }
+
+    /// The score of `doc` whose text score is `score`: blended, when the search blends.
+    fn blended(&self, doc: DocId, score: Score) -> Score {
+        match &self.blend {
+            Some(blend) => blend.score(doc, score),
+            None => score,
+        }
+    }
+
+    /// `doc` with its (already blended) `score` and its tie-breaking keys.
+    fn ranked_blended(&self, segment: SegmentOrdinal, doc: DocId, score: Score) -> Ranked {
         Ranked {
-            score: match &self.blend {
-                Some(blend) => blend.score(doc, score),
-                None => score,
-            },
+            score,
             file_id: self.ids.first(doc).unwrap_or(u64::MAX),
             part: self.parts.first(doc).unwrap_or(0),
             address: DocAddress::new(segment, doc),
+        }
+    }
+
+    /// Whether a document whose text score is `score` is sure to score below `worst` once blended
+    /// (strictly: an equal score would be ordered by file id), judged without reading anything of the
+    /// document (see [`crate::blend::Blend::upper_bound`]).
+    fn surely_below(&self, score: Score, worst: Score) -> bool {
+        match &self.blend {
+            None => score < worst,
+            Some(blend) => blend.upper_bound(score).is_some_and(|bound| bound < worst),
         }
     }
 }
@@ -124,6 +144,14 @@ impl Best {
         {
             *worst = Reverse(doc);
         }
+    }
+
+    /// The score of the worst document kept, once `limit` are kept (before, any document is kept).
+    fn worst_score(&self) -> Option<Score> {
+        if self.heap.len() < self.limit {
+            return None;
+        }
+        self.heap.peek().map(|worst| worst.0.score)
     }
 
     pub(crate) fn into_sorted(self) -> Vec<Ranked> {
@@ -246,12 +274,28 @@ impl Collector for TopByScoreThenId {
 impl SegmentCollector for SegmentTop {
     type Fruit = Vec<Ranked>;
 
+    /// Keeps `doc` when it is among the best so far. Once the heap is full, a document that scores
+    /// below the worst one kept is dropped before its name, age and ids are read: first by the bound
+    /// on its blend (most documents of a broad query stop there), then by its blended score. Both are
+    /// strict comparisons, so the kept set is exactly what pushing every document would keep.
     fn collect(&mut self, doc: DocId, score: Score) {
         if self.best.limit == 0 {
             return;
         }
+        let worst = self.best.worst_score();
+        if let Some(worst) = worst
+            && self.columns.surely_below(score, worst)
+        {
+            return;
+        }
+        let blended = self.columns.blended(doc, score);
+        if let Some(worst) = worst
+            && blended < worst
+        {
+            return;
+        }
         self.best
-            .push(self.columns.ranked(self.segment, doc, score));
+            .push(self.columns.ranked_blended(self.segment, doc, blended));
     }
 
     fn harvest(self) -> Vec<Ranked> {

@@ -25,6 +25,7 @@ use crate::order;
 use crate::parse::{parse, parse_names};
 use crate::rank::{AllMatches, Ranked, TieFields, TopByScoreThenId, blend_all};
 use crate::request::{Hit, SearchRequest, SearchResults, Snippet, SortBy};
+use crate::rescore;
 use crate::snippet::SnippetMaker;
 use crate::snippet::chunked::ChunkedText;
 use crate::stems::add_stems;
@@ -122,7 +123,7 @@ impl QueryEngine {
     /// query, [`QueryError::TooLarge`] on a query or limit beyond the bounds of [`crate::limits`] (before
     /// any work) and [`QueryError::Index`] when the index cannot be read.
     pub fn search(&self, request: &SearchRequest) -> Result<SearchResults, QueryError> {
-        self.search_inner(request, None, true)
+        self.search_inner(request, None, true, false)
     }
 
     /// Like [`Self::search`], but only files for which `visible` says yes exist: they alone are counted
@@ -142,16 +143,19 @@ impl QueryEngine {
         request: &SearchRequest,
         visible: &Visibility<'_>,
     ) -> Result<SearchResults, QueryError> {
-        self.search_inner(request, Some(visible), true)
+        self.search_inner(request, Some(visible), true, false)
     }
 
     /// The search; with `suggest`, an answer without hits carries a corrected query when one finds
-    /// files the caller may see (see [`crate::suggest`]).
-    fn search_inner(
+    /// files the caller may see (see [`crate::suggest`]). With `exhaustive`, every match is scored and
+    /// blended before the page is cut (the plain way, which the faster ones must equal: see this module's
+    /// tests).
+    pub(crate) fn search_inner(
         &self,
         request: &SearchRequest,
         visible: Option<&Visibility<'_>>,
         suggest: bool,
+        exhaustive: bool,
     ) -> Result<SearchResults, QueryError> {
         let started = Instant::now();
         limits::check_limit(request.limit)?;
@@ -198,14 +202,47 @@ impl QueryEngine {
         )?;
         let by_best_score = request.sort == SortBy::Relevance && !request.reverse;
         let stats = FileStatistics::of(&searcher, &self.fields)?;
-        let (matches, total) = match visible {
-            None if by_best_score => {
+        let page = (request.offset, request.limit);
+        let sort = (request.sort, request.reverse);
+        let (ranked, total) = match visible {
+            None if by_best_score && !exhaustive => {
                 let top = TopByScoreThenId {
                     limit: request.offset.saturating_add(request.limit),
                     ties,
                     blend,
                 };
-                searcher.search_with_statistics_provider(&*query, &(top, Count), &stats)?
+                let (best, total) =
+                    searcher.search_with_statistics_provider(&*query, &(top, Count), &stats)?;
+                (
+                    order::page(&searcher, &self.fields, best, sort, page)?,
+                    total,
+                )
+            }
+            None if request.sort != SortBy::Relevance && !exhaustive => {
+                // The order needs no score: match unscored, cut the page, score only its documents.
+                let all = AllMatches {
+                    ties: ties.clone(),
+                    scored: false,
+                    blend: None,
+                };
+                let all = searcher.search(&*query, &all)?;
+                let total = all.len();
+                let mut ranked = order::page(&searcher, &self.fields, all, sort, page)?;
+                if rescore::score_chosen(&searcher, &*query, &stats, &mut ranked)? {
+                    if let Some(blend) = &blend {
+                        blend_all(blend, &searcher, &mut ranked)?;
+                    }
+                } else {
+                    warn!(query = %request.query, "a chosen match did not match when scored; scoring every match");
+                    let all = AllMatches {
+                        ties,
+                        scored: true,
+                        blend,
+                    };
+                    let all = searcher.search_with_statistics_provider(&*query, &all, &stats)?;
+                    ranked = order::page(&searcher, &self.fields, all, sort, page)?;
+                }
+                (ranked, total)
             }
             None => {
                 let all = AllMatches {
@@ -215,7 +252,10 @@ impl QueryEngine {
                 };
                 let all = searcher.search_with_statistics_provider(&*query, &all, &stats)?;
                 let total = all.len();
-                (all, total)
+                (
+                    order::page(&searcher, &self.fields, all, sort, page)?,
+                    total,
+                )
             }
             Some(visible) => {
                 // Scores from the visible matches alone: see the `visible` module.
@@ -243,17 +283,13 @@ impl QueryEngine {
                 if let Some(blend) = &blend {
                     blend_all(blend, &searcher, &mut scored)?;
                 }
-                (scored, total)
+                // Every order and page is cut from the visible matches alone, after they were counted.
+                (
+                    order::page(&searcher, &self.fields, scored, sort, page)?,
+                    total,
+                )
             }
         };
-        // Every order and page is cut from the visible matches alone, after they were counted.
-        let ranked = order::page(
-            &searcher,
-            &self.fields,
-            matches,
-            (request.sort, request.reverse),
-            (request.offset, request.limit),
-        )?;
         let snippets = if request.snippets && !ranked.is_empty() {
             Some(SnippetMaker::new(&searcher, &expr, &self.fields)?)
         } else {
@@ -271,7 +307,7 @@ impl QueryEngine {
                     snippets: false,
                     ..request.clone()
                 };
-                let found = self.search_inner(&corrected, visible, false);
+                let found = self.search_inner(&corrected, visible, false, exhaustive);
                 Ok(found.map_or(0, |r| r.total))
             };
             crate::suggest::suggest(&request.query, &in_index, &mut count)?
@@ -482,3 +518,6 @@ impl StoredFile {
         })
     }
 }
+
+#[cfg(test)]
+mod tests;
