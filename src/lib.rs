@@ -54,18 +54,22 @@ pub use fandex_query::{
 /// the engine makes it. Relevance blends as the engine's configuration's `[rank]` says.
 pub fn searcher_for(engine: &Engine) -> QueryEngine {
     let index = engine.text_index();
-    let searcher = QueryEngine::new(index.reader().clone(), index.fields().clone());
-    searcher.set_rank(rank_weights(&engine.config().rank));
-    searcher
+    fandex_daemon::configured_engine(
+        index.reader().clone(),
+        index.fields().clone(),
+        engine.config(),
+    )
 }
 
 /// Opens the index in `dir` for searching only (no writer lock: works while another process writes).
 /// Relevance blends with the default `[rank]` weights ([`RankWeights::default`]); change them with
 /// [`QueryEngine::set_rank`].
 pub fn open_searcher(dir: &IndexDir) -> Result<QueryEngine, Error> {
-    dir.check_format()?;
-    let (_, reader, fields) = fandex_indexer::text_index::open_read_only(&dir.tantivy_dir())?;
-    let searcher = QueryEngine::new(reader, fields);
-    searcher.set_rank(RankWeights::default());
-    Ok(searcher)
+    open_searcher_with(dir, &Config::default())
+}
+
+/// Opens the index in `dir` for searching only, relevance blended as `config`'s `[rank]` says (what
+/// `fandex search` does without a daemon).
+pub fn open_searcher_with(dir: &IndexDir, config: &Config) -> Result<QueryEngine, Error> {
+    Ok(fandex_daemon::open_searcher(dir, config)?.0)
 }

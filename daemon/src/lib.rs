@@ -62,7 +62,7 @@ pub use error::DaemonError;
 pub use fandex_dbus as dbus;
 pub use fandex_query::protocol::status::PauseReport;
 pub use lifecycle::FailureWatch;
-pub use options::{DaemonOptions, DbusOptions, rank_weights};
+pub use options::{DaemonOptions, DbusOptions, configured_engine, open_searcher, rank_weights};
 pub use status::{CatalogStats, OwnerOverBudget, QueueDepths, RECENT_FAILURES, StatusReport};
 
 use activity::{Shared, State};
@@ -194,11 +194,11 @@ impl Daemon {
             .lock()
             .pause
             .set_on_battery(power::on_battery(&power_dir));
-        let searcher = QueryEngine::new(
+        let searcher = configured_engine(
             engine.text_index().reader().clone(),
             engine.text_index().fields().clone(),
+            &opts.config,
         );
-        searcher.set_rank(rank_weights(&opts.config.rank));
         let settings = Arc::new(Settings::new(opts.config.clone(), exclusions));
         let roots_watch = Arc::new(RootWatch::new(
             root_states,

@@ -3,23 +3,14 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use fandex_indexer::config::RankConfig;
 use fandex_indexer::exclude::Exclusions;
 use fandex_indexer::extract::DocumentParser;
 use fandex_indexer::{Config, IndexDir};
-use fandex_query::RankWeights;
 use fandex_watcher::{Backend, RenameSource};
 
 use crate::lock::lock;
 
-/// The query engine's relevance blend from the configuration's `[rank]` section.
-pub fn rank_weights(rank: &RankConfig) -> RankWeights {
-    RankWeights {
-        name: rank.name,
-        recency: rank.recency,
-        recency_half_life: rank.recency_half_life,
-    }
-}
+pub use fandex_dbus::{configured_engine, open_searcher, rank_weights};
 
 /// How to run the daemon.
 #[derive(Debug, Clone)]

@@ -7,7 +7,7 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use fandex_indexer::IndexDir;
+use fandex_indexer::{Config, IndexDir};
 use fandex_query::{QueryEngine, SearchRequest, SearchResults};
 
 use crate::backend::{Backend, BackendError};
@@ -24,13 +24,13 @@ pub struct IndexBackend {
 }
 
 impl IndexBackend {
-    /// Opens the index in `dir` for searching.
-    pub fn open(dir: IndexDir) -> Result<Self, fandex_indexer::Error> {
-        dir.check_format()?;
-        let (_, reader, fields) = fandex_indexer::text_index::open_read_only(&dir.tantivy_dir())?;
+    /// Opens the index in `dir` for searching, relevance blended as `config`'s `[rank]` says (as the
+    /// daemon and `fandex search` do: [`crate::searcher`]).
+    pub fn open(dir: IndexDir, config: &Config) -> Result<Self, fandex_indexer::Error> {
+        let (engine, reader) = crate::searcher::open_searcher(&dir, config)?;
         Ok(Self {
             dir,
-            engine: QueryEngine::new(reader.clone(), fields),
+            engine,
             reader,
             last_reload: Mutex::new(Instant::now()),
         })

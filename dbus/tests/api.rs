@@ -389,11 +389,69 @@ fn served_interfaces_match_the_xml_and_the_specs() {
 fn a_second_service_cannot_take_the_name() {
     let Some(bus) = test_bus() else { return };
     let _first = serve_index(&bus, StandIns::new().desktop());
-    let backend = fandex_dbus::IndexBackend::open(fixture().index.clone()).unwrap();
+    let backend = fandex_dbus::IndexBackend::open(
+        fixture().index.clone(),
+        &fandex_indexer::Config::default(),
+    )
+    .unwrap();
     let options = fandex_dbus::ServiceOptions {
         bus: fandex_dbus::Bus::Address(bus.address.clone()),
         ..Default::default()
     };
     let err = fandex_dbus::Service::start(Arc::new(backend), options).unwrap_err();
     assert!(err.to_string().contains("D-Bus"), "{err}");
+}
+
+#[test]
+fn the_index_backend_blends_relevance_as_the_configuration_says() {
+    // A strong name boost and no recency: a hit whose name holds the word scores 11 times its text
+    // score, the others their text score.
+    let mut config = fandex_indexer::Config::default();
+    config.rank.name = 10.0;
+    config.rank.recency = 0.0;
+    let index = fixture().index.clone();
+    let backend = fandex_dbus::IndexBackend::open(index.clone(), &config).unwrap();
+    let mut text_only = config.clone();
+    text_only.rank.name = 0.0;
+    let (plain, _) = fandex_dbus::open_searcher(&index, &text_only).unwrap();
+    let request = SearchRequest {
+        query: "kangaroo".into(),
+        limit: 10,
+        cwd: PathBuf::from("/"),
+        snippets: false,
+        ..SearchRequest::default()
+    };
+    let blended = backend.search(&request).unwrap();
+    let plain = plain.search(&request).unwrap();
+    assert_eq!(blended.total, 2);
+    let text_score = |path: &Path| {
+        plain
+            .hits
+            .iter()
+            .find(|h| h.path == path)
+            .map(|h| f64::from(h.score))
+            .unwrap()
+    };
+    for hit in &blended.hits {
+        let in_name = hit
+            .path
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .contains("kangaroo");
+        let factor = if in_name { 11.0 } else { 1.0 };
+        let expected = text_score(&hit.path) * factor;
+        assert!(
+            (f64::from(hit.score) - expected).abs() <= expected * 1e-6,
+            "{}: {} against {expected}",
+            hit.path.display(),
+            hit.score
+        );
+    }
+    assert!(
+        blended
+            .hits
+            .iter()
+            .any(|h| h.path.ends_with("docs/kangaroo.txt"))
+    );
 }

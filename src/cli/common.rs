@@ -125,8 +125,13 @@ impl Common {
     /// The index opened for reading, for when no daemon runs. An error that already names the index
     /// directory (none there, another format) is not wrapped again.
     pub fn open_searcher(&self) -> anyhow::Result<QueryEngine> {
+        self.open_searcher_with(&fandex::Config::default())
+    }
+
+    /// The index, opened for searching only, relevance blended as `config`'s `[rank]` says.
+    pub fn open_searcher_with(&self, config: &fandex::Config) -> anyhow::Result<QueryEngine> {
         let dir = self.index_dir();
-        fandex::open_searcher(&dir).map_err(|err| match err {
+        fandex::open_searcher_with(&dir, config).map_err(|err| match err {
             Error::NoIndex(_) | Error::IncompatibleIndex { .. } => err.into(),
             other => anyhow::Error::new(other)
                 .context(format!("cannot open the index in {}", dir.path().display())),

@@ -108,8 +108,7 @@ pub fn run(common: &Common, args: &SearchArgs) -> anyhow::Result<ExitCode> {
         None if args.sync => return Err(common.no_daemon()),
         None => {
             // No daemon: read the index directly (read-only; works while `fandex index` runs).
-            let engine = common.open_searcher()?;
-            engine.set_rank(fandex::rank_weights(&config.rank));
+            let engine = common.open_searcher_with(&config)?;
             engine
                 .search(&request)
                 .map_err(|e| anyhow::anyhow!("invalid query: {e}"))?

@@ -203,7 +203,7 @@ pub fn serve(bus: &TestBus, backend: Arc<dyn Backend>, desktop: Desktop) -> Serv
 
 /// Serves the fixture index.
 pub fn serve_index(bus: &TestBus, desktop: Desktop) -> Service {
-    let backend = IndexBackend::open(fixture().index.clone()).unwrap();
+    let backend = IndexBackend::open(fixture().index.clone(), &Config::default()).unwrap();
     serve(bus, Arc::new(backend), desktop)
 }
 
