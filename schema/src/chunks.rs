@@ -169,7 +169,7 @@ pub fn chunk_marker(fields: &Fields) -> Term {
 }
 
 /// Number of documents of files and parts in what `searcher` sees: every document but the chunk
-/// documents.
+/// documents and the folders' (counted by [`folder_documents`]).
 pub fn file_documents(searcher: &Searcher) -> tantivy::Result<u64> {
     let all = searcher.num_docs();
     let Ok(field) = searcher.schema().get_field("chunk") else {
@@ -180,7 +180,20 @@ pub fn file_documents(searcher: &Searcher) -> tantivy::Result<u64> {
         IndexRecordOption::Basic,
     );
     let chunks = searcher.search(&marker, &Count)?;
-    Ok(all.saturating_sub(chunks as u64))
+    let folders = folder_documents(searcher)?;
+    Ok(all.saturating_sub(chunks as u64).saturating_sub(folders))
+}
+
+/// Number of directories' documents (class `folder`) in what `searcher` sees.
+pub fn folder_documents(searcher: &Searcher) -> tantivy::Result<u64> {
+    let Ok(field) = searcher.schema().get_field("type") else {
+        return Ok(0);
+    };
+    let folder = TermQuery::new(
+        Term::from_field_text(field, "folder"),
+        IndexRecordOption::Basic,
+    );
+    Ok(searcher.search(&folder, &Count)? as u64)
 }
 
 /// (part, chunk number) of a stored chunk document; `None` for any other document.

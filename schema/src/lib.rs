@@ -33,8 +33,9 @@ pub const TEXT_ANALYZER: &str = "fandex_text";
 /// 2: folding for every script, CJK bigrams, the stem fields (issue 13). 3: documents of parts (`part`,
 /// `part_ord`), metadata (`title`, `author`, `subject`, `meta`), `mime` and `type` (issue 12). 4: the
 /// text stored apart from the indexed `content` (`text`), large texts in chunk documents (`chunks`,
-/// `chunk`: see [`chunks`]; issue 16).
-pub const SCHEMA_VERSION: u32 = 4;
+/// `chunk`: see [`chunks`]; issue 16). 5: directories are documents (MIME type [`mime::DIRECTORY`], class
+/// `folder`, the `folder` fast field; issue 13).
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// The stemming languages of an index when the configuration names none.
 pub const DEFAULT_LANGUAGES: [Language; 1] = [Language::English];
@@ -107,6 +108,9 @@ pub struct Fields {
     pub mime: Field,
     /// The classes of [`mime::classes`] (`document`, `pdf`, `code`...), untokenized, indexed only.
     pub kind: Field,
+    /// 1 on a directory's document, 0 on every other: fast, so that relevance order puts files before
+    /// folders inside the collectors.
+    pub folder: Field,
 }
 
 /// Builds the schema and the field handles, stemming in the [`DEFAULT_LANGUAGES`].
@@ -169,6 +173,7 @@ pub fn build_schema_for(languages: &[Language]) -> (Schema, Fields) {
         meta: builder.add_text_field("meta", analyzed.set_stored()),
         mime: builder.add_text_field("mime", STRING | STORED),
         kind: builder.add_text_field("type", STRING),
+        folder: builder.add_u64_field("folder", NumericOptions::default().set_fast()),
     };
     (builder.build(), fields)
 }
@@ -201,6 +206,7 @@ pub fn fields_of(schema: &Schema) -> Option<Fields> {
         meta: f("meta")?,
         mime: f("mime")?,
         kind: f("type")?,
+        folder: f("folder")?,
     })
 }
 
@@ -363,9 +369,23 @@ impl FileDoc {
             doc.add_text(fields.name_stem, &name);
             doc.add_text(fields.name_gram, fold_name(name.as_bytes()));
         }
+        let mime = if meta.mime.is_empty() {
+            mime::of_name(name.as_bytes(), false)
+        } else {
+            &meta.mime
+        };
+        let folder = mime == mime::DIRECTORY;
         // A part matches its own extension (`ext:pdf` finds `a.zip » docs/x.pdf`) and, as it matches its
-        // file's `path:`, its file's (`ext:zip` finds the archive's members too).
-        doc.add_text(fields.ext, extension_of(&self.path));
+        // file's `path:`, its file's (`ext:zip` finds the archive's members too). A folder has none
+        // (`photos.2024` is not of type `2024`).
+        doc.add_text(
+            fields.ext,
+            if folder {
+                String::new()
+            } else {
+                extension_of(&self.path)
+            },
+        );
         if let Some(own) = part_extension(&meta.part) {
             doc.add_text(fields.ext, own);
         }
@@ -375,11 +395,7 @@ impl FileDoc {
         doc.add_text(fields.content_stem, &self.text);
         doc.add_text(fields.part, &meta.part);
         doc.add_u64(fields.part_ord, meta.part_ord);
-        let mime = if meta.mime.is_empty() {
-            mime::of_name(name.as_bytes(), false)
-        } else {
-            &meta.mime
-        };
+        doc.add_u64(fields.folder, u64::from(folder));
         doc.add_text(fields.mime, mime);
         for class in mime::classes(mime) {
             doc.add_text(fields.kind, class);

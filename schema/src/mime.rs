@@ -3,7 +3,7 @@
 //! side (which checks a `type:` value).
 
 /// The classes a `type:` filter accepts, in the order the error message lists them.
-pub const CLASSES: [&str; 11] = [
+pub const CLASSES: [&str; 12] = [
     "document",
     "pdf",
     "spreadsheet",
@@ -15,7 +15,11 @@ pub const CLASSES: [&str; 11] = [
     "video",
     "archive",
     "email",
+    "folder",
 ];
+
+/// The MIME type of a directory's document (shared-mime-info's name): its only class is `folder`.
+pub const DIRECTORY: &str = "inode/directory";
 
 /// File extensions (lowercase) and their MIME types, for files that are not parsed as documents. The
 /// `bool` says whether the extension is source code (`type:code`).
@@ -151,6 +155,9 @@ pub fn refine<'a>(mime: &'a str, name: &[u8]) -> &'a str {
 /// The `type:` classes of a MIME type (see [`CLASSES`]).
 pub fn classes(mime: &str) -> Vec<&'static str> {
     let mut out = Vec::new();
+    if mime == DIRECTORY {
+        return vec!["folder"];
+    }
     let office = |kind: &str| {
         mime.contains(&format!("officedocument.{kind}"))
             || mime.contains(&format!("opendocument.{}", odf_name(kind)))
@@ -251,6 +258,8 @@ mod tests {
         assert_eq!(classes("audio/mpeg"), ["audio"]);
         assert_eq!(classes("message/rfc822"), ["email"]);
         assert_eq!(classes("application/x-tar"), ["archive"]);
+        assert_eq!(classes(DIRECTORY), ["folder"]);
+        assert!(CLASSES.contains(&"folder"));
         for class in [
             "document",
             "pdf",
