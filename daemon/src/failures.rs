@@ -155,6 +155,7 @@ mod tests {
                 text_bytes: 0,
                 dropped_bytes: 0,
             }),
+            kind: fandex_indexer::catalog::Kind::File,
         }
     }
 

@@ -4,7 +4,9 @@
 //! matched relative to the root): the built-in [`DEFAULT_EXCLUDES`], the configured globs, `.fandexignore`
 //! files (gitignore syntax), optionally `.gitignore` files and hidden names, and never the index directory
 //! itself. Symlinks are never followed. What is found is sent as [`WalkItem`]s to a bounded channel, so a
-//! slow consumer slows the walk instead of filling memory.
+//! slow consumer slows the walk instead of filling memory. Directories are reported too (they are
+//! indexed by name), under the same rules as files, except the root itself: a root is what the user
+//! asked to index, not a result.
 
 use std::path::{Path, PathBuf};
 
@@ -21,6 +23,13 @@ use crate::fileio::{OpenError, RootSet};
 pub enum WalkItem {
     /// A regular file with its `lstat` metadata.
     File {
+        /// Its path.
+        path: PathBuf,
+        /// `lstat` at walk time.
+        meta: std::fs::Metadata,
+    },
+    /// A directory below the root (or the start of a walk below the root) with its `lstat` metadata.
+    Folder {
         /// Its path.
         path: PathBuf,
         /// `lstat` at walk time.
@@ -131,7 +140,7 @@ pub fn walk(
                     let Some(ft) = entry.file_type() else {
                         return WalkState::Continue;
                     };
-                    if ft.is_dir() {
+                    if ft.is_dir() && entry.path() == root {
                         return WalkState::Continue;
                     }
                     // `ignore` lists directories by path, and a directory may have been swapped for a
@@ -140,7 +149,7 @@ pub fn walk(
                     let path = entry.into_path();
                     match roots.lstat(&path) {
                         Ok(meta) if meta.is_file() => WalkItem::File { path, meta },
-                        Ok(meta) if meta.is_dir() => return WalkState::Continue,
+                        Ok(meta) if meta.is_dir() => WalkItem::Folder { path, meta },
                         Ok(meta) => WalkItem::Special {
                             path,
                             kind: crate::fileio::file_kind(&meta.file_type()),
@@ -330,6 +339,54 @@ mod tests {
             })
             .collect();
         assert_eq!(files, [start]);
+    }
+
+    /// Directories are reported like files, under the same exclusions, the root itself never.
+    #[test]
+    fn folders_are_reported_under_the_same_rules_but_not_the_root() {
+        let t = tree(&["a/b/f.txt", ".git/config", "node_modules/x/y.js", "c/g.txt"]);
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let roots = RootSet::open(&[t.path().to_owned()]);
+        walk(
+            t.path(),
+            t.path(),
+            &roots,
+            &IndexConfig::default(),
+            &[],
+            2,
+            &tx,
+        )
+        .unwrap();
+        drop(tx);
+        let folders: BTreeSet<String> = rx
+            .iter()
+            .filter_map(|i| match i {
+                WalkItem::Folder { path, meta } => {
+                    assert!(meta.is_dir());
+                    Some(path.strip_prefix(t.path()).unwrap().display().to_string())
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(folders, set(&["a", "a/b", "c"]));
+        // A walk starting below the root reports its start.
+        let (tx, rx) = crossbeam_channel::unbounded();
+        walk(
+            t.path(),
+            &t.path().join("a"),
+            &roots,
+            &IndexConfig::default(),
+            &[],
+            1,
+            &tx,
+        )
+        .unwrap();
+        drop(tx);
+        let n = rx
+            .iter()
+            .filter(|i| matches!(i, WalkItem::Folder { .. }))
+            .count();
+        assert_eq!(n, 2);
     }
 
     #[test]

@@ -42,7 +42,7 @@ mod record;
 mod roots;
 
 pub use batch::CatalogBatch;
-pub use record::{FileRecord, OWNER_BUDGET_REACHED, Owner, RootVolume, Status};
+pub use record::{FileRecord, Kind, OWNER_BUDGET_REACHED, Owner, RootVolume, Status};
 
 /// The catalog database. Cloning gives another handle on the same database (for readers on other
 /// threads).

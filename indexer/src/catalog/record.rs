@@ -39,7 +39,18 @@ pub struct Owner {
     pub dropped_bytes: u64,
 }
 
-/// What the catalog knows about one file.
+/// What a record is of.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Kind {
+    /// A regular file: its content is read and indexed.
+    #[default]
+    File,
+    /// A directory: indexed by its name only (its document's MIME type is
+    /// `fandex_schema::mime::DIRECTORY`); never opened for content.
+    Folder,
+}
+
+/// What the catalog knows about one file (or directory: see [`FileRecord::kind`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileRecord {
     /// Exact path bytes.
@@ -72,9 +83,48 @@ pub struct FileRecord {
     /// The owner and the text bytes this record's document holds; `None` only in records written before
     /// owners were counted (the engine fills them in once when it opens such a catalog).
     pub owner: Option<Owner>,
+    /// A file or a directory; [`Kind::File`] in records written before directories were recorded.
+    pub kind: Kind,
 }
 
-/// A record as written before owners were counted (same fields, without `owner`).
+/// A record as written before directories were recorded (today's fields without `kind`).
+#[derive(Deserialize)]
+struct OwnedRecord {
+    path: Vec<u8>,
+    dev: u64,
+    ino: u64,
+    size: u64,
+    mtime_ns: i64,
+    ctime_ns: i64,
+    hash: Option<[u8; 32]>,
+    status: Status,
+    truncated: bool,
+    error: Option<String>,
+    racy: bool,
+    owner: Option<Owner>,
+}
+
+impl From<OwnedRecord> for FileRecord {
+    fn from(old: OwnedRecord) -> Self {
+        Self {
+            path: old.path,
+            dev: old.dev,
+            ino: old.ino,
+            size: old.size,
+            mtime_ns: old.mtime_ns,
+            ctime_ns: old.ctime_ns,
+            hash: old.hash,
+            status: old.status,
+            truncated: old.truncated,
+            error: old.error,
+            racy: old.racy,
+            owner: old.owner,
+            kind: Kind::File,
+        }
+    }
+}
+
+/// A record as written before owners were counted (same fields, without `owner` and `kind`).
 #[derive(Deserialize)]
 struct LegacyRecord {
     path: Vec<u8>,
@@ -105,13 +155,17 @@ impl From<LegacyRecord> for FileRecord {
             error: old.error,
             racy: old.racy,
             owner: None,
+            kind: Kind::File,
         }
     }
 }
 
-/// Decodes a record, in today's layout or the one before owners were counted.
+/// Decodes a record, in today's layout, the one before directories were recorded, or the one before
+/// owners were counted. Each older layout is a prefix of the newer one, so a newer record never decodes
+/// as an older one's layout when the newer is tried first; an older one fails the newer for want of bytes.
 pub(super) fn decode_record(bytes: &[u8]) -> std::result::Result<FileRecord, bincode::Error> {
     bincode::deserialize::<FileRecord>(bytes)
+        .or_else(|_| bincode::deserialize::<OwnedRecord>(bytes).map(FileRecord::from))
         .or_else(|_| bincode::deserialize::<LegacyRecord>(bytes).map(FileRecord::from))
 }
 
@@ -119,6 +173,11 @@ impl FileRecord {
     /// The path as a [`Path`].
     pub fn path(&self) -> &Path {
         Path::new(OsStr::from_bytes(&self.path))
+    }
+
+    /// Whether this is a directory's record.
+    pub fn is_folder(&self) -> bool {
+        self.kind == Kind::Folder
     }
 }
 

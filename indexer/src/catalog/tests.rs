@@ -23,6 +23,7 @@ fn rec(path: &[u8], ino: u64) -> FileRecord {
             text_bytes: 3,
             dropped_bytes: 0,
         }),
+        kind: Kind::File,
     }
 }
 
@@ -259,4 +260,35 @@ fn root_volumes_round_trip_and_are_removed() {
     batch.remove_root_volume(&root);
     cat.apply(batch, 2).unwrap();
     assert_eq!(cat.root_volume(&root).unwrap(), None);
+}
+
+/// A record written before directories were recorded (no `kind`) decodes as a file's; a directory's
+/// record keeps its kind.
+#[test]
+fn records_without_a_kind_decode_as_files() {
+    let old = rec(b"/r/a", 1);
+    let owned_layout = bincode::serialize(&(
+        &old.path,
+        old.dev,
+        old.ino,
+        old.size,
+        old.mtime_ns,
+        old.ctime_ns,
+        old.hash,
+        old.status,
+        old.truncated,
+        &old.error,
+        old.racy,
+        old.owner,
+    ))
+    .unwrap();
+    assert_eq!(record::decode_record(&owned_layout).unwrap(), old);
+    let folder = FileRecord {
+        kind: Kind::Folder,
+        ..rec(b"/r/d", 2)
+    };
+    let bytes = bincode::serialize(&folder).unwrap();
+    let back = record::decode_record(&bytes).unwrap();
+    assert!(back.is_folder());
+    assert_eq!(back, folder);
 }

@@ -10,6 +10,7 @@ use fandex_schema::{DocMeta, FileDoc};
 use tracing::{debug, info, info_span};
 
 use super::document::Reading;
+use super::folder::folder_document;
 use super::job::{ExtractJob, MoveJob, Outcome, Piece, same_content};
 use super::read::run_extract;
 use super::record::{ctime_ns, set_owner_uid};
@@ -160,6 +161,12 @@ impl Applier<'_> {
                     return self.apply(outcome, roots, batch, summary, progress);
                 }
             }
+            Outcome::Folder(mut job) => {
+                self.remove_displaced(job.displaced.take(), batch, summary);
+                self.index.upsert_file(job.id, &[folder_document(&job)])?;
+                batch.put(job.id, &job.record, job.old.as_ref());
+                summary.folders += 1;
+            }
         }
         Ok(())
     }
@@ -182,6 +189,9 @@ impl Applier<'_> {
             let Some(old) = self.catalog.get(other)? else {
                 continue;
             };
+            if old.is_folder() {
+                continue; // a directory's inode number, reused since: not another name of this file
+            }
             let same_inode = roots.lstat(old.path()).is_ok_and(|m| {
                 (roots.volume_key(old.path(), &m), m.ino()) == (record.dev, record.ino)
             });
@@ -257,8 +267,10 @@ impl Applier<'_> {
     ) {
         self.index.delete(id);
         batch.remove(id, rec);
-        if count == Count::Removed {
-            summary.removed += 1;
+        match count {
+            Count::Removed if rec.is_folder() => summary.folders_removed += 1,
+            Count::Removed => summary.removed += 1,
+            Count::AlreadyCounted => {}
         }
     }
 
@@ -303,7 +315,11 @@ impl Applier<'_> {
         }
         self.index.upsert_file(id, &docs)?;
         batch.put(id, &record, Some(old));
-        summary.moved += 1;
+        if record.is_folder() {
+            summary.folders += 1;
+        } else {
+            summary.moved += 1;
+        }
         Ok(true)
     }
 }

@@ -11,6 +11,7 @@ use std::sync::atomic::Ordering;
 use crossbeam_channel::{Receiver, Sender};
 use tracing::{debug, warn};
 
+use super::folder::classify_folder;
 use super::job::{ExtractJob, MoveJob, Outcome};
 use super::record::{ctime_ns, mtime_ns};
 use super::summary::Progress;
@@ -58,6 +59,12 @@ pub(super) fn classify_all(
                 }
                 out_tx.send(Outcome::WalkError(path, message)).is_ok()
             }
+            WalkItem::Folder { path, meta } => {
+                match classify_folder(catalog, roots, &mut claimed, path, &meta)? {
+                    Some(job) => out_tx.send(Outcome::Folder(job)).is_ok(),
+                    None => true,
+                }
+            }
             WalkItem::File { path, meta } => {
                 progress.seen.fetch_add(1, Ordering::Relaxed);
                 match classify(
@@ -103,7 +110,7 @@ pub(super) fn classify(
     if let Some((id, rec)) = catalog.get_by_path(path.as_os_str().as_bytes())?
         && !claimed.contains(&id)
     {
-        if (rec.dev, rec.ino) == (dev, ino) {
+        if (rec.dev, rec.ino) == (dev, ino) && !rec.is_folder() {
             claimed.insert(id);
             let same = !content_event
                 && !rec.racy
@@ -136,6 +143,9 @@ pub(super) fn classify(
         let Some(rec) = catalog.get(id)? else {
             continue;
         };
+        if rec.is_folder() {
+            continue; // a directory's inode number, reused since by this file
+        }
         let still_there = roots
             .lstat(rec.path())
             .map(|m| (roots.volume_key(rec.path(), &m), m.ino()) == (dev, ino))

@@ -32,6 +32,17 @@ pub(super) struct ExtractJob {
     pub(super) displaced: Option<(u64, FileRecord)>,
 }
 
+/// A directory to (re)write under `id`: its document is its name and metadata, never its content.
+pub(super) struct FolderJob {
+    pub(super) id: u64,
+    pub(super) path: PathBuf,
+    /// Its record as it is now ([`crate::catalog::Kind::Folder`]).
+    pub(super) record: FileRecord,
+    pub(super) old: Option<FileRecord>,
+    /// A record of something else that had this path before, to remove.
+    pub(super) displaced: Option<(u64, FileRecord)>,
+}
+
 /// What reaches the apply stage.
 pub(super) enum Outcome {
     Unchanged,
@@ -51,6 +62,8 @@ pub(super) enum Outcome {
     /// The file could not be opened for want of a system resource: left as it was, to be read again.
     Deferred(ExtractJob, String),
     Move(MoveJob),
+    /// A directory new or changed (its name, mtime, owner or mode).
+    Folder(FolderJob),
 }
 
 /// One document of a file: the file itself (part 0) or one of its parts, before the file's path, size and

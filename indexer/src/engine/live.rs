@@ -19,6 +19,7 @@ use tracing::{debug, info_span};
 use super::Engine;
 use super::apply::Count;
 use super::classify::{Plan, classify};
+use super::folder::classify_folder;
 use super::job::{ExtractJob, Outcome};
 use super::read::run_extract;
 use super::record::{ctime_ns, mtime_ns, set_owner_uid};
@@ -334,6 +335,15 @@ impl Engine {
                 }
             };
             if meta.is_dir() {
+                // A directory's own change (chmod, chown, a rename of the directory itself arrives as a
+                // move): its document is rewritten from its metadata. Roots are not documents.
+                if self.roots.contains(&path) || exclusions.is_excluded(&path, true) {
+                    continue;
+                }
+                if let Some(job) = classify_folder(&self.catalog, roots, &mut claimed, path, &meta)?
+                {
+                    outcomes.push(Outcome::Folder(job));
+                }
                 continue;
             }
             if !meta.is_file() || exclusions.is_excluded(&path, false) {
@@ -391,6 +401,9 @@ impl Engine {
                 pending.dirty.push(job.path.clone());
             }
             if let Outcome::Move(job) = &outcome {
+                pending.dirty.push(job.path.clone());
+            }
+            if let Outcome::Folder(job) = &outcome {
                 pending.dirty.push(job.path.clone());
             }
             applier.apply(outcome, roots, &mut pending.batch, summary, progress)

@@ -48,6 +48,7 @@ mod apply;
 mod bulk;
 mod classify;
 mod document;
+mod folder;
 mod job;
 mod live;
 mod offline;

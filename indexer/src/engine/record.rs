@@ -4,7 +4,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
-use crate::catalog::{FileRecord, Owner, Status};
+use crate::catalog::{FileRecord, Kind, Owner, Status};
 
 /// The modification time in nanoseconds, as catalog records hold it.
 pub(super) fn mtime_ns(meta: &std::fs::Metadata) -> i64 {
@@ -36,6 +36,7 @@ pub(super) fn record_from(path: &Path, meta: &std::fs::Metadata, volume: u64) ->
             text_bytes: 0,
             dropped_bytes: 0,
         }),
+        kind: Kind::File,
     }
 }
 

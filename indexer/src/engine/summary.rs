@@ -83,6 +83,11 @@ pub struct Summary {
     pub over_budget: u64,
     /// Records removed because their files are gone.
     pub removed: u64,
+    /// Directories' documents written: new, changed (mtime, owner, mode) or moved. Not counted in the
+    /// file counts above.
+    pub folders: u64,
+    /// Directories' records removed because the directories are gone.
+    pub folders_removed: u64,
     /// Bytes read.
     pub bytes: u64,
     /// Wall time.
@@ -119,6 +124,8 @@ impl Summary {
         self.skipped += other.skipped;
         self.failed += other.failed;
         self.removed += other.removed;
+        self.folders += other.folders;
+        self.folders_removed += other.folders_removed;
         self.over_budget += other.over_budget;
         self.bytes += other.bytes;
         self.deferred += other.deferred;
@@ -173,7 +180,15 @@ impl std::fmt::Display for Summary {
             self.removed,
             human_bytes(self.bytes),
             self.seconds
-        )
+        )?;
+        if self.folders > 0 || self.folders_removed > 0 {
+            write!(
+                f,
+                "; folders: {} written, {} removed",
+                self.folders, self.folders_removed
+            )?;
+        }
+        Ok(())
     }
 }
 

@@ -2,8 +2,8 @@
 
 use super::*;
 
-/// A root of two files (`a.txt`, `d/b.txt`: 15 bytes of text) indexed into a new index: the directory
-/// (keep it alive), the root, the index and the open engine.
+/// A root of two files (`a.txt`, `d/b.txt`: 15 bytes of text) and one folder (`d`) indexed into a new
+/// index: the directory (keep it alive), the root, the index and the open engine.
 fn indexed_tree() -> (tempfile::TempDir, PathBuf, IndexDir, Engine) {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("root");
@@ -64,7 +64,8 @@ fn an_index_keyed_by_st_dev_is_rewritten_to_volume_keys_at_open_and_reads_nothin
     let mut engine = Engine::open(dir.clone(), Config::default()).unwrap();
     assert!(engine.catalog().volumes_keyed().unwrap());
     let records: Vec<_> = engine.catalog().iter().map(|e| e.unwrap().1).collect();
-    assert_eq!(records.len(), 2);
+    assert_eq!(records.len(), 3);
+    assert_eq!(records.iter().filter(|r| r.is_folder()).count(), 1);
     assert!(records.iter().all(|r| r.dev == key), "{records:?}");
     assert_eq!(
         engine
@@ -85,6 +86,7 @@ fn an_index_keyed_by_st_dev_is_rewritten_to_volume_keys_at_open_and_reads_nothin
         .update(&UpdateRequest::default(), &Progress::default())
         .unwrap();
     assert_eq!((summary.unchanged, summary.indexed), (2, 0), "{summary}");
+    assert_eq!(summary.folders, 0, "the folder is unchanged too: {summary}");
 }
 
 #[test]
@@ -113,7 +115,7 @@ fn a_root_gone_or_on_another_volume_is_offline_and_keeps_its_records() {
     assert_eq!(summary.offline_roots[0].path, root);
     assert!(summary.offline_roots[0].reason.contains("gone"));
     assert_eq!((summary.roots_walked, summary.removed), (0, 0));
-    assert_eq!(engine.catalog().len(), 2);
+    assert_eq!(engine.catalog().len(), 3, "two files and a folder");
 
     // Back: walked again, nothing read again.
     std::fs::rename(&away, &root).unwrap();
@@ -136,7 +138,7 @@ fn a_root_gone_or_on_another_volume_is_offline_and_keeps_its_records() {
         assert_eq!(summary.offline_roots.len(), 1, "{summary:?}");
         assert!(summary.offline_roots[0].reason.contains("uuid:elsewhere"));
         assert_eq!(summary.removed, 0);
-        assert_eq!(engine.catalog().len(), 2);
+        assert_eq!(engine.catalog().len(), 3, "two files and a folder");
     }
 
     // A catalog without the record (written before volumes were recorded) walks the root and learns it.
