@@ -69,12 +69,30 @@ pub fn peer_uid(stream: &UnixStream) -> std::io::Result<u32> {
 /// For each path, whether `peer` may open it for reading now (every ancestor searchable, the file
 /// readable). Runs the checks on a separate thread with the peer's filesystem identity.
 pub fn readable_by(peer: &Peer, paths: Vec<PathBuf>) -> std::io::Result<Vec<bool>> {
+    visible_to(peer, paths.into_iter().map(|p| (p, false)).collect())
+}
+
+/// For each `(path, is_folder)`, whether `peer` may see it now: a file when they may read it (every
+/// ancestor searchable, the file readable), a folder when they may list it (every ancestor searchable,
+/// the directory itself readable and searchable, as `ls DIR/` needs). Runs the checks on a separate
+/// thread with the peer's filesystem identity.
+pub fn visible_to(peer: &Peer, paths: Vec<(PathBuf, bool)>) -> std::io::Result<Vec<bool>> {
     let peer = peer.clone();
     std::thread::Builder::new()
         .name("fandex-access".into())
         .spawn(move || -> std::io::Result<Vec<bool>> {
             become_peer(&peer)?;
-            Ok(paths.iter().map(|p| may_read(p)).collect())
+            Ok(paths
+                .iter()
+                .map(|(p, folder)| {
+                    let mode = if *folder {
+                        libc::R_OK | libc::X_OK
+                    } else {
+                        libc::R_OK
+                    };
+                    may_access(p, mode)
+                })
+                .collect())
         })?
         .join()
         .map_err(|_| std::io::Error::other("access check thread panicked"))?
@@ -105,8 +123,8 @@ fn become_peer(peer: &Peer) -> std::io::Result<()> {
     Ok(())
 }
 
-/// `faccessat2(path, R_OK, AT_EACCESS)` with the thread's current (filesystem) identity.
-fn may_read(path: &std::path::Path) -> bool {
+/// `faccessat2(path, mode, AT_EACCESS)` with the thread's current (filesystem) identity.
+fn may_access(path: &std::path::Path, mode: libc::c_int) -> bool {
     let Ok(c_path) = CString::new(path.as_os_str().as_bytes()) else {
         return false;
     };
@@ -117,7 +135,7 @@ fn may_read(path: &std::path::Path) -> bool {
             libc::SYS_faccessat2,
             libc::AT_FDCWD,
             c_path.as_ptr(),
-            libc::R_OK,
+            mode,
             libc::AT_EACCESS,
         )
     };
@@ -161,7 +179,7 @@ mod tests {
             [true, false, false, false]
         );
         // The daemon's own threads keep root's view.
-        assert!(may_read(&private));
+        assert!(may_access(&private, libc::R_OK));
         let root = Peer {
             uid: 0,
             gid: 0,
@@ -170,6 +188,37 @@ mod tests {
         assert_eq!(
             readable_by(&root, paths).unwrap(),
             [true, true, true, false]
+        );
+    }
+
+    /// A folder is visible to whoever may list it: read and search permission on the directory itself,
+    /// every ancestor searchable.
+    #[test]
+    fn folders_need_read_and_search() {
+        if !nix::unistd::geteuid().is_root() {
+            return; // switching identity needs root; the e2e permission tests cover this in CI
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let mut paths = Vec::new();
+        for (name, mode) in [("open", 0o755), ("noread", 0o711), ("nosearch", 0o744)] {
+            let dir = tmp.path().join(name);
+            std::fs::create_dir(&dir).unwrap();
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(mode)).unwrap();
+            paths.push((dir, true));
+        }
+        let hidden = tmp.path().join("private");
+        std::fs::create_dir_all(hidden.join("inner")).unwrap();
+        std::fs::set_permissions(&hidden, std::fs::Permissions::from_mode(0o700)).unwrap();
+        paths.push((hidden.join("inner"), true));
+        let nobody = Peer {
+            uid: 65534,
+            gid: 65534,
+            groups: vec![65534],
+        };
+        assert_eq!(
+            visible_to(&nobody, paths).unwrap(),
+            [true, false, false, false]
         );
     }
 }

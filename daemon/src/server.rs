@@ -372,9 +372,9 @@ fn serve(stream: UnixStream, services: &Services) {
     }
 }
 
-/// Which of `ids` (catalog file ids) `peer` may read now.
+/// Which of `ids` (catalog file ids) `peer` may read now (a folder: list, see [`access::visible_to`]).
 fn visible_to(services: &Services, peer: &Peer, ids: &[u64]) -> Vec<bool> {
-    let paths: Vec<Option<PathBuf>> = ids
+    let paths: Vec<Option<(PathBuf, bool)>> = ids
         .iter()
         .map(|id| {
             services
@@ -382,11 +382,11 @@ fn visible_to(services: &Services, peer: &Peer, ids: &[u64]) -> Vec<bool> {
                 .get(*id)
                 .ok()
                 .flatten()
-                .map(|r| r.path().to_owned())
+                .map(|r| (r.path().to_owned(), r.is_folder()))
         })
         .collect();
-    let known: Vec<PathBuf> = paths.iter().flatten().cloned().collect();
-    let Ok(flags) = access::readable_by(peer, known) else {
+    let known: Vec<(PathBuf, bool)> = paths.iter().flatten().cloned().collect();
+    let Ok(flags) = access::visible_to(peer, known) else {
         return vec![false; ids.len()];
     };
     let mut flags = flags.into_iter();

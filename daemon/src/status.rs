@@ -120,6 +120,10 @@ impl StatusSource {
         let mut failures = FailureTally::default();
         let mut without_text: BTreeMap<u32, u64> = BTreeMap::new();
         for (id, rec) in self.catalog.iter().flatten() {
+            if rec.is_folder() {
+                stats.folders += 1;
+                continue;
+            }
             stats.records += 1;
             if rec.status == RecordStatus::OverBudget
                 && let Some(owner) = rec.owner
@@ -233,6 +237,8 @@ fn update_counts(summary: &fandex_indexer::Summary) -> UpdateCounts {
         deferred,
         over_budget,
         removed,
+        folders,
+        folders_removed,
         bytes,
         seconds,
         // Not reported: the daemon retries these paths itself; walk errors are listed on their own.
@@ -253,6 +259,8 @@ fn update_counts(summary: &fandex_indexer::Summary) -> UpdateCounts {
         deferred: *deferred,
         over_budget: *over_budget,
         removed: *removed,
+        folders: *folders,
+        folders_removed: *folders_removed,
         bytes: *bytes,
         seconds: *seconds,
     }

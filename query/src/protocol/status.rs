@@ -214,6 +214,12 @@ pub struct UpdateCounts {
     pub over_budget: u64,
     /// Records removed because their files are gone.
     pub removed: u64,
+    /// Directories' documents written (new, changed or moved); not in the file counts above.
+    #[serde(default)]
+    pub folders: u64,
+    /// Directories' records removed because the directories are gone.
+    #[serde(default)]
+    pub folders_removed: u64,
     /// Bytes read.
     pub bytes: u64,
     /// Wall time.
@@ -223,8 +229,11 @@ pub struct UpdateCounts {
 /// Catalog figures.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CatalogStats {
-    /// Records in the catalog.
+    /// Records of files in the catalog.
     pub records: u64,
+    /// Records of directories (indexed by name, counted apart from files).
+    #[serde(default)]
+    pub folders: u64,
     /// Records whose file failed to read or extract (unreadable, a parse error, an extractor that crashed,
     /// ran out of memory or timed out), with the reason in the record.
     pub failed: u64,
@@ -479,6 +488,7 @@ impl StatusReport {
             owners_over_budget,
             failures_by_owner,
             records: _,
+            folders: _,
             failed: _,
             recent_failures: _,
             noted: _,
