@@ -30,7 +30,13 @@
 //! | `recieve~`, `word~1`, `name:reprot~` | a word within 0 to 2 edits (see below) |
 //! | `title:budget`, `author:"ada lovelace"`, `subject:invoice` | the document's title, author (a mail's sender, a song's artist) or subject |
 //! | `mime:application/pdf`, `mime:image/*` | the MIME type, exact or a family, case-insensitive |
-//! | `type:pdf`, `type:image,video` | a class of MIME types (see `fandex_schema::mime::CLASSES`; `type:folder` is an error: directories are not indexed) |
+//! | `type:pdf`, `type:image,video` | a class of MIME types (see `fandex_schema::mime::CLASSES`) |
+//! | `type:folder`, `name:proj* type:folder` | directories (indexed by name, MIME type `inode/directory`); other classes never match one |
+//! | (relevance order) | files before folders, each by the text score × (1 + name match + recency): see [`RankWeights`] |
+//!
+//! Directories are results of queries that may name them: a word or phrase (their name), a `name:`
+//! pattern, `--names`, a fuzzy word, or `type:folder`/`mime:inode/directory`; a query of filters alone
+//! (`path:src`, `size:>1M`, `modified:today`) lists files only.
 //!
 //! `word~N` matches words at most N edits (0 to 2) away, a transposition of neighbours being one edit;
 //! `word~` picks N from the word's length like Elasticsearch's `AUTO`: 0 up to 2 characters, 1 from 3
@@ -124,6 +130,7 @@ pub mod client;
 mod clock;
 mod compile;
 mod error;
+mod folders;
 mod guard;
 pub mod limits;
 mod name_query;

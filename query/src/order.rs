@@ -13,7 +13,8 @@ use crate::request::SortBy;
 
 /// What one document is ordered by.
 enum Key {
-    Score(f32),
+    /// Relevance: a file before a folder (`true` is a file), then the score.
+    Score(bool, f32),
     Number(i128),
     Name(Vec<u8>),
 }
@@ -21,7 +22,9 @@ enum Key {
 impl Key {
     fn cmp(&self, other: &Self) -> Ordering {
         match (self, other) {
-            (Key::Score(a), Key::Score(b)) => a.total_cmp(b),
+            (Key::Score(file_a, a), Key::Score(file_b, b)) => {
+                file_a.cmp(file_b).then_with(|| a.total_cmp(b))
+            }
             (Key::Number(a), Key::Number(b)) => a.cmp(b),
             (Key::Name(a), Key::Name(b)) => a.cmp(b),
             // One sort gives every document the same kind of key.
@@ -30,8 +33,9 @@ impl Key {
     }
 }
 
-/// Sorts `docs` (every match, with its score) by `sort` (descending score, mtime and size, ascending
-/// name; `reverse` turns that around) and returns the `limit` of them after the first `offset`.
+/// Sorts `docs` (every match, with its score) by `sort` (descending relevance: files before folders,
+/// then score; descending mtime and size, ascending name, which mix files and folders by the key;
+/// `reverse` turns that around) and returns the `limit` of them after the first `offset`.
 /// Names come from the `name_key` fast field, never from stored documents.
 pub(crate) fn page(
     searcher: &Searcher,
@@ -46,7 +50,12 @@ pub(crate) fn page(
     }
     let mut keyed = Vec::with_capacity(docs.len());
     match sort {
-        SortBy::Relevance => keyed.extend(docs.into_iter().map(|d| (Key::Score(d.score), d))),
+        SortBy::Relevance => {
+            keyed.extend(
+                docs.into_iter()
+                    .map(|d| (Key::Score(!d.folder, d.score), d)),
+            );
+        }
         SortBy::Name => {
             let name = searcher.schema().get_field_name(fields.name_key);
             let mut columns = Vec::new();

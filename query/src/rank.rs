@@ -1,5 +1,6 @@
-//! The order of hits and the collectors that gather them: [`Ranked`] (score, then file id, then part), a bounded
-//! heap of the best, and tantivy collectors for the top hits and for every match.
+//! The order of hits and the collectors that gather them: [`Ranked`] (files before folders, then score,
+//! then file id, then part), a bounded heap of the best, and tantivy collectors for the top hits and for
+//! every match.
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
@@ -11,11 +12,14 @@ use tantivy::{DocAddress, DocId, Score, Searcher, SegmentOrdinal, SegmentReader}
 
 use crate::blend::{Blend, SegmentBlend};
 
-/// One collected document, ordered so that a greater value is a better hit: higher score, then lower
-/// file id, then lower part (the file's own document before its parts; then lower address, so the order
-/// is total).
+/// One collected document, ordered so that a greater value is a better hit: a file before a folder
+/// (tantivy's tweak-score pattern with a `(is_file, score)` key, so the split is exact whatever the
+/// scores), then higher score, then lower file id, then lower part (the file's own document before its
+/// parts; then lower address, so the order is total).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Ranked {
+    /// Whether this is a directory's document (the `folder` fast field).
+    pub(crate) folder: bool,
     pub(crate) score: Score,
     pub(crate) file_id: u64,
     /// The document's place in its file (0: the file itself, then its parts in order).
@@ -23,15 +27,18 @@ pub(crate) struct Ranked {
     pub(crate) address: DocAddress,
 }
 
-/// The names of the fast fields that order equal scores: the file id, then the part's place.
+/// The names of the fast fields that order hits besides the score: whether a document is a folder's,
+/// the file id, then the part's place.
 #[derive(Debug, Clone)]
 pub(crate) struct TieFields {
+    pub(crate) folder: String,
     pub(crate) file_id: String,
     pub(crate) part: String,
 }
 
 /// The columns of [`TieFields`] in one segment, and the segment's blend of the text score.
 pub(crate) struct TieColumns {
+    folders: Column<u64>,
     ids: Column<u64>,
     parts: Column<u64>,
     blend: Option<SegmentBlend>,
@@ -45,6 +52,7 @@ impl TieColumns {
         reader: &SegmentReader,
     ) -> tantivy::Result<Self> {
         Ok(Self {
+            folders: reader.fast_fields().u64(&fields.folder)?,
             ids: reader.fast_fields().u64(&fields.file_id)?,
             parts: reader.fast_fields().u64(&fields.part)?,
             blend: blend.map(|b| b.segment(segment, reader)).transpose()?,
@@ -66,6 +74,7 @@ impl TieColumns {
     /// `doc` with its (already blended) `score` and its tie-breaking keys.
     fn ranked_blended(&self, segment: SegmentOrdinal, doc: DocId, score: Score) -> Ranked {
         Ranked {
+            folder: self.folders.first(doc).unwrap_or(0) != 0,
             score,
             file_id: self.ids.first(doc).unwrap_or(u64::MAX),
             part: self.parts.first(doc).unwrap_or(0),
@@ -86,8 +95,10 @@ impl TieColumns {
 
 impl Ord for Ranked {
     fn cmp(&self, other: &Self) -> Ordering {
-        self.score
-            .total_cmp(&other.score)
+        other
+            .folder
+            .cmp(&self.folder)
+            .then_with(|| self.score.total_cmp(&other.score))
             .then_with(|| other.file_id.cmp(&self.file_id))
             .then_with(|| other.part.cmp(&self.part))
             .then_with(|| other.address.cmp(&self.address))
@@ -146,12 +157,17 @@ impl Best {
         }
     }
 
-    /// The score of the worst document kept, once `limit` are kept (before, any document is kept).
+    /// The score of the worst document kept, once `limit` are kept (before, any document is kept) and
+    /// when it is a file's: any file ranks above a folder whatever the scores, so a worst folder bounds
+    /// nothing.
     fn worst_score(&self) -> Option<Score> {
         if self.heap.len() < self.limit {
             return None;
         }
-        self.heap.peek().map(|worst| worst.0.score)
+        self.heap
+            .peek()
+            .filter(|worst| !worst.0.folder)
+            .map(|worst| worst.0.score)
     }
 
     pub(crate) fn into_sorted(self) -> Vec<Ranked> {

@@ -20,6 +20,7 @@ use crate::blend::{Blend, RankWeights};
 use crate::clock::Clock;
 use crate::compile::{Env, compile, name_words, scoring_leaves, without_subtrees};
 use crate::error::QueryError;
+use crate::folders::files_unless_named;
 use crate::limits;
 use crate::order;
 use crate::parse::{parse, parse_names};
@@ -182,8 +183,13 @@ impl QueryEngine {
             clock,
         };
         let query = compile(&expr, &self.fields, &env)?;
+        let query = files_unless_named(query, &expr, &self.fields);
         let query = without_subtrees(query, &self.fields, &self.hidden_subtrees());
         let ties = TieFields {
+            folder: searcher
+                .schema()
+                .get_field_name(self.fields.folder)
+                .to_owned(),
             file_id: searcher
                 .schema()
                 .get_field_name(self.fields.file_id)

@@ -1,5 +1,5 @@
 //! The values of the document-type filters: `mime:` (an exact MIME type or a `family/*` prefix) and
-//! `type:` (classes such as `pdf`, `document`, `image`, from [`fandex_schema::mime::CLASSES`]).
+//! `type:` (classes such as `pdf`, `document`, `image`, `folder`, from [`fandex_schema::mime::CLASSES`]).
 
 use fandex_schema::mime::CLASSES;
 
@@ -45,12 +45,6 @@ pub(super) fn types(value: &str, value_position: usize) -> Result<Expr, QueryErr
     let mut at = value_position;
     for class in value.split(',') {
         let lower = class.to_ascii_lowercase();
-        if lower == "folder" {
-            return Err(syntax(
-                "type:folder: directories are not indexed, only files, so no result can be a folder",
-                at,
-            ));
-        }
         if !lower.is_empty() {
             if !CLASSES.contains(&lower.as_str()) {
                 return Err(syntax(
@@ -113,7 +107,10 @@ mod tests {
             Expr::Type(vec!["pdf".into(), "image".into()])
         );
         assert_eq!(position(types("pdf,bogus", 6).unwrap_err()), 10);
-        assert_eq!(position(types("folder", 6).unwrap_err()), 6);
+        assert_eq!(
+            types("Folder,pdf", 6).unwrap(),
+            Expr::Type(vec!["folder".into(), "pdf".into()])
+        );
         assert_eq!(position(types(",", 6).unwrap_err()), 6);
     }
 }

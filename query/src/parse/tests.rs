@@ -428,7 +428,19 @@ fn document_fields() {
         parse("type:pdf,Code").unwrap(),
         Expr::Type(vec!["pdf".into(), "code".into()])
     );
-    fails("a type:folder", 8, "directories are not indexed");
+    assert_eq!(
+        parse("a type:folder").unwrap(),
+        Expr::And(vec![
+            Expr::Text(TextMatch {
+                scope: Scope::ContentOrName,
+                terms: vec!["a".into()],
+                prefix: false,
+                exact: false,
+                stems: vec![],
+            }),
+            Expr::Type(vec!["folder".into()])
+        ])
+    );
     fails("type:pdf,movie", 10, "unknown type 'movie'");
     fails("mime:pdf", 6, "mime: takes a type");
     fails("colour:red", 1, "title:, author:, subject:, mime:, type:");

@@ -4,6 +4,7 @@ use super::*;
 
 fn ranked(score: Score, file_id: u64) -> Ranked {
     Ranked {
+        folder: false,
         score,
         file_id,
         part: 0,
@@ -38,6 +39,7 @@ fn zero_limit_keeps_nothing() {
 #[test]
 fn equal_scores_order_parts_of_a_file_after_the_file() {
     let doc = |file_id, part, address| Ranked {
+        folder: false,
         score: 1.0,
         file_id,
         part,
@@ -47,4 +49,30 @@ fn equal_scores_order_parts_of_a_file_after_the_file() {
     docs.sort_by(|a, b| b.cmp(a));
     let order: Vec<(u64, u64)> = docs.iter().map(|d| (d.file_id, d.part)).collect();
     assert_eq!(order, [(1, 0), (1, 1), (1, 2), (2, 0)]);
+}
+
+/// Files come before folders whatever their scores (the split is exact), each group by score.
+#[test]
+fn files_rank_before_folders() {
+    let doc = |folder, score, file_id| Ranked {
+        folder,
+        score,
+        file_id,
+        part: 0,
+        address: DocAddress::new(0, file_id as DocId),
+    };
+    let mut best = Best {
+        limit: 4,
+        heap: BinaryHeap::new(),
+    };
+    for d in [
+        doc(true, 9.0, 1),
+        doc(false, 0.5, 2),
+        doc(true, 1.0, 3),
+        doc(false, 2.0, 4),
+    ] {
+        best.push(d);
+    }
+    let order: Vec<u64> = best.into_sorted().iter().map(|d| d.file_id).collect();
+    assert_eq!(order, [4, 2, 1, 3]);
 }
