@@ -81,7 +81,8 @@ pub fn burst(
         .sync(sync_timeout)
         .map_err(|e| BenchError::Invalid(format!("sync after the burst: {e}")))?;
     let sync_s = sync_start.elapsed().as_secs_f64();
-    let found = searcher.count(&token)? as u64;
+    // The burst's directories are named after the token too: count the files only.
+    let found = searcher.count(&format!("{token} -type:folder"))? as u64;
     let searchable_s = start.elapsed().as_secs_f64();
     let peaks = sampler.finish()?;
     let rss_after_kb = procfs::status_kb(&procfs::status_text(pid)?, "VmRSS").unwrap_or(0);

@@ -2,7 +2,7 @@
 //!
 //! Result ids are [`crate::result_id`]s. Metas give the file name (`NAME » PART` for a part of a file),
 //! the snippet (or, without one, the folder) as description, and a themed icon from the extension (the
-//! part's own for a part). Activation and `LaunchSearch` run the desktop's opener on the file (a part's
+//! part's own for a part); a directory's is described as `Folder in PARENT`, with the icon `folder`. Activation and `LaunchSearch` run the desktop's opener on the file (a part's
 //! container: a desktop cannot open an archive member); `LaunchSearch` opens the best hit of the terms, as
 //! there is no fandex window to show a whole search in.
 
@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 
 use zbus::{OwnedVariant, Variant, fdo, interface};
 
-use crate::icon::{display_name, folder_of, icon_of};
+use crate::icon::{display_name, folder_of, icon_of, is_folder};
 use crate::opener::Desktop;
 use crate::provider_search::ProviderSearch;
 use crate::result_id;
@@ -31,13 +31,18 @@ impl GnomeProvider {
     fn meta(&self, id: &str) -> Option<HashMap<String, OwnedVariant>> {
         let named = result_id::decode(id)?;
         let path = &named.path;
-        let snippet = self
-            .search
-            .cache
-            .get(id)
+        let hit = self.search.cache.get(id);
+        let mime = hit.as_ref().and_then(|hit| hit.mime.clone());
+        let folder = named.part.is_none() && is_folder(mime.as_deref());
+        let snippet = hit
             .map(|hit| hit.snippet.text)
             .filter(|text| !text.is_empty());
-        let description = snippet.unwrap_or_else(|| folder_of(path));
+        let description = match snippet {
+            Some(snippet) => snippet,
+            // A folder says what it is and where.
+            None if folder => format!("Folder in {}", folder_of(path)),
+            None => folder_of(path),
+        };
         let name = display_name(path, named.part.as_deref());
         let entries = [
             ("id", Variant::from(id.to_owned())),
@@ -45,7 +50,7 @@ impl GnomeProvider {
             ("description", Variant::from(description)),
             (
                 "gicon",
-                Variant::from(icon_of(path, named.part.as_deref()).to_owned()),
+                Variant::from(icon_of(path, named.part.as_deref(), mime.as_deref()).to_owned()),
             ),
         ];
         Some(

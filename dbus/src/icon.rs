@@ -32,12 +32,19 @@ pub fn icon_name(path: &Path) -> &'static str {
 }
 
 /// The icon name for the file `path`, or for its part `part` (from the innermost part's own name:
-/// `docs/x.pdf` in an archive is a PDF).
-pub fn icon_of(path: &Path, part: Option<&str>) -> &'static str {
+/// `docs/x.pdf` in an archive is a PDF); `folder` for a directory (MIME type `mime`, when known, is
+/// `inode/directory`).
+pub fn icon_of(path: &Path, part: Option<&str>, mime: Option<&str>) -> &'static str {
     match part.and_then(|part| part.rsplit(PART_SEPARATOR).next()) {
         Some(inner) => icon_name(Path::new(inner)),
+        None if is_folder(mime) => "folder",
         None => icon_name(path),
     }
+}
+
+/// Whether a hit of MIME type `mime` is a directory.
+pub fn is_folder(mime: Option<&str>) -> bool {
+    mime == Some(fandex_indexer::schema::mime::DIRECTORY)
 }
 
 /// What the shells show as a hit's name: the file name, and for a part `NAME » PART`.
@@ -70,8 +77,15 @@ mod tests {
         assert_eq!(icon_name(Path::new("/a/run.sh")), "text-x-script");
         assert_eq!(icon_name(Path::new("/a/Makefile")), "text-x-generic");
         let zip = Path::new("/a/b.zip");
-        assert_eq!(icon_of(zip, None), "package-x-generic");
-        assert_eq!(icon_of(zip, Some("in.zip » docs/x.PDF")), "application-pdf");
+        assert_eq!(icon_of(zip, None, None), "package-x-generic");
+        assert_eq!(
+            icon_of(zip, Some("in.zip » docs/x.PDF"), None),
+            "application-pdf"
+        );
+        assert_eq!(
+            icon_of(Path::new("/a/b.zip"), None, Some("inode/directory")),
+            "folder"
+        );
         assert_eq!(display_name(zip, Some("docs/x.pdf")), "b.zip » docs/x.pdf");
         assert_eq!(display_name(zip, None), "b.zip");
     }

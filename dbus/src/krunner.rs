@@ -88,7 +88,7 @@ impl KRunner {
                     hit.snippet.text.clone()
                 };
                 let relevance = 1.0 - rank as f64 / count;
-                let icon = icon_of(&hit.path, hit.part.as_deref()).to_owned();
+                let icon = icon_of(&hit.path, hit.part.as_deref(), hit.mime.as_deref()).to_owned();
                 (
                     id,
                     text,

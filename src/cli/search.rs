@@ -201,11 +201,15 @@ fn write_human(out: &mut impl Write, hit: &Hit, color: bool) -> std::io::Result<
 }
 
 /// The hit's path escaped for a terminal, and for a part `PATH » PART` (the part's name escaped alike:
-/// member names come from the document and may hold control characters).
+/// member names come from the document and may hold control characters); a folder's with a trailing
+/// `/`, as `ls -p` shows one.
 fn shown_path(hit: &Hit) -> String {
     let path = escape_path(&hit.path);
     match &hit.part {
         Some(part) => format!("{path} » {}", escape_path(std::path::Path::new(part))),
+        None if hit.mime.as_deref() == Some(fandex::indexer::schema::mime::DIRECTORY) => {
+            format!("{path}/")
+        }
         None => path,
     }
 }
@@ -280,5 +284,9 @@ mod tests {
         assert_eq!(json["part"], "message 1: Hi\nthere » a.pdf");
         assert_eq!(json["mime"], "application/mbox");
         assert!(json.get("title").is_none());
+        hit.part = None;
+        hit.mime = Some("inode/directory".into());
+        assert_eq!(shown_path(&hit), "/m/box\\n.mbox/");
+        assert_eq!(hit_json(&hit)["path"], "/m/box\n.mbox");
     }
 }

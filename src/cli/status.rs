@@ -150,8 +150,8 @@ fn print_owner(out: &mut impl Write, s: &StatusReport) -> std::io::Result<()> {
     }
     writeln!(
         out,
-        "documents: {}; catalog: {} records, {} failed",
-        s.documents, s.catalog.records, s.catalog.failed
+        "documents: {}; catalog: {} records, {} failed; {} folders",
+        s.documents, s.catalog.records, s.catalog.failed, s.catalog.folders
     )?;
     writeln!(
         out,
