@@ -482,9 +482,34 @@ pub fn scan(root: &Path) -> BTreeMap<PathBuf, BTreeSet<String>> {
     out
 }
 
-/// Asserts that search results equal the test's own scan: every file is a document, and every word's
-/// hits are exactly the files containing it.
+/// Every directory below `root` (not `root` itself).
+pub fn scan_dirs(root: &Path) -> BTreeSet<PathBuf> {
+    let mut out = BTreeSet::new();
+    let mut stack = vec![root.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).unwrap().flatten() {
+            if e.file_type().unwrap().is_dir() {
+                out.insert(e.path());
+                stack.push(e.path());
+            }
+        }
+    }
+    out
+}
+
+/// Asserts that search results equal the test's own scan: every file is a document, every directory a
+/// folder (issue 13), and every word's hits are exactly the files containing it.
 pub fn verify(env: &Env, root: &Path) {
+    let dirs = scan_dirs(root);
+    let found = env.search(&format!("type:folder path:{}", root.display()));
+    if found != dirs {
+        let missing: Vec<_> = dirs.difference(&found).collect();
+        let extra: Vec<_> = found.difference(&dirs).collect();
+        panic!(
+            "folders differ from the directories: missing {missing:?}, extra {extra:?}\n{}",
+            env.daemon_log()
+        );
+    }
     let files = scan(root);
     let all: BTreeSet<PathBuf> = files.keys().cloned().collect();
     let found = env.search(&format!("path:{}", root.display()));
