@@ -77,13 +77,42 @@ impl Live {
     }
 
     /// (relative path, text) of every document, checked against the catalog.
+    /// The directories recorded (issue 13), relative to the root, sorted.
+    fn folders(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .engine
+            .catalog()
+            .iter()
+            .map(|r| r.unwrap().1)
+            .filter(|rec| rec.is_folder())
+            .map(|rec| {
+                rec.path()
+                    .strip_prefix(&self.root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
     fn docs(&self) -> Vec<(String, String)> {
         let mut out: Vec<(String, String)> = self
             .engine
             .catalog()
             .iter()
-            .map(|r| {
-                let (id, rec) = r.unwrap();
+            .map(|r| r.unwrap())
+            .filter(|(id, rec)| {
+                if !rec.is_folder() {
+                    return true;
+                }
+                // A directory's record (issue 13) has its document; see `folders`.
+                let doc = self.engine.text_index().get(*id).unwrap().expect("doc");
+                assert_eq!(doc.path, rec.path());
+                false
+            })
+            .map(|(id, rec)| {
                 let doc = self.engine.text_index().get(id).unwrap().expect("doc");
                 assert_eq!(doc.path, rec.path());
                 let rel = rec
@@ -161,14 +190,18 @@ fn directory_moves_and_removes_cover_the_subtree() {
     let s = l.apply();
     assert_eq!((s.indexed, s.moved), (0, 200), "{s:?}");
     assert!(l.docs().iter().all(|(p, _)| p.starts_with("e/sub/")));
+    // The directories moved with their files (issue 13), counted apart.
+    assert_eq!(l.folders(), ["e", "e/sub"]);
+    assert_eq!(s.folders, 2, "{s:?}");
     fs::remove_dir_all(l.p("e")).unwrap();
     l.push(Change::Removed {
         path: l.p("e"),
         is_dir: true,
     });
     let s = l.apply();
-    assert_eq!(s.removed, 200);
+    assert_eq!((s.removed, s.folders_removed), (200, 2));
     assert!(l.docs().is_empty());
+    assert!(l.folders().is_empty());
 }
 
 #[test]
@@ -332,6 +365,8 @@ fn nothing_is_read_or_recorded_through_a_directory_swapped_for_a_symlink() {
         l.docs(),
         pairs(&[("d_real/secret.txt", "mine"), ("keep.txt", "kept")])
     );
+    // The symlink is no folder; the directory it replaced is one under its new name.
+    assert_eq!(l.folders(), ["d_real"]);
 }
 
 /// Issue 10 item 1, the lost files: a directory renamed while its walk ran leaves the catalog knowing
