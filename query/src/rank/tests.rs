@@ -76,3 +76,24 @@ fn files_rank_before_folders() {
     let order: Vec<u64> = best.into_sorted().iter().map(|d| d.file_id).collect();
     assert_eq!(order, [4, 2, 1, 3]);
 }
+
+/// The collectors drop a document whose score is below the worst one kept without reading it. A kept
+/// folder bounds nothing: a file of any score ranks above it.
+#[test]
+fn only_a_file_kept_last_bounds_the_scores_of_the_rest() {
+    let mut best = Best {
+        limit: 2,
+        heap: BinaryHeap::new(),
+    };
+    best.push(ranked(1.0, 1));
+    assert_eq!(best.worst_score(), None, "not full yet");
+    best.push(Ranked {
+        folder: true,
+        ..ranked(5.0, 2)
+    });
+    assert_eq!(best.worst_score(), None, "the worst kept is a folder");
+    best.push(ranked(0.1, 3));
+    assert_eq!(best.worst_score(), Some(0.1), "two files kept");
+    let got: Vec<u64> = best.into_sorted().iter().map(|r| r.file_id).collect();
+    assert_eq!(got, [1, 3]);
+}
