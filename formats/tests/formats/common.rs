@@ -1,9 +1,10 @@
 //! Test helpers: a tiny [`Plain`] (UTF-8 text, tags stripped from HTML) and fixture extraction.
 
 use std::fs::File;
+use std::io::Write;
 use std::path::PathBuf;
 
-use fandex_formats::{Document, FormatError, Limits, Plain, detect_file, extract};
+use fandex_formats::{Document, FormatError, Limits, Plain, detect, detect_file, extract};
 
 /// UTF-8 (lossy) for text; for HTML, the text between tags with `<head>` dropped.
 pub struct TestPlain;
@@ -59,4 +60,20 @@ pub fn extract_ok(name: &str) -> Document {
 /// Text with runs of whitespace made single spaces, for assertions that ignore layout.
 pub fn squeezed(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Detects and extracts `bytes` as a file named `name`, through an open (temporary) file as the worker
+/// will, with default limits and a 64 MiB budget.
+pub fn extract_bytes(bytes: &[u8], name: &str) -> Result<Document, FormatError> {
+    let mut file = tempfile::tempfile().unwrap();
+    file.write_all(bytes).unwrap();
+    let kind = detect(
+        &bytes[..bytes.len().min(fandex_formats::HEAD_LEN)],
+        name.as_bytes(),
+    );
+    let limits = Limits {
+        max_total_bytes: 64 << 20,
+        ..Limits::default()
+    };
+    extract(&file, name.as_bytes(), kind, &limits, &TestPlain)
 }

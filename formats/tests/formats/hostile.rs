@@ -1,11 +1,8 @@
 //! Malformed and hostile input: every parser returns a document or an error, never panics.
 
-use std::io::Write;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use fandex_formats::{Limits, detect, extract};
-
-use crate::common::{TestPlain, fixture};
+use crate::common::{extract_bytes, fixture};
 
 const MUTANTS_PER_FIXTURE: u64 = 200;
 
@@ -40,23 +37,6 @@ fn mutate(original: &[u8], rng: &mut Rng) -> Vec<u8> {
         bytes.truncate(rng.below(bytes.len()));
     }
     bytes
-}
-
-fn extract_bytes(
-    bytes: &[u8],
-    name: &str,
-) -> Result<fandex_formats::Document, fandex_formats::FormatError> {
-    let mut file = tempfile::tempfile().unwrap();
-    file.write_all(bytes).unwrap();
-    let kind = detect(
-        &bytes[..bytes.len().min(fandex_formats::HEAD_LEN)],
-        name.as_bytes(),
-    );
-    let limits = Limits {
-        max_total_bytes: 64 << 20,
-        ..Limits::default()
-    };
-    extract(&file, name.as_bytes(), kind, &limits, &TestPlain)
 }
 
 #[test]
@@ -116,6 +96,7 @@ fn billion_laughs_entities_are_not_expanded() {
 fn truncated_inputs_are_errors_not_documents_of_garbage() {
     for name in [
         "sample.docx",
+        "sample.pdf",
         "sample.epub",
         "sample.xlsx",
         "archive.tar.xz",

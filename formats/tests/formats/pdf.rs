@@ -1,6 +1,6 @@
 use fandex_formats::{FormatError, Kind, Limits, MetaField};
 
-use crate::common::{extract_ok, extract_with, squeezed};
+use crate::common::{extract_bytes, extract_ok, extract_with, fixture, squeezed};
 
 #[test]
 fn pdf_text_in_order_with_metadata() {
@@ -72,5 +72,32 @@ fn pdf_text_is_capped() {
         doc.notes.iter().any(|n| n.starts_with("cap reached: text")),
         "{:?}",
         doc.notes
+    );
+}
+
+#[test]
+fn truncated_pdf_without_text_is_malformed_not_scanned() {
+    let bytes = std::fs::read(fixture("sample.pdf")).unwrap();
+    // Cut before the pages' content: the pages are found, their text is not.
+    let err = extract_bytes(&bytes[..bytes.len() * 3 / 10], "cut.pdf").unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("malformed pdf: truncated: no %%EOF at its end"),
+        "{err}"
+    );
+}
+
+#[test]
+fn truncated_pdf_keeps_the_text_read_and_says_it_is_truncated() {
+    let bytes = std::fs::read(fixture("sample.pdf")).unwrap();
+    let doc = extract_bytes(&bytes[..bytes.len() * 7 / 10], "cut.pdf").unwrap();
+    assert!(
+        squeezed(&doc.text).contains("The quick brown fox"),
+        "{}",
+        doc.text
+    );
+    assert_eq!(
+        doc.notes,
+        ["truncated: no %%EOF at its end: text may be missing"]
     );
 }
