@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use fandex_sandbox::{Enforcement, Pool, WorkerFailure};
 use nix::sys::signal::Signal;
-use support::{Leaks, config, text, trigger_file, worker_pid};
+use support::{Leaks, config, proc_status, text, trigger_file, worker_pid};
 
 fn main() {
     if std::env::var_os(support::WORKER_ENV).is_some() {
@@ -37,6 +37,10 @@ fn main() {
         ("timeouts_and_memory_limit", timeouts_and_memory_limit),
         ("cpu_limit_is_per_request", cpu_limit_is_per_request),
         ("responses_are_capped", responses_are_capped),
+        (
+            "freed_memory_goes_back_after_each_request",
+            freed_memory_goes_back_after_each_request,
+        ),
         ("start_failures_are_reported", start_failures_are_reported),
         (
             "concurrent_use_from_four_threads",
@@ -165,6 +169,27 @@ fn failures_name_their_reason_and_the_pool_recovers() {
 
     // A worker writing much to stderr is drained, not blocked.
     assert_eq!(text(pool.run(&file, b"stderr:1000000")), "written");
+}
+
+/// A worker lives on after a large request: what the request freed must not stay resident (issue 12: a
+/// worker kept 219 MiB after a 1,221-page PDF).
+fn freed_memory_goes_back_after_each_request() {
+    let pool = Pool::new(config(1)).unwrap();
+    let pid = worker_pid(&pool);
+    assert_eq!(text(pool.run(trigger_file(b""), b"scatter:128")), "freed");
+    // The next answer comes once the worker is done with the last request.
+    assert_eq!(worker_pid(&pool), pid);
+    let kib = |field: &str| -> u64 {
+        let status = proc_status(pid);
+        let line = status.lines().find(|l| l.starts_with(field)).unwrap();
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    };
+    assert!(kib("VmHWM:") >= 128 << 10, "the blocks were resident once");
+    assert!(
+        kib("VmRSS:") < 48 << 10,
+        "resident after the request: {} KiB",
+        kib("VmRSS:")
+    );
 }
 
 fn timeouts_and_memory_limit() {

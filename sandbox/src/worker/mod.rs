@@ -25,7 +25,8 @@ const MAX_PANIC_MESSAGE: usize = 1000;
 ///
 /// `handler` gets each request's file (the descriptor the parent passed, never reopened by path) and
 /// payload, and returns the response payload. A panic in it is caught and answered as
-/// [`crate::WorkerFailure::Panicked`]; the worker keeps serving. Returns `Ok` at end of file, an error when
+/// [`crate::WorkerFailure::Panicked`]; the worker keeps serving. After each request the memory it freed goes
+/// back to the kernel, so an idle worker does not hold its largest request's memory. Returns `Ok` at end of file, an error when
 /// the socket breaks or the parent sends something unexpected.
 pub fn serve(mut handler: impl FnMut(File, &[u8]) -> Vec<u8>) -> io::Result<()> {
     let socket = UnixStream::from(io::stdin().as_fd().try_clone_to_owned()?);
@@ -64,6 +65,8 @@ pub fn serve(mut handler: impl FnMut(File, &[u8]) -> Vec<u8>) -> io::Result<()> 
                 panic_message(payload.as_ref()).as_bytes(),
             )?,
         }
+        // Idle until the next request: what this one freed goes back to the kernel.
+        crate::sys::release_free_heap();
     }
 }
 

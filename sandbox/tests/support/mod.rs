@@ -180,6 +180,17 @@ fn handle(mut file: File, request: &[u8]) -> Vec<u8> {
             }
         }
         "huge" => vec![b'x'; argument.parse().unwrap()],
+        "scatter" => {
+            // ARGUMENT MiB in small blocks (inside the heap, not mapped apart), then one block left
+            // allocated above them for good (as a parser's long-lived state would), then all freed: the
+            // freed memory lies below the heap's top, where freeing alone never returns it.
+            let blocks: Vec<Box<[u8; 4096]>> = (0..argument.parse::<usize>().unwrap() * 256)
+                .map(|i| Box::new([i as u8; 4096]))
+                .collect();
+            Box::leak(Box::new([1u8; 4096]));
+            drop(std::hint::black_box(blocks));
+            b"freed".to_vec()
+        }
         "stderr" => {
             let line = [b'e'; 999];
             for _ in 0..argument.parse::<usize>().unwrap() / 1000 {
