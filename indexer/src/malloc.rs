@@ -1,5 +1,7 @@
 //! glibc malloc's tunables for the kind of work a process does, and handing free memory back: the one
-//! place fandex talks to the allocator. A tunable the user set in the environment
+//! place the indexing and searching processes talk to the allocator (the extraction workers, which run
+//! none of this, give their freed memory back after each document in `fandex_sandbox`'s worker loop,
+//! which depends on no fandex crate). A tunable the user set in the environment
 //! (`MALLOC_MMAP_THRESHOLD_`, `MALLOC_TRIM_THRESHOLD_`, `MALLOC_ARENA_MAX`) is never changed. Elsewhere
 //! than glibc, everything here does nothing.
 //!
