@@ -441,7 +441,7 @@ fn directory_move_of_10000_files_inotify() {
 }
 
 #[test]
-fn readiness_is_reported_to_systemd_after_reconciling() {
+fn readiness_is_reported_to_systemd_and_sync_waits_for_the_reconcile() {
     if !require_root("daemon readiness") {
         return;
     }
@@ -474,7 +474,10 @@ fn readiness_is_reported_to_systemd_after_reconciling() {
     let n = listener.recv(&mut buf).expect("READY=1 within 30 s");
     let message = String::from_utf8_lossy(&buf[..n]).into_owned();
     assert!(message.contains("READY=1"), "{message}");
-    // Ready means reconciled: everything that existed before is already searchable, without sync.
+    // Ready means watching and answering; the start-up reconcile may still run, and `sync` waits for
+    // it: after it, everything that existed before is searchable.
+    let synced = s.env.run(&["sync", "--timeout", "60"]);
+    assert!(synced.status.success(), "{synced:?}");
     verify(&s.env, &work.root);
     let pid = nix::unistd::Pid::from_raw(child.id() as i32);
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();

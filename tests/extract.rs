@@ -347,7 +347,7 @@ fn daemon_records_worker_failures_and_keeps_indexing() {
         .spawn()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
-    while env.run(&["status"]).status.code() != Some(0) {
+    while !common::reconciled(&env.run(&["status", "--json"])) {
         assert!(daemon.try_wait().unwrap().is_none(), "{}", env.daemon_log());
         assert!(Instant::now() < deadline, "{}", env.daemon_log());
         std::thread::sleep(Duration::from_millis(20));

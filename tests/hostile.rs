@@ -283,7 +283,7 @@ impl Fx {
                     self.env.daemon_log()
                 );
             }
-            if self.run(&["status"]).status.code() == Some(0) {
+            if common::reconciled(&self.run(&["status", "--json"])) {
                 return d;
             }
             assert!(

@@ -354,7 +354,7 @@ fn an_unprivileged_user_runs_a_private_daemon() {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     let status = loop {
         let out = as_a(&["status", "--json"]).output().unwrap();
-        if out.status.success() {
+        if common::reconciled(&out) {
             break serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap();
         }
         assert!(

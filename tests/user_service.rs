@@ -55,12 +55,13 @@ fn fandex(home: &Path, who: Option<(u32, u32)>, extra: &[(&str, &Path)]) -> Comm
     cmd
 }
 
-/// Waits until `status --json` answers through a daemon, and returns it.
+/// Waits until `status --json` answers through a daemon done with its start-up reconcile, and returns
+/// it.
 fn wait_ready(status: impl Fn() -> Output) -> serde_json::Value {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let out = status();
-        if out.status.success() {
+        if common::reconciled(&out) {
             return serde_json::from_slice(&out.stdout).unwrap();
         }
         assert!(

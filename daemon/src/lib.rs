@@ -50,7 +50,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use fandex_indexer::coalesce::RescanKind;
-use fandex_indexer::engine::{Progress, UpdateRequest};
+use fandex_indexer::engine::Progress;
 use fandex_indexer::exclude::Exclusions;
 use fandex_indexer::{Config, Engine, IndexDir};
 use fandex_query::QueryEngine;
@@ -125,9 +125,11 @@ fn pruned(dir: &IndexDir) -> Vec<PathBuf> {
 }
 
 impl Daemon {
-    /// Opens the index, starts watching, reconciles the roots with the catalog (picking up what changed
-    /// while no daemon ran), starts the pipeline and, with `listen`, the socket. Returns once ready: from
-    /// then on every change is being indexed.
+    /// Opens the index, starts watching, starts the pipeline and, with `listen`, the socket. Returns once
+    /// ready: from then on every change is being indexed and searches answer. The pipeline first
+    /// reconciles the roots with the catalog (picking up what changed while no daemon ran; status says
+    /// `reconciling` meanwhile, and searches answer from the index as the last run left it);
+    /// [`Daemon::sync`] returns only once that reconcile has been committed.
     pub fn start(opts: DaemonOptions) -> Result<Self, DaemonError> {
         let (backend, rename_source) = options::watch_choices(&opts);
         let mut engine = Engine::open(opts.index_dir.clone(), opts.config.clone())?;
@@ -255,15 +257,10 @@ impl Daemon {
             queue.rescan(present.clone(), RescanKind::Startup);
             lock(&board).state = State::Watching;
         } else {
-            let started = Instant::now();
-            let summary = engine.update(&UpdateRequest::default(), &Progress::default())?;
-            info!("reconciled: {summary}");
-            sync.committed(engine.generation());
-            let mut shared = lock(&board);
-            shared.reconcile_seconds = Some(started.elapsed().as_secs_f64());
-            shared.note_walk_errors(&summary);
-            shared.reconcile = Some(summary);
-            shared.state = State::Watching;
+            // The pipeline reconciles first thing (state `reconciling`), while the socket already
+            // answers searches from the index as it is; a `sync` waits for the reconcile, since the
+            // cookie's own events are applied only after it.
+            lock(&board).state = State::Reconciling;
         }
         let catalog = engine.catalog().clone();
         let pipeline = {

@@ -177,7 +177,7 @@ impl Pipeline {
     /// Applies batches until the daemon stops, then closes the engine. Fails if the index could not be
     /// closed (its last commit may be missing).
     pub(crate) fn run(&self, mut engine: Engine) -> Result<(), fandex_indexer::Error> {
-        self.rebuild(&mut engine);
+        self.first_walk(&mut engine);
         let mut limiter = RescanLimiter::default();
         // Whether memory freed since the last batch was handed back to the system.
         let mut trimmed = true;
@@ -225,54 +225,84 @@ impl Pipeline {
         })
     }
 
-    /// Refills an index found in another format (the daemon already serves: searches see each of its
-    /// commits), as the start-up reconcile would have. Changes meanwhile wait in the queue. A failed
-    /// rebuild leaves its marker (the next start walks again, reading only what is missing) and is
-    /// followed by a root rescan.
-    fn rebuild(&self, engine: &mut Engine) {
-        let Some((rebuild, progress)) = lock(&self.board).rebuild.clone() else {
-            return;
+    /// The walk a start begins with: the reconcile of the roots with the catalog (state `reconciling`),
+    /// or the refill of an index found in another format (state `rebuilding`). The daemon already
+    /// serves meanwhile: searches see each of its commits, and changes wait in the queue, so a sync
+    /// cookie is settled only by a batch after this walk. A failed walk is followed by a root rescan
+    /// (a failed rebuild also leaves its marker: the next start walks again, reading only what is
+    /// missing).
+    fn first_walk(&self, engine: &mut Engine) {
+        let (rebuild, progress) = {
+            let shared = lock(&self.board);
+            match (&shared.rebuild, shared.state) {
+                (Some((rebuild, progress)), _) => (Some(*rebuild), progress.clone()),
+                (None, State::Reconciling) => (None, Arc::new(Progress::default())),
+                _ => return,
+            }
         };
         if !self.wait_for_bulk() {
             return;
         }
-        let _span = info_span!("rebuild", from = rebuild.from, to = rebuild.to).entered();
+        let (what, kind) = match rebuild {
+            Some(_) => ("rebuilding the index", WorkKind::Rebuild),
+            None => ("reconciling the roots", WorkKind::Rescan),
+        };
+        let _span = match rebuild {
+            Some(rebuild) => info_span!("rebuild", from = rebuild.from, to = rebuild.to).entered(),
+            None => info_span!("reconcile").entered(),
+        };
         let started = Instant::now();
         lock(&self.board).work = Some(CurrentWork {
-            kind: WorkKind::Rebuild,
+            kind,
             started,
             progress: progress.clone(),
             items: 0,
         });
         let result = engine.update(&UpdateRequest::default(), &progress);
-        self.sync.committed(engine.generation());
-        let failed_roots = {
+        let generation = engine.generation();
+        self.sync.committed(generation);
+        self.events.committed(generation);
+        let outcome = {
             let mut shared = lock(&self.board);
             shared.rebuild = None;
             shared.work = None;
-            if shared.state == State::Rebuilding {
+            if matches!(shared.state, State::Rebuilding | State::Reconciling) {
                 shared.state = State::Watching;
             }
             match result {
                 Ok(summary) => {
-                    info!(?summary, "index rebuilt");
+                    info!(
+                        "{}: {summary}",
+                        if rebuild.is_some() {
+                            "index rebuilt"
+                        } else {
+                            "reconciled"
+                        }
+                    );
                     shared.reconcile_seconds = Some(started.elapsed().as_secs_f64());
                     shared.note_walk_errors(&summary);
+                    // Files that could not be opened are read again by a rescan of their own.
+                    let retry = (summary.deferred > 0).then(|| summary.clone());
                     shared.reconcile = Some(summary);
-                    None
+                    Ok(retry)
                 }
                 Err(err) => {
-                    error!(error_kind = "rebuild", "rebuilding the index: {err}");
-                    shared.last_error = Some(format!("rebuilding the index: {err}"));
-                    Some(shared.roots.clone())
+                    error!(error_kind = "walk", "{what}: {err}");
+                    shared.last_error = Some(format!("{what}: {err}"));
+                    Err(shared.roots.clone())
                 }
             }
         };
-        if let Some(roots) = failed_roots {
-            if let Err(err) = engine.recover() {
-                error!("restarting the index writer: {err}");
+        self.events.status_changed();
+        match outcome {
+            Ok(Some(summary)) => retry_deferred(self, &summary),
+            Ok(None) => {}
+            Err(roots) => {
+                if let Err(err) = engine.recover() {
+                    error!("restarting the index writer: {err}");
+                }
+                self.queue.rescan(roots, RescanKind::BatchFailed);
             }
-            self.queue.rescan(roots, RescanKind::BatchFailed);
         }
     }
 

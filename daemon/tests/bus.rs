@@ -157,6 +157,15 @@ impl Setup {
             }),
         })
         .unwrap();
+        // The daemon answers while it reconciles; the tests begin once the roots are reconciled.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while daemon.status().state == fandex_query::protocol::status::State::Reconciling {
+            assert!(
+                Instant::now() < deadline,
+                "the start-up reconcile did not end"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
         Self {
             tmp,
             root,

@@ -80,7 +80,7 @@ pub struct DaemonProc {
 }
 
 impl DaemonProc {
-    /// Starts the daemon and waits until it answers `status`.
+    /// Starts the daemon and waits until it answers `status` and has reconciled its roots.
     pub fn start(env: &Env, root: &Path, backend: &str, rename_source: &str) -> Self {
         let _guard = sysctl_lock(false);
         Self::start_unlocked(env, root, backend, rename_source)
@@ -128,7 +128,7 @@ impl DaemonProc {
             if let Some(status) = d.child.try_wait().unwrap() {
                 panic!("daemon exited early with {status}: {}", env.daemon_log());
             }
-            if env.run(&["status"]).status.code() == Some(0) {
+            if super::reconciled(&env.run(&["status", "--json"])) {
                 return d;
             }
             assert!(

@@ -14,6 +14,15 @@ use std::process::{Command, Output};
 
 use base64::Engine as _;
 
+/// Whether `out`, the output of `fandex status --json`, came from a daemon done with its start-up
+/// reconcile. A daemon answers as soon as it watches, while it still reconciles (state `reconciling`);
+/// a test that looks at the index right after a start waits for the end of the reconcile.
+pub fn reconciled(out: &Output) -> bool {
+    out.status.success()
+        && serde_json::from_slice::<serde_json::Value>(&out.stdout)
+            .is_ok_and(|status| status["state"] != "reconciling")
+}
+
 /// A temporary directory holding a tree to index and an index directory.
 pub struct Env {
     pub tmp: tempfile::TempDir,

@@ -22,10 +22,12 @@ pub(super) fn restart(d: &Data, out: &mut String) {
                     fmt(d.med(c, m, tool, "restart_s")),
                     d.values(c, m, tool, "restart_s").len()
                 ),
+                fmt(d.med(c, m, tool, "reconciled_s")),
                 fmt(d.med(c, m, tool, "reconcile_s")),
                 count(d.med(c, m, tool, "reconcile_indexed")),
                 fmt(mib(d.med(c, m, tool, "ready_rss_kb"))),
                 fmt(d.med(c, m, tool, "stop_s")),
+                fmt(d.med(c, m, tool, "first_reconciled_s")),
             ]
         })
         .collect();
@@ -44,17 +46,21 @@ pub(super) fn restart(d: &Data, out: &mut String) {
             "daemon",
             "first start, fresh index: s to ready",
             "restart after SIGTERM, unchanged corpus: s to ready (runs)",
-            "of which reconcile s",
+            "s to reconciled",
+            "reconcile s",
             "files re-read on restart",
             "RSS at ready MiB",
             "stop (SIGTERM to exit) s",
+            "first start: s to reconciled",
         ],
         &rows,
     );
     out.push_str(
         "Ready is the daemon's systemd notification: spawn to the `READY=1` datagram on \
-         `NOTIFY_SOCKET`, sent once it watches, has reconciled the roots and listens on its \
-         socket. The corpus is a copy on a private tmpfs; the index is on another filesystem. \
+         `NOTIFY_SOCKET`, sent once it watches and listens on its socket (searches answer from \
+         then on). It reconciles the roots after that; reconciled is spawn to the return of a \
+         `fandex sync` started at ready (a sync waits for the reconcile), and reconcile s is the \
+         reconcile's own time from the daemon's status. The corpus is a copy on a private tmpfs; the index is on another filesystem. \
          Medians.\n\n",
     );
 }

@@ -13,8 +13,8 @@
 //! - `count:TERM` (tools `fandex`, `rg`, `rg-z`, `recollq`, `recollq-stem`): `files`;
 //! - `run` (corpus `-`, tool `-`): facts about the run, printed as a list;
 //! - the daemon's, tools `fandex-fanotify` and `fandex-inotify` (and `recoll-monitor` for latency):
-//!   - `restart`: `first_start_s`, `restart_s`, `reconcile_s`, `reconcile_indexed`, `ready_rss_kb`,
-//!     `stop_s`;
+//!   - `restart`: `first_start_s`, `first_reconciled_s`, `restart_s`, `reconciled_s`, `reconcile_s`,
+//!     `reconcile_indexed`, `ready_rss_kb`, `stop_s`;
 //!   - `latency:RATE`: `p50_ms`, `p95_ms`, `p99_ms`, `max_ms` (`inf` when changes were missed),
 //!     `changes`, `created`, `rewritten`, `seen`, `missed`, `superseded`, `achieved_rate`, `poll_ms`,
 //!     `poll_cycle_ms`, `timeout_s`;

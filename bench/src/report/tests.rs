@@ -126,6 +126,7 @@ fn daemon_tables_and_targets() {
         ["code", "restart", "fandex-fanotify", "restart_s", "0.05"],
         ["code", "restart", "fandex-fanotify", "restart_s", "0.07"],
         ["code", "restart", "fandex-fanotify", "restart_s", "0.06"],
+        ["code", "restart", "fandex-fanotify", "reconciled_s", "0.5"],
         ["code", "latency:100", "fandex-inotify", "p99_ms", "120"],
         ["code", "latency:100", "fandex-inotify", "max_ms", "inf"],
         ["code", "latency:1000", "fandex-inotify", "p99_ms", "inf"],
@@ -143,7 +144,7 @@ fn daemon_tables_and_targets() {
     let out = render(&parse_samples(&text, "r").unwrap());
     assert!(!out.contains("### Other measurements"), "{out}");
     assert!(
-        out.contains("| code | fandex-fanotify | 1.50 | 0.060 (3) |"),
+        out.contains("| code | fandex-fanotify | 1.50 | 0.060 (3) | 0.500 |"),
         "{out}"
     );
     assert!(
