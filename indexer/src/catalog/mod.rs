@@ -152,6 +152,37 @@ impl Catalog {
             ))
     }
 
+    /// The ids of the records whose path is `dir` itself or lies below it, in path order, except those
+    /// `keep(path, id)` says to keep. Read from the path keys alone: no record is read or decoded, so a
+    /// pass over a whole root (the removals after a walk) costs one ordered scan.
+    pub fn ids_under_except(
+        &self,
+        dir: &Path,
+        mut keep: impl FnMut(&Path, u64) -> bool,
+    ) -> Result<Vec<u64>> {
+        let dir_bytes = dir.as_os_str().as_bytes();
+        let mut prefix = path_key(dir_bytes);
+        let mut out = Vec::new();
+        if let Some(id) = self.tree.get(&prefix).map_err(|e| self.err(e))? {
+            let id = id_of(&id).ok_or_else(|| self.err("malformed path entry"))?;
+            if !keep(dir, id) {
+                out.push(id);
+            }
+        }
+        if !dir_bytes.ends_with(b"/") {
+            prefix.push(b'/');
+        }
+        for entry in self.tree.scan_prefix(&prefix) {
+            let (key, value) = entry.map_err(|e| self.err(e))?;
+            let id = id_of(&value).ok_or_else(|| self.err("malformed path entry"))?;
+            let path = Path::new(std::ffi::OsStr::from_bytes(&key[1..]));
+            if !keep(path, id) {
+                out.push(id);
+            }
+        }
+        Ok(out)
+    }
+
     /// Every (id, record).
     pub fn iter(&self) -> impl Iterator<Item = Result<(u64, FileRecord)>> + '_ {
         self.tree.scan_prefix([FILE]).map(|kv| {

@@ -220,6 +220,21 @@ fn under_is_the_subtree_and_not_siblings() {
         .map(|r| r.unwrap().1.path)
         .collect();
     assert_eq!(paths, [&b"/a/b"[..], b"/a/b/c", b"/a/b/d/e"]);
+    // The same subtree from the path keys alone, less what the caller keeps (by id or by path).
+    let mut seen = Vec::new();
+    let gone = cat
+        .ids_under_except(Path::new("/a/b"), |path, id| {
+            seen.push(path.to_owned());
+            id == 2 || path.starts_with("/a/b/d")
+        })
+        .unwrap();
+    assert_eq!(gone, [1]);
+    assert_eq!(seen, ["/a/b", "/a/b/c", "/a/b/d/e"].map(PathBuf::from));
+    assert_eq!(
+        cat.ids_under_except(Path::new("/a/b/"), |_, _| false)
+            .unwrap(),
+        [2, 3]
+    );
 }
 
 #[test]

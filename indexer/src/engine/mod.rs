@@ -504,12 +504,14 @@ impl Engine {
         let mut applier = self.applier();
         let catalog = applier.catalog;
         for (_, start) in scopes {
-            for entry in catalog.under(start) {
-                let (id, rec) = entry?;
-                if claimed.contains(&id) || error_dirs.iter().any(|d| rec.path().starts_with(d)) {
-                    continue;
+            // The path keys alone say what was not found; only those records are read.
+            let gone = catalog.ids_under_except(start, |path, id| {
+                claimed.contains(&id) || error_dirs.iter().any(|d| path.starts_with(d))
+            })?;
+            for id in gone {
+                if let Some(rec) = catalog.get(id)? {
+                    applier.remove(id, &rec, &mut removals, summary, Count::Removed);
                 }
-                applier.remove(id, &rec, &mut removals, summary, Count::Removed);
             }
         }
         if !removals.is_empty() {
