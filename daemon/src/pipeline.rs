@@ -210,7 +210,11 @@ impl Pipeline {
                 self.apply(&mut engine, batch, &mut limiter);
                 trimmed = false;
             } else if !last && !trimmed {
-                // Idle: the batch's buffers are free but glibc keeps them; give them back once.
+                // Idle: the batch's buffers are free but glibc keeps them; give them back once, and
+                // let go of the segments merges replaced (their pages read by the merge count as ours).
+                if let Err(err) = engine.text_index().release_merged() {
+                    warn!("reloading the index reader: {err}");
+                }
                 malloc::release_free_memory();
                 trimmed = true;
                 self.events.status_changed();

@@ -29,6 +29,7 @@ pub mod extract;
 pub mod fileio;
 pub mod layout;
 pub mod malloc;
+pub mod merge_policy;
 pub mod pseudofs;
 pub mod rebuild;
 pub mod sys;

@@ -3,24 +3,29 @@
 //! One long-lived writer per process; every commit carries the catalog generation in its payload, so a
 //! mismatch after a crash can be detected and repaired.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use fandex_schema::{self as schema, DocMeta, Fields, FileDoc};
 use tantivy::collector::DocSetCollector;
 use tantivy::directory::MmapDirectory;
+use tantivy::indexer::IndexWriterOptions;
 use tantivy::query::TermQuery;
 use tantivy::schema::{Document, IndexRecordOption, Value};
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 use tracing::debug;
 
 use crate::error::{Error, Result};
+use crate::merge_policy::BoundedMerges;
 
 /// Memory budget of the writer, shared by its threads (tantivy needs at least 15 MB per thread).
 const WRITER_MEMORY_BYTES: usize = 64 << 20;
 /// Indexing threads: at most two, so the machine stays usable while indexing.
 const WRITER_THREADS: usize = 2;
+/// Merge threads: one, so that at most one merge's inputs are mapped at a time (see
+/// [`crate::merge_policy`]).
+const MERGE_THREADS: usize = 1;
 
 /// Most bytes of documents handed to the writer and not yet indexed by its threads. tantivy queues up
 /// to 10,000 documents in front of its indexing threads; when extraction outruns indexing, that queue
@@ -105,6 +110,8 @@ impl Document for QueuedDoc {
 /// An open index, ready to write.
 pub struct TextIndex {
     index: Index,
+    /// The index's directory (the merge policy sizes segments by their files).
+    dir: PathBuf,
     writer: IndexWriter<QueuedDoc>,
     queue: Arc<QueueBytes>,
     reader: IndexReader,
@@ -140,6 +147,19 @@ pub fn recorded_languages(dir: &Path) -> Result<Option<Vec<schema::Language>>> {
     Ok(schema::languages_of(&index.schema()))
 }
 
+/// The index's writer: [`WRITER_THREADS`] indexing threads sharing [`WRITER_MEMORY_BYTES`], one merge
+/// thread, bounded merges.
+fn new_writer(index: &Index, dir: &Path) -> Result<IndexWriter<QueuedDoc>> {
+    let options = IndexWriterOptions::builder()
+        .memory_budget_per_thread(WRITER_MEMORY_BYTES / WRITER_THREADS)
+        .num_worker_threads(WRITER_THREADS)
+        .num_merge_threads(MERGE_THREADS)
+        .build();
+    let writer = index.writer_with_options(options)?;
+    writer.set_merge_policy(Box::new(BoundedMerges::new(dir)));
+    Ok(writer)
+}
+
 impl TextIndex {
     /// Opens the index in `dir`, creating it if it does not exist, stemming in the default languages.
     pub fn open_or_create(dir: &Path) -> Result<Self> {
@@ -165,13 +185,14 @@ impl TextIndex {
                 "the index schema lacks fandex's fields".into(),
             ))
         })?;
-        let writer = index.writer_with_num_threads(WRITER_THREADS, WRITER_MEMORY_BYTES)?;
+        let writer = new_writer(&index, dir)?;
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
         Ok(Self {
             index,
+            dir: dir.to_owned(),
             writer,
             queue: Arc::default(),
             reader,
@@ -294,9 +315,7 @@ impl TextIndex {
         if !matches!(rolled, Ok(Ok(_))) {
             // The writer could not restart in place (a failed rollback gives up the directory lock, and a
             // second one panics in tantivy): open a brand-new writer; the old one is dropped.
-            self.writer = self
-                .index
-                .writer_with_num_threads(WRITER_THREADS, WRITER_MEMORY_BYTES)?;
+            self.writer = new_writer(&self.index, &self.dir)?;
         }
         self.reader.reload()?;
         Ok(())
@@ -354,6 +373,14 @@ impl TextIndex {
     pub fn num_docs(&self) -> u64 {
         let searcher = self.reader.searcher();
         schema::chunks::file_documents(&searcher).unwrap_or_else(|_| searcher.num_docs())
+    }
+
+    /// Lets go of segments that merges have replaced since the last commit: the reader keeps them (and
+    /// the pages the merge read from them, which count as this process's memory) until it reloads.
+    /// Searches see nothing new: merges change no content.
+    pub fn release_merged(&self) -> Result<()> {
+        self.reader.reload()?;
+        Ok(())
     }
 
     /// Waits for background merges to finish (call on clean shutdown).
