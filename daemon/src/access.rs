@@ -147,10 +147,21 @@ mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
 
+    /// Whether the test can switch identities (root). Elsewhere it is skipped, except under `CI=true`,
+    /// where it must run: it fails instead.
+    fn running_as_root() -> bool {
+        let root = nix::unistd::geteuid().is_root();
+        assert!(
+            root || std::env::var("CI").as_deref() != Ok("true"),
+            "switching identity needs root, and CI=true runs every test"
+        );
+        root
+    }
+
     #[test]
     fn checks_use_the_peers_identity() {
-        if !nix::unistd::geteuid().is_root() {
-            return; // switching identity needs root; the e2e permission tests cover this in CI
+        if !running_as_root() {
+            return;
         }
         let tmp = tempfile::tempdir().unwrap();
         std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -195,8 +206,8 @@ mod tests {
     /// every ancestor searchable.
     #[test]
     fn folders_need_read_and_search() {
-        if !nix::unistd::geteuid().is_root() {
-            return; // switching identity needs root; the e2e permission tests cover this in CI
+        if !running_as_root() {
+            return;
         }
         let tmp = tempfile::tempdir().unwrap();
         std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
