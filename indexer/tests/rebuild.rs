@@ -244,10 +244,12 @@ fn rebuild_from_old_fields(from: u32) {
     drop(writer);
     assert!(fandex_indexer::schema::fields_of(&old.schema()).is_none());
     drop(old);
-    assert!(
-        SCHEMA_VERSION >= 5,
-        "format 4 stores texts apart, long ones in chunks; format 5 has folders"
-    );
+    const {
+        assert!(
+            SCHEMA_VERSION >= 5,
+            "format 4 stores texts apart, long ones in chunks; format 5 has folders"
+        )
+    };
     fs::write(f.dir.format_file(), format!("{from}\n")).unwrap();
     finish_and_check(&f, from);
     let (index, _, _) = fandex_indexer::text_index::open_read_only(&tantivy_dir).unwrap();
