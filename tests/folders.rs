@@ -86,12 +86,7 @@ fn json_hits(env: &Env, args: &[&str]) -> Vec<serde_json::Value> {
         "{args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    out.stdout
-        .split(|&b| b == b'\n')
-        .filter(|l| !l.is_empty())
-        .map(|l| serde_json::from_slice::<serde_json::Value>(l).unwrap())
-        .filter(|v| v.get("suggestion").is_none())
-        .collect()
+    common::json_hits(&out.stdout)
 }
 
 fn is_folder(hit: &serde_json::Value) -> bool {

@@ -63,11 +63,8 @@ fn names(env: &Env, args: &[&str]) -> Vec<String> {
         "{args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    out.stdout
-        .split(|&b| b == b'\n')
-        .filter(|l| !l.is_empty())
-        .map(|l| serde_json::from_slice::<serde_json::Value>(l).unwrap())
-        .filter(|v| v.get("suggestion").is_none())
+    common::json_hits(&out.stdout)
+        .into_iter()
         .map(|v| {
             let path = PathBuf::from(v["path"].as_str().unwrap());
             path.file_name().unwrap().to_string_lossy().into_owned()

@@ -283,6 +283,23 @@ mod tests {
         assert_eq!(collect(t.path(), &strict, &pruned), set(&["b"]));
     }
 
+    /// Everything a walk of `root` (the only root, default configuration) from `start` reports.
+    fn walked(root: &Path, start: &Path, threads: usize) -> crossbeam_channel::Receiver<WalkItem> {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let roots = RootSet::open(&[root.to_owned()]);
+        walk(
+            root,
+            start,
+            &roots,
+            &IndexConfig::default(),
+            &[],
+            threads,
+            &tx,
+        )
+        .unwrap();
+        rx
+    }
+
     #[test]
     fn specials_are_reported_not_opened() {
         let t = tree(&["f"]);
@@ -292,18 +309,7 @@ mod tests {
         )
         .unwrap();
         std::os::unix::fs::symlink("/etc/passwd", t.path().join("link")).unwrap();
-        let (tx, rx) = crossbeam_channel::unbounded();
-        walk(
-            t.path(),
-            t.path(),
-            &RootSet::open(&[t.path().to_owned()]),
-            &IndexConfig::default(),
-            &[],
-            2,
-            &tx,
-        )
-        .unwrap();
-        drop(tx);
+        let rx = walked(t.path(), t.path(), 2);
         let mut specials: Vec<&str> = rx
             .iter()
             .filter_map(|i| match i {
@@ -318,19 +324,8 @@ mod tests {
     #[test]
     fn a_walk_may_start_at_a_file() {
         let t = tree(&["d/f.txt", "g.txt"]);
-        let (tx, rx) = crossbeam_channel::unbounded();
         let start = t.path().join("d/f.txt");
-        walk(
-            t.path(),
-            &start,
-            &RootSet::open(&[t.path().to_owned()]),
-            &IndexConfig::default(),
-            &[],
-            1,
-            &tx,
-        )
-        .unwrap();
-        drop(tx);
+        let rx = walked(t.path(), &start, 1);
         let files: Vec<PathBuf> = rx
             .iter()
             .filter_map(|i| match i {
@@ -345,19 +340,7 @@ mod tests {
     #[test]
     fn folders_are_reported_under_the_same_rules_but_not_the_root() {
         let t = tree(&["a/b/f.txt", ".git/config", "node_modules/x/y.js", "c/g.txt"]);
-        let (tx, rx) = crossbeam_channel::unbounded();
-        let roots = RootSet::open(&[t.path().to_owned()]);
-        walk(
-            t.path(),
-            t.path(),
-            &roots,
-            &IndexConfig::default(),
-            &[],
-            2,
-            &tx,
-        )
-        .unwrap();
-        drop(tx);
+        let rx = walked(t.path(), t.path(), 2);
         let folders: BTreeSet<String> = rx
             .iter()
             .filter_map(|i| match i {
@@ -370,18 +353,7 @@ mod tests {
             .collect();
         assert_eq!(folders, set(&["a", "a/b", "c"]));
         // A walk starting below the root reports its start.
-        let (tx, rx) = crossbeam_channel::unbounded();
-        walk(
-            t.path(),
-            &t.path().join("a"),
-            &roots,
-            &IndexConfig::default(),
-            &[],
-            1,
-            &tx,
-        )
-        .unwrap();
-        drop(tx);
+        let rx = walked(t.path(), &t.path().join("a"), 1);
         let n = rx
             .iter()
             .filter(|i| matches!(i, WalkItem::Folder { .. }))
@@ -412,19 +384,7 @@ mod tests {
         let victim = tree(&["sub/secret.txt", "other.txt"]);
         std::os::unix::fs::symlink(victim.path(), t.path().join("link")).unwrap();
         for start in [t.path().join("link/sub"), t.path().join("link/other.txt")] {
-            let (tx, rx) = crossbeam_channel::unbounded();
-            let roots = RootSet::open(&[t.path().to_owned()]);
-            walk(
-                t.path(),
-                &start,
-                &roots,
-                &IndexConfig::default(),
-                &[],
-                1,
-                &tx,
-            )
-            .unwrap();
-            drop(tx);
+            let rx = walked(t.path(), &start, 1);
             let items: Vec<WalkItem> = rx.iter().collect();
             assert!(items.is_empty(), "{start:?}: {items:?}");
         }

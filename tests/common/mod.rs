@@ -95,14 +95,22 @@ impl Env {
     }
 }
 
-/// Paths from JSON lines, exact bytes (from `path_b64` when present); a "did you mean" line
+/// The hits of `fandex search --json` output, one JSON object per line; a "did you mean" line
 /// (`{"suggestion": ...}`) is not a hit.
-pub fn parse_paths(stdout: &[u8]) -> BTreeSet<PathBuf> {
+pub fn json_hits(stdout: &[u8]) -> Vec<serde_json::Value> {
     stdout
         .split(|b| *b == b'\n')
         .filter(|l| !l.is_empty())
         .map(|line| serde_json::from_slice::<serde_json::Value>(line).expect("JSON line"))
         .filter(|v| v.get("suggestion").is_none())
+        .collect()
+}
+
+/// Paths from JSON lines, exact bytes (from `path_b64` when present); a "did you mean" line
+/// (`{"suggestion": ...}`) is not a hit.
+pub fn parse_paths(stdout: &[u8]) -> BTreeSet<PathBuf> {
+    json_hits(stdout)
+        .into_iter()
         .map(|v| match v.get("path_b64").and_then(|b| b.as_str()) {
             Some(b64) => PathBuf::from(OsStr::from_bytes(
                 &base64::engine::general_purpose::STANDARD
