@@ -34,6 +34,27 @@ fn stems_in_every_language_of_the_list() {
 }
 
 #[test]
+fn remembered_stems_are_the_stems() {
+    // The same words again come from the stem cache, in every language and at their positions:
+    // exactly what a fresh analyzer (an empty cache) gives for each word.
+    let languages = [Language::English, Language::German];
+    let fresh = |word: &str| tokens_of(&mut stem_analyzer(&languages), word);
+    assert_eq!(fresh("häuser"), ["hauser", "haus"]);
+    let mut warm = stem_analyzer(&languages);
+    let text = "running häuser running häuser connections";
+    let expected: Vec<String> = text.split(' ').flat_map(fresh).collect();
+    assert_eq!(tokens_of(&mut warm, text), expected);
+    assert_eq!(tokens_of(&mut warm, text), expected);
+    // More distinct words than the cache holds: it starts again and the stems stay right.
+    let mut english = stem_analyzer(&[Language::English]);
+    let many: String = (0..40_000).map(|i| format!("walking{i}s ")).collect();
+    let stems = tokens_of(&mut english, &format!("{many} running connections"));
+    assert_eq!(stems.len(), 40_002);
+    assert_eq!(stems[39_999], "walking39999");
+    assert_eq!(&stems[40_000..], ["run", "connect"]);
+}
+
+#[test]
 fn analyzer_names_record_the_languages() {
     let name = stem_analyzer_name(&[Language::German, Language::English, Language::German]);
     assert_eq!(name, "fandex_stem_en_de");
