@@ -109,9 +109,14 @@ pub fn run(common: &Common, args: &SearchArgs) -> anyhow::Result<ExitCode> {
         None => {
             // No daemon: read the index directly (read-only; works while `fandex index` runs).
             let engine = common.open_searcher_with(&config)?;
-            engine
+            let results = engine
                 .search(&request)
-                .map_err(|e| anyhow::anyhow!("invalid query: {e}"))?
+                .map_err(|e| anyhow::anyhow!("invalid query: {e}"));
+            // This process exits right after printing: the kernel unmaps the index's files in one
+            // sweep at exit, where dropping the searcher unmaps them one by one (six files a
+            // segment; 12 ms of a 50 ms search at a million files).
+            std::mem::forget(engine);
+            results?
         }
     };
     let mut out = std::io::stdout().lock();
