@@ -6,6 +6,7 @@
 
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -27,6 +28,14 @@ use crate::queue::WorkQueue;
 use crate::recent;
 use crate::roots::{RootWatch, under_any};
 use crate::sync::Syncer;
+
+/// How an attempt at the start-up walk ended.
+enum Walked {
+    /// Walked to the end, failed (a rescan follows), or there was nothing to walk or the daemon stops.
+    Done,
+    /// Interrupted by a pause or the battery policy: to be walked again once walks may run.
+    Interrupted,
+}
 
 /// How long the pipeline waits with nothing to do before it returns freed memory to the system.
 const IDLE_TRIM_AFTER: Duration = Duration::from_secs(2);
@@ -236,16 +245,30 @@ impl Pipeline {
     /// (a failed rebuild also leaves its marker: the next start walks again, reading only what is
     /// missing).
     fn first_walk(&self, engine: &mut Engine) {
+        loop {
+            match self.first_walk_once(engine) {
+                Walked::Done => return,
+                // Paused (or on battery): wait until walks may run again, then walk again (what was
+                // committed is found unchanged).
+                Walked::Interrupted => {
+                    info!("the start-up walk is paused; it goes on when walks may run")
+                }
+            }
+        }
+    }
+
+    /// One attempt at [`Pipeline::first_walk`]'s walk.
+    fn first_walk_once(&self, engine: &mut Engine) -> Walked {
         let (rebuild, progress) = {
             let shared = lock(&self.board);
             match (&shared.rebuild, shared.state) {
                 (Some((rebuild, progress)), _) => (Some(*rebuild), progress.clone()),
                 (None, State::Reconciling) => (None, Arc::new(Progress::default())),
-                _ => return,
+                _ => return Walked::Done,
             }
         };
         if !self.wait_for_bulk() {
-            return;
+            return Walked::Done;
         }
         let (what, kind) = match rebuild {
             Some(_) => ("rebuilding the index", WorkKind::Rebuild),
@@ -262,10 +285,27 @@ impl Pipeline {
             progress: progress.clone(),
             items: 0,
         });
-        let result = engine.update(&UpdateRequest::default(), &progress);
+        let result = self.interrupted_when_held(&progress, || {
+            engine.update(&UpdateRequest::default(), &progress)
+        });
         let generation = engine.generation();
         self.sync.committed(generation);
         self.events.committed(generation);
+        if matches!(result, Err(fandex_indexer::Error::Interrupted)) {
+            let mut shared = lock(&self.board);
+            shared.work = None;
+            // The next attempt counts afresh (the counters only grow).
+            if let Some((_, progress)) = &mut shared.rebuild {
+                *progress = Arc::new(Progress::default());
+            }
+            drop(shared);
+            self.events.status_changed();
+            return if self.queue.lock().stopping {
+                Walked::Done
+            } else {
+                Walked::Interrupted
+            };
+        }
         let outcome = {
             let mut shared = lock(&self.board);
             shared.rebuild = None;
@@ -308,6 +348,34 @@ impl Pipeline {
                 self.queue.rescan(roots, RescanKind::BatchFailed);
             }
         }
+        Walked::Done
+    }
+
+    /// Runs `walk` (bulk work reporting to `progress`) and interrupts it through `progress` as soon as
+    /// walks may not run: the daemon stops, the user pauses, or the battery policy holds walks. A walk
+    /// of a million files takes many minutes; a stop or a pause must not wait for it.
+    fn interrupted_when_held<R>(&self, progress: &Progress, walk: impl FnOnce() -> R) -> R {
+        let done = AtomicBool::new(false);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let mut queue = self.queue.lock();
+                while !done.load(Ordering::Relaxed) {
+                    queue.pause.expire(Instant::now());
+                    if queue.stopping
+                        || queue.pause.user_hold().is_some()
+                        || queue.pause.holds_bulk()
+                    {
+                        progress.interrupt.store(true, Ordering::Relaxed);
+                        return;
+                    }
+                    queue = self.queue.wait(queue, Some(Duration::from_millis(250)));
+                }
+            });
+            let result = walk();
+            done.store(true, Ordering::Relaxed);
+            self.queue.notify();
+            result
+        })
     }
 
     /// Waits while walks may not run (paused, or on battery); false when the daemon stops meanwhile.

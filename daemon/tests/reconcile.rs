@@ -6,9 +6,11 @@
 
 use std::fs::File;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
+use std::time::Instant;
 
 use fandex_daemon::status::StatusReport;
 use fandex_daemon::{Daemon, DaemonOptions};
@@ -19,12 +21,14 @@ use fandex_query::SearchRequest;
 use fandex_query::protocol::status::State;
 use fandex_watcher::{Backend, RenameSource};
 
-/// A parser that answers only once the test opens the gate (and says when it was called).
+/// A parser that answers only once the test opens the gate (and says when it was called, and counts
+/// its calls).
 #[derive(Debug, Default)]
 struct Gate {
     open: Mutex<bool>,
     opened: Condvar,
     called: Mutex<Option<mpsc::Sender<()>>>,
+    calls: AtomicUsize,
 }
 
 impl Gate {
@@ -36,6 +40,7 @@ impl Gate {
 
 impl DocumentParser for Gate {
     fn parse(&self, _file: &File, _name: &[u8], _kind: Kind) -> Result<Document, ParseError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
         if let Some(called) = self.called.lock().unwrap().take() {
             let _ = called.send(());
         }
@@ -65,6 +70,16 @@ fn hits(daemon: &Daemon, query: &str) -> Vec<PathBuf> {
         .collect();
     paths.sort();
     paths
+}
+
+/// How many files match `query` in all.
+fn total(daemon: &Daemon, query: &str) -> usize {
+    let request = SearchRequest {
+        query: query.into(),
+        limit: 1,
+        ..SearchRequest::default()
+    };
+    daemon.searcher().search(&request).unwrap().total
 }
 
 fn state(report: &StatusReport) -> State {
@@ -156,4 +171,108 @@ fn ready_before_the_reconcile_and_sync_waits_for_it() {
         .expect("the sync thread let go")
         .stop()
         .unwrap();
+}
+
+/// Documents the start-up walk must read through the gate: many more than it reads at once.
+const HELD_FILES: usize = 600;
+
+/// A fresh index over [`HELD_FILES`] documents, and a daemon whose start-up walk has reached the first
+/// of them and waits in the gate. Returns the daemon, the gate and the options to start again with.
+fn start_held(tmp: &std::path::Path) -> (Daemon, Arc<Gate>, impl Fn(Arc<Gate>) -> DaemonOptions) {
+    let root = tmp.join("root");
+    std::fs::create_dir_all(&root).unwrap();
+    let root = std::fs::canonicalize(&root).unwrap();
+    for i in 0..HELD_FILES {
+        std::fs::write(
+            root.join(format!("r{i}.pdf")),
+            b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n",
+        )
+        .unwrap();
+    }
+    let index_dir = tmp.join("index");
+    let options = move |gate: Arc<Gate>| DaemonOptions {
+        index_dir: IndexDir::at(&index_dir),
+        config: Config::default(),
+        roots: vec![root.clone()],
+        backend: Some(Backend::Inotify),
+        rename_source: Some(RenameSource::Inotify),
+        listen: false,
+        parser: Some(gate),
+        dbus: None,
+    };
+    let gate = Arc::new(Gate::default());
+    let (called_tx, called) = mpsc::channel();
+    *gate.called.lock().unwrap() = Some(called_tx);
+    let daemon = Daemon::start(options(gate.clone())).unwrap();
+    if called.recv_timeout(Duration::from_secs(60)).is_err() {
+        gate.open();
+        panic!("the start-up walk never reached a document");
+    }
+    assert_eq!(daemon.status().state, State::Reconciling);
+    (daemon, gate, options)
+}
+
+/// An open gate: every document parses at once.
+fn open_gate() -> Arc<Gate> {
+    let gate = Arc::new(Gate::default());
+    gate.open();
+    gate
+}
+
+#[test]
+fn a_stop_does_not_wait_for_the_start_up_walk() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (daemon, gate, options) = start_held(tmp.path());
+    let (stopped_tx, stopped) = mpsc::channel();
+    let asked = Instant::now();
+    std::thread::spawn(move || {
+        let _ = stopped_tx.send(daemon.stop());
+    });
+    // The walk is interrupted at once; the documents being read when it was finish, and are committed.
+    std::thread::sleep(Duration::from_millis(500));
+    gate.open();
+    stopped
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the stop waited for the walk")
+        .expect("a clean stop");
+    let calls = gate.calls.load(Ordering::SeqCst);
+    assert!(
+        calls < HELD_FILES / 2,
+        "{calls} of {HELD_FILES} documents were read after the stop was asked {:?} ago",
+        asked.elapsed()
+    );
+    // Nothing is lost: the next start reads the rest.
+    let daemon = Daemon::start(options(open_gate())).unwrap();
+    daemon.sync(Duration::from_secs(120)).unwrap();
+    assert_eq!(total(&daemon, "wombat"), HELD_FILES);
+    daemon.stop().unwrap();
+}
+
+#[test]
+fn a_pause_holds_the_start_up_walk_until_resume() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (daemon, gate, _options) = start_held(tmp.path());
+    daemon.pause(None);
+    std::thread::sleep(Duration::from_millis(500));
+    gate.open();
+    // Paused: the walk reads no further (what was being read when it paused is committed).
+    std::thread::sleep(Duration::from_secs(2));
+    let calls = gate.calls.load(Ordering::SeqCst);
+    assert!(
+        calls < HELD_FILES / 2,
+        "{calls} of {HELD_FILES} documents read while paused"
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(
+        gate.calls.load(Ordering::SeqCst),
+        calls,
+        "reading went on while paused"
+    );
+    assert_eq!(daemon.status().state, State::Reconciling);
+    // Resumed: the walk goes on, and a sync waits for it.
+    daemon.resume();
+    daemon.sync(Duration::from_secs(120)).unwrap();
+    assert_eq!(total(&daemon, "wombat"), HELD_FILES);
+    assert_eq!(daemon.status().state, State::Watching);
+    daemon.stop().unwrap();
 }

@@ -72,6 +72,9 @@ pub enum Error {
     /// The full-text index (tantivy) failed.
     #[error("full-text index: {0}")]
     Tantivy(#[from] tantivy::TantivyError),
+    /// A walk was ended early through [`crate::engine::Progress::interrupt`]; what it read is committed.
+    #[error("the walk was interrupted before it saw every file (what it read is committed)")]
+    Interrupted,
 }
 
 impl Error {

@@ -44,6 +44,10 @@ pub(super) fn classify_all(
     let mut claimed = HashSet::new();
     let mut error_dirs = Vec::new();
     for item in walk_rx {
+        if progress.interrupt.load(Ordering::Relaxed) {
+            // Dropping the walk's receiver ends the walk; files already sent to be read still are.
+            break;
+        }
         let sent = match item {
             WalkItem::Special { path, kind } => {
                 debug!(path = %path.display(), kind, "skipped");

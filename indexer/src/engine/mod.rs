@@ -499,6 +499,10 @@ impl Engine {
         let (claimed, error_dirs) =
             walk_and_apply(self.applier(), walk, scopes, &mut batch, summary, progress)?;
         self.commit(batch)?;
+        if progress.interrupt.load(Ordering::Relaxed) {
+            // Files the walk did not reach are not gone: nothing is removed.
+            return Err(Error::Interrupted);
+        }
         // Whatever the walk did not find is gone (unless it sits below a directory we could not read).
         let mut removals = CatalogBatch::default();
         let mut applier = self.applier();

@@ -22,6 +22,11 @@ pub struct Progress {
     /// The walks are over: `seen` is the number of files this update looks at (progress displays can
     /// show a total and a time left).
     pub walked: AtomicBool,
+    /// Set by the caller to end a walk early (the daemon stops, or is paused): no further file is
+    /// taken, what was read is committed, nothing is removed for not having been seen, and the update
+    /// fails with [`crate::Error::Interrupted`]. Walking again later resumes: what was committed is
+    /// found unchanged.
+    pub interrupt: AtomicBool,
 }
 
 /// A root found offline: not walked, its records kept.
