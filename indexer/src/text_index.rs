@@ -1,7 +1,9 @@
 //! The full-text index: tantivy behind a small API keyed by file id.
 //!
 //! One long-lived writer per process; every commit carries the catalog generation in its payload, so a
-//! mismatch after a crash can be detected and repaired.
+//! mismatch after a crash can be detected and repaired. The writer works through
+//! [`DeferredSyncDirectory`] (`deferred_sync`): a commit's files are made durable together, before its
+//! `meta.json`.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
@@ -9,7 +11,6 @@ use std::time::{Duration, Instant};
 
 use fandex_schema::{self as schema, DocMeta, Fields, FileDoc};
 use tantivy::collector::DocSetCollector;
-use tantivy::directory::MmapDirectory;
 use tantivy::indexer::IndexWriterOptions;
 use tantivy::query::TermQuery;
 use tantivy::schema::{Document, IndexRecordOption, Value};
@@ -18,6 +19,10 @@ use tracing::debug;
 
 use crate::error::{Error, Result};
 use crate::merge_policy::BoundedMerges;
+
+mod deferred_sync;
+
+pub use deferred_sync::DeferredSyncDirectory;
 
 /// Memory budget of the writer, shared by its threads (tantivy needs at least 15 MB per thread).
 const WRITER_MEMORY_BYTES: usize = 64 << 20;
@@ -110,6 +115,8 @@ impl Document for QueuedDoc {
 /// An open index, ready to write.
 pub struct TextIndex {
     index: Index,
+    /// The directory the writer writes through (reset after a rollback).
+    directory: DeferredSyncDirectory,
     /// The index's directory (the merge policy sizes segments by their files).
     dir: PathBuf,
     writer: IndexWriter<QueuedDoc>,
@@ -123,7 +130,7 @@ pub struct TextIndex {
 /// Opens an existing index for searching only (no writer, no lock on the catalog). Analyzers are
 /// registered.
 pub fn open_read_only(dir: &Path) -> Result<(Index, IndexReader, Fields)> {
-    let index = Index::open_in_dir(dir)?;
+    let index = Index::open(open_directory(dir)?)?;
     schema::register_analyzers(&index);
     let fields = schema::fields_of(&index.schema()).ok_or_else(|| {
         Error::Tantivy(tantivy::TantivyError::SchemaError(
@@ -143,8 +150,19 @@ pub fn recorded_languages(dir: &Path) -> Result<Option<Vec<schema::Language>>> {
     if !dir.join("meta.json").exists() {
         return Ok(None);
     }
-    let index = Index::open_in_dir(dir)?;
+    let index = Index::open(open_directory(dir)?)?;
     Ok(schema::languages_of(&index.schema()))
+}
+
+/// The directory every open of the index goes through (readers too: a torn `.managed.json` refuses
+/// none of them; see [`DeferredSyncDirectory`]).
+fn open_directory(dir: &Path) -> Result<DeferredSyncDirectory> {
+    DeferredSyncDirectory::open(dir).map_err(|e| {
+        Error::Tantivy(tantivy::TantivyError::SystemError(format!(
+            "cannot open {}: {e}",
+            dir.display()
+        )))
+    })
 }
 
 /// The index's writer: [`WRITER_THREADS`] indexing threads sharing [`WRITER_MEMORY_BYTES`], one merge
@@ -171,14 +189,9 @@ impl TextIndex {
     pub fn open_or_create_for(dir: &Path, languages: &[schema::Language]) -> Result<Self> {
         std::fs::create_dir_all(dir)
             .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
-        let directory = MmapDirectory::open(dir).map_err(|e| {
-            Error::Tantivy(tantivy::TantivyError::SystemError(format!(
-                "cannot open {}: {e}",
-                dir.display()
-            )))
-        })?;
+        let directory = open_directory(dir)?;
         let (schema, _) = schema::build_schema_for(languages);
-        let index = Index::open_or_create(directory, schema)?;
+        let index = Index::open_or_create(directory.clone(), schema)?;
         schema::register_analyzers(&index);
         let fields = schema::fields_of(&index.schema()).ok_or_else(|| {
             Error::Tantivy(tantivy::TantivyError::SchemaError(
@@ -192,6 +205,7 @@ impl TextIndex {
             .try_into()?;
         Ok(Self {
             index,
+            directory,
             dir: dir.to_owned(),
             writer,
             queue: Arc::default(),
@@ -317,6 +331,8 @@ impl TextIndex {
             // second one panics in tantivy): open a brand-new writer; the old one is dropped.
             self.writer = new_writer(&self.index, &self.dir)?;
         }
+        // Every segment a failed sync left is dropped: commits may be made durable again.
+        self.directory.reset_after_failure();
         self.reader.reload()?;
         Ok(())
     }

@@ -281,6 +281,41 @@ fn interrupted_commit_is_repaired_on_open() {
     );
 }
 
+/// tantivy's list of the files it created (`.managed.json`) is written once per commit, not with each
+/// file: a crash can leave files it does not list. They are collected all the same.
+#[test]
+fn files_an_interrupted_commit_left_are_collected() {
+    let f = fixture(&[("a", "apple")]);
+    update(&f, &[&f.root]);
+    let tantivy = IndexDir::at(&f.index).tantivy_dir();
+    let orphan = tantivy.join("0123456789abcdef0123456789abcdef.idx");
+    fs::write(&orphan, "a segment file no meta.json names").unwrap();
+    fs::write(f.root.join("b"), "banana").unwrap();
+    let s = update(&f, &[]);
+    assert_eq!(s.indexed, 1, "{s:?}");
+    assert!(
+        !orphan.exists(),
+        "the orphan is collected by the next commit"
+    );
+    assert_eq!(indexed(&f), pairs(&[("a", "apple"), ("b", "banana")]));
+}
+
+/// A torn `.managed.json` (written by something else than fandex) does not refuse the index: the files
+/// on disk stand in for it.
+#[test]
+fn a_torn_list_of_managed_files_does_not_refuse_the_index() {
+    let f = fixture(&[("a", "apple")]);
+    update(&f, &[&f.root]);
+    let managed = IndexDir::at(&f.index).tantivy_dir().join(".managed.json");
+    fs::write(&managed, "[\"0123").unwrap();
+    fs::write(f.root.join("b"), "banana").unwrap();
+    let s = update(&f, &[]);
+    assert_eq!(s.indexed, 1, "{s:?}");
+    assert_eq!(indexed(&f), pairs(&[("a", "apple"), ("b", "banana")]));
+    let list: Vec<String> = serde_json::from_slice(&fs::read(&managed).unwrap()).unwrap();
+    assert!(list.iter().any(|name| name == "meta.json"), "{list:?}");
+}
+
 /// Opens the engine with a per-owner text budget, updates, and checks the kept totals against a recount.
 fn update_with_budget(f: &Fixture, budget: u64) -> (Summary, Engine) {
     std::thread::sleep(std::time::Duration::from_millis(60));
