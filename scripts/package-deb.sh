@@ -68,6 +68,7 @@ Architecture: $arch
 Maintainer: fandex developers <fandex@example.invalid>
 Installed-Size: $size
 Depends: libc6
+Recommends: poppler-utils
 Section: utils
 Priority: optional
 Homepage: https://example.invalid/fandex

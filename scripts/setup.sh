@@ -18,6 +18,10 @@ packages+=(dbus) # dbus-daemon: a private session bus for the fandex-dbus tests
 # systemd (systemd-analyze) and man-db (`man`, which it runs for Documentation=man:): the system and user
 # units' tests (verify, security); scripts/package-deb.sh needs only dpkg-deb, part of dpkg.
 packages+=(systemd man-db)
+# poppler-utils (pdftotext): what the extraction workers run to read PDFs (a third to a half of the
+# built-in parser's memory; the fidelity reference). Without it PDFs are read by pdf_oxide, and the
+# tests that check pdftotext is used fail.
+packages+=(poppler-utils)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -223,6 +223,67 @@ fn worker_crash_timeout_and_memory_limit_are_named_and_survived() {
 }
 
 #[test]
+fn pdfs_are_read_by_pdftotext_inside_the_worker() {
+    // The default configuration: pdftotext from PATH, run by a locked-down worker (as `nobody` for root).
+    let env = Env::new();
+    std::fs::copy(fixture("sample.pdf"), env.root.join("report.pdf")).unwrap();
+    let (out, mark) = extract(&env, "", "", &["--json", "report.pdf"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let docs = stdout_json(&out);
+    // poppler writes the date with its zone; pdf_oxide, the fallback when pdftotext cannot start, without.
+    assert_eq!(
+        docs[0]["meta"]["created"], "2026-12-07T03:14:44Z",
+        "{}",
+        docs[0]
+    );
+    assert_eq!(docs[0]["meta"]["pages"], "2");
+    assert_eq!(
+        marked_processes(&mark),
+        Vec::<u32>::new(),
+        "processes left behind"
+    );
+}
+
+#[test]
+fn a_hanging_pdftotext_is_killed_with_its_worker() {
+    let env = Env::new();
+    std::fs::copy(fixture("sample.pdf"), env.root.join("slow.pdf")).unwrap();
+    // A pdftotext that never answers: the worker waits for it, the pool's timeout kills both.
+    let bin = env.tmp.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let program = bin.join("pdftotext");
+    std::fs::write(&program, "#!/bin/sh\nexec sleep 300\n").unwrap();
+    std::fs::set_permissions(
+        &program,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let config = format!(
+        "[extract]\ntimeout = 1\nworkers = 1\nuser = \"\"\npdftotext = \"{}\"\n",
+        program.display()
+    );
+    let started = Instant::now();
+    let (out, mark) = extract(&env, &config, "", &["--json", "slow.pdf"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr.trim_end(),
+        "fandex: error: slow.pdf: timed out after 1 s",
+        "{stderr}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(20));
+    // Neither the worker nor its `sleep` (which inherited the marker) is left.
+    assert_eq!(
+        marked_processes(&mark),
+        Vec::<u32>::new(),
+        "processes left behind"
+    );
+}
+
+#[test]
 fn extract_never_follows_symlinks_or_opens_fifos() {
     let env = Env::new();
     let target = env.write(b"target.txt", b"secret target text\n");

@@ -175,6 +175,10 @@ pub struct Limits {
     pub max_parts: usize,
     /// Most bytes decompressed or decoded in total over one top-level extraction (zip bombs).
     pub max_total_bytes: u64,
+    /// Poppler's `pdftotext`, run as a child process to read PDFs; `None`, or a program that cannot start:
+    /// `pdf_oxide` reads them in-process. Default: `pdftotext` found in `PATH` ([`crate::find_program`]).
+    #[serde(default)]
+    pub pdftotext: Option<std::path::PathBuf>,
 }
 
 impl Default for Limits {
@@ -185,6 +189,7 @@ impl Default for Limits {
             max_depth: 4,
             max_parts: 10_000,
             max_total_bytes: 1 << 30,
+            pdftotext: crate::program::find_program("pdftotext".as_ref()),
         }
     }
 }

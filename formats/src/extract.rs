@@ -23,7 +23,7 @@ pub fn extract(
 ) -> Result<Document, FormatError> {
     let mut cx = Cx::new(limits, plain, nested);
     let mut input = file;
-    run(&mut input, name, kind, &mut cx)
+    run(&mut input, Some(file), name, kind, &mut cx)
 }
 
 /// Detects the kind of `file` from its first [`HEAD_LEN`] bytes (read through the descriptor from its start)
@@ -42,17 +42,20 @@ pub fn detect_file(file: &File, name: &[u8]) -> std::io::Result<Kind> {
 fn nested(bytes: &[u8], name: &[u8], cx: &mut Cx) -> Result<Document, FormatError> {
     cx.budget = (cx.budget + bytes.len() as u64).min(cx.limits.max_total_bytes);
     let kind = detect(&bytes[..bytes.len().min(HEAD_LEN)], name);
-    run(&mut Cursor::new(bytes), name, kind, cx)
+    run(&mut Cursor::new(bytes), None, name, kind, cx)
 }
 
+/// Extracts `input` of `kind`; `file` is the open file `input` reads, at the top level (a child process
+/// can read its descriptor), `None` for a member in memory.
 fn run(
     input: &mut dyn Input,
+    file: Option<&File>,
     name: &[u8],
     kind: Kind,
     cx: &mut Cx,
 ) -> Result<Document, FormatError> {
     let mut doc = match kind {
-        Kind::Pdf => pdf::extract(whole(input, cx)?, cx.limits.max_text_bytes)?,
+        Kind::Pdf => pdf::extract(input, file, cx)?,
         Kind::Docx | Kind::Xlsx | Kind::Pptx => ooxml::extract(input, kind, cx)?,
         Kind::Odt | Kind::Ods | Kind::Odp => odf::extract_zip(input, kind, cx)?,
         Kind::FlatOdf => odf::extract_flat(&whole(input, cx)?)?,

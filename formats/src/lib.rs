@@ -1,6 +1,7 @@
 //! fandex-formats: turns complex documents into text, metadata and parts, for the indexer.
 //!
-//! A pure library meant to run inside sandboxed worker processes: no threads, no global state, no network;
+//! A pure library meant to run inside sandboxed worker processes: no threads, no global state, no network
+//! (PDFs may be read by poppler's `pdftotext`, a child process: see [`Limits::pdftotext`]);
 //! the input is an already-open [`std::fs::File`] read through its descriptor (never a path reopened) plus
 //! its name (bytes, for detection only). Everything is capped by [`Limits`]; caps reached become notes.
 //!
@@ -15,7 +16,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! Formats: PDF ([`pdf_oxide`]), OOXML and ODF (`zip` + `quick-xml`), EPUB, RTF, e-mail and mbox
+//! Formats: PDF (poppler's `pdftotext` as a child process, else [`pdf_oxide`]), OOXML and ODF (`zip` + `quick-xml`), EPUB, RTF, e-mail and mbox
 //! (`mail-parser`), zip/tar archives and gzip/bzip2/xz/zstd compression, audio tags (`lofty`) and EXIF
 //! (`kamadak-exif`). Plain text and HTML are converted by the caller's [`Plain`].
 
@@ -32,6 +33,7 @@ mod media;
 mod odf;
 mod ooxml;
 mod pdf;
+mod program;
 mod rtf;
 mod xmltext;
 mod zipfile;
@@ -40,3 +42,5 @@ pub use document::{Document, Limits, MetaField, NO_EXIF, NO_TAGS, Part, Plain};
 pub use error::FormatError;
 pub use extract::{detect_file, extract};
 pub use kind::{HEAD_LEN, Kind, detect};
+pub use pdf::helper_paths;
+pub use program::find_program;

@@ -16,7 +16,18 @@ pub struct WorkerLimits {
     pub cpu_seconds_per_request: Option<u64>,
     /// Highest descriptor count (`RLIMIT_NOFILE`): the worker needs its socket, stdio and the passed file.
     pub max_open_files: u64,
+    /// Files and directories the worker may read and execute beneath: the helper programs its handler
+    /// runs (poppler's `pdftotext`) with their libraries. Empty (the default): the worker opens nothing and
+    /// starts no process (`RLIMIT_NPROC` 0). Otherwise it may start a few (its user's tasks at its start
+    /// plus [`HELPER_PROCESSES`]); they inherit its limits, landlock and seccomp, stay in its process group,
+    /// which the pool kills with it, and should die with it (`PR_SET_PDEATHSIG`).
+    #[serde(default)]
+    pub exec_paths: Vec<PathBuf>,
 }
+
+/// How many processes more than its user had when it started a worker with
+/// [`WorkerLimits::exec_paths`] may start (for a user of its own such as `nobody`, each worker's helper fits).
+pub const HELPER_PROCESSES: u64 = 8;
 
 impl Default for WorkerLimits {
     fn default() -> Self {
@@ -24,6 +35,7 @@ impl Default for WorkerLimits {
             memory_bytes: Some(512 << 20),
             cpu_seconds_per_request: Some(30),
             max_open_files: 16,
+            exec_paths: Vec::new(),
         }
     }
 }

@@ -21,7 +21,7 @@ mod tail;
 mod wire;
 pub mod worker;
 
-pub use config::{Credentials, PoolConfig, WorkerLimits};
+pub use config::{Credentials, HELPER_PROCESSES, PoolConfig, WorkerLimits};
 pub use failure::WorkerFailure;
 pub use pool::Pool;
 pub use wire::{Enforcement, Lockdown};

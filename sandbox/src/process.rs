@@ -54,7 +54,9 @@ impl WorkerProcess {
             .envs(config.env.iter().map(|(name, value)| (name, value)))
             .stdin(Stdio::from(OwnedFd::from(theirs)))
             .stdout(Stdio::null())
-            .stderr(Stdio::piped());
+            .stderr(Stdio::piped())
+            // A group of its own: what the worker starts (a helper program) is killed with it.
+            .process_group(0);
         if let Some(credentials) = config.run_as {
             command.uid(credentials.uid).gid(credentials.gid);
         }
@@ -233,9 +235,13 @@ impl WorkerProcess {
         }
     }
 
-    /// Kills the worker (SIGKILL) unless it already exited, and reaps it.
+    /// Kills the worker and its process group (SIGKILL: the processes it started) unless it already
+    /// exited, and reaps it.
     fn kill_and_reap(&mut self) -> Option<ExitStatus> {
         if let Ok(None) = self.child.try_wait() {
+            // Not reaped yet, so the group's id (the worker's pid) cannot have been reused.
+            let group = nix::unistd::Pid::from_raw(self.child.id() as i32);
+            let _ = nix::sys::signal::killpg(group, Signal::SIGKILL);
             let _ = self.child.kill();
         }
         self.child.wait().ok()

@@ -116,10 +116,16 @@ impl SandboxParser {
         // Bounds a worker's start; each document has its own timeout (`timeout_for`).
         pool.timeout = Duration::from_secs(extract.timeout);
         pool.run_as = worker_user(extract)?;
+        let pdftotext = pdftotext(extract);
         pool.limits = WorkerLimits {
             memory_bytes: Some(extract.memory_limit),
             // The wall-clock timeout decides; the CPU allowance only stops a worker the clock missed.
             cpu_seconds_per_request: Some(extract.longest_timeout() + 1),
+            // What running pdftotext needs, and only then.
+            exec_paths: pdftotext
+                .as_deref()
+                .map(fandex_formats::helper_paths)
+                .unwrap_or_default(),
             ..WorkerLimits::default()
         };
         pool.max_response_bytes = max_text_bytes
@@ -128,6 +134,7 @@ impl SandboxParser {
             .max(MIN_RESPONSE_BYTES);
         let limits = FormatLimits {
             max_text_bytes,
+            pdftotext,
             ..FormatLimits::default()
         };
         Ok((pool, limits))
@@ -137,6 +144,22 @@ impl SandboxParser {
     pub fn lockdown(&self) -> Option<Lockdown> {
         self.pool.lockdown()
     }
+}
+
+/// The `pdftotext` program `extract.pdftotext` names, found now (in `PATH` for a bare name): `None` when it
+/// is empty, or not found (then logged once: PDFs are read by `pdf_oxide` in the workers, nothing is lost).
+fn pdftotext(extract: &ExtractConfig) -> Option<PathBuf> {
+    if extract.pdftotext.is_empty() {
+        return None;
+    }
+    let found = fandex_formats::find_program(extract.pdftotext.as_ref());
+    if found.is_none() {
+        tracing::warn!(
+            program = %extract.pdftotext,
+            "extract.pdftotext not found (Debian: install poppler-utils): PDFs are read by the built-in parser"
+        );
+    }
+    found
 }
 
 /// Whom a root process runs its workers as: `extract.user` (its uid and primary group), unless that is
@@ -210,6 +233,22 @@ mod tests {
         );
         // The CPU allowance covers the longest timeout a large file may get.
         assert_eq!(pool.limits.cpu_seconds_per_request, Some(301));
+        // pdftotext (installed by the setup script) is found, and the workers may run it.
+        let program = limits.pdftotext.expect("pdftotext in PATH");
+        assert!(program.is_absolute(), "{program:?}");
+        assert!(pool.limits.exec_paths.contains(&PathBuf::from("/usr")));
+    }
+
+    #[test]
+    fn without_pdftotext_workers_run_nothing() {
+        for program in ["", "/nonexistent/pdftotext", "no-such-pdftotext-fandex"] {
+            let mut config = Config::default();
+            config.extract.pdftotext = program.into();
+            let (pool, limits) =
+                SandboxParser::settings(&config, WorkerCommand::this_program("w")).unwrap();
+            assert_eq!(limits.pdftotext, None, "{program}");
+            assert!(pool.limits.exec_paths.is_empty(), "{program}");
+        }
     }
 
     #[test]

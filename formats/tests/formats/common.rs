@@ -65,15 +65,24 @@ pub fn squeezed(text: &str) -> String {
 /// Detects and extracts `bytes` as a file named `name`, through an open (temporary) file as the worker
 /// will, with default limits and a 64 MiB budget.
 pub fn extract_bytes(bytes: &[u8], name: &str) -> Result<Document, FormatError> {
+    let limits = Limits {
+        max_total_bytes: 64 << 20,
+        ..Limits::default()
+    };
+    extract_bytes_with(bytes, name, &limits)
+}
+
+/// [`extract_bytes`] with `limits`.
+pub fn extract_bytes_with(
+    bytes: &[u8],
+    name: &str,
+    limits: &Limits,
+) -> Result<Document, FormatError> {
     let mut file = tempfile::tempfile().unwrap();
     file.write_all(bytes).unwrap();
     let kind = detect(
         &bytes[..bytes.len().min(fandex_formats::HEAD_LEN)],
         name.as_bytes(),
     );
-    let limits = Limits {
-        max_total_bytes: 64 << 20,
-        ..Limits::default()
-    };
-    extract(&file, name.as_bytes(), kind, &limits, &TestPlain)
+    extract(&file, name.as_bytes(), kind, limits, &TestPlain)
 }

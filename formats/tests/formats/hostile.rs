@@ -2,9 +2,15 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use crate::common::{extract_bytes, fixture};
+use fandex_formats::Limits;
+
+use crate::common::{extract_bytes, extract_bytes_with, fixture};
 
 const MUTANTS_PER_FIXTURE: u64 = 200;
+
+/// Mutants of each fixture also given to `pdftotext` (a process each: the rest test the in-process parsers,
+/// which are what could panic).
+const MUTANTS_THROUGH_PDFTOTEXT: u64 = 20;
 
 /// A small deterministic generator (xorshift64*), so a failure names a reproducible seed.
 struct Rng(u64);
@@ -54,7 +60,18 @@ fn mutated_fixtures_never_panic() {
         for mutant in 0..MUTANTS_PER_FIXTURE {
             let seed = (index as u64 + 1) * 1_000_003 + mutant;
             let bytes = mutate(&original, &mut Rng(seed));
-            match catch_unwind(AssertUnwindSafe(|| extract_bytes(&bytes, name))) {
+            let limits = Limits {
+                max_total_bytes: 64 << 20,
+                pdftotext: if mutant < MUTANTS_THROUGH_PDFTOTEXT {
+                    Limits::default().pdftotext
+                } else {
+                    None
+                },
+                ..Limits::default()
+            };
+            match catch_unwind(AssertUnwindSafe(|| {
+                extract_bytes_with(&bytes, name, &limits)
+            })) {
                 Ok(Ok(_)) => ok += 1,
                 Ok(Err(e)) => {
                     assert!(

@@ -101,3 +101,62 @@ fn truncated_pdf_keeps_the_text_read_and_says_it_is_truncated() {
         ["truncated: no %%EOF at its end: text may be missing"]
     );
 }
+
+/// The limits the tests run with, with `pdftotext` set to `program`.
+fn with_pdftotext(program: Option<&str>) -> Limits {
+    Limits {
+        pdftotext: program.map(std::path::PathBuf::from),
+        ..Limits::default()
+    }
+}
+
+#[test]
+fn pdftotext_reads_pdfs_when_installed() {
+    // The setup script installs poppler-utils: the default limits find it.
+    let limits = Limits::default();
+    assert!(limits.pdftotext.is_some(), "pdftotext not found in PATH");
+    let doc = extract_with("sample.pdf", &limits).unwrap();
+    // poppler writes the creation date with its zone (pdf_oxide's reader leaves the zone out).
+    assert_eq!(
+        doc.meta(MetaField::Created),
+        Some("2026-12-07T03:14:44Z"),
+        "{:?}",
+        doc.meta
+    );
+    assert!(squeezed(&doc.text).contains("Page two mentions the difference engine."));
+}
+
+#[test]
+fn a_pdf_in_an_archive_is_piped_to_pdftotext() {
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    zip.start_file("docs/sample.pdf", zip::write::SimpleFileOptions::default())
+        .unwrap();
+    std::io::Write::write_all(&mut zip, &std::fs::read(fixture("sample.pdf")).unwrap()).unwrap();
+    let bytes = zip.finish().unwrap().into_inner();
+    let doc = extract_bytes(&bytes, "docs.zip").unwrap();
+    let part = &doc.parts[0].document;
+    assert!(
+        squeezed(&part.text).contains("The quick brown fox"),
+        "{part:?}"
+    );
+    assert_eq!(part.meta(MetaField::Created), Some("2026-12-07T03:14:44Z"));
+    assert_eq!(part.meta(MetaField::Pages), Some("2"));
+}
+
+#[test]
+fn without_pdftotext_pdf_oxide_reads_pdfs() {
+    // Not configured, or configured but not there (another distribution, removed since): nothing is lost.
+    for program in [None, Some("/nonexistent/pdftotext")] {
+        let doc = extract_with("sample.pdf", &with_pdftotext(program)).unwrap();
+        assert_eq!(
+            doc.meta(MetaField::Title),
+            Some("Fixture PDF Title"),
+            "{program:?}"
+        );
+        assert_eq!(doc.meta(MetaField::Pages), Some("2"));
+        assert_eq!(doc.meta(MetaField::Created), Some("2026-12-07T03:14:44"));
+        assert!(squeezed(&doc.text).contains("The quick brown fox"));
+        let err = extract_with("encrypted-password.pdf", &with_pdftotext(program)).unwrap_err();
+        assert_eq!(err.to_string(), "encrypted: needs a password");
+    }
+}

@@ -27,6 +27,10 @@ pub struct ExtractConfig {
     /// of their own); default `nobody`. Empty: workers keep the process's own user (root). Ignored when
     /// the process is not root (it cannot switch).
     pub user: String,
+    /// Poppler's `pdftotext` (Debian `poppler-utils`), which workers run to extract PDFs: a name looked up
+    /// in `PATH` (default `pdftotext`) or a path. Empty: PDFs are parsed by the built-in `pdf_oxide`,
+    /// which is also used when the program is not found or cannot start.
+    pub pdftotext: String,
 }
 
 impl Default for ExtractConfig {
@@ -38,6 +42,7 @@ impl Default for ExtractConfig {
             workers: None,
             memory_limit: 512 << 20,
             user: "nobody".to_owned(),
+            pdftotext: "pdftotext".to_owned(),
         }
     }
 }

@@ -2,12 +2,13 @@
 //! Each measure is applied on a best-effort basis and reported, so a kernel lacking one still runs.
 
 use landlock::{
-    ABI, Access, AccessFs, AccessNet, Ruleset, RulesetAttr, RulesetError, RulesetStatus, Scope,
+    ABI, Access, AccessFs, AccessNet, Ruleset, RulesetAttr, RulesetCreated, RulesetCreatedAttr,
+    RulesetError, RulesetStatus, Scope, path_beneath_rules,
 };
 use nix::sys::resource::{Resource, UsageWho, getrlimit, getrusage, setrlimit};
 
 use super::seccomp;
-use crate::config::WorkerLimits;
+use crate::config::{HELPER_PROCESSES, WorkerLimits};
 use crate::wire::{Enforcement, Lockdown};
 
 /// Applies every measure in order (rlimits, no_new_privs, landlock layers, seccomp) and reports each.
@@ -19,14 +20,28 @@ pub(super) fn apply(limits: &WorkerLimits) -> Lockdown {
             reason: errno.to_string(),
         },
     };
-    // No rules are added: every handled access is denied everywhere. The passed descriptor was opened by
-    // the parent, and landlock checks accesses when a file is opened, so reading it still works.
-    let landlock_filesystem =
-        landlock_layer(|ruleset| ruleset.handle_access(AccessFs::from_all(ABI::V5)));
-    let landlock_network =
-        landlock_layer(|ruleset| ruleset.handle_access(AccessNet::from_all(ABI::V4)));
-    let landlock_scopes = landlock_layer(|ruleset| ruleset.scope(Scope::from_all(ABI::V6)));
-    let seccomp = seccomp::install();
+    // Every handled access is denied everywhere but reading and executing beneath `exec_paths` (none by
+    // default). The passed descriptor was opened by the parent, and landlock checks accesses when a file
+    // is opened, so reading it still works.
+    let readable: Vec<&std::path::PathBuf> = limits
+        .exec_paths
+        .iter()
+        .filter(|path| path.exists())
+        .collect();
+    let landlock_filesystem = landlock_layer(|ruleset| {
+        ruleset
+            .handle_access(AccessFs::from_all(ABI::V5))?
+            .create()?
+            .add_rules(path_beneath_rules(readable, AccessFs::from_read(ABI::V5)))
+    });
+    let landlock_network = landlock_layer(|ruleset| {
+        ruleset
+            .handle_access(AccessNet::from_all(ABI::V4))?
+            .create()
+    });
+    let landlock_scopes =
+        landlock_layer(|ruleset| ruleset.scope(Scope::from_all(ABI::V6))?.create());
+    let seccomp = seccomp::install(!limits.exec_paths.is_empty());
     Lockdown {
         rlimits,
         no_new_privs,
@@ -44,7 +59,7 @@ fn apply_rlimits(limits: &WorkerLimits) -> Enforcement {
         (Resource::RLIMIT_FSIZE, 0),
         (Resource::RLIMIT_CORE, 0),
         // Not enforced for root (CAP_SYS_RESOURCE); for other users it also forbids threads.
-        (Resource::RLIMIT_NPROC, 0),
+        (Resource::RLIMIT_NPROC, process_allowance(limits)),
     ];
     if let Some(bytes) = limits.memory_bytes {
         settings.push((Resource::RLIMIT_AS, bytes));
@@ -68,6 +83,48 @@ fn apply_rlimits(limits: &WorkerLimits) -> Enforcement {
     }
 }
 
+/// The `RLIMIT_NPROC` a worker gets: 0 (no process, no thread) unless it runs helper programs; then the
+/// tasks its real user has now plus [`HELPER_PROCESSES`] (the kernel counts all of the user's tasks).
+fn process_allowance(limits: &WorkerLimits) -> u64 {
+    if limits.exec_paths.is_empty() {
+        return 0;
+    }
+    tasks_of(nix::unistd::getuid().as_raw()).saturating_add(HELPER_PROCESSES)
+}
+
+/// How many tasks (threads) the processes of real user `uid` have, from `/proc` (read before landlock
+/// closes it).
+fn tasks_of(uid: u32) -> u64 {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    let mut tasks = 0;
+    for entry in entries.flatten() {
+        if !entry
+            .file_name()
+            .as_encoded_bytes()
+            .iter()
+            .all(u8::is_ascii_digit)
+        {
+            continue;
+        }
+        let Ok(status) = std::fs::read_to_string(entry.path().join("status")) else {
+            continue;
+        };
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix(name))
+                .and_then(|rest| rest.split_whitespace().next())
+                .and_then(|value| value.parse::<u64>().ok())
+        };
+        if field("Uid:") == Some(u64::from(uid)) {
+            tasks += field("Threads:").unwrap_or(1);
+        }
+    }
+    tasks
+}
+
 /// Sets the soft CPU limit to the CPU time used so far plus `seconds`, so the next request gets `seconds`
 /// (at the soft limit the kernel sends SIGXCPU, which ends the worker). The hard limit is left as it is so
 /// the soft limit can move up for the next request.
@@ -84,9 +141,10 @@ pub(super) fn arm_cpu_limit(seconds: Option<u64>) -> Result<(), String> {
 }
 
 /// Builds and enforces one landlock ruleset (a layer) and says whether the kernel enforced it.
-fn landlock_layer(build: impl FnOnce(Ruleset) -> Result<Ruleset, RulesetError>) -> Enforcement {
-    let restricted =
-        build(Ruleset::default()).and_then(|ruleset| ruleset.create()?.restrict_self());
+fn landlock_layer(
+    build: impl FnOnce(Ruleset) -> Result<RulesetCreated, RulesetError>,
+) -> Enforcement {
+    let restricted = build(Ruleset::default()).and_then(RulesetCreated::restrict_self);
     match restricted {
         Ok(status) => match status.ruleset {
             RulesetStatus::FullyEnforced => Enforcement::Enforced,

@@ -2,7 +2,9 @@
 //! it depends only on libc): a deny list on top of landlock.
 //!
 //! - `socket`, `socketpair`: no new sockets of any family (landlock only covers TCP bind/connect); the worker
-//!   talks through the socket it inherited. `io_uring_setup`: io_uring can open sockets and files without
+//!   talks through the socket it inherited. A worker that runs helper programs may make socket pairs (a
+//!   connected pair of Unix sockets, reaching nothing outside it, like a pipe): Rust's `Command::spawn`
+//!   uses one to learn the child's exec error. `io_uring_setup`: io_uring can open sockets and files without
 //!   these system calls.
 //! - Changing owner, mode, times or extended attributes, by path or by descriptor: landlock does not cover
 //!   them, and a worker running as root could otherwise change the passed file or any path.
@@ -84,9 +86,10 @@ const DENIED: &[libc::c_long] = &[
     libc::SYS_quotactl,
 ];
 
-/// Installs the filter on every thread of the process (normally only one exists).
-pub(super) fn install() -> Enforcement {
-    match build()
+/// Installs the filter on every thread of the process (normally only one exists); `socketpair` is allowed
+/// with `helpers` (a worker that starts processes).
+pub(super) fn install(helpers: bool) -> Enforcement {
+    match build(helpers)
         .and_then(|program| apply_filter_all_threads(&program).map_err(|error| error.to_string()))
     {
         Ok(()) => Enforcement::Enforced,
@@ -94,10 +97,13 @@ pub(super) fn install() -> Enforcement {
     }
 }
 
-fn build() -> Result<BpfProgram, String> {
+fn build(helpers: bool) -> Result<BpfProgram, String> {
     let arch = TargetArch::try_from(std::env::consts::ARCH).map_err(|error| error.to_string())?;
     let mut rules = BTreeMap::new();
-    for &number in DENIED {
+    for &number in DENIED
+        .iter()
+        .filter(|&&number| !(helpers && number == libc::SYS_socketpair))
+    {
         rules.insert(number, Vec::new());
         if cfg!(target_arch = "x86_64") {
             rules.insert(number | X32_SYSCALL_BIT, Vec::new());

@@ -1,13 +1,11 @@
-//! PDF through `pdf_oxide`: text page by page in reading order, the Info dictionary's metadata, the page
-//! count. Encryption with an empty user password is opened; one that needs a password is an error; a PDF
-//! with pages but no text layer is noted as scanned, unless the file was cut short: a PDF ends with
-//! `%%EOF`, and one that does not is truncated (an error when no text could be read, else a note).
+//! PDF through `pdf_oxide`, in-process: text page by page in reading order, the Info dictionary's metadata,
+//! the page count. Encryption with an empty user password is opened; one that needs a password fails.
 
 use pdf_oxide::PdfDocument;
 use pdf_oxide::object::Object;
 
+use super::outcome::{Failure, Read};
 use crate::document::{Document, MetaField};
-use crate::error::FormatError;
 use crate::kind::Kind;
 
 const INFO: [(&str, MetaField); 5] = [
@@ -18,37 +16,15 @@ const INFO: [(&str, MetaField); 5] = [
     ("CreationDate", MetaField::Created),
 ];
 
-/// Why a PDF is called truncated: the end-of-file marker every complete PDF ends with is missing.
-const TRUNCATED: &str = "truncated: no %%EOF at its end";
-
-/// How far from the end of the file `%%EOF` is looked for (what PDF readers accept: trailing bytes after
-/// the marker are common).
-const EOF_WINDOW: usize = 1024;
-
-/// Whether `bytes` end with the `%%EOF` marker (within the last [`EOF_WINDOW`] bytes).
-fn ends_with_eof_marker(bytes: &[u8]) -> bool {
-    let tail = &bytes[bytes.len().saturating_sub(EOF_WINDOW)..];
-    tail.windows(5).any(|w| w == b"%%EOF")
-}
-
-/// Extracts a PDF held in memory. Text beyond `max_text_bytes` is not extracted (pages stop there).
-pub(crate) fn extract(bytes: Vec<u8>, max_text_bytes: usize) -> Result<Document, FormatError> {
-    let truncated = !ends_with_eof_marker(&bytes);
-    let malformed = |e: &dyn std::fmt::Display| {
-        if truncated {
-            FormatError::malformed("pdf", format!("{TRUNCATED} ({e})"))
-        } else {
-            FormatError::malformed("pdf", e)
-        }
-    };
+/// Reads a PDF held in memory. Text beyond `max_text_bytes` is not extracted (pages stop there).
+pub(super) fn read(bytes: Vec<u8>, max_text_bytes: usize) -> Result<Read, Failure> {
+    let malformed = |e: &dyn std::fmt::Display| Failure::Malformed(e.to_string());
     let pdf = PdfDocument::from_bytes(bytes).map_err(|e| malformed(&e))?;
     if pdf.is_encrypted() && !pdf.is_authenticated() {
         // Opening tried the empty user password already; try once more explicitly before giving up.
-        let opened = pdf
-            .authenticate(b"")
-            .map_err(|e| FormatError::malformed("pdf", e))?;
+        let opened = pdf.authenticate(b"").map_err(|e| malformed(&e))?;
         if !opened {
-            return Err(FormatError::Encrypted("needs a password".to_string()));
+            return Err(Failure::Encrypted);
         }
     }
     let mut doc = Document::new(Kind::Pdf.mime());
@@ -79,16 +55,7 @@ pub(crate) fn extract(bytes: Vec<u8>, max_text_bytes: usize) -> Result<Document,
             return Err(malformed(&"no page could be read"));
         }
     }
-    if pages > 0 && doc.text.trim().is_empty() {
-        // A cut-off file's pages lose their content streams: no text is not a scan then.
-        if truncated {
-            return Err(malformed(&"no text could be read"));
-        }
-        doc.notes.push("scanned: no text layer".to_string());
-    } else if truncated {
-        doc.notes.push(format!("{TRUNCATED}: text may be missing"));
-    }
-    Ok(doc)
+    Ok(Read { doc, pages })
 }
 
 /// Title, author, subject, keywords and creation date from the trailer's `/Info` dictionary, if readable.
