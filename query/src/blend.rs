@@ -169,6 +169,14 @@ impl Blend {
         Some((f64::from(score) * self.max_factor) as Score)
     }
 
+    /// The documents of `segment` whose name holds some of the query's words, ascending, each with how
+    /// many: the only ones whose blend has a name boost.
+    pub(crate) fn named_docs(&self, segment: SegmentOrdinal) -> &[(DocId, u16)] {
+        self.name_words
+            .get(segment as usize)
+            .map_or(&[], Vec::as_slice)
+    }
+
     /// The blend for one segment's documents.
     pub(crate) fn segment(
         self: &Arc<Self>,
@@ -221,6 +229,24 @@ impl SegmentBlend {
     /// See [`Blend::upper_bound`].
     pub(crate) fn upper_bound(&self, score: Score) -> Option<Score> {
         self.blend.upper_bound(score)
+    }
+
+    /// A factor that the blend of no document of this segment outside [`Blend::named_docs`] exceeds:
+    /// `1 + recency` for the segment's newest modification time (the column's greatest value; the
+    /// decay falls with age), with the margin of [`max_factor`] over rounding.
+    pub(crate) fn unnamed_factor(&self) -> f64 {
+        let recency = f64::from(self.blend.weights.recency).max(0.0);
+        let boost = if recency > 0.0 {
+            let age = self
+                .blend
+                .now_ns
+                .saturating_sub(self.mtimes.max_value())
+                .max(0) as f64;
+            recency * (-age / self.blend.half_life_ns).exp2()
+        } else {
+            0.0
+        };
+        (1.0 + boost) * (1.0 + 1e-6)
     }
 
     /// The blended score of `doc` whose text score is `score`.

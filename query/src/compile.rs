@@ -247,19 +247,32 @@ pub(crate) fn without_subtrees(
     fields: &Fields,
     dirs: &[std::path::PathBuf],
 ) -> Box<dyn Query> {
-    let mut clauses = Vec::with_capacity(dirs.len() + 2);
-    clauses.push((Occur::Must, query));
+    let mut clauses = vec![(Occur::Must, query)];
+    clauses.extend(
+        subtree_exclusions(fields, dirs)
+            .into_iter()
+            .map(|q| (Occur::MustNot, q)),
+    );
+    Box::new(BooleanQuery::new(clauses))
+}
+
+/// What [`without_subtrees`] excludes: the chunk documents, then the documents under each of `dirs`.
+pub(crate) fn subtree_exclusions(
+    fields: &Fields,
+    dirs: &[std::path::PathBuf],
+) -> Vec<Box<dyn Query>> {
+    let mut excluded = Vec::with_capacity(dirs.len() + 1);
     let chunks = fandex_schema::chunks::chunk_marker(fields);
-    clauses.push((
-        Occur::MustNot,
-        filter(Box::new(TermQuery::new(chunks, IndexRecordOption::Basic))),
-    ));
+    excluded.push(filter(Box::new(TermQuery::new(
+        chunks,
+        IndexRecordOption::Basic,
+    ))));
     for dir in dirs {
         let term = Term::from_field_bytes(fields.dirs, dir.as_os_str().as_bytes());
         let q: Box<dyn Query> = Box::new(TermQuery::new(term, IndexRecordOption::Basic));
-        clauses.push((Occur::MustNot, q));
+        excluded.push(q);
     }
-    Box::new(BooleanQuery::new(clauses))
+    excluded
 }
 
 /// The queries of a fuzzy word: on the content then the name (the name only for `name:`). A fuzzy match
@@ -293,22 +306,112 @@ fn fuzzy_queries(expr: &Expr, fields: &Fields) -> Vec<Box<dyn Query>> {
 /// (see [`scope_fields`]), then, for a bare word or `name:`, each stem on the content's then the name's
 /// stem field.
 fn text_leaves(m: &TextMatch, fields: &Fields) -> Vec<Box<dyn Query>> {
-    let content = m.scope == Scope::ContentOrName;
     let mut leaves: Vec<Box<dyn Query>> = scope_fields(m.scope, fields)
         .into_iter()
         .map(|field| text_query(field, m))
         .collect();
+    leaves.extend(stem_terms(m, fields).into_iter().map(term_query));
+    leaves
+}
+
+/// The stem terms of a text match, in [`text_leaves`]' order: for a bare word or `name:`, each stem on
+/// the content's (a bare word only) then the name's stem field.
+fn stem_terms(m: &TextMatch, fields: &Fields) -> Vec<Term> {
+    let content = m.scope == Scope::ContentOrName;
     let stemmed = matches!(m.scope, Scope::ContentOrName | Scope::Name);
+    let mut terms = Vec::new();
     for stem in m.stems.iter().filter(|_| stemmed) {
         for field in [fields.content_stem, fields.name_stem] {
             if field == fields.content_stem && !content {
                 continue;
             }
-            let term = Term::from_field_text(field, stem);
-            leaves.push(Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs)));
+            terms.push(Term::from_field_text(field, stem));
         }
     }
-    leaves
+    terms
+}
+
+/// A scored single term, as a word is searched on one field.
+fn term_query(term: Term) -> Box<dyn Query> {
+    Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs))
+}
+
+/// How the text score of a match adds up from the scores of single terms, in the order and grouping
+/// tantivy adds them for [`compile`]'s query: a word's score is the sum of its terms' in
+/// [`text_leaves`]' order (a union of term scorers sums the ones on the document, in clause order,
+/// starting from 0), an `OR` the sum of its branches' that match, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum TermSum {
+    /// The score of the term at this index of [`WordQuery::terms`] (when the document holds it).
+    Term(usize),
+    /// The sum of the parts that match, in order, from 0 (none matching: no match).
+    Sum(Vec<TermSum>),
+}
+
+/// A query made of single words alone (bare or in one field), joined by `OR`, with excluded parts
+/// beside them at the top: the shape whose matches are exactly the documents holding one of its
+/// `terms` and none of its `excluded` queries, scored as `sum` adds the terms' scores up (see
+/// `crate::prune`).
+pub(crate) struct WordQuery {
+    /// Every scored term, in the order [`compile`]'s query scores them (a term may come twice).
+    pub(crate) terms: Vec<Term>,
+    pub(crate) sum: TermSum,
+    /// The negated parts of the top-level `AND`, compiled as [`compile`] compiles them.
+    pub(crate) excluded: Vec<Box<dyn Query>>,
+}
+
+/// `expr` as a [`WordQuery`] when it is one: words (one term each, neither a phrase nor a prefix),
+/// `OR`s of them, and at the top an `AND` of one such part with negations; `None` for anything else
+/// (filters, phrases, prefixes, fuzzy words, name patterns, an `AND` of several words).
+pub(crate) fn word_query(
+    expr: &Expr,
+    fields: &Fields,
+    env: &Env<'_>,
+) -> Result<Option<WordQuery>, QueryError> {
+    fn sum(expr: &Expr, fields: &Fields, terms: &mut Vec<Term>) -> Option<TermSum> {
+        match expr {
+            Expr::Text(m) if m.terms.len() == 1 && !m.prefix => {
+                let mut words: Vec<Term> = scope_fields(m.scope, fields)
+                    .into_iter()
+                    .map(|field| Term::from_field_text(field, &m.terms[0]))
+                    .collect();
+                words.extend(stem_terms(m, fields));
+                let first = terms.len();
+                terms.extend(words);
+                Some(TermSum::Sum(
+                    (first..terms.len()).map(TermSum::Term).collect(),
+                ))
+            }
+            Expr::Or(children) => children
+                .iter()
+                .map(|child| sum(child, fields, terms))
+                .collect::<Option<Vec<_>>>()
+                .map(TermSum::Sum),
+            _ => None,
+        }
+    }
+    let (positive, negated): (Vec<&Expr>, Vec<&Expr>) = match expr {
+        Expr::And(children) => children.iter().partition(|c| !matches!(c, Expr::Not(_))),
+        other => (vec![other], Vec::new()),
+    };
+    let [positive] = positive.as_slice() else {
+        return Ok(None);
+    };
+    let mut terms = Vec::new();
+    let Some(sum) = sum(positive, fields, &mut terms) else {
+        return Ok(None);
+    };
+    let mut excluded = Vec::with_capacity(negated.len());
+    for not in negated {
+        if let Expr::Not(inner) = not {
+            excluded.push(compile(inner, fields, env)?);
+        }
+    }
+    Ok(Some(WordQuery {
+        terms,
+        sum,
+        excluded,
+    }))
 }
 
 /// Every document, scoring 0.
@@ -335,7 +438,7 @@ fn text_query(field: Field, m: &TextMatch) -> Box<dyn Query> {
         return Box::new(ForwardOnly(q));
     }
     match <[Term; 1]>::try_from(terms) {
-        Ok([term]) => Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs)),
+        Ok([term]) => term_query(term),
         Err(terms) => Box::new(ForwardOnly(PhraseQuery::new(terms))),
     }
 }

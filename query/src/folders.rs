@@ -34,17 +34,23 @@ pub(crate) fn files_unless_named(
     expr: &Expr,
     fields: &Fields,
 ) -> Box<dyn Query> {
+    match folder_exclusion(expr, fields) {
+        None => query,
+        Some(folders) => Box::new(BooleanQuery::new(vec![
+            (Occur::Must, query),
+            (Occur::MustNot, folders),
+        ])),
+    }
+}
+
+/// What [`files_unless_named`] excludes from the matches of `expr`: the folders' documents when `expr`
+/// does not name folders, else nothing.
+pub(crate) fn folder_exclusion(expr: &Expr, fields: &Fields) -> Option<Box<dyn Query>> {
     if names_folders(expr) {
-        return query;
+        return None;
     }
     let folder = Term::from_field_text(fields.kind, "folder");
-    Box::new(BooleanQuery::new(vec![
-        (Occur::Must, query),
-        (
-            Occur::MustNot,
-            Box::new(TermQuery::new(folder, IndexRecordOption::Basic)),
-        ),
-    ]))
+    Some(Box::new(TermQuery::new(folder, IndexRecordOption::Basic)))
 }
 
 #[cfg(test)]

@@ -137,6 +137,7 @@ mod name_query;
 mod order;
 pub mod parse;
 pub mod protocol;
+mod prune;
 mod rank;
 mod request;
 mod rescore;

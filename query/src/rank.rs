@@ -45,7 +45,7 @@ pub(crate) struct TieColumns {
 }
 
 impl TieColumns {
-    fn of(
+    pub(crate) fn of(
         fields: &TieFields,
         blend: Option<&Arc<Blend>>,
         segment: SegmentOrdinal,
@@ -72,7 +72,12 @@ impl TieColumns {
     }
 
     /// `doc` with its (already blended) `score` and its tie-breaking keys.
-    fn ranked_blended(&self, segment: SegmentOrdinal, doc: DocId, score: Score) -> Ranked {
+    pub(crate) fn ranked_blended(
+        &self,
+        segment: SegmentOrdinal,
+        doc: DocId,
+        score: Score,
+    ) -> Ranked {
         Ranked {
             folder: self.folders.first(doc).unwrap_or(0) != 0,
             score,
@@ -80,6 +85,13 @@ impl TieColumns {
             part: self.parts.first(doc).unwrap_or(0),
             address: DocAddress::new(segment, doc),
         }
+    }
+
+    /// See [`SegmentBlend::unnamed_factor`]; 1 when the search does not blend.
+    pub(crate) fn unnamed_factor(&self) -> f64 {
+        self.blend
+            .as_ref()
+            .map_or(1.0, SegmentBlend::unnamed_factor)
     }
 
     /// Whether a document whose text score is `score` is sure to score below `worst` once blended
@@ -160,7 +172,7 @@ impl Best {
     /// The score of the worst document kept, once `limit` are kept (before, any document is kept) and
     /// when it is a file's: any file ranks above a folder whatever the scores, so a worst folder bounds
     /// nothing.
-    fn worst_score(&self) -> Option<Score> {
+    pub(crate) fn worst_score(&self) -> Option<Score> {
         if self.heap.len() < self.limit {
             return None;
         }
@@ -178,6 +190,36 @@ impl Best {
             .map(|r| r.0)
             .collect()
     }
+}
+
+/// Offers `doc` of `segment` (with its columns), whose text score is `score`, to `best`. Once `best`
+/// is full, a document that scores below the worst one kept is dropped before its name, age and ids
+/// are read: first by the bound on its blend (most documents of a broad query stop there), then by
+/// its blended score. Both are strict comparisons, so the kept set is exactly what pushing every
+/// document would keep.
+pub(crate) fn offer(
+    best: &mut Best,
+    columns: &TieColumns,
+    segment: SegmentOrdinal,
+    doc: DocId,
+    score: Score,
+) {
+    if best.limit == 0 {
+        return;
+    }
+    let worst = best.worst_score();
+    if let Some(worst) = worst
+        && columns.surely_below(score, worst)
+    {
+        return;
+    }
+    let blended = columns.blended(doc, score);
+    if let Some(worst) = worst
+        && blended < worst
+    {
+        return;
+    }
+    best.push(columns.ranked_blended(segment, doc, blended));
 }
 
 /// Collects every matching document with its file id; with its score when `scored` (blended with
@@ -290,28 +332,9 @@ impl Collector for TopByScoreThenId {
 impl SegmentCollector for SegmentTop {
     type Fruit = Vec<Ranked>;
 
-    /// Keeps `doc` when it is among the best so far. Once the heap is full, a document that scores
-    /// below the worst one kept is dropped before its name, age and ids are read: first by the bound
-    /// on its blend (most documents of a broad query stop there), then by its blended score. Both are
-    /// strict comparisons, so the kept set is exactly what pushing every document would keep.
+    /// Keeps `doc` when it is among the best so far (see [`offer`]).
     fn collect(&mut self, doc: DocId, score: Score) {
-        if self.best.limit == 0 {
-            return;
-        }
-        let worst = self.best.worst_score();
-        if let Some(worst) = worst
-            && self.columns.surely_below(score, worst)
-        {
-            return;
-        }
-        let blended = self.columns.blended(doc, score);
-        if let Some(worst) = worst
-            && blended < worst
-        {
-            return;
-        }
-        self.best
-            .push(self.columns.ranked_blended(self.segment, doc, blended));
+        offer(&mut self.best, &self.columns, self.segment, doc, score);
     }
 
     fn harvest(self) -> Vec<Ranked> {

@@ -22,8 +22,9 @@ use crate::compile::{Env, compile, name_words, scoring_leaves, without_subtrees}
 use crate::error::QueryError;
 use crate::folders::files_unless_named;
 use crate::limits;
-use crate::order;
+use crate::order::{self, FirstByNumber};
 use crate::parse::{parse, parse_names};
+use crate::prune::Words;
 use crate::rank::{AllMatches, Ranked, TieFields, TopByScoreThenId, blend_all};
 use crate::request::{Hit, SearchRequest, SearchResults, Snippet, SortBy};
 use crate::rescore;
@@ -212,13 +213,19 @@ impl QueryEngine {
         let sort = (request.sort, request.reverse);
         let (ranked, total) = match visible {
             None if by_best_score && !exhaustive => {
-                let top = TopByScoreThenId {
-                    limit: request.offset.saturating_add(request.limit),
-                    ties,
-                    blend,
+                let limit = request.offset.saturating_add(request.limit);
+                let hidden = self.hidden_subtrees();
+                let (best, total) = match Words::of(&expr, &self.fields, &env, &hidden)? {
+                    // Words: block-max WAND scores a few matches; counting apart stays exact.
+                    Some(words) => (
+                        words.top(&searcher, &stats, limit, &ties, blend.as_ref())?,
+                        searcher.search(&*query, &Count)?,
+                    ),
+                    None => {
+                        let top = TopByScoreThenId { limit, ties, blend };
+                        searcher.search_with_statistics_provider(&*query, &(top, Count), &stats)?
+                    }
                 };
-                let (best, total) =
-                    searcher.search_with_statistics_provider(&*query, &(top, Count), &stats)?;
                 (
                     order::page(&searcher, &self.fields, best, sort, page)?,
                     total,
@@ -226,13 +233,21 @@ impl QueryEngine {
             }
             None if request.sort != SortBy::Relevance && !exhaustive => {
                 // The order needs no score: match unscored, cut the page, score only its documents.
-                let all = AllMatches {
-                    ties: ties.clone(),
-                    scored: false,
-                    blend: None,
-                };
-                let all = searcher.search(&*query, &all)?;
-                let total = all.len();
+                let first = request.offset.saturating_add(request.limit);
+                let (all, total) =
+                    match FirstByNumber::new(&searcher, &self.fields, ties.clone(), sort, first) {
+                        Some(first) => searcher.search(&*query, &first)?,
+                        None => {
+                            let all = AllMatches {
+                                ties: ties.clone(),
+                                scored: false,
+                                blend: None,
+                            };
+                            let all = searcher.search(&*query, &all)?;
+                            let total = all.len();
+                            (all, total)
+                        }
+                    };
                 let mut ranked = order::page(&searcher, &self.fields, all, sort, page)?;
                 if rescore::score_chosen(&searcher, &*query, &stats, &mut ranked)? {
                     if let Some(blend) = &blend {

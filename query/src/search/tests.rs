@@ -1,5 +1,5 @@
-//! The faster ways of a search (the top hits with a bound on the blend, pages of other orders scored
-//! after they are cut) against the plain one that scores and blends every match first: on a generated
+//! The faster ways of a search (the top hits with a bound on the blend, block-max WAND over queries of
+//! words, pages of other orders gathered by key and scored after they are cut) against the plain one that scores and blends every match first: on a generated
 //! index (several segments, deleted documents, many equal scores, names holding query words, recent
 //! and old files), random queries, weights, orders and pages must give the same hits in the same
 //! order, with the same scores bit for bit, and the same totals.
@@ -66,16 +66,19 @@ fn index() -> &'static (tantivy::IndexReader, schema::Fields) {
         let mut rng = Lcg(11);
         let now = now_ns();
         let mut texts: Vec<String> = Vec::new();
-        for i in 0..900u64 {
+        for i in 0..2_400u64 {
             // File ids out of the documents' order, so that equal scores are not already in id order.
-            let file_id = (i * 389) % 1_000 + 1;
+            let file_id = (i * 389) % 2_500 + 1;
             // One file in four repeats an earlier text: equal text scores, ordered by the blend and
             // then by file id.
             let text = if i > 10 && rng.pick(4) == 0 {
                 texts[rng.pick(texts.len())].clone()
             } else {
                 let mut text = String::new();
-                for _ in 0..1 + rng.pick(30) {
+                // Segments of short and of long texts: each segment's average length differs from
+                // the index's, which block-max WAND's bounds must allow for.
+                let longest = if (i / 600) % 2 == 0 { 12 } else { 60 };
+                for _ in 0..1 + rng.pick(longest) {
                     text.push_str(WORDS[rng.pick(WORDS.len())]);
                     text.push(' ');
                 }
@@ -101,11 +104,11 @@ fn index() -> &'static (tantivy::IndexReader, schema::Fields) {
                 text,
             };
             writer.add_document(doc.to_document(&fields)).unwrap();
-            if i % 250 == 249 {
+            if i % 600 == 599 {
                 writer.commit().unwrap();
             }
         }
-        for file_id in (7..1_000u64).step_by(37) {
+        for file_id in (7..2_500u64).step_by(37) {
             writer.delete_term(Term::from_field_u64(fields.file_id, file_id));
         }
         writer.commit().unwrap();
@@ -145,7 +148,37 @@ fn query() -> impl Strategy<Value = String> {
     prop_oneof![
         3 => proptest::collection::vec(item.clone(), 1..4).prop_map(|v| v.join(" ")),
         1 => (item.clone(), item).prop_map(|(a, b)| format!("{a} OR {b}")),
+        3 => words(),
     ]
+}
+
+/// Queries of words alone (each in one or every field), `OR`s of them and negations beside them: the
+/// ones whose top hits block-max WAND finds.
+fn words() -> impl Strategy<Value = String> {
+    let word = proptest::sample::select(WORDS);
+    let scoped = (word.clone(), 0..4usize).prop_map(|(w, scope)| match scope {
+        0 => format!("name:{w}"),
+        1 => format!("={w}"),
+        _ => w.to_owned(),
+    });
+    let excluded = prop_oneof![
+        word.clone().prop_map(|w| format!(" -{w}")),
+        Just(" -ext:md".to_owned()),
+        Just(" -name:*port*".to_owned()),
+    ];
+    (
+        proptest::collection::vec(scoped, 1..4),
+        proptest::collection::vec(excluded, 0..3),
+    )
+        .prop_map(|(words, excluded)| {
+            let words = words.join(" OR ");
+            let group = if excluded.is_empty() {
+                words
+            } else {
+                format!("({words})")
+            };
+            format!("{group}{}", excluded.concat())
+        })
 }
 
 fn weights() -> impl Strategy<Value = RankWeights> {
@@ -212,22 +245,35 @@ proptest! {
 
 #[test]
 fn broad_queries_fill_the_heap_and_still_agree() {
-    // Pages deep in a broad answer, where the bound drops most matches before their blend.
+    // Pages deep in a broad answer, where the bound drops most matches before their blend and
+    // block-max WAND skips most of them before their score; pages by date and size kept by key.
     let engine = engine();
-    engine.set_rank(RankWeights::default());
-    for query in ["alpha", "alpha OR beta OR socket", "report*", "buffer~"] {
-        for (offset, limit) in [(0, 1), (0, 20), (100, 20), (0, 300)] {
-            let request = SearchRequest {
-                query: query.into(),
-                limit,
-                offset,
-                snippets: false,
-                cwd: PathBuf::from("/"),
-                ..SearchRequest::default()
-            };
-            let (fast, plain) = both_ways(&engine, &request);
-            assert!(fast.total > 300, "{query}: {}", fast.total);
-            assert_eq!(summary(&fast), summary(&plain), "{query} {offset} {limit}");
+    let queries = [
+        "alpha",
+        "alpha OR beta OR socket",
+        "report -alpha",
+        "report*",
+        "buffer~",
+    ];
+    for weights in [RankWeights::default(), RankWeights::TEXT_ONLY] {
+        engine.set_rank(weights);
+        for query in queries {
+            for sort in [SortBy::Relevance, SortBy::Modified, SortBy::Size] {
+                for (offset, limit) in [(0, 1), (0, 20), (100, 20), (0, 300)] {
+                    let request = SearchRequest {
+                        query: query.into(),
+                        limit,
+                        offset,
+                        sort,
+                        snippets: false,
+                        cwd: PathBuf::from("/"),
+                        ..SearchRequest::default()
+                    };
+                    let (fast, plain) = both_ways(&engine, &request);
+                    assert!(fast.total > 300, "{query}: {}", fast.total);
+                    assert_eq!(summary(&fast), summary(&plain), "{request:?}");
+                }
+            }
         }
     }
 }
