@@ -69,7 +69,8 @@ impl Words {
     }
 
     /// The best `limit` matches, best first, ordered and blended as [`crate::rank::TopByScoreThenId`]
-    /// orders them, with the scores `stats` gives.
+    /// orders them, with the scores `stats` gives; and how many matches there are, when every one was
+    /// seen (nothing was pruned).
     pub(crate) fn top(
         self,
         searcher: &Searcher,
@@ -77,13 +78,13 @@ impl Words {
         limit: usize,
         ties: &TieFields,
         blend: Option<&Arc<Blend>>,
-    ) -> tantivy::Result<Vec<Ranked>> {
+    ) -> tantivy::Result<(Vec<Ranked>, Option<usize>)> {
         let mut best = Best {
             limit,
             heap: BinaryHeap::new(),
         };
         if limit == 0 || self.terms.is_empty() {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), None));
         }
         let scoring = EnableScoring::enabled_from_statistics_provider(stats, searcher);
         let queries: Vec<TermQuery> = self
@@ -107,6 +108,10 @@ impl Words {
         let kept =
             BooleanQuery::new(clauses).weight(EnableScoring::disabled_from_searcher(searcher))?;
         let slack = Slack::new(stats, &self.terms)?;
+        // Every match is handed over while nothing bounds the scores (fewer matches than `limit`):
+        // then they are counted here and not again.
+        let mut counted = 0usize;
+        let mut pruned = false;
         for (ord, reader) in searcher.segment_readers().iter().enumerate() {
             let ord = ord as SegmentOrdinal;
             let columns = TieColumns::of(ties, blend, ord, reader)?;
@@ -119,29 +124,49 @@ impl Words {
                     if !deleted(doc)
                         && let Some(score) = matches.score(doc)
                     {
+                        counted += 1;
                         offer(&mut best, &columns, ord, doc, score);
                     }
                 }
             }
             let factor = columns.unnamed_factor() * slack.of(reader)?;
-            let mut matches = Scoring::new(&terms, &*kept, reader, &self.sum)?;
+            // Made at the first document handed over: most segments hold none of a rare word.
+            let mut matches: Option<Scoring> = None;
+            let mut failed = None;
             let mut next_named = 0;
-            let start = text_threshold(best.worst_score(), factor);
-            union.for_each_pruning(start, reader, &mut |doc, _| {
+            let mut threshold = text_threshold(best.worst_score(), factor);
+            pruned |= threshold != Score::MIN;
+            union.for_each_pruning(threshold, reader, &mut |doc, _| {
                 while named.get(next_named).is_some_and(|&(d, _)| d < doc) {
                     next_named += 1;
                 }
                 let is_named = named.get(next_named).is_some_and(|&(d, _)| d == doc);
-                if !is_named
-                    && !deleted(doc)
-                    && let Some(score) = matches.score(doc)
-                {
+                if is_named || deleted(doc) {
+                    return threshold;
+                }
+                let matches = match &mut matches {
+                    Some(matches) => matches,
+                    None => match Scoring::new(&terms, &*kept, reader, &self.sum) {
+                        Ok(made) => matches.insert(made),
+                        Err(error) => {
+                            failed = Some(error);
+                            return Score::MAX; // Stops the pass; the error is returned below.
+                        }
+                    },
+                };
+                if let Some(score) = matches.score(doc) {
+                    counted += 1;
                     offer(&mut best, &columns, ord, doc, score);
                 }
-                text_threshold(best.worst_score(), factor)
+                threshold = text_threshold(best.worst_score(), factor);
+                pruned |= threshold != Score::MIN;
+                threshold
             })?;
+            if let Some(error) = failed {
+                return Err(error);
+            }
         }
-        Ok(best.into_sorted())
+        Ok((best.into_sorted(), (!pruned).then_some(counted)))
     }
 }
 

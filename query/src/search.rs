@@ -217,10 +217,12 @@ impl QueryEngine {
                 let hidden = self.hidden_subtrees();
                 let (best, total) = match Words::of(&expr, &self.fields, &env, &hidden)? {
                     // Words: block-max WAND scores a few matches; counting apart stays exact.
-                    Some(words) => (
-                        words.top(&searcher, &stats, limit, &ties, blend.as_ref())?,
-                        searcher.search(&*query, &Count)?,
-                    ),
+                    Some(words) => {
+                        match words.top(&searcher, &stats, limit, &ties, blend.as_ref())? {
+                            (best, Some(total)) => (best, total),
+                            (best, None) => (best, searcher.search(&*query, &Count)?),
+                        }
+                    }
                     None => {
                         let top = TopByScoreThenId { limit, ties, blend };
                         searcher.search_with_statistics_provider(&*query, &(top, Count), &stats)?
