@@ -591,3 +591,77 @@ fn folders_open_through_activation_and_run() {
         ]
     );
 }
+
+/// The fixture index whose snippets take longer than the shell waits.
+struct SlowSnippets(fandex_dbus::IndexBackend);
+
+impl fandex_dbus::Backend for SlowSnippets {
+    fn search(
+        &self,
+        request: &fandex_query::SearchRequest,
+    ) -> Result<fandex_query::SearchResults, fandex_dbus::BackendError> {
+        self.0.search(request)
+    }
+    fn snippets(
+        &self,
+        request: &fandex_query::SearchRequest,
+        hits: &[fandex_query::Hit],
+    ) -> Result<Vec<fandex_query::Snippet>, fandex_dbus::BackendError> {
+        std::thread::sleep(Duration::from_secs(3));
+        self.0.snippets(request, hits)
+    }
+    fn status(&self) -> Result<serde_json::Value, fandex_dbus::BackendError> {
+        self.0.status()
+    }
+    fn sync(&self, timeout: Duration) -> Result<u64, fandex_dbus::BackendError> {
+        self.0.sync(timeout)
+    }
+    fn pause(&self, duration: Option<Duration>) -> Result<(), fandex_dbus::BackendError> {
+        self.0.pause(duration)
+    }
+    fn resume(&self) -> Result<(), fandex_dbus::BackendError> {
+        self.0.resume()
+    }
+}
+
+/// Snippets that are not ready by the provider deadline do not hold the shell: the metas come in time,
+/// described by the folder.
+#[test]
+fn late_snippets_do_not_hold_the_metas() {
+    let Some(bus) = test_bus() else { return };
+    let stand_ins = StandIns::new();
+    let config = fandex_indexer::Config::default();
+    let index = fandex_dbus::IndexBackend::open(fixture().index.clone(), &config).unwrap();
+    let _service = serve(
+        &bus,
+        std::sync::Arc::new(SlowSnippets(index)),
+        stand_ins.desktop(),
+    );
+    let conn = client(&bus);
+    let initial: Vec<String> = call(
+        &conn,
+        SEARCH_PROVIDER_PATH,
+        GNOME,
+        "GetInitialResultSet",
+        &(vec!["kangaroo"],),
+    )
+    .unwrap();
+    assert_eq!(initial.len(), 2, "{initial:?}");
+    let started = Instant::now();
+    let metas: Metas = call(
+        &conn,
+        SEARCH_PROVIDER_PATH,
+        GNOME,
+        "GetResultMetas",
+        &(initial.clone(),),
+    )
+    .unwrap();
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(2), "the metas waited {took:?}");
+    assert_eq!(metas.len(), 2);
+    assert_eq!(
+        string(&metas[0], "description"),
+        path_of("docs").display().to_string(),
+        "no snippet in time: the folder"
+    );
+}
