@@ -491,3 +491,139 @@ impl Drop for StopPid {
         }
     }
 }
+
+/// A stand-in for UPower's daemon object: `OnBattery`, changed by the test.
+struct FakeUPower {
+    on_battery: bool,
+}
+
+#[zbus::interface(name = "org.freedesktop.UPower")]
+impl FakeUPower {
+    #[zbus(property)]
+    fn on_battery(&self) -> bool {
+        self.on_battery
+    }
+}
+
+/// Serves a [`FakeUPower`] as `org.freedesktop.UPower` on the bus at `address`.
+fn fake_upower(address: &str, on_battery: bool) -> zbus::Connection {
+    zbus::block_on(
+        zbus::connection::Builder::address(address)
+            .serve_at("/org/freedesktop/UPower", FakeUPower { on_battery })
+            .name("org.freedesktop.UPower")
+            .build(),
+    )
+    .unwrap()
+}
+
+/// Sets the fake's `OnBattery` and signals the change, as UPower does.
+fn set_on_battery(upower: &zbus::Connection, on_battery: bool) {
+    zbus::block_on(async {
+        let iface = upower
+            .object_server()
+            .interface::<_, FakeUPower>("/org/freedesktop/UPower")
+            .await
+            .unwrap();
+        iface.get_mut().await.on_battery = on_battery;
+        iface
+            .get()
+            .await
+            .on_battery_changed(iface.signal_emitter())
+            .await
+            .unwrap();
+    });
+}
+
+/// With UPower on the system bus, its `OnBattery` decides: on battery the start-up walk waits while a
+/// live change is indexed; back on mains (its `PropertiesChanged`) the walk runs; on battery again,
+/// the daemon says so.
+#[test]
+fn upower_on_battery_holds_bulk_work_and_mains_releases_it() {
+    if !have_dbus_daemon() {
+        return;
+    }
+    let env = Env::new();
+    let services = env.tmp.path().join("services");
+    let bus_dir = env.tmp.path().join("system-bus");
+    std::fs::create_dir_all(&services).unwrap();
+    std::fs::create_dir_all(&bus_dir).unwrap();
+    let bus = activation_bus(&bus_dir, &services, None);
+    let upower = fake_upower(&bus.address, true);
+    let old = env.write(b"old.txt", b"kangaroo sightings");
+    let _daemon = DaemonProc::start_in(
+        &env,
+        &env.root,
+        "inotify",
+        "inotify",
+        &[],
+        &[
+            ("DBUS_SYSTEM_BUS_ADDRESS", bus.address.as_str()),
+            ("FANDEX_POWER_SUPPLY_DIR", ""),
+        ],
+    );
+    assert!(
+        env.daemon_log().contains("following UPower"),
+        "{}",
+        env.daemon_log()
+    );
+    let status = env.status_json();
+    assert_eq!(status["on_battery"], true, "{status}");
+    assert_eq!(status["paused"]["reason"], "battery", "{status}");
+    let live = env.write(b"live.txt", b"dingo tracks");
+    assert!(
+        eventually(Duration::from_secs(10), || env.search("dingo")
+            == BTreeSet::from([live.clone()])),
+        "a live change on battery was not indexed: {}",
+        env.status_json()
+    );
+    assert!(env.search("kangaroo").is_empty(), "the walk ran on battery");
+
+    set_on_battery(&upower, false);
+    assert!(
+        eventually(Duration::from_secs(10), || env.search("kangaroo")
+            == BTreeSet::from([old.clone()])),
+        "the walk did not run on mains power: {}",
+        env.status_json()
+    );
+    let status = env.status_json();
+    assert_eq!(status["on_battery"], false, "{status}");
+    assert!(status["paused"].is_null(), "{status}");
+
+    set_on_battery(&upower, true);
+    assert!(
+        eventually(Duration::from_secs(5), || env.status_json()["on_battery"]
+            == true),
+        "the daemon did not follow UPower back to battery: {}",
+        env.status_json()
+    );
+}
+
+/// Without UPower on the system bus, the daemon reads the kernel's power supplies.
+#[test]
+fn without_upower_the_power_supplies_are_read() {
+    if !have_dbus_daemon() {
+        return;
+    }
+    let env = Env::new();
+    let services = env.tmp.path().join("services");
+    let bus_dir = env.tmp.path().join("system-bus");
+    std::fs::create_dir_all(&services).unwrap();
+    std::fs::create_dir_all(&bus_dir).unwrap();
+    let bus = activation_bus(&bus_dir, &services, None);
+    let _daemon = DaemonProc::start_in(
+        &env,
+        &env.root,
+        "inotify",
+        "inotify",
+        &[],
+        &[
+            ("DBUS_SYSTEM_BUS_ADDRESS", bus.address.as_str()),
+            ("FANDEX_POWER_SUPPLY_DIR", ""),
+        ],
+    );
+    let log = env.daemon_log();
+    assert!(
+        log.contains("UPower not available, reading /sys/class/power_supply"),
+        "{log}"
+    );
+}

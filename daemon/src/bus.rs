@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use fandex_dbus::{Backend, BackendError, Service, ServiceOptions};
-use fandex_query::{QueryEngine, SearchRequest, SearchResults};
+use fandex_query::{Hit, QueryEngine, SearchRequest, SearchResults, Snippet};
 use tracing::{debug, warn};
 
 use crate::control;
@@ -42,6 +42,14 @@ pub(crate) struct DaemonBackend {
 impl Backend for DaemonBackend {
     fn search(&self, request: &SearchRequest) -> Result<SearchResults, BackendError> {
         Ok(self.searcher.search(request)?)
+    }
+
+    fn snippets(
+        &self,
+        request: &SearchRequest,
+        hits: &[Hit],
+    ) -> Result<Vec<Snippet>, BackendError> {
+        Ok(self.searcher.snippets(request, hits)?)
     }
 
     fn status(&self) -> Result<serde_json::Value, BackendError> {

@@ -191,11 +191,8 @@ impl Daemon {
         let board = Arc::new(Mutex::new(shared));
         let queue = Arc::new(WorkQueue::new(&opts.config));
         let (events, events_rx) = Events::channel();
-        let power_dir = power::supply_dir(&opts.config.daemon);
-        queue
-            .lock()
-            .pause
-            .set_on_battery(power::on_battery(&power_dir));
+        let power_source = power::Source::choose(&opts.config.daemon);
+        queue.lock().pause.set_on_battery(power_source.on_battery());
         let searcher = configured_engine(
             engine.text_index().reader().clone(),
             engine.text_index().fields().clone(),
@@ -330,7 +327,7 @@ impl Daemon {
         let power = {
             let (queue, events) = (queue.clone(), events.clone());
             spawn("fandex-power", move || {
-                power::monitor(&power_dir, &queue, &events, &power_stopped)
+                power::monitor(&power_source, &queue, &events, &power_stopped)
             })?
         };
         let backend = DaemonBackend {

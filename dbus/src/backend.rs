@@ -6,12 +6,39 @@
 
 use std::time::Duration;
 
-use fandex_query::{QueryError, SearchRequest, SearchResults};
+use fandex_query::{Hit, QueryError, SearchRequest, SearchResults, Snippet};
 
 /// The index behind the bus objects. Calls may block (they run off the bus thread, under a deadline).
 pub trait Backend: Send + Sync + 'static {
     /// Runs one search.
     fn search(&self, request: &SearchRequest) -> Result<SearchResults, BackendError>;
+    /// The snippets `request` (with snippets) gives `hits`, hits a search of `request` without snippets
+    /// returned, in their order; an empty one for a hit that no longer matches. The providers search
+    /// without snippets and ask for those of the results the shell shows.
+    ///
+    /// By default the search runs again with snippets and each hit takes the snippet of the same file
+    /// or part; a backend that can make them for given hits alone does (the index's, the daemon's).
+    fn snippets(
+        &self,
+        request: &SearchRequest,
+        hits: &[Hit],
+    ) -> Result<Vec<Snippet>, BackendError> {
+        let with = SearchRequest {
+            snippets: true,
+            ..request.clone()
+        };
+        let found = self.search(&with)?.hits;
+        Ok(hits
+            .iter()
+            .map(|hit| {
+                found
+                    .iter()
+                    .find(|f| f.path == hit.path && f.part == hit.part)
+                    .map(|f| f.snippet.clone())
+                    .unwrap_or_default()
+            })
+            .collect())
+    }
     /// The status report, the same JSON object the socket protocol's `status` answer carries.
     fn status(&self) -> Result<serde_json::Value, BackendError>;
     /// Returns once every change made before the call is searchable, with the commit generation that

@@ -1,6 +1,7 @@
 //! `org.gnome.Shell.SearchProvider2` at [`crate::names::SEARCH_PROVIDER_PATH`]: GNOME Shell's search.
 //!
-//! Result ids are [`crate::result_id`]s. Metas give the file name (`NAME » PART` for a part of a file),
+//! Result ids are [`crate::result_id`]s. The result sets are searched without snippets; the metas of
+//! the results the shell shows make theirs ([`ProviderSearch::shown`]). Metas give the file name (`NAME » PART` for a part of a file),
 //! the snippet (or, without one, the folder) as description, and a themed icon from the extension (the
 //! part's own for a part); a directory's is described as `Folder in PARENT`, with the icon `folder`. Activation and `LaunchSearch` run the desktop's opener on the file (a part's
 //! container: a desktop cannot open an archive member); `LaunchSearch` opens the best hit of the terms, as
@@ -8,11 +9,12 @@
 
 use std::collections::{HashMap, HashSet};
 
+use fandex_query::Hit;
 use zbus::{OwnedVariant, Variant, fdo, interface};
 
 use crate::icon::{display_name, folder_of, icon_of, is_folder};
 use crate::opener::Desktop;
-use crate::provider_search::ProviderSearch;
+use crate::provider_search::{PROVIDER_LIMIT, ProviderSearch, Snippets};
 use crate::result_id;
 use crate::terms::query_for_terms;
 
@@ -28,10 +30,10 @@ impl GnomeProvider {
         Self { search, desktop }
     }
 
-    fn meta(&self, id: &str) -> Option<HashMap<String, OwnedVariant>> {
+    /// The metas of `id`, whose hit (with its snippet) is `hit` when a search returned it lately.
+    fn meta(id: &str, hit: Option<Hit>) -> Option<HashMap<String, OwnedVariant>> {
         let named = result_id::decode(id)?;
         let path = &named.path;
-        let hit = self.search.cache.get(id);
         let mime = hit.as_ref().and_then(|hit| hit.mime.clone());
         let folder = named.part.is_none() && is_folder(mime.as_deref());
         let snippet = hit
@@ -66,7 +68,11 @@ impl GnomeProvider {
 impl GnomeProvider {
     /// The ids of the files matching every term, best first.
     async fn get_initial_result_set(&self, terms: Vec<String>) -> Vec<String> {
-        let hits = self.search.hits(query_for_terms(&terms)).await;
+        let query = query_for_terms(&terms);
+        let hits = self
+            .search
+            .hits(query, PROVIDER_LIMIT, Snippets::Later)
+            .await;
         hits.into_iter().map(|(id, _)| id).collect()
     }
 
@@ -77,19 +83,29 @@ impl GnomeProvider {
         terms: Vec<String>,
     ) -> Vec<String> {
         let previous: HashSet<String> = previous_results.into_iter().collect();
-        let hits = self.search.hits(query_for_terms(&terms)).await;
+        let query = query_for_terms(&terms);
+        let hits = self
+            .search
+            .hits(query, PROVIDER_LIMIT, Snippets::Later)
+            .await;
         hits.into_iter()
             .map(|(id, _)| id)
             .filter(|id| previous.contains(id))
             .collect()
     }
 
-    /// Name, description and icon of each id (ids that are not fandex's are left out).
+    /// Name, description and icon of each id (ids that are not fandex's are left out). The snippets
+    /// (descriptions) of these hits alone are made now, the first time they are asked for.
     async fn get_result_metas(
         &self,
         identifiers: Vec<String>,
     ) -> Vec<HashMap<String, OwnedVariant>> {
-        identifiers.iter().filter_map(|id| self.meta(id)).collect()
+        let hits = self.search.shown(&identifiers).await;
+        identifiers
+            .iter()
+            .zip(hits)
+            .filter_map(|(id, hit)| Self::meta(id, hit))
+            .collect()
     }
 
     /// Opens the file (for a part, its container) with the desktop's default application.
@@ -111,7 +127,11 @@ impl GnomeProvider {
     /// Opens the best hit of `terms`.
     async fn launch_search(&self, terms: Vec<String>, timestamp: u32) -> fdo::Result<()> {
         let _ = timestamp;
-        let hits = self.search.hits(query_for_terms(&terms)).await;
+        // The best hit is the same whatever the limit.
+        let hits = self
+            .search
+            .hits(query_for_terms(&terms), 1, Snippets::Later)
+            .await;
         let Some((_, best)) = hits.into_iter().next() else {
             return Ok(());
         };

@@ -1,13 +1,25 @@
-//! The hits a provider recently returned, by result id, so the metas the shell asks for next carry the
-//! snippet without searching again. Bounded: the oldest entries go first.
+//! The hits a provider recently returned, by result id, so the metas the shell asks for next need no
+//! new search. A hit returned without its snippet keeps the search that found it, so the snippet can be
+//! made when the shell asks for its metas (only the few results it shows), once: it is kept with the
+//! hit. Bounded: the oldest entries go first.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
-use fandex_query::Hit;
+use fandex_query::{Hit, SearchRequest, Snippet};
 
 /// How many hits a cache keeps.
 pub const CACHE_CAPACITY: usize = 2_000;
+
+/// One remembered hit.
+#[derive(Debug, Clone)]
+pub struct Cached {
+    /// The hit, with its snippet once made.
+    pub hit: Hit,
+    /// The search (without snippets) that returned the hit while its snippet is still to be made;
+    /// `None` once the hit has it (or was returned with it).
+    pub pending: Option<Arc<SearchRequest>>,
+}
 
 /// Recent hits by id.
 #[derive(Debug, Default)]
@@ -17,15 +29,20 @@ pub struct HitCache {
 
 #[derive(Debug, Default)]
 struct Entries {
-    hits: HashMap<String, Hit>,
+    hits: HashMap<String, Cached>,
     order: VecDeque<String>,
 }
 
 impl HitCache {
-    /// Remembers `hit` under `id`, forgetting the oldest entry beyond [`CACHE_CAPACITY`].
-    pub fn insert(&self, id: String, hit: Hit) {
+    /// Remembers `hit` under `id`, with the search whose snippet it still lacks (`pending`), forgetting
+    /// the oldest entry beyond [`CACHE_CAPACITY`].
+    pub fn insert(&self, id: String, hit: Hit, pending: Option<Arc<SearchRequest>>) {
         let mut entries = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        if entries.hits.insert(id.clone(), hit).is_none() {
+        if entries
+            .hits
+            .insert(id.clone(), Cached { hit, pending })
+            .is_none()
+        {
             entries.order.push_back(id);
         }
         while entries.order.len() > CACHE_CAPACITY {
@@ -36,9 +53,24 @@ impl HitCache {
     }
 
     /// The hit remembered under `id`.
-    pub fn get(&self, id: &str) -> Option<Hit> {
+    pub fn get(&self, id: &str) -> Option<Cached> {
         let entries = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         entries.hits.get(id).cloned()
+    }
+
+    /// Keeps `snippet` as the snippet of the hit under `id` if that hit is still the one made by
+    /// `search` (a newer search may have returned it since, with a snippet of its own terms).
+    pub fn set_snippet(&self, id: &str, search: &Arc<SearchRequest>, snippet: Snippet) {
+        let mut entries = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(cached) = entries.hits.get_mut(id)
+            && cached
+                .pending
+                .as_ref()
+                .is_some_and(|p| Arc::ptr_eq(p, search))
+        {
+            cached.hit.snippet = snippet;
+            cached.pending = None;
+        }
     }
 }
 
@@ -66,11 +98,36 @@ mod tests {
     fn the_oldest_entries_go_first() {
         let cache = HitCache::default();
         for i in 0..CACHE_CAPACITY + 1 {
-            cache.insert(format!("/{i}"), hit(&format!("/{i}")));
+            cache.insert(format!("/{i}"), hit(&format!("/{i}")), None);
         }
         assert!(cache.get("/0").is_none());
-        assert_eq!(cache.get("/1").unwrap().path, std::path::Path::new("/1"));
-        cache.insert("/1".into(), hit("/1"));
+        assert_eq!(
+            cache.get("/1").unwrap().hit.path,
+            std::path::Path::new("/1")
+        );
+        cache.insert("/1".into(), hit("/1"), None);
         assert!(cache.get(&format!("/{CACHE_CAPACITY}")).is_some());
+    }
+
+    #[test]
+    fn a_snippet_is_kept_for_the_search_that_asked_for_it() {
+        let cache = HitCache::default();
+        let first = Arc::new(SearchRequest::default());
+        let second = Arc::new(SearchRequest::default());
+        cache.insert("/a".into(), hit("/a"), Some(first.clone()));
+        cache.insert("/a".into(), hit("/a"), Some(second.clone()));
+        let made = |text: &str| Snippet {
+            text: text.to_owned(),
+            highlights: Vec::new(),
+        };
+        cache.set_snippet("/a", &first, made("old terms"));
+        assert!(
+            cache.get("/a").unwrap().pending.is_some(),
+            "a newer search returned it"
+        );
+        cache.set_snippet("/a", &second, made("new terms"));
+        let cached = cache.get("/a").unwrap();
+        assert!(cached.pending.is_none());
+        assert_eq!(cached.hit.snippet.text, "new terms");
     }
 }

@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use fandex_indexer::{Config, IndexDir};
-use fandex_query::{QueryEngine, SearchRequest, SearchResults};
+use fandex_query::{Hit, QueryEngine, SearchRequest, SearchResults, Snippet};
 
 use crate::backend::{Backend, BackendError};
 
@@ -51,6 +51,14 @@ impl Backend for IndexBackend {
     fn search(&self, request: &SearchRequest) -> Result<SearchResults, BackendError> {
         self.reload_if_due();
         Ok(self.engine.search(request)?)
+    }
+
+    fn snippets(
+        &self,
+        request: &SearchRequest,
+        hits: &[Hit],
+    ) -> Result<Vec<Snippet>, BackendError> {
+        Ok(self.engine.snippets(request, hits)?)
     }
 
     fn status(&self) -> Result<serde_json::Value, BackendError> {

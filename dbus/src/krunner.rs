@@ -1,6 +1,6 @@
 //! `org.kde.krunner1` at [`crate::names::KRUNNER_PATH`]: KRunner's D-Bus runner protocol.
 //!
-//! Matches are the hits of the query line (ids are [`crate::result_id`]s, text the file name or
+//! Matches are the first [`KRUNNER_LIMIT`] hits of the query line (ids are [`crate::result_id`]s, text the file name or
 //! `NAME » PART`, subtext the snippet or the folder, relevance the rank); the actions are open, open the
 //! containing folder and copy the path (of the file, a part's container, for a part).
 
@@ -10,7 +10,7 @@ use zbus::{OwnedVariant, Variant, fdo, interface};
 
 use crate::icon::{display_name, folder_of, icon_of};
 use crate::opener::Desktop;
-use crate::provider_search::ProviderSearch;
+use crate::provider_search::{KRUNNER_LIMIT, ProviderSearch, Snippets};
 use crate::result_id;
 use crate::terms::{query_for_terms, split_line};
 
@@ -73,10 +73,12 @@ impl KRunner {
         .collect()
     }
 
-    /// The files matching the query line, best first.
+    /// The files matching the query line, best first: the first [`KRUNNER_LIMIT`], each with its
+    /// snippet.
     #[zbus(name = "Match")]
     async fn match_(&self, query: String) -> Vec<Match> {
-        let hits = self.search.hits(query_for_terms(&split_line(&query))).await;
+        let query = query_for_terms(&split_line(&query));
+        let hits = self.search.hits(query, KRUNNER_LIMIT, Snippets::Now).await;
         let count = hits.len().max(1) as f64;
         hits.into_iter()
             .enumerate()

@@ -1,19 +1,39 @@
-//! The search both shell providers run: the typed terms, a bounded number of hits with snippets, under
-//! the provider deadline, remembered in the provider's [`HitCache`].
+//! The search both shell providers run: the typed terms, a bounded number of hits, under the provider
+//! deadline, remembered in the provider's [`HitCache`]; and the snippets of the hits a shell shows.
+//!
+//! Snippets are most of a broad query's time, and a shell shows a few of the results it gets: GNOME
+//! Shell asks for all the ids first ([`Snippets::Later`]) and for the metas (names, snippets) of the
+//! ones it shows afterwards ([`ProviderSearch::shown`]); KRunner takes a subtext with each match, so
+//! its search makes the snippets at once, for the [`KRUNNER_LIMIT`] matches it returns
+//! ([`Snippets::Now`]). Either way a hit's snippet is the same text a search with snippets gives it.
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use fandex_query::{Hit, SearchRequest};
 
-use crate::backend::Backend;
+use crate::backend::{Backend, BackendError};
 use crate::deadline::{Outcome, Runner};
-use crate::hit_cache::HitCache;
+use crate::hit_cache::{Cached, HitCache};
 use crate::result_id;
 
-/// The most results a provider returns for one query.
+/// The most results the GNOME provider returns for one query (the shell shows a few of them).
 pub const PROVIDER_LIMIT: usize = 50;
+
+/// The most matches KRunner gets for one query line: each carries its snippet, made at once. KRunner's
+/// results model has no limit of its own by default (`ResultsModel::limit` 0), so this is the bound:
+/// about two screens of its list.
+pub const KRUNNER_LIMIT: usize = 20;
+
+/// When a search's hits get their snippets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Snippets {
+    /// With the hits.
+    Now,
+    /// When the shell asks for a hit's metas ([`ProviderSearch::shown`]).
+    Later,
+}
 
 /// What a provider needs to search.
 pub struct ProviderSearch {
@@ -28,48 +48,106 @@ pub struct ProviderSearch {
 }
 
 impl ProviderSearch {
-    /// The hits for `query`, best first, with their ids; empty when the query has nothing to search,
-    /// fails, or the backend does not answer before the deadline (what is ready is nothing).
-    pub async fn hits(&self, query: Option<String>) -> Vec<(String, Hit)> {
+    /// At most `limit` hits for `query`, best first, with their ids; empty when the query has nothing
+    /// to search, fails, or the backend does not answer before the deadline (what is ready is nothing).
+    pub async fn hits(
+        &self,
+        query: Option<String>,
+        limit: usize,
+        snippets: Snippets,
+    ) -> Vec<(String, Hit)> {
         let Some(query) = query else {
             return Vec::new();
         };
-        let backend = self.backend.clone();
-        let request = SearchRequest {
+        let request = Arc::new(SearchRequest {
             query,
-            limit: PROVIDER_LIMIT,
+            limit,
             cwd: PathBuf::from("/"),
-            snippets: true,
+            snippets: snippets == Snippets::Now,
             home: None,
             ..SearchRequest::default()
-        };
+        });
+        let backend = self.backend.clone();
+        let asked = request.clone();
         let answer = self
             .runner
-            .run(self.deadline, move || backend.search(&request))
+            .run(self.deadline, move || backend.search(&asked))
             .await;
-        let results = match answer {
-            Outcome::Done(Ok(results)) => results,
-            Outcome::Done(Err(e)) => {
-                tracing::debug!(error = %e, "provider search failed");
-                return Vec::new();
-            }
-            Outcome::Late => {
-                tracing::warn!(deadline = ?self.deadline, "provider search missed its deadline");
-                return Vec::new();
-            }
-            Outcome::Busy => {
-                tracing::warn!("provider search refused: earlier searches still running");
-                return Vec::new();
-            }
+        let Some(results) = done(answer, "search") else {
+            return Vec::new();
         };
+        let pending = (snippets == Snippets::Later).then_some(request);
         results
             .hits
             .into_iter()
             .map(|hit| {
                 let id = result_id::encode(&hit.path, hit.part.as_deref());
-                self.cache.insert(id.clone(), hit.clone());
+                self.cache.insert(id.clone(), hit.clone(), pending.clone());
                 (id, hit)
             })
             .collect()
+    }
+
+    /// The remembered hits of `ids` (`None` for an id no search returned lately), with their snippets:
+    /// those still to be made are made now, in one backend call per search that returned them, under
+    /// the deadline (one for all). When that fails or is late the hits come without them (asked again
+    /// next time).
+    pub async fn shown(&self, ids: &[String]) -> Vec<Option<Hit>> {
+        let started = Instant::now();
+        let cached: Vec<Option<Cached>> = ids.iter().map(|id| self.cache.get(id)).collect();
+        // The hits lacking their snippet, grouped by the search that returned them.
+        let mut groups: Vec<(Arc<SearchRequest>, Vec<usize>)> = Vec::new();
+        for (i, entry) in cached.iter().enumerate() {
+            let Some(search) = entry.as_ref().and_then(|c| c.pending.clone()) else {
+                continue;
+            };
+            match groups.iter_mut().find(|(s, _)| Arc::ptr_eq(s, &search)) {
+                Some((_, members)) => members.push(i),
+                None => groups.push((search, vec![i])),
+            }
+        }
+        let mut hits: Vec<Option<Hit>> = cached.into_iter().map(|c| c.map(|c| c.hit)).collect();
+        for (search, members) in groups {
+            let left = self.deadline.saturating_sub(started.elapsed());
+            if left.is_zero() {
+                break;
+            }
+            let wanted: Vec<Hit> = members.iter().filter_map(|&i| hits[i].clone()).collect();
+            let backend = self.backend.clone();
+            let asked = search.clone();
+            let answer = self
+                .runner
+                .run(left, move || backend.snippets(&asked, &wanted))
+                .await;
+            let Some(snippets) = done(answer, "snippets") else {
+                continue;
+            };
+            for (&i, snippet) in members.iter().zip(snippets) {
+                self.cache.set_snippet(&ids[i], &search, snippet.clone());
+                if let Some(hit) = hits[i].as_mut() {
+                    hit.snippet = snippet;
+                }
+            }
+        }
+        hits
+    }
+}
+
+/// The answer of a backend call that finished in time and did not fail; the rest is logged.
+fn done<T>(answer: Outcome<Result<T, BackendError>>, what: &str) -> Option<T> {
+    match answer {
+        Outcome::Done(Ok(answer)) => Some(answer),
+        Outcome::Done(Err(e)) => {
+            tracing::debug!(error = %e, what, "provider call failed");
+            None
+        }
+        Outcome::Late => {
+            tracing::warn!(what, "provider call missed its deadline");
+            None
+        }
+        Outcome::Busy => {
+            tracing::warn!(what, "provider call refused: earlier calls still running");
+            None
+        }
     }
 }

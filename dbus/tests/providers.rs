@@ -422,3 +422,248 @@ fn provider_queries_are_fast() {
     // The target is 10 ms; the bound leaves room for a loaded test machine.
     assert!(median < Duration::from_millis(50), "median {median:?}");
 }
+
+/// The fixture index, recording what the providers ask of it.
+struct Recording {
+    index: fandex_dbus::IndexBackend,
+    /// (limit, snippets) of each search.
+    searches: std::sync::Mutex<Vec<(usize, bool)>>,
+    /// The paths of the hits of each `snippets` call.
+    snippets: std::sync::Mutex<Vec<Vec<std::path::PathBuf>>>,
+}
+
+impl fandex_dbus::Backend for Recording {
+    fn search(
+        &self,
+        request: &fandex_query::SearchRequest,
+    ) -> Result<fandex_query::SearchResults, fandex_dbus::BackendError> {
+        self.searches
+            .lock()
+            .unwrap()
+            .push((request.limit, request.snippets));
+        self.index.search(request)
+    }
+    fn snippets(
+        &self,
+        request: &fandex_query::SearchRequest,
+        hits: &[fandex_query::Hit],
+    ) -> Result<Vec<fandex_query::Snippet>, fandex_dbus::BackendError> {
+        let paths = hits.iter().map(|h| h.path.clone()).collect();
+        self.snippets.lock().unwrap().push(paths);
+        self.index.snippets(request, hits)
+    }
+    fn status(&self) -> Result<serde_json::Value, fandex_dbus::BackendError> {
+        self.index.status()
+    }
+    fn sync(&self, timeout: Duration) -> Result<u64, fandex_dbus::BackendError> {
+        self.index.sync(timeout)
+    }
+    fn pause(&self, duration: Option<Duration>) -> Result<(), fandex_dbus::BackendError> {
+        self.index.pause(duration)
+    }
+    fn resume(&self) -> Result<(), fandex_dbus::BackendError> {
+        self.index.resume()
+    }
+}
+
+/// GNOME's result sets are searched without snippets; the metas of the results it shows make theirs
+/// (the same text a search with snippets gives), once. KRunner's matches are the first
+/// `KRUNNER_LIMIT`, each with its snippet.
+#[test]
+fn snippets_are_made_only_for_the_results_shown() {
+    use fandex_dbus::provider_search::{KRUNNER_LIMIT, PROVIDER_LIMIT};
+    let Some(bus) = test_bus() else { return };
+    let stand_ins = StandIns::new();
+    let config = fandex_indexer::Config::default();
+    let recording = std::sync::Arc::new(Recording {
+        index: fandex_dbus::IndexBackend::open(fixture().index.clone(), &config).unwrap(),
+        searches: Default::default(),
+        snippets: Default::default(),
+    });
+    let _service = serve(&bus, recording.clone(), stand_ins.desktop());
+    let conn = client(&bus);
+
+    let initial: Vec<String> = call(
+        &conn,
+        SEARCH_PROVIDER_PATH,
+        GNOME,
+        "GetInitialResultSet",
+        &(vec!["topic7"],),
+    )
+    .unwrap();
+    assert_eq!(initial.len(), PROVIDER_LIMIT, "{initial:?}");
+    assert_eq!(
+        *recording.searches.lock().unwrap(),
+        [(PROVIDER_LIMIT, false)]
+    );
+    assert!(recording.snippets.lock().unwrap().is_empty());
+
+    let shown = &initial[..3];
+    let metas: Metas = call(
+        &conn,
+        SEARCH_PROVIDER_PATH,
+        GNOME,
+        "GetResultMetas",
+        &(shown.to_vec(),),
+    )
+    .unwrap();
+    let asked: Vec<String> = recording.snippets.lock().unwrap()[0]
+        .iter()
+        .map(|p| result_id::encode(p, None))
+        .collect();
+    assert_eq!(asked, shown, "snippets for the shown results alone");
+    // The descriptions are the snippets a search with snippets makes.
+    let full = fandex_dbus::Backend::search(
+        &recording.index,
+        &fandex_query::SearchRequest {
+            query: "topic7*".into(),
+            limit: PROVIDER_LIMIT,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    for meta in &metas {
+        let id = string(meta, "id");
+        let hit = full
+            .hits
+            .iter()
+            .find(|h| result_id::encode(&h.path, None) == id)
+            .unwrap();
+        assert!(hit.snippet.text.contains("topic7"), "{:?}", hit.snippet);
+        assert_eq!(string(meta, "description"), hit.snippet.text);
+    }
+    let again: Metas = call(
+        &conn,
+        SEARCH_PROVIDER_PATH,
+        GNOME,
+        "GetResultMetas",
+        &(shown.to_vec(),),
+    )
+    .unwrap();
+    assert_eq!(
+        string(&again[0], "description"),
+        string(&metas[0], "description")
+    );
+    assert_eq!(recording.snippets.lock().unwrap().len(), 1, "made once");
+
+    let matches: Vec<Match> = call(&conn, KRUNNER_PATH, KRUNNER, "Match", &("filler",)).unwrap();
+    assert_eq!(matches.len(), KRUNNER_LIMIT);
+    assert_eq!(
+        recording.searches.lock().unwrap().last(),
+        Some(&(KRUNNER_LIMIT, true))
+    );
+    assert!(string(&matches[0].5, "subtext").contains("filler"));
+    assert_eq!(recording.snippets.lock().unwrap().len(), 1);
+}
+
+/// A folder's result opens the folder itself, through GNOME's ActivateResult and KRunner's Run; KRunner's
+/// "open containing folder" opens its parent.
+#[test]
+fn folders_open_through_activation_and_run() {
+    let Some(bus) = test_bus() else { return };
+    let stand_ins = StandIns::new();
+    let _service = serve_index(&bus, stand_ins.desktop());
+    let conn = client(&bus);
+    let docs = path_of("docs");
+    let id = result_id::encode(&docs, None);
+    let () = call(
+        &conn,
+        SEARCH_PROVIDER_PATH,
+        GNOME,
+        "ActivateResult",
+        &(id.clone(), vec!["docs"], 0u32),
+    )
+    .unwrap();
+    assert_eq!(
+        stand_ins.lines("opened.log", 1),
+        [docs.display().to_string()]
+    );
+    let () = call(&conn, KRUNNER_PATH, KRUNNER, "Run", &(id.clone(), "")).unwrap();
+    let () = call(&conn, KRUNNER_PATH, KRUNNER, "Run", &(id.clone(), "open")).unwrap();
+    let () = call(&conn, KRUNNER_PATH, KRUNNER, "Run", &(id, "open-folder")).unwrap();
+    // Each opener runs on its own: their lines may come in any order.
+    let mut opened = stand_ins.lines("opened.log", 4);
+    opened.sort();
+    let mut expected = [
+        docs.display().to_string(),
+        docs.display().to_string(),
+        docs.display().to_string(),
+        fixture().root.display().to_string(),
+    ];
+    expected.sort();
+    assert_eq!(opened, expected);
+}
+
+/// The fixture index whose snippets take longer than the shell waits.
+struct SlowSnippets(fandex_dbus::IndexBackend);
+
+impl fandex_dbus::Backend for SlowSnippets {
+    fn search(
+        &self,
+        request: &fandex_query::SearchRequest,
+    ) -> Result<fandex_query::SearchResults, fandex_dbus::BackendError> {
+        self.0.search(request)
+    }
+    fn snippets(
+        &self,
+        request: &fandex_query::SearchRequest,
+        hits: &[fandex_query::Hit],
+    ) -> Result<Vec<fandex_query::Snippet>, fandex_dbus::BackendError> {
+        std::thread::sleep(Duration::from_secs(3));
+        self.0.snippets(request, hits)
+    }
+    fn status(&self) -> Result<serde_json::Value, fandex_dbus::BackendError> {
+        self.0.status()
+    }
+    fn sync(&self, timeout: Duration) -> Result<u64, fandex_dbus::BackendError> {
+        self.0.sync(timeout)
+    }
+    fn pause(&self, duration: Option<Duration>) -> Result<(), fandex_dbus::BackendError> {
+        self.0.pause(duration)
+    }
+    fn resume(&self) -> Result<(), fandex_dbus::BackendError> {
+        self.0.resume()
+    }
+}
+
+/// Snippets that are not ready by the provider deadline do not hold the shell: the metas come in time,
+/// described by the folder.
+#[test]
+fn late_snippets_do_not_hold_the_metas() {
+    let Some(bus) = test_bus() else { return };
+    let stand_ins = StandIns::new();
+    let config = fandex_indexer::Config::default();
+    let index = fandex_dbus::IndexBackend::open(fixture().index.clone(), &config).unwrap();
+    let _service = serve(
+        &bus,
+        std::sync::Arc::new(SlowSnippets(index)),
+        stand_ins.desktop(),
+    );
+    let conn = client(&bus);
+    let initial: Vec<String> = call(
+        &conn,
+        SEARCH_PROVIDER_PATH,
+        GNOME,
+        "GetInitialResultSet",
+        &(vec!["kangaroo"],),
+    )
+    .unwrap();
+    assert_eq!(initial.len(), 2, "{initial:?}");
+    let started = Instant::now();
+    let metas: Metas = call(
+        &conn,
+        SEARCH_PROVIDER_PATH,
+        GNOME,
+        "GetResultMetas",
+        &(initial.clone(),),
+    )
+    .unwrap();
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(2), "the metas waited {took:?}");
+    assert_eq!(metas.len(), 2);
+    assert_eq!(
+        string(&metas[0], "description"),
+        path_of("docs").display().to_string(),
+        "no snippet in time: the folder"
+    );
+}

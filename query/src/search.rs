@@ -17,20 +17,15 @@ use tantivy::{IndexReader, Searcher};
 use tracing::{debug, warn};
 
 use crate::blend::{Blend, RankWeights};
-use crate::clock::Clock;
-use crate::compile::{Env, compile, name_words, scoring_leaves, without_subtrees};
+use crate::compile::{Env, name_words, scoring_leaves};
 use crate::error::QueryError;
-use crate::folders::files_unless_named;
 use crate::limits;
 use crate::order::{self, FirstByNumber};
-use crate::parse::{parse, parse_names};
 use crate::prune::Words;
 use crate::rank::{AllMatches, Ranked, TieFields, TopByScoreThenId, blend_all};
-use crate::request::{Hit, SearchRequest, SearchResults, Snippet, SortBy};
+use crate::request::{Hit, SearchRequest, SearchResults, SortBy};
 use crate::rescore;
 use crate::snippet::SnippetMaker;
-use crate::snippet::chunked::ChunkedText;
-use crate::stems::add_stems;
 use crate::visible::VisibleMatches;
 
 /// Searches one index.
@@ -162,30 +157,15 @@ impl QueryEngine {
         let started = Instant::now();
         limits::check_limit(request.limit)?;
         limits::check_offset(request.offset)?;
-        let mut expr = if request.names {
-            parse_names(&request.query)?
-        } else {
-            parse(&request.query)?
-        };
         let searcher = self.reader.searcher();
-        let mut stemmer = searcher
-            .index()
-            .tokenizer_for_field(self.fields.content_stem)?;
-        add_stems(&mut expr, &mut stemmer);
-        let home = request
-            .home
-            .as_ref()
-            .map(|h| h.as_os_str().to_owned())
-            .or_else(|| std::env::var_os("HOME"));
-        let clock = Clock::now(request.utc_offset_s);
+        let compiled = self.compiled(request, &searcher)?;
+        let (expr, query, clock) = (compiled.expr, compiled.query, compiled.clock);
+        let home = shown::home_of(request);
         let env = Env {
             cwd: &request.cwd,
             home: home.as_deref(),
             clock,
         };
-        let query = compile(&expr, &self.fields, &env)?;
-        let query = files_unless_named(query, &expr, &self.fields);
-        let query = without_subtrees(query, &self.fields, &self.hidden_subtrees());
         let ties = TieFields {
             folder: searcher
                 .schema()
@@ -409,19 +389,7 @@ fn load_hits(
                 );
                 continue;
             };
-            let snippet = match (snippets, &file.chunks) {
-                (Some(maker), None) => maker.make(searcher, doc.address, &file.text)?,
-                (Some(maker), Some(table)) => {
-                    let text = ChunkedText {
-                        address: doc.address,
-                        file_id: file.file_id,
-                        part_ord: file.part_ord,
-                        table,
-                    };
-                    maker.make_chunked(searcher, &text)?
-                }
-                (None, _) => Snippet::default(),
-            };
+            let snippet = file.snippet(snippets, searcher, doc.address)?;
             let hit = Hit {
                 file_id: Some(file.file_id),
                 path: file.path,
@@ -541,6 +509,8 @@ impl StoredFile {
         })
     }
 }
+
+mod shown;
 
 #[cfg(test)]
 mod tests;

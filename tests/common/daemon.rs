@@ -98,6 +98,18 @@ impl DaemonProc {
         rename_source: &str,
         extra: &[&str],
     ) -> Self {
+        Self::start_in(env, root, backend, rename_source, extra, &[])
+    }
+
+    /// Starts with extra arguments and with `vars` set in the daemon's environment.
+    pub fn start_in(
+        env: &Env,
+        root: &Path,
+        backend: &str,
+        rename_source: &str,
+        extra: &[&str],
+        vars: &[(&str, &str)],
+    ) -> Self {
         let log = fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -118,6 +130,7 @@ impl DaemonProc {
                 "RUST_LOG",
                 std::env::var("FANDEX_TEST_LOG").unwrap_or_else(|_| "info".into()),
             )
+            .envs(vars.iter().copied())
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()

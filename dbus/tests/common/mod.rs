@@ -179,7 +179,7 @@ impl StandIns {
     /// The lines the program wrote to `log`, waiting up to 5 s for `count` of them.
     pub fn lines(&self, log: &str, count: usize) -> Vec<String> {
         let path = self.dir.path().join(log);
-        let deadline = Instant::now() + Duration::from_secs(5);
+        let deadline = Instant::now() + Duration::from_secs(15);
         loop {
             let text = std::fs::read_to_string(&path).unwrap_or_default();
             let lines: Vec<String> = text.lines().map(str::to_owned).collect();

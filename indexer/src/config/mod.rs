@@ -164,8 +164,9 @@ pub struct DaemonConfig {
     /// With `on_battery = "throttle"`, the shortest time in seconds between the starts of two walks on
     /// battery (default [`THROTTLE_GAP_SECS`]).
     pub throttle_gap_secs: u64,
-    /// Where the power supplies are described (default `/sys/class/power_supply`; the environment
-    /// variable `FANDEX_POWER_SUPPLY_DIR` overrides both).
+    /// Where the power supplies are described; when set (or when the environment variable
+    /// `FANDEX_POWER_SUPPLY_DIR`, which overrides it, is), this directory is read instead of asking
+    /// UPower on the system bus. Unset: UPower's `OnBattery`, else `/sys/class/power_supply`.
     pub power_supply_dir: Option<PathBuf>,
     /// Bulk work (the walk at start, rescans, a rebuild's walk) runs on threads at idle CPU priority
     /// (`SCHED_IDLE`) and idle I/O priority (`IOPRIO_CLASS_IDLE`), so it takes only what nothing else

@@ -1,0 +1,168 @@
+//! Snippets made after the search, for the hits a caller shows: a desktop shell asks for the ids of the
+//! matches first and for the descriptions (snippets) of the few it shows afterwards, so a provider
+//! searches without snippets and makes them here, for those hits alone.
+//!
+//! Also where a request becomes the compiled query ([`Compiled`]) and where one document's snippet is
+//! made (`StoredFile::snippet`): the search and this use both.
+
+use std::collections::HashSet;
+
+use fandex_schema::chunks;
+use tantivy::collector::DocSetCollector;
+use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
+use tantivy::schema::IndexRecordOption;
+use tantivy::{DocAddress, Searcher, Term};
+
+use super::{QueryEngine, StoredFile, StoredValues};
+use crate::clock::Clock;
+use crate::compile::{Env, compile, without_subtrees};
+use crate::error::QueryError;
+use crate::folders::files_unless_named;
+use crate::parse::{Expr, parse, parse_names};
+use crate::request::{Hit, SearchRequest, Snippet};
+use crate::snippet::SnippetMaker;
+use crate::snippet::chunked::ChunkedText;
+use crate::stems::add_stems;
+
+/// A request's query as the index runs it.
+pub(super) struct Compiled {
+    /// The parsed query, with the stems of its words.
+    pub(super) expr: Expr,
+    /// The tantivy query: files only unless folders are named, hidden subtrees left out.
+    pub(super) query: Box<dyn Query>,
+    /// Now and the caller's time zone, as the query was compiled with.
+    pub(super) clock: Clock,
+}
+
+impl QueryEngine {
+    /// Parses `request`'s query and compiles it against `searcher`'s index.
+    pub(super) fn compiled(
+        &self,
+        request: &SearchRequest,
+        searcher: &Searcher,
+    ) -> Result<Compiled, QueryError> {
+        let mut expr = if request.names {
+            parse_names(&request.query)?
+        } else {
+            parse(&request.query)?
+        };
+        let mut stemmer = searcher
+            .index()
+            .tokenizer_for_field(self.fields.content_stem)?;
+        add_stems(&mut expr, &mut stemmer);
+        let home = home_of(request);
+        let clock = Clock::now(request.utc_offset_s);
+        let env = Env {
+            cwd: &request.cwd,
+            home: home.as_deref(),
+            clock,
+        };
+        let query = compile(&expr, &self.fields, &env)?;
+        let query = files_unless_named(query, &expr, &self.fields);
+        let query = without_subtrees(query, &self.fields, &self.hidden_subtrees());
+        Ok(Compiled { expr, query, clock })
+    }
+
+    /// The snippets `request` would have given `hits` (hits a search of `request` without snippets
+    /// returned), in their order: the same text [`Self::search`] with `snippets` makes for them.
+    ///
+    /// A hit whose file or part no longer matches the query in the index the engine sees now (removed
+    /// or changed since) gets an empty snippet, as does a hit without a file id. The cost is that of the
+    /// hits, not of the query's matches.
+    pub fn snippets(
+        &self,
+        request: &SearchRequest,
+        hits: &[Hit],
+    ) -> Result<Vec<Snippet>, QueryError> {
+        if hits.is_empty() {
+            return Ok(Vec::new());
+        }
+        let searcher = self.reader.searcher();
+        let compiled = self.compiled(request, &searcher)?;
+        let maker = SnippetMaker::new(&searcher, &compiled.expr, &self.fields)?;
+        let mut snippets = Vec::with_capacity(hits.len());
+        for hit in hits {
+            let snippet = match self.document_of(&searcher, &*compiled.query, hit)? {
+                Some((address, file)) => file.snippet(Some(&maker), &searcher, address)?,
+                None => Snippet::default(),
+            };
+            snippets.push(snippet);
+        }
+        Ok(snippets)
+    }
+
+    /// The document of `hit` (its file's own, or its part's; never a chunk) if `query` matches it, with
+    /// its stored fields. Only the documents of the hit's file that match are read, until the hit's.
+    fn document_of(
+        &self,
+        searcher: &Searcher,
+        query: &dyn Query,
+        hit: &Hit,
+    ) -> Result<Option<(DocAddress, StoredFile)>, QueryError> {
+        let Some(file_id) = hit.file_id else {
+            return Ok(None);
+        };
+        let file = Term::from_field_u64(self.fields.file_id, file_id);
+        let of_file = BooleanQuery::new(vec![
+            (Occur::Must, query.box_clone()),
+            (
+                Occur::Must,
+                Box::new(TermQuery::new(file, IndexRecordOption::Basic)),
+            ),
+            (
+                Occur::MustNot,
+                Box::new(TermQuery::new(
+                    chunks::chunk_marker(&self.fields),
+                    IndexRecordOption::Basic,
+                )),
+            ),
+        ]);
+        let addresses: HashSet<DocAddress> = searcher.search(&of_file, &DocSetCollector)?;
+        let mut addresses: Vec<DocAddress> = addresses.into_iter().collect();
+        addresses.sort_unstable();
+        for address in addresses {
+            let values: StoredValues = searcher.doc(address)?;
+            if let Some(file) = StoredFile::of(values, &self.fields)
+                && file.path == hit.path
+                && file.part == hit.part
+            {
+                return Ok(Some((address, file)));
+            }
+        }
+        Ok(None)
+    }
+}
+
+impl StoredFile {
+    /// The snippet of this document (at `address`): empty without a `maker` (no snippets asked), from
+    /// its chunks when its text is stored in chunks.
+    pub(super) fn snippet(
+        &self,
+        maker: Option<&SnippetMaker>,
+        searcher: &Searcher,
+        address: DocAddress,
+    ) -> Result<Snippet, QueryError> {
+        match (maker, &self.chunks) {
+            (Some(maker), None) => maker.make(searcher, address, &self.text),
+            (Some(maker), Some(table)) => {
+                let text = ChunkedText {
+                    address,
+                    file_id: self.file_id,
+                    part_ord: self.part_ord,
+                    table,
+                };
+                maker.make_chunked(searcher, &text)
+            }
+            (None, _) => Ok(Snippet::default()),
+        }
+    }
+}
+
+/// The home directory `~` stands for in `request`'s query: the caller's, else this process's.
+pub(super) fn home_of(request: &SearchRequest) -> Option<std::ffi::OsString> {
+    request
+        .home
+        .as_ref()
+        .map(|h| h.as_os_str().to_owned())
+        .or_else(|| std::env::var_os("HOME"))
+}
