@@ -34,6 +34,16 @@ pub struct SearchRequest {
     pub names: bool,
 }
 
+impl SearchRequest {
+    /// The home directory `~` stands for in the query: the caller's, else this process's.
+    pub(crate) fn home_dir(&self) -> Option<std::ffi::OsString> {
+        self.home
+            .as_ref()
+            .map(|h| h.as_os_str().to_owned())
+            .or_else(|| std::env::var_os("HOME"))
+    }
+}
+
 impl Default for SearchRequest {
     /// An empty query, 20 hits with snippets, from `/`, in UTC, by relevance, not in names mode.
     fn default() -> Self {

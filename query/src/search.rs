@@ -160,7 +160,7 @@ impl QueryEngine {
         let searcher = self.reader.searcher();
         let compiled = self.compiled(request, &searcher)?;
         let (expr, query, clock) = (compiled.expr, compiled.query, compiled.clock);
-        let home = shown::home_of(request);
+        let home = request.home_dir();
         let env = Env {
             cwd: &request.cwd,
             home: home.as_deref(),

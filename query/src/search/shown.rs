@@ -50,7 +50,7 @@ impl QueryEngine {
             .index()
             .tokenizer_for_field(self.fields.content_stem)?;
         add_stems(&mut expr, &mut stemmer);
-        let home = home_of(request);
+        let home = request.home_dir();
         let clock = Clock::now(request.utc_offset_s);
         let env = Env {
             cwd: &request.cwd,
@@ -156,13 +156,4 @@ impl StoredFile {
             (None, _) => Ok(Snippet::default()),
         }
     }
-}
-
-/// The home directory `~` stands for in `request`'s query: the caller's, else this process's.
-pub(super) fn home_of(request: &SearchRequest) -> Option<std::ffi::OsString> {
-    request
-        .home
-        .as_ref()
-        .map(|h| h.as_os_str().to_owned())
-        .or_else(|| std::env::var_os("HOME"))
 }
