@@ -5,7 +5,7 @@
 //! with inotify (no privileges needed).
 
 use std::fs::File;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex};
@@ -82,6 +82,32 @@ fn total(daemon: &Daemon, query: &str) -> usize {
     daemon.searcher().search(&request).unwrap().total
 }
 
+/// A root directory `root` under `tmp`, canonical (the daemon keeps roots that way).
+fn make_root(tmp: &Path) -> PathBuf {
+    let root = tmp.join("root");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::canonicalize(&root).unwrap()
+}
+
+/// A daemon on inotify over `root`, its index in `index_dir`, documents parsed by `parser` (the
+/// sandboxed default without one).
+fn daemon_options(
+    root: &Path,
+    index_dir: &Path,
+    parser: Option<Arc<dyn DocumentParser>>,
+) -> DaemonOptions {
+    DaemonOptions {
+        index_dir: IndexDir::at(index_dir),
+        config: Config::default(),
+        roots: vec![root.to_owned()],
+        backend: Some(Backend::Inotify),
+        rename_source: Some(RenameSource::Inotify),
+        listen: false,
+        parser,
+        dbus: None,
+    }
+}
+
 fn state(report: &StatusReport) -> State {
     report.state
 }
@@ -89,21 +115,10 @@ fn state(report: &StatusReport) -> State {
 #[test]
 fn ready_before_the_reconcile_and_sync_waits_for_it() {
     let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("root");
-    std::fs::create_dir_all(&root).unwrap();
-    let root = std::fs::canonicalize(&root).unwrap();
+    let root = make_root(tmp.path());
     std::fs::write(root.join("old.txt"), "an aardvark").unwrap();
     let index_dir = tmp.path().join("index");
-    let options = |parser: Option<Arc<dyn DocumentParser>>| DaemonOptions {
-        index_dir: IndexDir::at(&index_dir),
-        config: Config::default(),
-        roots: vec![root.clone()],
-        backend: Some(Backend::Inotify),
-        rename_source: Some(RenameSource::Inotify),
-        listen: false,
-        parser,
-        dbus: None,
-    };
+    let options = |parser| daemon_options(&root, &index_dir, parser);
     // A first run indexes `old.txt`.
     let first = Daemon::start(options(None)).unwrap();
     first.sync(Duration::from_secs(30)).unwrap();
@@ -178,10 +193,8 @@ const HELD_FILES: usize = 600;
 
 /// A fresh index over [`HELD_FILES`] documents, and a daemon whose start-up walk has reached the first
 /// of them and waits in the gate. Returns the daemon, the gate and the options to start again with.
-fn start_held(tmp: &std::path::Path) -> (Daemon, Arc<Gate>, impl Fn(Arc<Gate>) -> DaemonOptions) {
-    let root = tmp.join("root");
-    std::fs::create_dir_all(&root).unwrap();
-    let root = std::fs::canonicalize(&root).unwrap();
+fn start_held(tmp: &Path) -> (Daemon, Arc<Gate>, impl Fn(Arc<Gate>) -> DaemonOptions) {
+    let root = make_root(tmp);
     for i in 0..HELD_FILES {
         std::fs::write(
             root.join(format!("r{i}.pdf")),
@@ -190,16 +203,7 @@ fn start_held(tmp: &std::path::Path) -> (Daemon, Arc<Gate>, impl Fn(Arc<Gate>) -
         .unwrap();
     }
     let index_dir = tmp.join("index");
-    let options = move |gate: Arc<Gate>| DaemonOptions {
-        index_dir: IndexDir::at(&index_dir),
-        config: Config::default(),
-        roots: vec![root.clone()],
-        backend: Some(Backend::Inotify),
-        rename_source: Some(RenameSource::Inotify),
-        listen: false,
-        parser: Some(gate),
-        dbus: None,
-    };
+    let options = move |gate: Arc<Gate>| daemon_options(&root, &index_dir, Some(gate));
     let gate = Arc::new(Gate::default());
     let (called_tx, called) = mpsc::channel();
     *gate.called.lock().unwrap() = Some(called_tx);

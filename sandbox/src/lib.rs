@@ -24,4 +24,5 @@ pub mod worker;
 pub use config::{Credentials, HELPER_PROCESSES, PoolConfig, WorkerLimits};
 pub use failure::WorkerFailure;
 pub use pool::Pool;
+pub use sys::die_with_parent;
 pub use wire::{Enforcement, Lockdown};

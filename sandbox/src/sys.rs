@@ -4,9 +4,11 @@ use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 use std::os::unix::process::CommandExt;
 use std::process::Command;
 
-/// Makes the child started by `command` receive SIGKILL when the thread that started it ends (the pool starts
-/// workers from one long-lived thread, see `spawner`), and exit at once if the parent is already gone.
-pub(crate) fn die_with_parent(command: &mut Command) {
+/// Makes the child started by `command` receive SIGKILL when the thread that started it ends, and exit at
+/// once if the parent is already gone. The pool starts workers from one long-lived thread (see
+/// `spawner`); a worker starting a helper program (poppler's `pdftotext`) has a single thread, so the
+/// helper dies with the worker.
+pub fn die_with_parent(command: &mut Command) {
     // SAFETY: getpid has no preconditions.
     let parent = unsafe { libc::getpid() };
     // SAFETY: the hook runs between fork and exec and only makes async-signal-safe system calls (prctl,

@@ -15,7 +15,6 @@
 mod outcome;
 mod oxide;
 mod poppler;
-mod sys;
 
 use std::fs::File;
 use std::io::{Read as _, SeekFrom};

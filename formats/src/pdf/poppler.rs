@@ -74,7 +74,7 @@ pub(super) fn read(
         Stdin::File(file) => command.stdin(Stdio::from(file.try_clone()?)),
         Stdin::Bytes(_) => command.stdin(Stdio::piped()),
     };
-    super::sys::die_with_this_thread(&mut command);
+    fandex_sandbox::die_with_parent(&mut command);
     let mut child = command.spawn()?;
     if let (Stdin::Bytes(bytes), Some(mut pipe)) = (stdin, child.stdin.take()) {
         // poppler reads all of its input before it writes anything (a PDF's index is at its end). A child
