@@ -136,6 +136,9 @@ fn gnome_activation_runs_the_opener() {
         &(report, vec!["lemon"], 0u32),
     )
     .unwrap();
+    // Each opener runs detached: wait for its line before the next one starts, so the log's
+    // order is the order of the calls and not of the scheduler.
+    assert_eq!(stand_ins.lines("opened.log", 1).len(), 1);
     let () = call(
         &conn,
         SEARCH_PROVIDER_PATH,
@@ -198,6 +201,8 @@ fn krunner_actions_match_and_run() {
     );
 
     let () = call(&conn, KRUNNER_PATH, KRUNNER, "Run", &(id, "")).unwrap();
+    // The opener runs detached: wait for its line so the log keeps the calls' order.
+    assert_eq!(stand_ins.lines("opened.log", 1).len(), 1);
     let () = call(&conn, KRUNNER_PATH, KRUNNER, "Run", &(id, "open-folder")).unwrap();
     let () = call(&conn, KRUNNER_PATH, KRUNNER, "Run", &(id, "copy-path")).unwrap();
     let report = path_of("docs/report.html").display().to_string();

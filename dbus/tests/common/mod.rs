@@ -176,7 +176,7 @@ impl StandIns {
         Desktop::with_search_path(self.dir.path())
     }
 
-    /// The lines the program wrote to `log`, waiting up to 5 s for `count` of them.
+    /// The lines the programs wrote to `log`, waiting up to 15 s for `count` of them.
     pub fn lines(&self, log: &str, count: usize) -> Vec<String> {
         let path = self.dir.path().join(log);
         let deadline = Instant::now() + Duration::from_secs(15);
