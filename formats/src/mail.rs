@@ -3,6 +3,7 @@
 //! From/To/Subject/Date become metadata; each attachment is a part named after its file name, with its
 //! content extracted when its format is supported; each message of an mbox is a part `message N: subject`.
 
+use std::borrow::Cow;
 use std::io::BufReader;
 
 use mail_parser::mailbox::mbox::MessageIterator;
@@ -15,8 +16,9 @@ use crate::kind::Kind;
 
 /// Extracts one RFC 5322 message.
 pub(crate) fn extract_message(bytes: &[u8], cx: &mut Cx) -> Result<Document, FormatError> {
+    let bytes = with_header_end(bytes);
     let message = MessageParser::default()
-        .parse(bytes)
+        .parse(&bytes[..])
         .ok_or_else(|| FormatError::malformed("mail", "no message headers"))?;
     Ok(message_document(&message, cx))
 }
@@ -39,7 +41,7 @@ pub(crate) fn extract_mbox(input: &mut dyn Input, cx: &mut Cx) -> Result<Documen
             ));
             break;
         }
-        let part = match MessageParser::default().parse(raw) {
+        let part = match MessageParser::default().parse(&with_header_end(raw)[..]) {
             Some(parsed) => {
                 let subject = parsed.subject().unwrap_or("").trim().to_string();
                 Part {
@@ -132,6 +134,58 @@ fn is_unnamed_text(part: &mail_parser::MessagePart) -> bool {
         && part
             .content_type()
             .is_none_or(|ct| ct.ctype().eq_ignore_ascii_case("text"))
+}
+
+/// `bytes` with a blank line put where the headers end, when a message has none: the first line that is
+/// neither a header (`Name:`), a header's continuation (it starts with a space or tab), nor an mbox
+/// `From ` line at the very start ends the headers and starts the body, as Python's `email` package reads
+/// it. Without this, `mail-parser` takes such a line for a broken header and the body is lost.
+fn with_header_end(bytes: &[u8]) -> Cow<'_, [u8]> {
+    let mut start = 0;
+    while start < bytes.len() {
+        let end = bytes[start..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(bytes.len(), |i| start + i + 1);
+        let line = &bytes[start..end];
+        let content = line.strip_suffix(b"\n").unwrap_or(line);
+        let content = content.strip_suffix(b"\r").unwrap_or(content);
+        if content.is_empty() {
+            return Cow::Borrowed(bytes); // the blank line is there
+        }
+        let header = matches!(content[0], b' ' | b'\t')
+            || (start == 0 && content.starts_with(b"From "))
+            || is_header_line(content);
+        if !header {
+            let newline: &[u8] = if bytes[..start].ends_with(b"\r\n") {
+                b"\r\n"
+            } else {
+                b"\n"
+            };
+            let mut fixed = Vec::with_capacity(bytes.len() + 2);
+            fixed.extend_from_slice(&bytes[..start]);
+            fixed.extend_from_slice(newline);
+            fixed.extend_from_slice(&bytes[start..]);
+            return Cow::Owned(fixed);
+        }
+        start = end;
+    }
+    Cow::Borrowed(bytes)
+}
+
+/// Whether `line` starts with a header name and its colon: printable ASCII other than the colon, then
+/// (the obsolete syntax) optional spaces or tabs before the colon.
+fn is_header_line(line: &[u8]) -> bool {
+    let name = line
+        .iter()
+        .position(|&b| !(b'!'..=b'~').contains(&b) || b == b':')
+        .unwrap_or(line.len());
+    let colon = name
+        + line[name..]
+            .iter()
+            .position(|&b| b != b' ' && b != b'\t')
+            .unwrap_or(line.len() - name);
+    name > 0 && line.get(colon) == Some(&b':')
 }
 
 /// `Name <address>, ...` for every address of a header (groups flattened).

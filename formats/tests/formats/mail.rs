@@ -1,6 +1,6 @@
 use fandex_formats::{Kind, MetaField};
 
-use crate::common::{extract_ok, squeezed};
+use crate::common::{extract_bytes, extract_ok, squeezed};
 
 #[test]
 fn eml_headers_decoded_body_and_attachments() {
@@ -81,4 +81,36 @@ fn a_text_part_without_a_subtype_is_the_body() {
     let doc = extract_ok("no-subtype.eml");
     assert!(doc.text.contains("plain text about marmalade"), "{doc:?}");
     assert!(doc.parts.is_empty(), "{:?}", doc.parts);
+}
+
+#[test]
+fn a_message_without_the_blank_line_after_its_headers_keeps_its_body() {
+    // CPython's test message msg_35 (the formats bench corpus): no blank line ends the headers. The
+    // first line that is not a header starts the body, as Python's `email` reads it; it was dropped.
+    let eml =
+        b"From: aperson@dom.ain\nTo: bperson@dom.ain\nSubject: here's something interesting\n\
+                counter to RFC 2822, there's no separating newline here\n";
+    let doc = extract_bytes(eml, "msg.eml").expect("extracted");
+    assert_eq!(
+        doc.meta(MetaField::Subject),
+        Some("here's something interesting")
+    );
+    assert_eq!(doc.meta(MetaField::To), Some("bperson@dom.ain"));
+    assert!(doc.text.contains("no separating newline here"), "{doc:?}");
+    // The same in an mbox, with CRLF line ends and a folded header before the body line.
+    let mbox =
+        b"From a@b Mon Jan  1 00:00:00 2024\r\nFrom: a@b\r\nSubject: folded\r\n  subject\r\n\
+                 body line without a blank line\r\n";
+    let doc = extract_bytes(mbox, "box.mbox").expect("extracted");
+    let message = &doc.parts[0].document;
+    assert_eq!(message.meta(MetaField::Subject), Some("folded subject"));
+    assert!(
+        message.text.contains("body line without a blank line"),
+        "{doc:?}"
+    );
+    // A header-looking line with a space before its colon (the obsolete syntax) stays a header.
+    let doc = extract_bytes(b"Subject : old style\nFrom: a@b\n\nthe body\n", "old.eml")
+        .expect("extracted");
+    assert_eq!(doc.meta(MetaField::Subject), Some("old style"));
+    assert_eq!(doc.text.trim(), "the body");
 }
