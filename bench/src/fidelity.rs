@@ -5,7 +5,7 @@
 //!
 //! "Words" are the terms the index's own analyzer makes of the reference text (so case, accents and
 //! whatever the analyzer folds count as a search would), and "found in that document" means present
-//! among the terms of the stored text of every text field of the file's documents (its parts included),
+//! among the terms of the stored text (joined again from its chunks when stored in chunks) and metadata of the file's documents (its parts included),
 //! analyzed by the analyzer of the field they came from. That is what a search for the word restricted
 //! to the file returns, without running one search per word.
 
@@ -17,6 +17,9 @@ use std::path::{Path, PathBuf};
 use tantivy::schema::{FieldType, Value};
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{Index, TantivyDocument};
+
+use fandex::indexer::schema::chunks::assemble;
+use fandex::indexer::schema::fields_of;
 
 use crate::error::{BenchError, Result};
 
@@ -94,12 +97,14 @@ fn analyzer_of(index: &Index, field: &str) -> Result<TextAnalyzer> {
         .ok_or_else(|| BenchError::Invalid(format!("analyzer {name} not registered")))
 }
 
-/// For each file path in the index, the terms of the stored text of all its documents' text fields.
+/// For each file path in the index, the terms of all its documents' text (parts included; a text stored
+/// in chunks joined again first, [`chunks::assemble`]) analyzed as `content` is, and of their stored
+/// metadata fields (title, author, ...) analyzed by each field's own analyzer.
 fn terms_per_file(index: &Index) -> Result<HashMap<Vec<u8>, HashSet<String>>> {
     let schema = index.schema();
-    let path_field = schema
-        .get_field("path")
-        .map_err(|e| BenchError::Invalid(format!("no path field: {e}")))?;
+    let fields = fields_of(&schema)
+        .ok_or_else(|| BenchError::Invalid("not a fandex index of this version".into()))?;
+    let mut content_analyzer = analyzer_of(index, "content")?;
     let mut analyzers = Vec::new();
     for (field, entry) in schema.fields() {
         if let FieldType::Str(options) = entry.field_type()
@@ -114,7 +119,8 @@ fn terms_per_file(index: &Index) -> Result<HashMap<Vec<u8>, HashSet<String>>> {
         .reader()
         .map_err(|e| BenchError::Invalid(format!("cannot read the index: {e}")))?;
     let searcher = reader.searcher();
-    let mut out: HashMap<Vec<u8>, HashSet<String>> = HashMap::new();
+    // Every stored document (chunk documents have no path: they are grouped by their file's id).
+    let mut per_file: HashMap<u64, Vec<TantivyDocument>> = HashMap::new();
     for segment in searcher.segment_readers() {
         let store = segment
             .get_store_reader(64)
@@ -123,7 +129,21 @@ fn terms_per_file(index: &Index) -> Result<HashMap<Vec<u8>, HashSet<String>>> {
             let doc: TantivyDocument = store
                 .get(doc_id)
                 .map_err(|e| BenchError::Invalid(format!("cannot read a document: {e}")))?;
-            let Some(path) = doc.get_first(path_field).and_then(|v| v.as_bytes()) else {
+            if let Some(id) = doc.get_first(fields.file_id).and_then(|v| v.as_u64()) {
+                per_file.entry(id).or_default().push(doc);
+            }
+        }
+    }
+    let mut out: HashMap<Vec<u8>, HashSet<String>> = HashMap::new();
+    for docs in per_file.values() {
+        for (file, _) in assemble(docs, &fields) {
+            let terms = out
+                .entry(file.path.as_os_str().as_bytes().to_vec())
+                .or_default();
+            terms.extend(analyze(&mut content_analyzer, &file.text));
+        }
+        for doc in docs {
+            let Some(path) = doc.get_first(fields.path).and_then(|v| v.as_bytes()) else {
                 continue;
             };
             let terms = out.entry(path.to_vec()).or_default();
