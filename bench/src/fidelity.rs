@@ -272,4 +272,39 @@ mod tests {
         assert_eq!(quantile(&docs, 0.5), 1.0);
         assert_eq!(quantile(&[], 0.5), 0.0);
     }
+
+    #[test]
+    fn texts_stored_inline_and_in_chunks_are_both_read() {
+        use fandex::indexer::schema::{self, DocMeta, FileDoc, chunks::INLINE_TEXT_BYTES};
+        let tmp = tempfile::tempdir().unwrap();
+        let (dir, refs) = (tmp.path().join("idx"), tmp.path().join("refs"));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::create_dir_all(&refs).unwrap();
+        let (tantivy_schema, fields) = schema::build_schema();
+        let index = Index::create_in_dir(&dir, tantivy_schema).unwrap();
+        schema::register_analyzers(&index);
+        let mut writer = index.writer_with_num_threads(1, 20 << 20).unwrap();
+        // A long text is stored in chunk documents (no path); its last words are in the last chunk.
+        let long = format!(
+            "{}zebra quokka",
+            "filler words ".repeat(INLINE_TEXT_BYTES / 6)
+        );
+        for (id, name, text) in [(1, "small.txt", "Alpha beta"), (2, "big.txt", &long[..])] {
+            let file = FileDoc {
+                file_id: id,
+                path: Path::new("/c").join(name),
+                size: text.len() as u64,
+                mtime_ns: 0,
+                text: text.to_string(),
+            };
+            for d in file.to_documents_with(&fields, &DocMeta::default()) {
+                writer.add_document(d).unwrap();
+            }
+        }
+        writer.commit().unwrap();
+        std::fs::write(refs.join("small.txt.txt"), "alpha BETA gamma").unwrap();
+        std::fs::write(refs.join("big.txt.txt"), "filler zebra quokka").unwrap();
+        let docs = measure(&dir, Path::new("/c"), &refs).unwrap();
+        assert_eq!(docs, [doc("big.txt", 3, 3), doc("small.txt", 3, 2)]);
+    }
 }
