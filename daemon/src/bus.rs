@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use fandex_dbus::{Backend, BackendError, Service, ServiceOptions};
-use fandex_query::{Hit, QueryEngine, SearchRequest, SearchResults, Snippet};
+use fandex_query::{Hit, LaterSnippets, QueryEngine, SearchRequest, SearchResults, Snippet};
 use tracing::{debug, warn};
 
 use crate::control;
@@ -42,6 +42,14 @@ pub(crate) struct DaemonBackend {
 impl Backend for DaemonBackend {
     fn search(&self, request: &SearchRequest) -> Result<SearchResults, BackendError> {
         Ok(self.searcher.search(request)?)
+    }
+
+    fn search_later(
+        &self,
+        request: &SearchRequest,
+    ) -> Result<(SearchResults, Option<Arc<LaterSnippets>>), BackendError> {
+        let (results, later) = self.searcher.search_later(request)?;
+        Ok((results, Some(Arc::new(later))))
     }
 
     fn snippets(

@@ -4,14 +4,24 @@
 //! the search half over an index directory, for use without the daemon; [`crate::SocketBackend`]
 //! forwards every call to a daemon's socket (the bridge to a system daemon).
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use fandex_query::{Hit, QueryError, SearchRequest, SearchResults, Snippet};
+use fandex_query::{Hit, LaterSnippets, QueryError, SearchRequest, SearchResults, Snippet};
 
 /// The index behind the bus objects. Calls may block (they run off the bus thread, under a deadline).
 pub trait Backend: Send + Sync + 'static {
     /// Runs one search.
     fn search(&self, request: &SearchRequest) -> Result<SearchResults, BackendError>;
+    /// Runs one search (without snippets) whose hits' snippets may be asked for later, with what makes
+    /// them from what the search compiled, when the backend keeps that (an in-process index does; the
+    /// default keeps nothing, and [`Backend::snippets`] makes them).
+    fn search_later(
+        &self,
+        request: &SearchRequest,
+    ) -> Result<(SearchResults, Option<Arc<LaterSnippets>>), BackendError> {
+        Ok((self.search(request)?, None))
+    }
     /// The snippets `request` (with snippets) gives `hits`, hits a search of `request` without snippets
     /// returned, in their order; an empty one for a hit that no longer matches. The providers search
     /// without snippets and ask for those of the results the shell shows.

@@ -1,24 +1,40 @@
 //! The hits a provider recently returned, by result id, so the metas the shell asks for next need no
 //! new search. A hit returned without its snippet keeps the search that found it, so the snippet can be
 //! made when the shell asks for its metas (only the few results it shows), once: it is kept with the
-//! hit. Bounded: the oldest entries go first.
+//! hit. The last few such searches also keep what they compiled ([`LaterSnippets`]), so those snippets
+//! cost no second search. Bounded: the oldest entries go first.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
-use fandex_query::{Hit, SearchRequest, Snippet};
+use fandex_query::{Hit, LaterSnippets, SearchRequest, Snippet};
 
 /// How many hits a cache keeps.
 pub const CACHE_CAPACITY: usize = 2_000;
+
+/// How many searches' [`LaterSnippets`] a cache keeps: each holds the index as its search saw it
+/// (older generations' segments stay open while it lives). A shell asks for the metas of a search's
+/// results right after it; a hit of an older search gets its snippet from a new compile
+/// (`Backend::snippets`).
+pub const KEPT_SEARCHES: usize = 4;
 
 /// One remembered hit.
 #[derive(Debug, Clone)]
 pub struct Cached {
     /// The hit, with its snippet once made.
     pub hit: Hit,
-    /// The search (without snippets) that returned the hit while its snippet is still to be made;
-    /// `None` once the hit has it (or was returned with it).
-    pub pending: Option<Arc<SearchRequest>>,
+    /// The search that returned the hit while its snippet is still to be made; `None` once the hit
+    /// has it (or was returned with it).
+    pub pending: Option<Pending>,
+}
+
+/// The search (without snippets) that returned a hit still lacking its snippet.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    /// The search.
+    pub search: Arc<SearchRequest>,
+    /// The hit's place in the search's hits, from 0.
+    pub rank: usize,
 }
 
 /// Recent hits by id.
@@ -31,12 +47,14 @@ pub struct HitCache {
 struct Entries {
     hits: HashMap<String, Cached>,
     order: VecDeque<String>,
+    /// The last [`KEPT_SEARCHES`] searches' compiled state, newest last.
+    kept: VecDeque<(Arc<SearchRequest>, Arc<LaterSnippets>)>,
 }
 
 impl HitCache {
     /// Remembers `hit` under `id`, with the search whose snippet it still lacks (`pending`), forgetting
     /// the oldest entry beyond [`CACHE_CAPACITY`].
-    pub fn insert(&self, id: String, hit: Hit, pending: Option<Arc<SearchRequest>>) {
+    pub fn insert(&self, id: String, hit: Hit, pending: Option<Pending>) {
         let mut entries = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         if entries
             .hits
@@ -50,6 +68,26 @@ impl HitCache {
                 entries.hits.remove(&old);
             }
         }
+    }
+
+    /// Keeps what `search` compiled, to make its hits' snippets, forgetting the oldest beyond
+    /// [`KEPT_SEARCHES`].
+    pub fn keep(&self, search: Arc<SearchRequest>, later: Arc<LaterSnippets>) {
+        let mut entries = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        entries.kept.push_back((search, later));
+        while entries.kept.len() > KEPT_SEARCHES {
+            entries.kept.pop_front();
+        }
+    }
+
+    /// What `search` compiled, if still kept.
+    pub fn kept(&self, search: &Arc<SearchRequest>) -> Option<Arc<LaterSnippets>> {
+        let entries = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        entries
+            .kept
+            .iter()
+            .find(|(s, _)| Arc::ptr_eq(s, search))
+            .map(|(_, later)| later.clone())
     }
 
     /// The hit remembered under `id`.
@@ -66,7 +104,7 @@ impl HitCache {
             && cached
                 .pending
                 .as_ref()
-                .is_some_and(|p| Arc::ptr_eq(p, search))
+                .is_some_and(|p| Arc::ptr_eq(&p.search, search))
         {
             cached.hit.snippet = snippet;
             cached.pending = None;
@@ -114,8 +152,14 @@ mod tests {
         let cache = HitCache::default();
         let first = Arc::new(SearchRequest::default());
         let second = Arc::new(SearchRequest::default());
-        cache.insert("/a".into(), hit("/a"), Some(first.clone()));
-        cache.insert("/a".into(), hit("/a"), Some(second.clone()));
+        let pending = |search: &Arc<SearchRequest>| {
+            Some(Pending {
+                search: search.clone(),
+                rank: 0,
+            })
+        };
+        cache.insert("/a".into(), hit("/a"), pending(&first));
+        cache.insert("/a".into(), hit("/a"), pending(&second));
         let made = |text: &str| Snippet {
             text: text.to_owned(),
             highlights: Vec::new(),

@@ -4,11 +4,11 @@
 //! It opens the index read-only (no writer lock), so it works while a daemon or `fandex index` writes
 //! it; it picks up their commits at most [`RELOAD_EVERY`] late.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use fandex_indexer::{Config, IndexDir};
-use fandex_query::{Hit, QueryEngine, SearchRequest, SearchResults, Snippet};
+use fandex_query::{Hit, LaterSnippets, QueryEngine, SearchRequest, SearchResults, Snippet};
 
 use crate::backend::{Backend, BackendError};
 
@@ -51,6 +51,15 @@ impl Backend for IndexBackend {
     fn search(&self, request: &SearchRequest) -> Result<SearchResults, BackendError> {
         self.reload_if_due();
         Ok(self.engine.search(request)?)
+    }
+
+    fn search_later(
+        &self,
+        request: &SearchRequest,
+    ) -> Result<(SearchResults, Option<Arc<LaterSnippets>>), BackendError> {
+        self.reload_if_due();
+        let (results, later) = self.engine.search_later(request)?;
+        Ok((results, Some(Arc::new(later))))
     }
 
     fn snippets(

@@ -6,6 +6,9 @@
 //! ones it shows afterwards ([`ProviderSearch::shown`]); KRunner takes a subtext with each match, so
 //! its search makes the snippets at once, for the [`KRUNNER_LIMIT`] matches it returns
 //! ([`Snippets::Now`]). Either way a hit's snippet is the same text a search with snippets gives it.
+//! The later snippets are made from what the search compiled when the backend keeps it
+//! ([`fandex_query::LaterSnippets`], kept for the last few searches): one search per query, however
+//! few its hits.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -15,7 +18,7 @@ use fandex_query::{Hit, SearchRequest};
 
 use crate::backend::{Backend, BackendError};
 use crate::deadline::{Outcome, Runner};
-use crate::hit_cache::{Cached, HitCache};
+use crate::hit_cache::{Cached, HitCache, Pending};
 use crate::result_id;
 
 /// The most results the GNOME provider returns for one query (the shell shows a few of them).
@@ -69,41 +72,52 @@ impl ProviderSearch {
         });
         let backend = self.backend.clone();
         let asked = request.clone();
+        let later = snippets == Snippets::Later;
         let answer = self
             .runner
-            .run(self.deadline, move || backend.search(&asked))
+            .run(self.deadline, move || match later {
+                true => backend.search_later(&asked),
+                false => backend.search(&asked).map(|results| (results, None)),
+            })
             .await;
-        let Some(results) = done(answer, "search") else {
+        let Some((results, kept)) = done(answer, "search") else {
             return Vec::new();
         };
-        let pending = (snippets == Snippets::Later).then_some(request);
+        let pending = later.then_some(request);
+        if let (Some(search), Some(kept)) = (&pending, kept) {
+            self.cache.keep(search.clone(), kept);
+        }
         results
             .hits
             .into_iter()
-            .map(|hit| {
+            .enumerate()
+            .map(|(rank, hit)| {
                 let id = result_id::encode(&hit.path, hit.part.as_deref());
-                self.cache.insert(id.clone(), hit.clone(), pending.clone());
+                let pending = pending.clone().map(|search| Pending { search, rank });
+                self.cache.insert(id.clone(), hit.clone(), pending);
                 (id, hit)
             })
             .collect()
     }
 
     /// The remembered hits of `ids` (`None` for an id no search returned lately), with their snippets:
-    /// those still to be made are made now, in one backend call per search that returned them, under
-    /// the deadline (one for all). When that fails or is late the hits come without them (asked again
-    /// next time).
+    /// those still to be made are made now, in one call per search that returned them (from what the
+    /// search compiled while it is kept, else by the backend), under the deadline (one for all). When
+    /// that fails or is late the hits come without them (asked again next time).
     pub async fn shown(&self, ids: &[String]) -> Vec<Option<Hit>> {
         let started = Instant::now();
         let cached: Vec<Option<Cached>> = ids.iter().map(|id| self.cache.get(id)).collect();
-        // The hits lacking their snippet, grouped by the search that returned them.
-        let mut groups: Vec<(Arc<SearchRequest>, Vec<usize>)> = Vec::new();
+        // The hits lacking their snippet (their place in `ids` and in their search's hits), grouped
+        // by the search that returned them.
+        let mut groups: Vec<Group> = Vec::new();
         for (i, entry) in cached.iter().enumerate() {
-            let Some(search) = entry.as_ref().and_then(|c| c.pending.clone()) else {
+            let Some(Pending { search, rank }) = entry.as_ref().and_then(|c| c.pending.clone())
+            else {
                 continue;
             };
             match groups.iter_mut().find(|(s, _)| Arc::ptr_eq(s, &search)) {
-                Some((_, members)) => members.push(i),
-                None => groups.push((search, vec![i])),
+                Some((_, members)) => members.push((i, rank)),
+                None => groups.push((search, vec![(i, rank)])),
             }
         }
         let mut hits: Vec<Option<Hit>> = cached.into_iter().map(|c| c.map(|c| c.hit)).collect();
@@ -112,17 +126,27 @@ impl ProviderSearch {
             if left.is_zero() {
                 break;
             }
-            let wanted: Vec<Hit> = members.iter().filter_map(|&i| hits[i].clone()).collect();
-            let backend = self.backend.clone();
-            let asked = search.clone();
-            let answer = self
-                .runner
-                .run(left, move || backend.snippets(&asked, &wanted))
-                .await;
+            let answer = match self.cache.kept(&search) {
+                Some(kept) => {
+                    let ranks: Vec<usize> = members.iter().map(|&(_, rank)| rank).collect();
+                    let make = move || Ok(kept.snippets(&ranks)?);
+                    self.runner.run(left, make).await
+                }
+                None => {
+                    let wanted: Vec<Hit> = members
+                        .iter()
+                        .filter_map(|&(i, _)| hits[i].clone())
+                        .collect();
+                    let backend = self.backend.clone();
+                    let asked = search.clone();
+                    let make = move || backend.snippets(&asked, &wanted);
+                    self.runner.run(left, make).await
+                }
+            };
             let Some(snippets) = done(answer, "snippets") else {
                 continue;
             };
-            for (&i, snippet) in members.iter().zip(snippets) {
+            for (&(i, _), snippet) in members.iter().zip(snippets) {
                 self.cache.set_snippet(&ids[i], &search, snippet.clone());
                 if let Some(hit) = hits[i].as_mut() {
                     hit.snippet = snippet;
@@ -132,6 +156,9 @@ impl ProviderSearch {
         hits
     }
 }
+
+/// A search and the hits lacking their snippet it returned: (place in the ids asked, place in its hits).
+type Group = (Arc<SearchRequest>, Vec<(usize, usize)>);
 
 /// The answer of a backend call that finished in time and did not fail; the rest is logged.
 fn done<T>(answer: Outcome<Result<T, BackendError>>, what: &str) -> Option<T> {

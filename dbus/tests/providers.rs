@@ -431,10 +431,25 @@ fn provider_queries_are_fast() {
 /// The fixture index, recording what the providers ask of it.
 struct Recording {
     index: fandex_dbus::IndexBackend,
+    /// Whether its searches keep what they compiled for later snippets (`Backend::search_later`), as
+    /// the daemon's and the index's do; else they keep nothing, as a daemon behind a socket.
+    keeps: bool,
     /// (limit, snippets) of each search.
     searches: std::sync::Mutex<Vec<(usize, bool)>>,
     /// The paths of the hits of each `snippets` call.
     snippets: std::sync::Mutex<Vec<Vec<std::path::PathBuf>>>,
+}
+
+impl Recording {
+    fn new(keeps: bool) -> std::sync::Arc<Self> {
+        let config = fandex_indexer::Config::default();
+        std::sync::Arc::new(Recording {
+            index: fandex_dbus::IndexBackend::open(fixture().index.clone(), &config).unwrap(),
+            keeps,
+            searches: Default::default(),
+            snippets: Default::default(),
+        })
+    }
 }
 
 impl fandex_dbus::Backend for Recording {
@@ -447,6 +462,25 @@ impl fandex_dbus::Backend for Recording {
             .unwrap()
             .push((request.limit, request.snippets));
         self.index.search(request)
+    }
+    fn search_later(
+        &self,
+        request: &fandex_query::SearchRequest,
+    ) -> Result<
+        (
+            fandex_query::SearchResults,
+            Option<std::sync::Arc<fandex_query::LaterSnippets>>,
+        ),
+        fandex_dbus::BackendError,
+    > {
+        if !self.keeps {
+            return Ok((fandex_dbus::Backend::search(self, request)?, None));
+        }
+        self.searches
+            .lock()
+            .unwrap()
+            .push((request.limit, request.snippets));
+        self.index.search_later(request)
     }
     fn snippets(
         &self,
@@ -471,20 +505,33 @@ impl fandex_dbus::Backend for Recording {
     }
 }
 
+/// The snippets `query` gives its first `PROVIDER_LIMIT` hits, by result id.
+fn full_snippets(index: &fandex_dbus::IndexBackend, query: &str) -> HashMap<String, String> {
+    let full = fandex_dbus::Backend::search(
+        index,
+        &fandex_query::SearchRequest {
+            query: query.into(),
+            limit: fandex_dbus::provider_search::PROVIDER_LIMIT,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    full.hits
+        .into_iter()
+        .map(|h| (result_id::encode(&h.path, None), h.snippet.text))
+        .collect()
+}
+
 /// GNOME's result sets are searched without snippets; the metas of the results it shows make theirs
 /// (the same text a search with snippets gives), once. KRunner's matches are the first
-/// `KRUNNER_LIMIT`, each with its snippet.
+/// `KRUNNER_LIMIT`, each with its snippet. Here the searches keep nothing (a daemon behind a socket):
+/// the snippets are asked of the backend, for the shown hits alone.
 #[test]
 fn snippets_are_made_only_for_the_results_shown() {
     use fandex_dbus::provider_search::{KRUNNER_LIMIT, PROVIDER_LIMIT};
     let Some(bus) = test_bus() else { return };
     let stand_ins = StandIns::new();
-    let config = fandex_indexer::Config::default();
-    let recording = std::sync::Arc::new(Recording {
-        index: fandex_dbus::IndexBackend::open(fixture().index.clone(), &config).unwrap(),
-        searches: Default::default(),
-        snippets: Default::default(),
-    });
+    let recording = Recording::new(false);
     let _service = serve(&bus, recording.clone(), stand_ins.desktop());
     let conn = client(&bus);
 
@@ -559,6 +606,80 @@ fn snippets_are_made_only_for_the_results_shown() {
     );
     assert!(string(&matches[0].5, "subtext").contains("filler"));
     assert_eq!(recording.snippets.lock().unwrap().len(), 1);
+}
+
+/// When the searches keep what they compiled (the daemon's, the index's), the metas of the shown
+/// results make their snippets from it: no second search or compile, whatever the number of hits, and
+/// the same text. A hit of a search no longer kept gets its snippet from the backend.
+#[test]
+fn shown_snippets_reuse_what_the_search_compiled() {
+    use fandex_dbus::hit_cache::KEPT_SEARCHES;
+    use fandex_dbus::provider_search::PROVIDER_LIMIT;
+    let Some(bus) = test_bus() else { return };
+    let stand_ins = StandIns::new();
+    let recording = Recording::new(true);
+    let _service = serve(&bus, recording.clone(), stand_ins.desktop());
+    let conn = client(&bus);
+    let full = full_snippets(&recording.index, "topic7*");
+
+    let initial: Vec<String> = call(
+        &conn,
+        SEARCH_PROVIDER_PATH,
+        GNOME,
+        "GetInitialResultSet",
+        &(vec!["topic7"],),
+    )
+    .unwrap();
+    assert_eq!(initial.len(), PROVIDER_LIMIT, "{initial:?}");
+    let metas: Metas = call(
+        &conn,
+        SEARCH_PROVIDER_PATH,
+        GNOME,
+        "GetResultMetas",
+        &(initial[..3].to_vec(),),
+    )
+    .unwrap();
+    assert_eq!(metas.len(), 3);
+    for meta in &metas {
+        let description = string(meta, "description");
+        assert!(description.contains("topic7"), "{description:?}");
+        assert_eq!(description, full[&string(meta, "id")]);
+    }
+    assert_eq!(
+        *recording.searches.lock().unwrap(),
+        [(PROVIDER_LIMIT, false)],
+        "one search"
+    );
+    assert!(
+        recording.snippets.lock().unwrap().is_empty(),
+        "no second compile"
+    );
+
+    // Newer searches push the first out: its other hits' snippets come from the backend.
+    for _ in 0..KEPT_SEARCHES {
+        let _: Vec<String> = call(
+            &conn,
+            SEARCH_PROVIDER_PATH,
+            GNOME,
+            "GetInitialResultSet",
+            &(vec!["filler"],),
+        )
+        .unwrap();
+    }
+    let metas: Metas = call(
+        &conn,
+        SEARCH_PROVIDER_PATH,
+        GNOME,
+        "GetResultMetas",
+        &(vec![initial[3].clone()],),
+    )
+    .unwrap();
+    assert_eq!(string(&metas[0], "description"), full[&initial[3]]);
+    let asked: Vec<String> = recording.snippets.lock().unwrap()[0]
+        .iter()
+        .map(|p| result_id::encode(p, None))
+        .collect();
+    assert_eq!(asked, [initial[3].clone()]);
 }
 
 /// A folder's result opens the folder itself, through GNOME's ActivateResult and KRunner's Run; KRunner's

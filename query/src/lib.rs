@@ -152,4 +152,5 @@ pub use error::QueryError;
 pub use limits::MAX_PHRASE_PREFIX_EXPANSIONS;
 pub use request::{Hit, SearchRequest, SearchResults, Snippet, SortBy};
 pub use search::QueryEngine;
+pub use search::shown::LaterSnippets;
 pub use snippet::{LEAD_BYTES, MAX_FRAGMENT_BYTES};

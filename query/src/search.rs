@@ -13,7 +13,7 @@ use tantivy::collector::Count;
 use tantivy::query::Bm25StatisticsProvider;
 use tantivy::schema::document::{DeserializeError, DocumentDeserialize, DocumentDeserializer};
 use tantivy::schema::{Field, OwnedValue};
-use tantivy::{IndexReader, Searcher};
+use tantivy::{DocAddress, IndexReader, Searcher};
 use tracing::{debug, warn};
 
 use crate::blend::{Blend, RankWeights};
@@ -21,6 +21,7 @@ use crate::compile::{Env, name_words, scoring_leaves};
 use crate::error::QueryError;
 use crate::limits;
 use crate::order::{self, FirstByNumber};
+use crate::parse::Expr;
 use crate::prune::Words;
 use crate::rank::{AllMatches, Ranked, TieFields, TopByScoreThenId, blend_all};
 use crate::request::{Hit, SearchRequest, SearchResults, SortBy};
@@ -154,6 +155,19 @@ impl QueryEngine {
         suggest: bool,
         exhaustive: bool,
     ) -> Result<SearchResults, QueryError> {
+        self.search_kept(request, visible, suggest, exhaustive)
+            .map(|(results, _)| results)
+    }
+
+    /// [`Self::search_inner`], also keeping what the search compiled and the documents of its hits, to
+    /// make their snippets later (`shown::LaterSnippets`).
+    pub(crate) fn search_kept(
+        &self,
+        request: &SearchRequest,
+        visible: Option<&Visibility<'_>>,
+        suggest: bool,
+        exhaustive: bool,
+    ) -> Result<(SearchResults, Kept), QueryError> {
         let started = Instant::now();
         limits::check_limit(request.limit)?;
         limits::check_offset(request.offset)?;
@@ -298,7 +312,7 @@ impl QueryEngine {
         } else {
             None
         };
-        let hits = load_hits(&searcher, &self.fields, ranked, snippets.as_ref())?;
+        let (hits, addresses) = load_hits(&searcher, &self.fields, ranked, snippets.as_ref())?;
         let suggestion = if suggest && total == 0 {
             let exact = [self.fields.content, self.fields.name];
             let in_index = |term: &str| crate::suggest::held(&searcher, &exact, term);
@@ -324,12 +338,31 @@ impl QueryEngine {
             elapsed_us = started.elapsed().as_micros() as u64,
             "search"
         );
-        Ok(SearchResults {
+        let kept = Kept {
+            searcher,
+            expr,
+            addresses,
+            maker: snippets,
+        };
+        let results = SearchResults {
             hits,
             total,
             suggestion,
-        })
+        };
+        Ok((results, kept))
     }
+}
+
+/// What a search keeps to make its hits' snippets later (`shown::LaterSnippets`).
+pub(crate) struct Kept {
+    /// The index as the search saw it.
+    pub(crate) searcher: Searcher,
+    /// The parsed query, with its stems.
+    pub(crate) expr: Expr,
+    /// The document of each hit, in the order of the hits.
+    pub(crate) addresses: Vec<DocAddress>,
+    /// The search's snippet maker, when it made snippets.
+    pub(crate) maker: Option<SnippetMaker>,
 }
 
 /// BM25's statistics of the files and parts alone: the chunk documents that store long texts
@@ -371,14 +404,15 @@ impl Bm25StatisticsProvider for FileStatistics<'_> {
 const HITS_PER_THREAD: usize = 4;
 
 /// Loads the stored fields of `ranked` (best first) and makes their snippets, on two threads when
-/// there are enough of them (a hit's text can be megabytes to read and scan); keeps their order.
+/// there are enough of them (a hit's text can be megabytes to read and scan); keeps their order. Also
+/// returns each hit's document.
 fn load_hits(
     searcher: &Searcher,
     fields: &Fields,
     ranked: Vec<Ranked>,
     snippets: Option<&SnippetMaker>,
-) -> Result<Vec<Hit>, QueryError> {
-    let load = |docs: &[(usize, Ranked)]| -> Result<Vec<(usize, Hit)>, QueryError> {
+) -> Result<(Vec<Hit>, Vec<DocAddress>), QueryError> {
+    let load = |docs: &[(usize, Ranked)]| -> Result<Vec<(usize, Hit, DocAddress)>, QueryError> {
         let mut hits = Vec::with_capacity(docs.len());
         for (rank, doc) in docs {
             let values: StoredValues = searcher.doc(doc.address)?;
@@ -403,7 +437,7 @@ fn load_hits(
                 author: file.author,
                 subject: file.subject,
             };
-            hits.push((*rank, hit));
+            hits.push((*rank, hit, doc.address));
         }
         Ok(hits)
     };
@@ -424,10 +458,13 @@ fn load_hits(
         });
         let mut hits = first?;
         hits.extend(second?);
-        hits.sort_unstable_by_key(|(rank, _)| *rank);
+        hits.sort_unstable_by_key(|(rank, _, _)| *rank);
         hits
     };
-    Ok(hits.into_iter().map(|(_, hit)| hit).collect())
+    Ok(hits
+        .into_iter()
+        .map(|(_, hit, address)| (hit, address))
+        .unzip())
 }
 
 /// The stored values of a hit, read straight into owned values by field: unlike [`TantivyDocument`],
@@ -510,7 +547,7 @@ impl StoredFile {
     }
 }
 
-mod shown;
+pub(crate) mod shown;
 
 #[cfg(test)]
 mod tests;

@@ -930,3 +930,82 @@ fn hidden_subtrees_are_neither_returned_nor_counted_and_scores_stay() {
     engine.set_hidden_subtrees(Vec::new());
     finds_in(&clone, "main", "/", &[4, 6]);
 }
+
+/// A search's [`fandex_query::LaterSnippets`] make the snippets that search would have made, from what
+/// it compiled and the index as it saw it: after the files changed, a second compile on the new index
+/// (what [`QueryEngine::snippets`] does) gives other snippets; the kept search does not.
+#[test]
+fn later_snippets_come_from_what_the_search_compiled() {
+    let (schema, fields) = schema::build_schema();
+    let index = Index::create_in_ram(schema);
+    schema::register_analyzers(&index);
+    let mut writer: IndexWriter = index.writer_with_num_threads(1, 15_000_000).unwrap();
+    let doc = |file_id: u64, path: &str, text: &str| {
+        FileDoc {
+            file_id,
+            path: PathBuf::from(path),
+            size: text.len() as u64,
+            mtime_ns: 1_700_000_000_000_000_000,
+            text: text.into(),
+        }
+        .to_document(&fields)
+    };
+    writer
+        .add_document(doc(1, "/a/one.txt", "The quick brown fox."))
+        .unwrap();
+    writer
+        .add_document(doc(2, "/a/two.txt", "Quickly written notes."))
+        .unwrap();
+    writer.commit().unwrap();
+    let reader = index
+        .reader_builder()
+        .reload_policy(tantivy::ReloadPolicy::Manual)
+        .try_into()
+        .unwrap();
+    let engine = QueryEngine::new(reader.clone(), fields.clone());
+    let request = SearchRequest {
+        query: "quick*".into(),
+        limit: 10,
+        cwd: PathBuf::from("/"),
+        snippets: false,
+        ..SearchRequest::default()
+    };
+    let (results, later) = engine.search_later(&request).unwrap();
+    assert_eq!(results.hits.len(), 2);
+    assert!(results.hits.iter().all(|h| h.snippet.text.is_empty()));
+    let with = SearchRequest {
+        snippets: true,
+        ..request.clone()
+    };
+    let expected: Vec<_> = engine
+        .search(&with)
+        .unwrap()
+        .hits
+        .into_iter()
+        .map(|h| h.snippet)
+        .collect();
+    assert!(expected[0].text.contains("uick"), "{expected:?}");
+    assert_eq!(
+        later.snippets(&[1, 0]).unwrap(),
+        [expected[1].clone(), expected[0].clone()]
+    );
+    assert_eq!(
+        later.snippets(&[7]).unwrap(),
+        [fandex_query::Snippet::default()]
+    );
+
+    // Both files change (still matching), and a new word extends the prefix.
+    writer.delete_term(tantivy::Term::from_field_u64(fields.file_id, 1));
+    writer.delete_term(tantivy::Term::from_field_u64(fields.file_id, 2));
+    writer
+        .add_document(doc(1, "/a/one.txt", "Nothing here but quicksand."))
+        .unwrap();
+    writer
+        .add_document(doc(2, "/a/two.txt", "Notes, written quickly."))
+        .unwrap();
+    writer.commit().unwrap();
+    reader.reload().unwrap();
+    let recompiled = engine.snippets(&request, &results.hits).unwrap();
+    assert_ne!(recompiled, expected, "a second compile sees the new index");
+    assert_eq!(later.snippets(&[0, 1]).unwrap(), expected);
+}

@@ -2,24 +2,30 @@
 //! matches first and for the descriptions (snippets) of the few it shows afterwards, so a provider
 //! searches without snippets and makes them here, for those hits alone.
 //!
+//! A search can keep what it compiled for that ([`LaterSnippets`]): the index as it saw it, the parsed
+//! query and its hits' documents, so their snippets cost no second parse, compile, prefix expansion or
+//! match. Without it ([`QueryEngine::snippets`]) the request is compiled again and each hit's document
+//! found again.
+//!
 //! Also where a request becomes the compiled query ([`Compiled`]) and where one document's snippet is
 //! made (`StoredFile::snippet`): the search and this use both.
 
 use std::collections::HashSet;
+use std::sync::OnceLock;
 
-use fandex_schema::chunks;
+use fandex_schema::{Fields, chunks};
 use tantivy::collector::DocSetCollector;
 use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
 use tantivy::schema::IndexRecordOption;
 use tantivy::{DocAddress, Searcher, Term};
 
-use super::{QueryEngine, StoredFile, StoredValues};
+use super::{Kept, QueryEngine, StoredFile, StoredValues};
 use crate::clock::Clock;
 use crate::compile::{Env, compile, without_subtrees};
 use crate::error::QueryError;
 use crate::folders::files_unless_named;
 use crate::parse::{Expr, parse, parse_names};
-use crate::request::{Hit, SearchRequest, Snippet};
+use crate::request::{Hit, SearchRequest, SearchResults, Snippet};
 use crate::snippet::SnippetMaker;
 use crate::snippet::chunked::ChunkedText;
 use crate::stems::add_stems;
@@ -34,7 +40,85 @@ pub(super) struct Compiled {
     pub(super) clock: Clock,
 }
 
+/// A search's hits kept with what the search compiled, to make their snippets later (a search without
+/// snippets returned them): [`QueryEngine::search_later`].
+///
+/// It holds the index as the search saw it (its segments stay open, and on disk, while it lives), so
+/// keep a few of them at a time, not one per search ever made.
+pub struct LaterSnippets {
+    searcher: Searcher,
+    fields: Fields,
+    /// The parsed query, with its stems.
+    expr: Expr,
+    /// The document of each hit, in the order of the hits.
+    addresses: Vec<DocAddress>,
+    /// What makes the snippets (the wanted terms, prefixes expanded), made once, when first needed.
+    maker: OnceLock<SnippetMaker>,
+}
+
+impl std::fmt::Debug for LaterSnippets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LaterSnippets")
+            .field("hits", &self.addresses.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl LaterSnippets {
+    /// What a search `kept` over an index described by `fields`.
+    fn new(kept: Kept, fields: Fields) -> Self {
+        let maker = OnceLock::new();
+        if let Some(made) = kept.maker {
+            let _ = maker.set(made);
+        }
+        Self {
+            searcher: kept.searcher,
+            fields,
+            expr: kept.expr,
+            addresses: kept.addresses,
+            maker,
+        }
+    }
+
+    /// The snippets of the hits at `ranks` (their places in the search's hits, from 0), in that order:
+    /// the same text the search would have given them with snippets, made from the index as the search
+    /// saw it. A rank beyond the hits gets an empty snippet.
+    pub fn snippets(&self, ranks: &[usize]) -> Result<Vec<Snippet>, QueryError> {
+        let maker = match self.maker.get() {
+            Some(maker) => maker,
+            None => {
+                let made = SnippetMaker::new(&self.searcher, &self.expr, &self.fields)?;
+                self.maker.get_or_init(|| made)
+            }
+        };
+        let mut snippets = Vec::with_capacity(ranks.len());
+        for &rank in ranks {
+            let Some(&address) = self.addresses.get(rank) else {
+                snippets.push(Snippet::default());
+                continue;
+            };
+            let values: StoredValues = self.searcher.doc(address)?;
+            let snippet = match StoredFile::of(values, &self.fields) {
+                Some(file) => file.snippet(Some(maker), &self.searcher, address)?,
+                None => Snippet::default(),
+            };
+            snippets.push(snippet);
+        }
+        Ok(snippets)
+    }
+}
+
 impl QueryEngine {
+    /// Like [`Self::search`] (whose `request` asks for no snippets, usually), also returning what makes
+    /// the snippets of its hits later, for those a caller shows, without compiling the query again.
+    pub fn search_later(
+        &self,
+        request: &SearchRequest,
+    ) -> Result<(SearchResults, LaterSnippets), QueryError> {
+        let (results, kept) = self.search_kept(request, None, true, false)?;
+        Ok((results, LaterSnippets::new(kept, self.fields.clone())))
+    }
+
     /// Parses `request`'s query and compiles it against `searcher`'s index.
     pub(super) fn compiled(
         &self,
