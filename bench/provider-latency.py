@@ -1,13 +1,13 @@
 #!/usr/bin/python3
 """bench/provider-latency.py: how long fandex's D-Bus answers take, as a desktop shell sees them (issue 14).
 
-    bench/provider-latency.py QUERY_FILE ROOT [--reps N] [--bus-address ADDR]
+    bench/provider-latency.py QUERY_FILE ROOT [--reps N] [--methods M,...] [--bus-address ADDR]
 
 Calls, on the session bus (or ADDR), the service `org.fandex.Fandex` that a running `fandex daemon --dbus`
 (or `fandex bridge`) owns, for each query of QUERY_FILE (bench/queries/*.tsv: class, fandex query; `{C}`
 replaced by ROOT): GNOME Shell's `GetInitialResultSet` (the query split at spaces, as the shell sends
 terms) followed by `GetResultMetas` of its first 5 results (what the shell asks next), KRunner's `Match`,
-and `org.fandex.Fandex1.Search`. One client connection for all calls, so a figure is the round trip
+and `org.fandex.Fandex1.Search` (`--methods gnome,krunner,fandex1` picks some). One client connection for all calls, so a figure is the round trip
 through dbus-daemon and the provider, not process start-up. Prints one TSV line per query class and
 method: class, method, p50 ms, p99 ms, max ms, results of the last call. Two untimed calls first.
 
@@ -64,6 +64,8 @@ def main():
     ap.add_argument("query_file")
     ap.add_argument("root")
     ap.add_argument("--reps", type=int, default=100)
+    ap.add_argument("--methods", default="gnome,krunner,fandex1",
+                    help="which of gnome, krunner, fandex1 to time (comma-separated)")
     ap.add_argument("--bus-address", default=None)
     a = ap.parse_args()
 
@@ -90,7 +92,10 @@ def main():
             ("fandex1:Search", lambda: int(api.Search(query, dbus.Dictionary({}, signature="sv"),
                                                       timeout=30)[0])),
         ]
+        wanted = a.methods.split(",")
         for method, call in methods:
+            if method.split(":")[0] not in wanted:
+                continue
             try:
                 ms, result = timed(call, a.reps)
             except dbus.DBusException as e:

@@ -81,3 +81,39 @@ fn prefix_end_increments_last_byte() {
     assert_eq!(prefix_end(b"a\xff"), Some(b"b".to_vec()));
     assert_eq!(prefix_end(b"\xff"), None);
 }
+
+#[test]
+fn needles_are_found_by_their_rarest_letter() {
+    assert_eq!(rarest_letter(b"type"), 1);
+    assert_eq!(rarest_letter(b"text"), 2);
+    assert_eq!(rarest_letter(b"iterator"), 3);
+    assert_eq!(rarest_letter(b"2024"), 0);
+    assert_eq!(rarest_letter(b"_q1"), 1);
+}
+
+/// The byte scan finds every case-insensitive occurrence, wherever the rarest letter is, and none
+/// starting before the text (an anchor found too near its start).
+#[test]
+fn the_byte_scan_finds_every_place_in_order() {
+    let (schema, fields) = fandex_schema::build_schema();
+    let index = tantivy::Index::create_in_ram(schema);
+    fandex_schema::register_analyzers(&index);
+    let searcher = index.reader().unwrap().searcher();
+    let expr = crate::parse::parse("type").unwrap();
+    let mut maker = SnippetMaker::new(&searcher, &expr, &fields).unwrap();
+    maker.terms.insert("type".into(), 1.0);
+    maker.needles = vec![Needle {
+        text: "type".into(),
+        ascii: true,
+    }];
+    let text = "ype TYPE, Type; typeset ytype a-type";
+    let places: Vec<usize> = maker.scan_needles(text).iter().map(|p| p.at).collect();
+    let expected: Vec<usize> = text
+        .to_ascii_lowercase()
+        .match_indices("type")
+        .map(|(at, _)| at)
+        .filter(|&at| maker.word_at_could_match(text, at, 4))
+        .collect();
+    assert_eq!(places, expected);
+    assert!(expected.contains(&4) && expected.len() >= 3, "{expected:?}");
+}
