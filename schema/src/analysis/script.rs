@@ -27,7 +27,11 @@ pub fn is_cjk(c: char) -> bool {
 
 /// Whether `c` is part of a word: a letter, a digit or a combining mark (so a word written with
 /// decomposed accents, `e` + U+0301, stays one word).
+#[inline]
 pub fn is_word_char(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_alphanumeric();
+    }
     c.is_alphanumeric() || is_combining_mark(c)
 }
 
