@@ -158,6 +158,9 @@ pub(crate) struct Chunker {
     depth: usize,
     target: usize,
     max_depth: usize,
+    /// Whether plain text is jumped over with `memchr` (see [`Chunker::skip_plain`]); only the
+    /// tests turn it off, to check that it changes no cut.
+    skip_plain: bool,
 }
 
 impl Chunker {
@@ -179,6 +182,7 @@ impl Chunker {
             depth: 0,
             target: target.max(1),
             max_depth: max_depth.max(1),
+            skip_plain: true,
         }
     }
 
@@ -190,6 +194,12 @@ impl Chunker {
     /// Scans what was pushed and returns the next complete piece, if a cut point was reached.
     pub(crate) fn next_chunk(&mut self) -> Option<Piece> {
         while self.pos < self.buf.len() {
+            if self.skip_plain {
+                self.skip_plain();
+                if self.pos >= self.buf.len() {
+                    break;
+                }
+            }
             let b = self.buf.as_bytes()[self.pos];
             let cut = self.step(b);
             self.pos += 1;
@@ -212,6 +222,32 @@ impl Chunker {
         self.buf.clear();
         self.pos = 0;
         Some(Piece { text, reopened })
+    }
+
+    /// Jumps over the bytes that can neither change the state nor be a cut: in text or raw text
+    /// (not `plaintext`), everything before the next `<` and before the first place where
+    /// [`Chunker::cut_in_text`] or [`Chunker::cut_in_raw`] could cut. Scanning byte by byte
+    /// through the state machine was a tenth of all indexing time on HTML-heavy trees.
+    fn skip_plain(&mut self) {
+        let factor = match self.state {
+            State::Data => SOFT_FACTOR,
+            State::Raw { kind, matched: 0 } if RAW_TEXT[kind] != "plaintext" => 1,
+            _ => return,
+        };
+        // The first `at` for which `self.over(at, factor)` holds.
+        let first_cut = self
+            .target
+            .saturating_mul(factor)
+            .saturating_sub(self.prefix.len())
+            .max(1);
+        let end = self.buf.len().min(first_cut);
+        if self.pos >= end {
+            return;
+        }
+        self.pos = match memchr::memchr(b'<', &self.buf.as_bytes()[self.pos..end]) {
+            Some(i) => self.pos + i,
+            None => end,
+        };
     }
 
     /// Length of the current piece if it were cut at `at`.

@@ -5,7 +5,11 @@ use proptest::prelude::*;
 
 /// All pieces of `html` fed in steps of about `step` bytes (extended to char boundaries).
 fn pieces(html: &str, target: usize, depth: usize, step: usize) -> Vec<Piece> {
-    let mut c = Chunker::with_limits(target, depth);
+    pieces_of(Chunker::with_limits(target, depth), html, step)
+}
+
+/// All pieces `c` makes of `html` fed in steps of about `step` bytes.
+fn pieces_of(mut c: Chunker, html: &str, step: usize) -> Vec<Piece> {
     let mut out = Vec::new();
     let mut rest = html;
     while !rest.is_empty() {
@@ -154,6 +158,10 @@ proptest! {
         prop_assert_eq!(rejoin(&p), html.clone());
         prop_assert!(p.iter().all(|x| x.text.len() > x.reopened));
         // Feeding everything at once gives the same pieces.
-        prop_assert_eq!(pieces(&html, target, depth, html.len()), p);
+        prop_assert_eq!(pieces(&html, target, depth, html.len()), p.clone());
+        // So does scanning every byte through the state machine, without jumping over text.
+        let mut slow = Chunker::with_limits(target, depth);
+        slow.skip_plain = false;
+        prop_assert_eq!(pieces_of(slow, &html, step), p);
     }
 }
