@@ -152,6 +152,7 @@ impl<T: Tokenizer> Tokenizer for StemFilter<T> {
             stemmers: &self.stemmers,
             cache: &mut self.cache,
             pending: Vec::new(),
+            stemmed: String::new(),
         }
     }
 }
@@ -168,22 +169,30 @@ impl StemCache {
     /// Words kept at most (about 1.5 MiB of short words).
     const CAPACITY: usize = 16_384;
 
-    /// The distinct stems of `word` in every language, the first language's first.
-    fn stems_of(&mut self, word: &str, stemmers: &[Stemmer]) -> &[String] {
-        if !self.stems.contains_key(word) {
-            if self.stems.len() >= Self::CAPACITY {
-                self.stems.clear();
-            }
-            let mut stems: Vec<String> = Vec::with_capacity(stemmers.len());
-            for stemmer in stemmers {
-                let stem = stemmer.stem(word).into_owned();
-                if !stems.contains(&stem) {
-                    stems.push(stem);
-                }
-            }
-            self.stems.insert(word.to_owned(), stems.into_boxed_slice());
+    /// Calls `use_stems` with the distinct stems of `word` in every language, the first language's
+    /// first. A remembered word costs one hash lookup.
+    fn with_stems<R>(
+        &mut self,
+        word: &str,
+        stemmers: &[Stemmer],
+        use_stems: impl FnOnce(&[String]) -> R,
+    ) -> R {
+        if let Some(stems) = self.stems.get(word) {
+            return use_stems(stems);
         }
-        self.stems.get(word).map_or(&[], |stems| stems)
+        let mut stems: Vec<String> = Vec::with_capacity(stemmers.len());
+        for stemmer in stemmers {
+            let stem = stemmer.stem(word).into_owned();
+            if !stems.contains(&stem) {
+                stems.push(stem);
+            }
+        }
+        let result = use_stems(&stems);
+        if self.stems.len() >= Self::CAPACITY {
+            self.stems.clear();
+        }
+        self.stems.insert(word.to_owned(), stems.into_boxed_slice());
+        result
     }
 }
 
@@ -194,6 +203,8 @@ pub struct StemStream<'a, T> {
     cache: &'a mut StemCache,
     /// Further stems of the current word, emitted at its position.
     pending: Vec<String>,
+    /// The first stem of the current word, swapped into the token (the buffer is reused).
+    stemmed: String,
 }
 
 impl<T: TokenStream> TokenStream for StemStream<'_, T> {
@@ -209,14 +220,21 @@ impl<T: TokenStream> TokenStream for StemStream<'_, T> {
             if skip || self.stemmers.is_empty() {
                 continue;
             }
-            let stems = self.cache.stems_of(word, self.stemmers);
-            let Some((first, rest)) = stems.split_first() else {
+            let pending = &mut self.pending;
+            let stemmed = &mut self.stemmed;
+            let found = self.cache.with_stems(word, self.stemmers, |stems| {
+                let Some((first, rest)) = stems.split_first() else {
+                    return false;
+                };
+                pending.extend(rest.iter().rev().cloned());
+                stemmed.clear();
+                stemmed.push_str(first);
+                true
+            });
+            if !found {
                 continue;
-            };
-            self.pending.extend(rest.iter().rev().cloned());
-            let text = &mut self.tail.token_mut().text;
-            text.clear();
-            text.push_str(first);
+            }
+            std::mem::swap(&mut self.tail.token_mut().text, &mut self.stemmed);
             return true;
         }
         false
