@@ -43,6 +43,7 @@ pub mod sdnotify;
 mod server;
 pub mod status;
 mod sync;
+mod walks;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};

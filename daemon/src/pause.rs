@@ -31,7 +31,7 @@ pub(crate) struct PauseState {
     policy: OnBattery,
     /// With [`OnBattery::Throttle`], the shortest time between the starts of two walks on battery.
     gap: Duration,
-    /// Walks held back by the battery policy, oldest first.
+    /// Walks held back by the battery policy, or interrupted, until walks may run; oldest first.
     held: Vec<(PathBuf, RescanKind)>,
     /// When the last walk was let through on battery (throttling).
     last_walk: Option<Instant>,
@@ -39,7 +39,7 @@ pub(crate) struct PauseState {
 
 /// Whether a work item is bulk work: a walk. A new directory's walk is a live change (its files were
 /// just made), so it is not held back.
-fn is_bulk(item: &Work) -> bool {
+pub(crate) fn is_bulk(item: &Work) -> bool {
     matches!(item, Work::Rescan { reason, .. } if *reason != RescanKind::NewDirectory)
 }
 
@@ -137,14 +137,21 @@ impl PauseState {
                 out.push(item);
                 continue;
             }
-            if let Work::Rescan { scope, reason } = item
-                && !self.held.iter().any(|(s, _)| scope.starts_with(s))
-            {
-                self.held.retain(|(s, _)| !s.starts_with(&scope));
-                self.held.push((scope, reason));
+            if let Work::Rescan { scope, reason } = item {
+                self.hold(scope, reason);
             }
         }
         out
+    }
+
+    /// Holds back a walk of `scope` until walks may run (a walk held by the battery policy, or one
+    /// interrupted by a pause, the battery or a stop): [`PauseState::release`] lets it go. A walk
+    /// covered by one already held is not held twice.
+    pub(crate) fn hold(&mut self, scope: PathBuf, reason: RescanKind) {
+        if !self.held.iter().any(|(s, _)| scope.starts_with(s)) {
+            self.held.retain(|(s, _)| !s.starts_with(&scope));
+            self.held.push((scope, reason));
+        }
     }
 
     /// Held walks that may run now: all of them once on mains power (or with `ignore`), one per

@@ -2,21 +2,20 @@
 //! says: see `fandex_indexer::coalesce`), applies and commits each, then settles the sync cookies the
 //! commit covers, tells the coalescer what the commit cost (the pace of the next batches) and counts each
 //! change's time per stage (`crate::latency`). A failed batch is followed by a root rescan; rescans go
-//! through the backoff.
+//! through the backoff, and yield to a pause, the battery policy or a stop (`crate::walks`).
 
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use fandex_indexer::Engine;
 use fandex_indexer::coalesce::{RescanKind, Work};
-use fandex_indexer::engine::{Progress, UpdateRequest};
+use fandex_indexer::engine::Progress;
 use fandex_indexer::malloc::{self, Profile};
 use tracing::{error, info, info_span, warn};
 
-use crate::activity::{CommitInfo, CurrentWork, Shared, State, WorkKind, now_rfc3339};
+use crate::activity::{CommitInfo, CurrentWork, Shared, WorkKind, now_rfc3339};
 use crate::backoff::RescanLimiter;
 use crate::events::Events;
 use crate::latency;
@@ -28,14 +27,6 @@ use crate::queue::WorkQueue;
 use crate::recent;
 use crate::roots::{RootWatch, under_any};
 use crate::sync::Syncer;
-
-/// How an attempt at the start-up walk ended.
-enum Walked {
-    /// Walked to the end, failed (a rescan follows), or there was nothing to walk or the daemon stops.
-    Done,
-    /// Interrupted by a pause or the battery policy: to be walked again once walks may run.
-    Interrupted,
-}
 
 /// How long the pipeline waits with nothing to do before it returns freed memory to the system.
 const IDLE_TRIM_AFTER: Duration = Duration::from_secs(2);
@@ -160,7 +151,7 @@ fn next_batch(
 
 /// Schedules another read of files the engine could not open for want of a system resource (descriptors,
 /// memory) or whose path changed while it was read (see `fandex_watcher::beneath`). They go through the rescan limiter like any rescan, so a lasting shortage backs off.
-fn retry_deferred(p: &Pipeline, summary: &fandex_indexer::engine::Summary) {
+pub(crate) fn retry_deferred(p: &Pipeline, summary: &fandex_indexer::engine::Summary) {
     warn!(
         files = summary.deferred,
         "files could not be opened (a system resource short, or the path changed during the walk); retrying them"
@@ -238,161 +229,6 @@ impl Pipeline {
         })
     }
 
-    /// The walk a start begins with: the reconcile of the roots with the catalog (state `reconciling`),
-    /// or the refill of an index found in another format (state `rebuilding`). The daemon already
-    /// serves meanwhile: searches see each of its commits, and changes wait in the queue, so a sync
-    /// cookie is settled only by a batch after this walk. A failed walk is followed by a root rescan
-    /// (a failed rebuild also leaves its marker: the next start walks again, reading only what is
-    /// missing).
-    fn first_walk(&self, engine: &mut Engine) {
-        loop {
-            match self.first_walk_once(engine) {
-                Walked::Done => return,
-                // Paused (or on battery): wait until walks may run again, then walk again (what was
-                // committed is found unchanged).
-                Walked::Interrupted => {
-                    info!("the start-up walk is paused; it goes on when walks may run")
-                }
-            }
-        }
-    }
-
-    /// One attempt at [`Pipeline::first_walk`]'s walk.
-    fn first_walk_once(&self, engine: &mut Engine) -> Walked {
-        let (rebuild, progress) = {
-            let shared = lock(&self.board);
-            match (&shared.rebuild, shared.state) {
-                (Some((rebuild, progress)), _) => (Some(*rebuild), progress.clone()),
-                (None, State::Reconciling) => (None, Arc::new(Progress::default())),
-                _ => return Walked::Done,
-            }
-        };
-        if !self.wait_for_bulk() {
-            return Walked::Done;
-        }
-        let (what, kind) = match rebuild {
-            Some(_) => ("rebuilding the index", WorkKind::Rebuild),
-            None => ("reconciling the roots", WorkKind::Rescan),
-        };
-        let _span = match rebuild {
-            Some(rebuild) => info_span!("rebuild", from = rebuild.from, to = rebuild.to).entered(),
-            None => info_span!("reconcile").entered(),
-        };
-        let started = Instant::now();
-        lock(&self.board).work = Some(CurrentWork {
-            kind,
-            started,
-            progress: progress.clone(),
-            items: 0,
-        });
-        let result = self.interrupted_when_held(&progress, || {
-            engine.update(&UpdateRequest::default(), &progress)
-        });
-        let generation = engine.generation();
-        self.sync.committed(generation);
-        self.events.committed(generation);
-        if matches!(result, Err(fandex_indexer::Error::Interrupted)) {
-            let mut shared = lock(&self.board);
-            shared.work = None;
-            // The next attempt counts afresh (the counters only grow).
-            if let Some((_, progress)) = &mut shared.rebuild {
-                *progress = Arc::new(Progress::default());
-            }
-            drop(shared);
-            self.events.status_changed();
-            return if self.queue.lock().stopping {
-                Walked::Done
-            } else {
-                Walked::Interrupted
-            };
-        }
-        let outcome = {
-            let mut shared = lock(&self.board);
-            shared.rebuild = None;
-            shared.work = None;
-            if matches!(shared.state, State::Rebuilding | State::Reconciling) {
-                shared.state = State::Watching;
-            }
-            match result {
-                Ok(summary) => {
-                    info!(
-                        "{}: {summary}",
-                        if rebuild.is_some() {
-                            "index rebuilt"
-                        } else {
-                            "reconciled"
-                        }
-                    );
-                    shared.reconcile_seconds = Some(started.elapsed().as_secs_f64());
-                    shared.note_walk_errors(&summary);
-                    // Files that could not be opened are read again by a rescan of their own.
-                    let retry = (summary.deferred > 0).then(|| summary.clone());
-                    shared.reconcile = Some(summary);
-                    Ok(retry)
-                }
-                Err(err) => {
-                    error!(error_kind = "walk", "{what}: {err}");
-                    shared.last_error = Some(format!("{what}: {err}"));
-                    Err(shared.roots.clone())
-                }
-            }
-        };
-        self.events.status_changed();
-        match outcome {
-            Ok(Some(summary)) => retry_deferred(self, &summary),
-            Ok(None) => {}
-            Err(roots) => {
-                if let Err(err) = engine.recover() {
-                    error!("restarting the index writer: {err}");
-                }
-                self.queue.rescan(roots, RescanKind::BatchFailed);
-            }
-        }
-        Walked::Done
-    }
-
-    /// Runs `walk` (bulk work reporting to `progress`) and interrupts it through `progress` as soon as
-    /// walks may not run: the daemon stops, the user pauses, or the battery policy holds walks. A walk
-    /// of a million files takes many minutes; a stop or a pause must not wait for it.
-    fn interrupted_when_held<R>(&self, progress: &Progress, walk: impl FnOnce() -> R) -> R {
-        let done = AtomicBool::new(false);
-        std::thread::scope(|s| {
-            s.spawn(|| {
-                let mut queue = self.queue.lock();
-                while !done.load(Ordering::Relaxed) {
-                    queue.pause.expire(Instant::now());
-                    if queue.stopping
-                        || queue.pause.user_hold().is_some()
-                        || queue.pause.holds_bulk()
-                    {
-                        progress.interrupt.store(true, Ordering::Relaxed);
-                        return;
-                    }
-                    queue = self.queue.wait(queue, Some(Duration::from_millis(250)));
-                }
-            });
-            let result = walk();
-            done.store(true, Ordering::Relaxed);
-            self.queue.notify();
-            result
-        })
-    }
-
-    /// Waits while walks may not run (paused, or on battery); false when the daemon stops meanwhile.
-    fn wait_for_bulk(&self) -> bool {
-        let mut queue = self.queue.lock();
-        loop {
-            if queue.stopping {
-                return false;
-            }
-            queue.pause.expire(Instant::now());
-            if queue.pause.user_hold().is_none() && !queue.pause.holds_bulk() {
-                return true;
-            }
-            queue = self.queue.wait(queue, Some(Duration::from_secs(1)));
-        }
-    }
-
     fn apply(&self, engine: &mut Engine, batch: Batch, limiter: &mut RescanLimiter) {
         let Batch {
             work,
@@ -444,13 +280,37 @@ impl Pipeline {
             progress: progress.clone(),
             items: (items - scanned.len()) as u64,
         });
+        // Walks in this batch (all rescans: the engine walks them together) yield like the start-up
+        // walk when bulk work may not run; live changes alone are never interrupted.
+        let walks: Vec<(PathBuf, RescanKind, bool)> = work
+            .iter()
+            .filter_map(|item| match item {
+                Work::Rescan { scope, reason } => {
+                    Some((scope.clone(), *reason, pause::is_bulk(item)))
+                }
+                _ => None,
+            })
+            .collect();
+        let yields = walks.iter().any(|(_, _, bulk)| *bulk);
         let started = Instant::now();
         let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            engine.apply_work(work, &exclusions, &progress)
+            if yields {
+                self.interrupted_when_held(&progress, || {
+                    engine.apply_work(work, &exclusions, &progress)
+                })
+            } else {
+                engine.apply_work(work, &exclusions, &progress)
+            }
         }));
         lock(&self.board).work = None;
         let mut deferred = false;
+        let mut interrupted = false;
         let failure = match result {
+            // The live changes are committed (before the walks); what the walks read is committed too.
+            Ok(Err(fandex_indexer::Error::Interrupted)) => {
+                interrupted = true;
+                None
+            }
             Ok(Ok(summary)) => {
                 let stages = summary.stages;
                 // The next batch waits until this commit is as far in the past as it took.
@@ -525,6 +385,10 @@ impl Pipeline {
             }
             let roots = lock(&self.board).roots.clone();
             self.queue.rescan(roots, RescanKind::BatchFailed);
+            return;
+        }
+        if interrupted {
+            self.walk_later(walks, watermark, taken, limiter);
             return;
         }
         self.roots.note_walked(&scanned);

@@ -2,7 +2,8 @@
 //! reconcile is still walking, status says `reconciling`, searches answer from the index as it is, and
 //! `sync` returns only once the reconcile is committed (read-your-writes holds across a start). The
 //! reconcile is held in place by a document parser that waits for the test's word. The daemon watches
-//! with inotify (no privileges needed).
+//! with inotify (no privileges needed). Rescans (issue 14) yield like the start-up walk: a pause or a stop
+//! interrupts them, and they go on later.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -18,7 +19,7 @@ use fandex_indexer::extract::{DocumentParser, ParseError};
 use fandex_indexer::formats::{Document, Kind};
 use fandex_indexer::{Config, IndexDir};
 use fandex_query::SearchRequest;
-use fandex_query::protocol::status::State;
+use fandex_query::protocol::status::{PauseReason, State, WorkKind};
 use fandex_watcher::{Backend, RenameSource};
 
 /// A parser that answers only once the test opens the gate (and says when it was called, and counts
@@ -278,5 +279,101 @@ fn a_pause_holds_the_start_up_walk_until_resume() {
     daemon.sync(Duration::from_secs(120)).unwrap();
     assert_eq!(total(&daemon, "wombat"), HELD_FILES);
     assert_eq!(daemon.status().state, State::Watching);
+    daemon.stop().unwrap();
+}
+
+/// A daemon over [`HELD_FILES`] documents that its configuration first excluded, reloaded without the
+/// exclusion: the reload's rescan of the root has reached the first document and waits in the gate.
+fn rescan_held(tmp: &Path) -> (Daemon, Arc<Gate>, impl Fn(Arc<Gate>) -> DaemonOptions) {
+    let root = make_root(tmp);
+    for i in 0..HELD_FILES {
+        std::fs::write(
+            root.join(format!("r{i}.pdf")),
+            b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n",
+        )
+        .unwrap();
+    }
+    let index_dir = tmp.join("index");
+    let options = move |gate: Arc<Gate>| daemon_options(&root, &index_dir, Some(gate));
+    let gate = Arc::new(Gate::default());
+    let (called_tx, called) = mpsc::channel();
+    *gate.called.lock().unwrap() = Some(called_tx);
+    let mut excluding = options(gate.clone());
+    excluding.config.index.exclude = vec!["*.pdf".into()];
+    let daemon = Daemon::start(excluding).unwrap();
+    daemon.sync(Duration::from_secs(30)).unwrap();
+    assert_eq!(gate.calls.load(Ordering::SeqCst), 0);
+    daemon.reload(Config::default()).unwrap();
+    if called.recv_timeout(Duration::from_secs(60)).is_err() {
+        gate.open();
+        panic!("the rescan never reached a document");
+    }
+    let progress = daemon.status().progress.expect("work in hand");
+    assert_eq!(progress.kind, WorkKind::Rescan);
+    (daemon, gate, options)
+}
+
+#[test]
+fn a_pause_interrupts_a_rescan_until_resume() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (daemon, gate, _options) = rescan_held(tmp.path());
+    daemon.pause(None);
+    std::thread::sleep(Duration::from_millis(500));
+    gate.open();
+    // Paused: the rescan reads no further (what was being read when it paused is committed).
+    std::thread::sleep(Duration::from_secs(2));
+    let calls = gate.calls.load(Ordering::SeqCst);
+    assert!(
+        calls < HELD_FILES / 2,
+        "{calls} of {HELD_FILES} documents read while paused"
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(
+        gate.calls.load(Ordering::SeqCst),
+        calls,
+        "reading went on while paused"
+    );
+    // Status: paused by the user with the walk held, no work in hand, nothing failed.
+    let report = daemon.status();
+    let paused = report.paused.expect("paused");
+    assert_eq!(paused.reason, PauseReason::User);
+    assert_eq!(paused.held_walks, 1, "{paused:?}");
+    assert!(report.progress.is_none(), "{:?}", report.progress);
+    assert_eq!(report.last_error, None);
+    // Resumed: the rescan goes on, and a sync waits for it.
+    daemon.resume();
+    daemon.sync(Duration::from_secs(120)).unwrap();
+    assert_eq!(total(&daemon, "wombat"), HELD_FILES);
+    let report = daemon.status();
+    assert!(report.paused.is_none(), "{:?}", report.paused);
+    assert_eq!(report.last_error, None);
+    daemon.stop().unwrap();
+}
+
+#[test]
+fn a_stop_does_not_wait_for_a_rescan() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (daemon, gate, options) = rescan_held(tmp.path());
+    let (stopped_tx, stopped) = mpsc::channel();
+    let asked = Instant::now();
+    std::thread::spawn(move || {
+        let _ = stopped_tx.send(daemon.stop());
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    gate.open();
+    stopped
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the stop waited for the rescan")
+        .expect("a clean stop");
+    let calls = gate.calls.load(Ordering::SeqCst);
+    assert!(
+        calls < HELD_FILES / 2,
+        "{calls} of {HELD_FILES} documents were read after the stop was asked {:?} ago",
+        asked.elapsed()
+    );
+    // Nothing is lost: the next start's walk reads the rest.
+    let daemon = Daemon::start(options(open_gate())).unwrap();
+    daemon.sync(Duration::from_secs(120)).unwrap();
+    assert_eq!(total(&daemon, "wombat"), HELD_FILES);
     daemon.stop().unwrap();
 }
