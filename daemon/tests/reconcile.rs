@@ -282,9 +282,12 @@ fn a_pause_holds_the_start_up_walk_until_resume() {
     daemon.stop().unwrap();
 }
 
-/// A daemon over [`HELD_FILES`] documents that its configuration first excluded, reloaded without the
-/// exclusion: the reload's rescan of the root has reached the first document and waits in the gate.
-fn rescan_held(tmp: &Path) -> (Daemon, Arc<Gate>, impl Fn(Arc<Gate>) -> DaemonOptions) {
+/// A daemon over [`HELD_FILES`] documents that its configuration first excluded, reloaded with `config`
+/// (no exclusion): the reload's rescan of the root has reached the first document and waits in the gate.
+fn rescan_held(
+    tmp: &Path,
+    config: Config,
+) -> (Daemon, Arc<Gate>, impl Fn(Arc<Gate>) -> DaemonOptions) {
     let root = make_root(tmp);
     for i in 0..HELD_FILES {
         std::fs::write(
@@ -299,11 +302,12 @@ fn rescan_held(tmp: &Path) -> (Daemon, Arc<Gate>, impl Fn(Arc<Gate>) -> DaemonOp
     let (called_tx, called) = mpsc::channel();
     *gate.called.lock().unwrap() = Some(called_tx);
     let mut excluding = options(gate.clone());
+    excluding.config = config.clone();
     excluding.config.index.exclude = vec!["*.pdf".into()];
     let daemon = Daemon::start(excluding).unwrap();
     daemon.sync(Duration::from_secs(30)).unwrap();
     assert_eq!(gate.calls.load(Ordering::SeqCst), 0);
-    daemon.reload(Config::default()).unwrap();
+    daemon.reload(config).unwrap();
     if called.recv_timeout(Duration::from_secs(60)).is_err() {
         gate.open();
         panic!("the rescan never reached a document");
@@ -316,7 +320,7 @@ fn rescan_held(tmp: &Path) -> (Daemon, Arc<Gate>, impl Fn(Arc<Gate>) -> DaemonOp
 #[test]
 fn a_pause_interrupts_a_rescan_until_resume() {
     let tmp = tempfile::tempdir().unwrap();
-    let (daemon, gate, _options) = rescan_held(tmp.path());
+    let (daemon, gate, _options) = rescan_held(tmp.path(), Config::default());
     daemon.pause(None);
     std::thread::sleep(Duration::from_millis(500));
     gate.open();
@@ -353,7 +357,7 @@ fn a_pause_interrupts_a_rescan_until_resume() {
 #[test]
 fn a_stop_does_not_wait_for_a_rescan() {
     let tmp = tempfile::tempdir().unwrap();
-    let (daemon, gate, options) = rescan_held(tmp.path());
+    let (daemon, gate, options) = rescan_held(tmp.path(), Config::default());
     let (stopped_tx, stopped) = mpsc::channel();
     let asked = Instant::now();
     std::thread::spawn(move || {
@@ -373,6 +377,65 @@ fn a_stop_does_not_wait_for_a_rescan() {
     );
     // Nothing is lost: the next start's walk reads the rest.
     let daemon = Daemon::start(options(open_gate())).unwrap();
+    daemon.sync(Duration::from_secs(120)).unwrap();
+    assert_eq!(total(&daemon, "wombat"), HELD_FILES);
+    daemon.stop().unwrap();
+}
+
+/// Writes a battery and a mains supply into `dir` (the layout of `/sys/class/power_supply`).
+fn power(dir: &Path, on_battery: bool) {
+    let status = if on_battery {
+        "Discharging"
+    } else {
+        "Charging"
+    };
+    let online = if on_battery { "0" } else { "1" };
+    for (name, attrs) in [
+        ("BAT0", [("type", "Battery"), ("status", status)]),
+        ("AC", [("type", "Mains"), ("online", online)]),
+    ] {
+        let d = dir.join(name);
+        std::fs::create_dir_all(&d).unwrap();
+        for (k, v) in attrs {
+            std::fs::write(d.join(k), format!("{v}\n")).unwrap();
+        }
+    }
+}
+
+#[test]
+fn unplugging_interrupts_a_rescan_until_mains_power() {
+    let tmp = tempfile::tempdir().unwrap();
+    let supplies = tempfile::tempdir().unwrap();
+    power(supplies.path(), false);
+    let mut config = Config::default();
+    config.daemon.on_battery = fandex_indexer::config::OnBattery::Pause;
+    config.daemon.power_supply_dir = Some(supplies.path().to_owned());
+    let (daemon, gate, _options) = rescan_held(tmp.path(), config);
+    power(supplies.path(), true);
+    let unplugged = Instant::now();
+    while !daemon.status().on_battery {
+        if unplugged.elapsed() > Duration::from_secs(10) {
+            gate.open();
+            panic!("the daemon never saw the battery");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    gate.open();
+    // On battery: the rescan reads no further, and waits for mains power as a held walk.
+    std::thread::sleep(Duration::from_secs(2));
+    let calls = gate.calls.load(Ordering::SeqCst);
+    assert!(
+        calls < HELD_FILES / 2,
+        "{calls} of {HELD_FILES} documents read on battery"
+    );
+    let report = daemon.status();
+    let paused = report.paused.expect("paused on battery");
+    assert_eq!(paused.reason, PauseReason::Battery);
+    assert_eq!(paused.held_walks, 1, "{paused:?}");
+    assert_eq!(report.last_error, None);
+    // Mains power: the rescan goes on and finishes.
+    power(supplies.path(), false);
     daemon.sync(Duration::from_secs(120)).unwrap();
     assert_eq!(total(&daemon, "wombat"), HELD_FILES);
     daemon.stop().unwrap();
