@@ -534,6 +534,15 @@ fn set_on_battery(upower: &zbus::Connection, on_battery: bool) {
     });
 }
 
+/// A private bus standing in for the system bus (no services to activate), in `env`'s directory.
+fn system_bus(env: &Env) -> ActivationBus {
+    let services = env.tmp.path().join("services");
+    let bus_dir = env.tmp.path().join("system-bus");
+    std::fs::create_dir_all(&services).unwrap();
+    std::fs::create_dir_all(&bus_dir).unwrap();
+    activation_bus(&bus_dir, &services, None)
+}
+
 /// With UPower on the system bus, its `OnBattery` decides: on battery the start-up walk waits while a
 /// live change is indexed; back on mains (its `PropertiesChanged`) the walk runs; on battery again,
 /// the daemon says so.
@@ -543,11 +552,7 @@ fn upower_on_battery_holds_bulk_work_and_mains_releases_it() {
         return;
     }
     let env = Env::new();
-    let services = env.tmp.path().join("services");
-    let bus_dir = env.tmp.path().join("system-bus");
-    std::fs::create_dir_all(&services).unwrap();
-    std::fs::create_dir_all(&bus_dir).unwrap();
-    let bus = activation_bus(&bus_dir, &services, None);
+    let bus = system_bus(&env);
     let upower = fake_upower(&bus.address, true);
     let old = env.write(b"old.txt", b"kangaroo sightings");
     let _daemon = DaemonProc::start_in(
@@ -605,11 +610,7 @@ fn without_upower_the_power_supplies_are_read() {
         return;
     }
     let env = Env::new();
-    let services = env.tmp.path().join("services");
-    let bus_dir = env.tmp.path().join("system-bus");
-    std::fs::create_dir_all(&services).unwrap();
-    std::fs::create_dir_all(&bus_dir).unwrap();
-    let bus = activation_bus(&bus_dir, &services, None);
+    let bus = system_bus(&env);
     let _daemon = DaemonProc::start_in(
         &env,
         &env.root,

@@ -4,13 +4,16 @@
 //! on. The daemon watches with inotify (no privileges needed); `dbus-daemon` must be installed (under
 //! `CI=true` a missing one fails the test).
 
+mod common;
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use common::power;
 use fandex_daemon::dbus::names::{
     BUS_NAME, FANDEX_INTERFACE, FANDEX_PATH, KRUNNER_PATH, SEARCH_PROVIDER_PATH,
 };
@@ -464,39 +467,6 @@ fn a_timed_pause_ends_by_itself() {
         "the pause did not end by itself"
     );
     assert!(paused(&conn).is_none());
-}
-
-/// A fake `/sys/class/power_supply`: a battery, discharging or not, and mains power, online or not.
-fn power(dir: &Path, on_battery: bool) {
-    for (name, attrs) in [
-        (
-            "BAT0",
-            [
-                ("type", "Battery"),
-                (
-                    "status",
-                    if on_battery {
-                        "Discharging"
-                    } else {
-                        "Charging"
-                    },
-                ),
-            ],
-        ),
-        (
-            "AC",
-            [
-                ("type", "Mains"),
-                ("online", if on_battery { "0" } else { "1" }),
-            ],
-        ),
-    ] {
-        let d = dir.join(name);
-        std::fs::create_dir_all(&d).unwrap();
-        for (k, v) in attrs {
-            std::fs::write(d.join(k), format!("{v}\n")).unwrap();
-        }
-    }
 }
 
 #[test]

@@ -5,6 +5,8 @@
 //! with inotify (no privileges needed). Rescans (issue 14) yield like the start-up walk: a pause or a stop
 //! interrupts them, and they go on later.
 
+mod common;
+
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,6 +15,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 use std::time::Instant;
 
+use common::power;
 use fandex_daemon::status::StatusReport;
 use fandex_daemon::{Daemon, DaemonOptions};
 use fandex_indexer::extract::{DocumentParser, ParseError};
@@ -224,21 +227,25 @@ fn open_gate() -> Arc<Gate> {
     gate
 }
 
-#[test]
-fn a_stop_does_not_wait_for_the_start_up_walk() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (daemon, gate, options) = start_held(tmp.path());
+/// Stops `daemon` while a walk of [`HELD_FILES`] documents is held at `gate`: the stop interrupts the
+/// walk at once (the documents being read when it was asked finish and are committed), and the next
+/// start reads the rest.
+fn stop_interrupts_the_walk(
+    daemon: Daemon,
+    gate: &Gate,
+    options: impl Fn(Arc<Gate>) -> DaemonOptions,
+    walk: &str,
+) {
     let (stopped_tx, stopped) = mpsc::channel();
     let asked = Instant::now();
     std::thread::spawn(move || {
         let _ = stopped_tx.send(daemon.stop());
     });
-    // The walk is interrupted at once; the documents being read when it was finish, and are committed.
     std::thread::sleep(Duration::from_millis(500));
     gate.open();
     stopped
         .recv_timeout(Duration::from_secs(30))
-        .expect("the stop waited for the walk")
+        .unwrap_or_else(|_| panic!("the stop waited for the {walk}"))
         .expect("a clean stop");
     let calls = gate.calls.load(Ordering::SeqCst);
     assert!(
@@ -251,6 +258,13 @@ fn a_stop_does_not_wait_for_the_start_up_walk() {
     daemon.sync(Duration::from_secs(120)).unwrap();
     assert_eq!(total(&daemon, "wombat"), HELD_FILES);
     daemon.stop().unwrap();
+}
+
+#[test]
+fn a_stop_does_not_wait_for_the_start_up_walk() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (daemon, gate, options) = start_held(tmp.path());
+    stop_interrupts_the_walk(daemon, &gate, options, "walk");
 }
 
 #[test]
@@ -358,48 +372,7 @@ fn a_pause_interrupts_a_rescan_until_resume() {
 fn a_stop_does_not_wait_for_a_rescan() {
     let tmp = tempfile::tempdir().unwrap();
     let (daemon, gate, options) = rescan_held(tmp.path(), Config::default());
-    let (stopped_tx, stopped) = mpsc::channel();
-    let asked = Instant::now();
-    std::thread::spawn(move || {
-        let _ = stopped_tx.send(daemon.stop());
-    });
-    std::thread::sleep(Duration::from_millis(500));
-    gate.open();
-    stopped
-        .recv_timeout(Duration::from_secs(30))
-        .expect("the stop waited for the rescan")
-        .expect("a clean stop");
-    let calls = gate.calls.load(Ordering::SeqCst);
-    assert!(
-        calls < HELD_FILES / 2,
-        "{calls} of {HELD_FILES} documents were read after the stop was asked {:?} ago",
-        asked.elapsed()
-    );
-    // Nothing is lost: the next start's walk reads the rest.
-    let daemon = Daemon::start(options(open_gate())).unwrap();
-    daemon.sync(Duration::from_secs(120)).unwrap();
-    assert_eq!(total(&daemon, "wombat"), HELD_FILES);
-    daemon.stop().unwrap();
-}
-
-/// Writes a battery and a mains supply into `dir` (the layout of `/sys/class/power_supply`).
-fn power(dir: &Path, on_battery: bool) {
-    let status = if on_battery {
-        "Discharging"
-    } else {
-        "Charging"
-    };
-    let online = if on_battery { "0" } else { "1" };
-    for (name, attrs) in [
-        ("BAT0", [("type", "Battery"), ("status", status)]),
-        ("AC", [("type", "Mains"), ("online", online)]),
-    ] {
-        let d = dir.join(name);
-        std::fs::create_dir_all(&d).unwrap();
-        for (k, v) in attrs {
-            std::fs::write(d.join(k), format!("{v}\n")).unwrap();
-        }
-    }
+    stop_interrupts_the_walk(daemon, &gate, options, "rescan");
 }
 
 #[test]
